@@ -1,0 +1,82 @@
+# flrisk: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+FLRISK := $(VENV)/bin/flrisk
+DATA ?= data
+LINES ?= 200000
+SEED ?= 7
+STAMP := $(VENV)/.installed
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(UV) pip sync --python $(PY) -q requirements.lock
+	$(UV) pip install --python $(PY) -q --no-deps -e .
+	@touch $(STAMP)
+
+.PHONY: venv
+venv: $(STAMP) ## Create .venv from the lock file (idempotent)
+
+.PHONY: lock
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	@test -x $(UV) || $(MAKE) venv
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 --universal -q -o requirements.lock
+
+.PHONY: data
+data: $(STAMP) ## Simulate LINES entry lines into $(DATA)/sim (train.csv, score.csv, truth.csv)
+	@test -f $(DATA)/sim/train.csv || $(FLRISK) simulate --lines $(LINES) --seed $(SEED) --out $(DATA)/sim
+
+.PHONY: train
+train: data ## Train on the simulated data, register the version and make it @champion
+	$(FLRISK) train --data $(DATA)/sim/train.csv --truth $(DATA)/sim/truth.csv --promote champion
+
+.PHONY: run
+run: train ## Build data, train, register, then serve API + workbench on http://127.0.0.1:8000
+	$(FLRISK) serve --host 127.0.0.1 --port 8000 --demo-data $(DATA)/sim/score.csv
+
+.PHONY: serve
+serve: $(STAMP) ## Serve the current @champion on http://127.0.0.1:8000
+	$(FLRISK) serve --host 127.0.0.1 --port 8000
+
+.PHONY: lint
+lint: $(STAMP) ## ruff check, ruff format --check, mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: fmt
+fmt: $(STAMP) ## Format and auto-fix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+.PHONY: browser
+browser: ## Install Debian chromium for the browser tests (needs root)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+.PHONY: test
+test: $(STAMP) ## Lint and run every test (unit, data, model, API, notebooks, browser, spark)
+	$(MAKE) lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: test-fast
+test-fast: $(STAMP) ## Run the tests not marked slow, spark or browser
+	$(PY) -m pytest -q -m "not slow and not spark and not browser"
+
+.PHONY: bench
+bench: $(STAMP) ## Run every benchmark in bench/ and print one table (writes bench/results/*.json)
+	$(PY) bench/run_all.py
+
+.PHONY: clean
+clean: ## Remove generated data, MLflow store and caches (keeps .venv)
+	rm -rf $(DATA) mlruns .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""Environment-dependent settings, read once from the environment (prefix ``FLRISK_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every value that differs between a laptop, CI and a deployment.
+
+    Training parameters are not here: they live in a TOML file logged with each run.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FLRISK_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where stores and outputs live.")
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "FLRISK_MLFLOW_TRACKING_URI"),
+        description="MLflow tracking/registry store; default: SQLite under data_dir.",
+    )
+    model_name: str = "flrisk"
+    model_alias: str = "champion"
+    num_threads: int = Field(default=2, ge=1, description="LightGBM threads, set explicitly.")
+    audit_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the audit store; default: SQLite."
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="JSON file of hashed API keys; default: data_dir/api_keys.json."
+    )
+
+    def tracking_uri(self) -> str:
+        """The MLflow store to use: the environment's, else an SQLite file under ``data_dir``."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def audit_store_url(self) -> str:
+        """The audit store: the configured URL, else an SQLite file under ``data_dir``."""
+        if self.audit_url:
+            return self.audit_url
+        return f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"
+
+    def keys_path(self) -> Path:
+        """Where hashed API keys are stored."""
+        return self.api_keys_file or self.data_dir / "api_keys.json"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read from the environment, cached for the process."""
+    return Settings()

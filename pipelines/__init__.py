@@ -1,0 +1,1 @@
+"""Batch pipelines: simulation, training, evaluation, registry and the command line."""

@@ -1,0 +1,198 @@
+"""The ``flrisk`` command line: one verb per user task, each delegating to a pipeline module.
+
+Heavy imports happen inside each command so that ``flrisk --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="flrisk: forced-labour risk scoring of US import entry lines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+reference_app = typer.Typer(help="Reference tables: entity lists, Xinjiang places, risk goods.")
+app.add_typer(reference_app, name="reference")
+
+DataOpt = Annotated[list[Path], typer.Option("--data", help="Entry-line file (CSV or Parquet).")]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="Column mapping (TOML) for another layout.")
+]
+ModelOpt = Annotated[
+    str, typer.Option("--model", help="Registered model URI, e.g. models:/flrisk@champion.")
+]
+AllowBadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."
+    ),
+]
+
+
+def _quiet_mlflow() -> None:
+    # MLflow telemetry stalls without internet; the user can still opt in explicitly.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("data/sim"),
+    lines: Annotated[int, typer.Option("--lines", min=100, help="Entry lines to write.")] = 200_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (output is deterministic).")] = 7,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="Scenario TOML (default: built-in).")
+    ] = None,
+    bad_rows: Annotated[
+        float, typer.Option("--bad-rows", min=0.0, max=0.5, help="Share of defective rows.")
+    ] = 0.0,
+) -> None:
+    """Simulate a border world: train.csv (labelled history), score.csv, truth.csv."""
+    from pipelines.simulate import run
+
+    run(out=out, lines=lines, seed=seed, scenario_path=scenario, bad_rows=bad_rows)
+
+
+@app.command()
+def train(
+    data: DataOpt,
+    mapping: MappingOpt = None,
+    name: Annotated[str | None, typer.Option("--name", help="Registered model name.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Training parameters (TOML).")
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option("--truth", help="Hidden truth (simulated data only).")
+    ] = None,
+    feedback: Annotated[
+        bool, typer.Option("--feedback/--no-feedback", help="Include API feedback outcomes.")
+    ] = True,
+    promote: Annotated[
+        str | None, typer.Option("--promote", help="Alias to move to the new version if it passes.")
+    ] = None,
+    allow_bad_rows: AllowBadOpt = False,
+) -> None:
+    """Train, evaluate and register a model; the last line printed is its models:/ URI."""
+    _quiet_mlflow()
+    from pipelines.train import train_command
+
+    uri = train_command(
+        data=data,
+        mapping=mapping,
+        name=name,
+        config=config,
+        truth=truth,
+        use_feedback=feedback,
+        promote_alias=promote,
+        allow_bad_rows=allow_bad_rows,
+    )
+    typer.echo(uri)
+
+
+@app.command()
+def evaluate(
+    model: ModelOpt,
+    data: DataOpt,
+    mapping: MappingOpt = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="Hidden truth file.")] = None,
+    allow_bad_rows: AllowBadOpt = False,
+) -> None:
+    """Reproduce the evaluation table of a registered model on new labelled data."""
+    _quiet_mlflow()
+    from pipelines.evaluate import evaluate_command
+
+    evaluate_command(
+        model_uri=model, data=data, mapping=mapping, truth=truth, allow_bad_rows=allow_bad_rows
+    )
+
+
+@app.command()
+def score(
+    model: ModelOpt,
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
+    mapping: MappingOpt = None,
+    reasons: Annotated[int, typer.Option("--reasons", min=0, max=20, help="Reasons per line.")] = 3,
+    engine: Annotated[
+        str, typer.Option("--engine", help="pandas (one machine) or spark.")
+    ] = "pandas",
+    master: Annotated[str, typer.Option("--master", help="Spark master URL.")] = "local[*]",
+    allow_bad_rows: AllowBadOpt = False,
+) -> None:
+    """Score entry lines with a registered model and write risk scores with reasons."""
+    _quiet_mlflow()
+    from pipelines.score import score_command
+
+    score_command(
+        model_uri=model,
+        data=data,
+        out=out,
+        mapping=mapping,
+        reasons=reasons,
+        engine=engine,
+        master=master,
+        allow_bad_rows=allow_bad_rows,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    demo_data: Annotated[
+        Path | None, typer.Option("--demo-data", help="Entry lines preloaded in the workbench.")
+    ] = None,
+) -> None:
+    """Serve the @champion model: the API under /v1 and the officer workbench at /."""
+    _quiet_mlflow()
+    import uvicorn
+
+    if demo_data is not None:
+        os.environ["FLRISK_DEMO_DATA"] = str(demo_data)
+    # A factory string: the app (and its model) is built in the serving process, never forked.
+    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, workers=1)
+
+
+@app.command()
+def promote(
+    model: ModelOpt,
+    alias: Annotated[str, typer.Option("--alias", help="Alias to move.")] = "champion",
+    force: Annotated[bool, typer.Option("--force", help="Skip the promotion gate.")] = False,
+) -> None:
+    """Move an alias to a version if it beats the current holder on the same holdout."""
+    _quiet_mlflow()
+    from pipelines.promote import promote_command
+
+    promote_command(model_uri=model, alias=alias, force=force)
+
+
+@reference_app.command("show")
+def reference_show() -> None:
+    """Print the loaded reference tables with their versions and row counts."""
+    from pipelines.reference_cli import show
+
+    show()
+
+
+@reference_app.command("update")
+def reference_update(
+    source: Annotated[
+        str, typer.Option("--from", help="Path or URL of an official publication.")
+    ],
+    table: Annotated[
+        str | None, typer.Option("--table", help="Table to update (default: guessed).")
+    ] = None,
+) -> None:
+    """Refresh a reference table from an official publication (never corrupts the current one)."""
+    from pipelines.reference_cli import update
+
+    update(source=source, table=table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""HTTP service (FastAPI) for screening systems and the officer workbench."""
