@@ -1,25 +1,71 @@
 """Loaders for the reference tables shipped in ``models/reference_data``.
 
 Each table carries the source of every row; ``versions.json`` gives each table's version.
-Loaders are cached: the tables are read once per process and never mutated.
+Loaders are cached: the tables are read once per process and never mutated. Call
+:func:`clear_caches` after the tables on disk change (``flrisk reference update`` does).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 TABLES = ("entities", "xinjiang_places", "risk_goods")
 
+# Column order of each table; ``flrisk reference update`` refuses files that lack one.
+SCHEMAS: dict[str, tuple[str, ...]] = {
+    "entities": (
+        "entity_id",
+        "name",
+        "aliases",
+        "list",
+        "sector",
+        "region",
+        "country",
+        "effective_date",
+        "citation",
+        "source",
+    ),
+    "xinjiang_places": (
+        "place_id",
+        "canonical",
+        "variant",
+        "kind",
+        "prefecture",
+        "postal_prefix",
+        "source",
+    ),
+    "risk_goods": (
+        "rule_id",
+        "hs_prefix",
+        "good",
+        "country",
+        "basis",
+        "sector",
+        "rationale",
+        "source",
+    ),
+}
+
+ENV_DIR = "FLRISK_REFERENCE_DIR"
+
 
 def data_dir() -> Path:
-    """Folder holding the shipped reference tables."""
-    return Path(str(resources.files("models") / "reference_data"))
+    """Folder holding the reference tables.
+
+    ``FLRISK_REFERENCE_DIR`` overrides the shipped folder, so that a deployment can keep
+    refreshed tables outside the installed package (and tests can work on a copy).
+    """
+    override = os.environ.get(ENV_DIR)
+    if override:
+        return Path(override)
+    # Beside this module: robust to editable installs where models/ resolves as a namespace.
+    return Path(__file__).resolve().parent / "reference_data"
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -62,11 +108,30 @@ def load_risk_goods() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def declared_versions() -> dict[str, dict[str, str]]:
+    """The content of ``versions.json``: per table, its ``version`` and ``source``."""
+    loaded: dict[str, dict[str, str]] = json.loads((data_dir() / "versions.json").read_text())
+    return loaded
+
+
+@lru_cache(maxsize=1)
 def reference_versions() -> dict[str, str]:
     """Version of each table: the declared version plus a short content hash."""
-    declared = json.loads((data_dir() / "versions.json").read_text())
+    declared = declared_versions()
     out: dict[str, str] = {}
     for name in TABLES:
         digest = hashlib.sha256((data_dir() / f"{name}.csv").read_bytes()).hexdigest()[:12]
         out[name] = f"{declared.get(name, {}).get('version', 'unknown')}+{digest}"
     return out
+
+
+def clear_caches() -> None:
+    """Forget every cached table so the next call reads the files again."""
+    for loader in (
+        load_entities,
+        load_xinjiang_places,
+        load_risk_goods,
+        declared_versions,
+        reference_versions,
+    ):
+        loader.cache_clear()

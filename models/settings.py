@@ -33,6 +33,30 @@ class Settings(BaseSettings):
         default=None, description="JSON file of hashed API keys; default: data_dir/api_keys.json."
     )
 
+    # Serving (``flrisk serve``): limits, CORS, shadow model, reload.
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); none: CORS closed."
+    )
+    shadow_alias: str | None = Field(
+        default=None,
+        description="Alias scored in shadow (e.g. challenger): logged, never returned.",
+    )
+    reload_interval_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Re-resolve the alias every N seconds (0: only on request).",
+    )
+    rate_limit_per_minute: float = Field(default=600.0, gt=0, description="Requests/min per key.")
+    rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may burst.")
+    max_json_bytes: int = Field(default=10 * 2**20, ge=1024, description="JSON body limit.")
+    max_upload_bytes: int = Field(default=200 * 2**20, ge=1024, description="File upload limit.")
+    sync_file_lines: int = Field(
+        default=20_000, ge=1, description="Uploads with more good lines become background jobs."
+    )
+    bootstrap_key: bool = Field(
+        default=True, description="Create and print one admin key when no keys file exists."
+    )
+
     def tracking_uri(self) -> str:
         """The MLflow store to use: the environment's, else an SQLite file under ``data_dir``."""
         if self.mlflow_tracking_uri:

@@ -1,0 +1,133 @@
+"""The model format shared by training and serving: no pickle, every file hashed.
+
+A bundle is a folder:
+
+- ``model.lgb``: LightGBM's native text model;
+- ``feature_state.json``: the fitted :class:`~models.features.FeatureState`;
+- ``manifest.json``: SHA-256 of both files, calibration, risk-band thresholds, reference
+  table versions, metrics and provenance.
+
+``load_bundle`` recomputes the hashes and refuses a bundle whose files do not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+
+from models.features import FeatureState
+
+MODEL_FILE = "model.lgb"
+STATE_FILE = "feature_state.json"
+MANIFEST_FILE = "manifest.json"
+BUNDLE_FORMAT = 1
+
+
+class ModelIntegrityError(RuntimeError):
+    """A bundle's files do not match the hashes in its manifest, or a file is missing."""
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Calibration:
+    """Platt scaling of the model's raw margin: ``p = 1 / (1 + exp(-(a * margin + b)))``."""
+
+    a: float = 1.0
+    b: float = 0.0
+    method: str = "platt"
+    fitted_on: str = ""
+
+
+@dataclass
+class ModelBundle:
+    """A trained model with everything needed to score and explain it."""
+
+    booster: lgb.Booster
+    state: FeatureState
+    calibration: Calibration
+    thresholds: dict[str, float]
+    reference_versions: dict[str, str]
+    meta: dict[str, Any] = field(default_factory=dict)
+    model_hash: str = ""
+    state_hash: str = ""
+    num_threads: int = 2
+
+    @property
+    def bundle_hash(self) -> str:
+        """One hash naming this exact model and feature state."""
+        return hashlib.sha256(f"{self.model_hash}:{self.state_hash}".encode()).hexdigest()
+
+
+def save_bundle(bundle: ModelBundle, folder: Path) -> Path:
+    """Write a bundle folder and return it; hashes are computed from the written bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model_path = folder / MODEL_FILE
+    state_path = folder / STATE_FILE
+    bundle.booster.save_model(str(model_path), num_iteration=-1)
+    state_path.write_text(json.dumps(bundle.state.to_json(), sort_keys=True, separators=(",", ":")))
+    bundle.model_hash = sha256_file(model_path)
+    bundle.state_hash = sha256_file(state_path)
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "files": {MODEL_FILE: bundle.model_hash, STATE_FILE: bundle.state_hash},
+        "calibration": bundle.calibration.__dict__,
+        "thresholds": bundle.thresholds,
+        "reference_versions": bundle.reference_versions,
+        "meta": bundle.meta,
+    }
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return folder
+
+
+def load_bundle(folder: Path, num_threads: int = 2) -> ModelBundle:
+    """Load a bundle after checking every file against the manifest's SHA-256.
+
+    Args:
+        folder: Bundle folder (as written by :func:`save_bundle`).
+        num_threads: LightGBM threads for prediction, set explicitly (the default is slow
+            for small batches).
+
+    Raises:
+        ModelIntegrityError: A file is missing or its hash differs from the manifest.
+    """
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise ModelIntegrityError(f"no {MANIFEST_FILE} in {folder}")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("format") != BUNDLE_FORMAT:
+        raise ModelIntegrityError(f"bundle format {manifest.get('format')} != {BUNDLE_FORMAT}")
+    for name, expected in manifest["files"].items():
+        path = folder / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"{name} missing from {folder}")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"{name} hash {actual[:12]} does not match manifest {expected[:12]}: refusing model"
+            )
+    booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
+    state = FeatureState.from_json(json.loads((folder / STATE_FILE).read_text()))
+    return ModelBundle(
+        booster=booster,
+        state=state,
+        calibration=Calibration(**manifest["calibration"]),
+        thresholds={k: float(v) for k, v in manifest["thresholds"].items()},
+        reference_versions=manifest["reference_versions"],
+        meta=manifest.get("meta", {}),
+        model_hash=manifest["files"][MODEL_FILE],
+        state_hash=manifest["files"][STATE_FILE],
+        num_threads=num_threads,
+    )

@@ -1,0 +1,332 @@
+"""Matching declared company names against the UFLPA Entity List and CBP WRO/Findings.
+
+Names on entry lines are typed by brokers and shippers: upper case, abbreviated (``IND``,
+``CO LTD``), with or without the place in brackets. Both sides are normalised the same way
+(:func:`normalize_name`), then compared with a token-sort ratio, which ignores word order
+but, unlike a token-set ratio, does not give 100 to a name that is merely a subset of
+another ("TEXTILE" inside "AKSU HUAFU TEXTILE"). A match must also contain every
+distinctive word of the alias (not "TEXTILE", "XINJIANG", "TRADING" ...), allowing a typo.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from models.reference import load_entities
+
+# Legal-form words carry no identity: "HOSHINE ... CO LTD" and "HOSHINE ... LIMITED" are one.
+LEGAL_FORMS = frozenset(
+    {
+        "CO",
+        "COMPANY",
+        "CORP",
+        "CORPORATION",
+        "INC",
+        "INCORPORATED",
+        "LTD",
+        "LIMITED",
+        "LLC",
+        "PLC",
+        "BHD",
+        "BERHAD",
+        "SDN",
+        "PTE",
+        "PVT",
+        "GMBH",
+        "SA",
+        "LTDA",
+        "JSC",
+        "THE",
+        "OF",
+        "AND",
+    }
+)
+_LONG_LEGAL_FORMS = tuple(form for form in LEGAL_FORMS if len(form) >= 6)
+# Manifest abbreviations, plurals and spelling variants mapped to one spelling.
+SYNONYMS = {
+    "IND": "INDUSTRY",
+    "INDS": "INDUSTRY",
+    "INDUS": "INDUSTRY",
+    "INDUSTRIES": "INDUSTRY",
+    "INDUSTRIAL": "INDUSTRY",
+    "INTL": "INTERNATIONAL",
+    "TECH": "TECHNOLOGY",
+    "TECHNOL": "TECHNOLOGY",
+    "TECHNOLOGIES": "TECHNOLOGY",
+    "MFG": "MANUFACTURING",
+    "MFR": "MANUFACTURING",
+    "TEXTILES": "TEXTILE",
+    "TEX": "TEXTILE",
+    "PRODUCTS": "PRODUCT",
+    "PRODS": "PRODUCT",
+    "MATERIALS": "MATERIAL",
+    "METALS": "METAL",
+    "HOLDINGS": "HOLDING",
+    "GRP": "GROUP",
+    "DEV": "DEVELOPMENT",
+    "ELEC": "ELECTRONIC",
+    "ELECTRONICS": "ELECTRONIC",
+    "NONFERROUS": "NON FERROUS",
+    "UIGHUR": "UYGHUR",
+    "UYGUR": "UYGHUR",
+    "NO": "NUMBER",
+}
+# Chinese legal forms, stripped like their English counterparts.
+_CJK_LEGAL = re.compile(r"(股份有限公司|有限责任公司|有限公司|集团|公司)")
+# Words shared by many listed and unlisted firms: a match needs more than these in common.
+GENERIC = frozenset(
+    {
+        "XINJIANG",
+        "CHINA",
+        "TEXTILE",
+        "INDUSTRY",
+        "TRADE",
+        "TRADING",
+        "GARMENT",
+        "APPAREL",
+        "INTERNATIONAL",
+        "TECHNOLOGY",
+        "NEW",
+        "ENERGY",
+        "MATERIAL",
+        "FOOD",
+        "FOODS",
+        "GROUP",
+        "HOLDING",
+        "DEVELOPMENT",
+        "IMPORT",
+        "EXPORT",
+        "MANUFACTURING",
+        "PRODUCT",
+        "HAIR",
+        "COTTON",
+        "LINEN",
+        "ELECTRONIC",
+        "METAL",
+        "NON",
+        "FERROUS",
+        "SILICON",
+        "SOLAR",
+        "CHEMICAL",
+        "BIOTECHNOLOGY",
+        "LOGISTICS",
+        "COUNTY",
+        "CITY",
+        "BRANCH",
+        "FACTORY",
+        "ECONOMIC",
+        "GENERAL",
+        "MINING",
+        "GOLD",
+        "COPPER",
+        "MAGNESIUM",
+        "SAFETY",
+        "WAREHOUSING",
+        "NUMBER",
+        "SHOES",
+        "WESTERN",
+        "SUGAR",
+        "GLOVE",
+        "MANAGEMENT",
+        "INFORMATION",
+    }
+)
+_CHUNK = 10_000  # queries per cdist call: bounds the score matrix to ~20 MB
+_TOP_K = 5
+_TOKEN_SIMILARITY = 85.0  # one typo in a word of 7+ letters, a missing letter in 4+
+_LONG_GENERIC_WORDS = 4
+_LONG_GENERIC_SIMILARITY = 95.0
+MATCH_COLUMNS = ("entity_id", "entity_name", "matched_alias", "similarity", "list", "citation")
+
+_NON_WORD = re.compile(r"[^0-9A-Z\u4e00-\u9fff]+")
+
+
+def normalize_name(name: str) -> str:
+    """Normalise a company name for matching.
+
+    Steps: fold diacritics and case to upper-case ASCII (Chinese characters are kept),
+    replace punctuation and brackets by spaces (``(SHANSHAN)`` -> ``SHANSHAN``), expand
+    manifest abbreviations (``IND`` -> ``INDUSTRY``, ``INTL`` -> ``INTERNATIONAL``), drop
+    legal-form words (``CO``, ``LTD``, ``LIMITED``, ``CORP``, ``INC``, ``BHD`` ...).
+
+    Args:
+        name: Name as declared or published; ``None``-like values give ``""``.
+
+    Returns:
+        Space-separated tokens, e.g. ``"HOSHINE SILICON INDUSTRY SHANSHAN"``.
+    """
+    if not isinstance(name, str) or not name:
+        return ""
+    text = unicodedata.normalize("NFKC", name)
+    text = _CJK_LEGAL.sub(" ", text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
+    text = text.replace("&", " AND ")
+    tokens: list[str] = []
+    for token in _NON_WORD.sub(" ", text).split():
+        for part in SYNONYMS.get(token, token).split():
+            if not _is_legal_form(part):
+                tokens.append(part)
+    return " ".join(tokens)
+
+
+@lru_cache(maxsize=65_536)
+def _is_legal_form(token: str) -> bool:
+    # Long legal forms are often misspelt on manifests ("LMITED", "CORPRATION", "BRHAD").
+    if token in LEGAL_FORMS:
+        return True
+    return len(token) >= 5 and any(fuzz.ratio(token, form) >= 80.0 for form in _LONG_LEGAL_FORMS)
+
+
+def _distinctive(normalized: str) -> set[str]:
+    return {t for t in normalized.split() if t not in GENERIC and len(t) > 1}
+
+
+def _shares_distinctive(alias_tokens: set[str], query: str) -> bool:
+    """Whether the query holds every distinctive word of the alias, allowing a typo.
+
+    Typos ("DAQ" for "DAQO") and glued words ("TANYUANTECHNOLOGY") still count. Sharing
+    only generic words ("TEXTILE", "XINJIANG"), or only some distinctive ones ("STAR HUAFU"
+    for "ALAR HUAFU"), does not.
+    """
+    query_tokens = set(query.split())
+    glued = query.replace(" ", "")
+    for token in alias_tokens:
+        if token in query_tokens or (len(token) >= 4 and token in glued):
+            continue
+        if any(fuzz.ratio(token, other) >= _TOKEN_SIMILARITY for other in query_tokens):
+            continue
+        return False
+    return True
+
+
+class EntityMatcher:
+    """Fuzzy, alias-aware matcher of company names against the listed entities.
+
+    Results are cached per distinct normalised name on the instance, so scoring the same
+    suppliers again (next file, next API call) costs a dictionary lookup.
+    """
+
+    def __init__(self, entities: pd.DataFrame | None = None, min_similarity: float = 88.0) -> None:
+        """Index every name and alias of ``entities`` (default: the shipped table)."""
+        table = load_entities() if entities is None else entities
+        self.min_similarity = float(min_similarity)
+        self._choice_text: list[str] = []  # normalised name or alias
+        self._choice_shown: list[str] = []  # the name or alias as published
+        self._choice_row: list[int] = []  # row of `table` it belongs to
+        self._rows: list[tuple[str, str, str, str]] = []  # entity_id, name, list, citation
+        seen: set[tuple[str, int]] = set()
+        for row_no, row in enumerate(table.itertuples(index=False)):
+            self._rows.append((str(row.entity_id), str(row.name), str(row.list), str(row.citation)))
+            spellings = [str(row.name), *str(row.aliases).split("|")]
+            for spelling in spellings:
+                key = normalize_name(spelling.strip())
+                if key and (key, row_no) not in seen:
+                    seen.add((key, row_no))
+                    self._choice_text.append(key)
+                    self._choice_shown.append(spelling.strip())
+                    self._choice_row.append(row_no)
+        self._choice_tokens = [_distinctive(text) for text in self._choice_text]
+        self._cache: dict[str, tuple[int, int, float]] = {}  # norm -> (row, choice, score)
+
+    def _accept(self, query: str, choice: int, score: float) -> bool:
+        if score < self.min_similarity:
+            return False
+        alias_tokens = self._choice_tokens[choice]
+        if not alias_tokens:
+            # Alias made only of generic words: exact when short ("XINJIANG ENERGY"), a
+            # near-exact spelling when long enough to be specific on its own.
+            if len(self._choice_text[choice].split()) >= _LONG_GENERIC_WORDS:
+                return score >= _LONG_GENERIC_SIMILARITY
+            return query == self._choice_text[choice]
+        # Short aliases ("XPCC", "FGV") are acronyms: any fuzziness is a different firm.
+        if len(self._choice_text[choice]) < 8 and query != self._choice_text[choice]:
+            return False
+        return _shares_distinctive(alias_tokens, query)
+
+    def _match_new(self, queries: list[str]) -> None:
+        if not queries or not self._choice_text:
+            for query in queries:
+                self._cache[query] = (-1, -1, 0.0)
+            return
+        for start in range(0, len(queries), _CHUNK):
+            self._match_chunk(queries[start : start + _CHUNK])
+
+    def _match_chunk(self, queries: list[str]) -> None:
+        # Token-sort ignores word order; the plain ratio survives a typo in a first letter,
+        # which moves a word in the sorted order ("INJIANG" for "XINJIANG").
+        scores = np.maximum(
+            process.cdist(
+                queries,
+                self._choice_text,
+                scorer=fuzz.token_sort_ratio,
+                dtype=np.float32,
+                workers=-1,
+                score_cutoff=self.min_similarity,
+            ),
+            process.cdist(
+                queries,
+                self._choice_text,
+                scorer=fuzz.ratio,
+                dtype=np.float32,
+                workers=-1,
+                score_cutoff=self.min_similarity,
+            ),
+        )
+        # Keep the best few candidates: the best-scoring one may fail the generic guard.
+        k = min(_TOP_K, scores.shape[1])
+        hit_rows = np.flatnonzero(scores.max(axis=1) >= self.min_similarity)
+        top = np.argpartition(-scores[hit_rows], k - 1, axis=1)[:, :k]
+        for query in queries:
+            self._cache[query] = (-1, -1, 0.0)
+        for j, i in enumerate(hit_rows):
+            query = queries[i]
+            result = (-1, -1, 0.0)
+            candidates = sorted(top[j], key=lambda c: (-scores[i, c], c))
+            for choice in candidates:
+                score = float(scores[i, choice])
+                if score < self.min_similarity:
+                    break
+                if self._accept(query, int(choice), score):
+                    result = (self._choice_row[int(choice)], int(choice), round(score, 1))
+                    break
+            self._cache[query] = result
+
+    def match(self, names: pd.Series) -> pd.DataFrame:
+        """Match company names against the listed entities.
+
+        Args:
+            names: Declared names (manufacturer, shipper ...); missing values never match.
+
+        Returns:
+            A frame on ``names.index`` with ``entity_id`` (missing when no match),
+            ``entity_name``, ``matched_alias`` (the published name or alias that matched),
+            ``similarity`` (0-100, 0.0 when no match), ``list`` and ``citation``.
+        """
+        raw = names.astype("string").fillna("")
+        distinct = pd.unique(raw.to_numpy())
+        normalized = {value: normalize_name(str(value)) for value in distinct}
+        new = sorted({n for n in normalized.values() if n and n not in self._cache})
+        self._match_new(new)
+        by_value: dict[str, tuple[object, ...]] = {}
+        for value, norm in normalized.items():
+            row, choice, score = self._cache.get(norm, (-1, -1, 0.0))
+            if row < 0:
+                by_value[value] = (pd.NA, "", "", 0.0, "", "")
+            else:
+                entity_id, entity_name, listed, citation = self._rows[row]
+                shown = self._choice_shown[choice]
+                by_value[value] = (entity_id, entity_name, shown, score, listed, citation)
+        rows = [by_value[value] for value in raw.to_numpy()]
+        out = pd.DataFrame(rows, columns=list(MATCH_COLUMNS), index=names.index)
+        out["entity_id"] = out["entity_id"].astype("string")
+        out["similarity"] = out["similarity"].astype(float)
+        for col in ("entity_name", "matched_alias", "list", "citation"):
+            out[col] = out[col].astype(str)
+        return out

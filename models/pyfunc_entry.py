@@ -1,0 +1,38 @@
+"""MLflow "models from code" entry point (executed by MLflow, never imported by flrisk).
+
+MLflow runs this file when it loads the registered model as a pyfunc (``mlflow.pyfunc.
+load_model`` or ``mlflow.pyfunc.spark_udf``). Defining the model in code means MLflow stores
+this source file instead of a cloudpickle of an object: no pickle anywhere. ``set_model`` at
+the bottom is MLflow's required convention for such files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+
+class FlriskPyfunc(mlflow.pyfunc.PythonModel):
+    """Scores contract-shaped entry lines with the verified flrisk bundle."""
+
+    def load_context(self, context: Any) -> None:
+        """Load and verify the bundle shipped as the ``bundle`` artifact."""
+        from models.artifact import load_bundle
+        from models.scoring import Scorer
+
+        self._scorer = Scorer(load_bundle(Path(context.artifacts["bundle"])))
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Risk score and band per line (reasons via ``params={"reasons": k}``)."""
+        from models.reader import validate_frame
+
+        k = int((params or {}).get("reasons", 0))
+        lines = validate_frame(model_input.astype(str).where(model_input.notna())).frame
+        out = self._scorer.score(lines, reasons=k)
+        return out[["entry_id", "line_no", "risk_score", "risk_band"]]
+
+
+mlflow.models.set_model(FlriskPyfunc())

@@ -1,0 +1,547 @@
+"""Read entry-line files, validate them against the contract, quarantine the bad rows.
+
+Everything is read as text first and validated column by column with vectorised pandas, so
+nothing is coerced silently; Python loops run over bad rows only. :func:`validate_frame` is
+the pure core; :func:`read_entry_lines` and :func:`iter_entry_lines` add files, mappings and
+the quarantine file. How problems are reported is described in ``docs/data-contract.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from models.contract import (
+    BY_NAME,
+    COLUMNS,
+    FALSE_VALUES,
+    INSPECTION_REASONS,
+    REQUIRED,
+    REQUIRED_LABELS,
+    TRANSPORT_MODES,
+    TRUE_VALUES,
+    BadRowsError,
+    ContractError,
+    Kind,
+    MissingColumnError,
+    country_codes,
+)
+from models.mapping import ColumnMapping, load_mapping
+
+__all__ = [
+    "BadRowsError",
+    "ContractError",
+    "MissingColumnError",
+    "ReadResult",
+    "iter_entry_lines",
+    "read_entry_lines",
+    "validate_frame",
+    "write_quarantine",
+]
+
+REPORT_COLUMNS = ("row", "column", "value", "reason", "source")
+QUARANTINE_COLUMNS = ("_row", "_column", "_reason")
+_DATE_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?"
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """Good rows with normalised dtypes, and the report of the bad ones.
+
+    Attributes:
+        frame: Good rows only, every contract column present, index reset.
+        bad_rows: One row per (row, column) problem: ``row, column, value, reason, source``.
+        passthrough: Pass-through feature columns: name -> ``"categorical"`` | ``"numeric"``.
+        n_read: Rows read in total (good + bad; blank lines are not rows).
+        quarantine_path: Where bad rows were written, if any.
+    """
+
+    frame: pd.DataFrame
+    bad_rows: pd.DataFrame
+    passthrough: dict[str, str]
+    n_read: int
+    quarantine_path: Path | None = None
+
+
+class _Problems:
+    """Collects (position, column, reason) problems; each (row, column) is kept once."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.by_column: dict[str, tuple[np.ndarray, list[str]]] = {}
+
+    def flag(self, column: str, mask: pd.Series | np.ndarray, values: pd.Series, why: str) -> None:
+        """Flag rows where ``mask``; ``why`` is formatted with ``{v}`` = the cell's text."""
+        mask = np.asarray(mask, dtype=bool)
+        seen = self.by_column.get(column)
+        if seen is not None:
+            mask = mask & ~np.isin(np.arange(self.n), seen[0])
+        pos = np.flatnonzero(mask)
+        if len(pos) == 0:
+            return
+        reasons = [why.format(v=v) for v in values.iloc[pos].tolist()]
+        if seen is not None:
+            pos, reasons = np.concatenate([seen[0], pos]), seen[1] + reasons
+        self.by_column[column] = (pos, reasons)
+
+    def bad_positions(self) -> np.ndarray:
+        """Sorted positions of rows with at least one problem."""
+        parts = [pos for pos, _ in self.by_column.values()]
+        return np.unique(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
+
+    def report(self, raw: pd.DataFrame, rows: np.ndarray, source: str) -> pd.DataFrame:
+        """The bad-row report, sorted by row then contract column order."""
+        order = {c: i for i, c in enumerate(raw.columns)}
+        recs: list[tuple[int, str, str, str]] = []
+        for column, (pos, reasons) in self.by_column.items():
+            values = raw[column].iloc[pos].fillna("").astype(str).tolist()
+            recs += zip(rows[pos].tolist(), [column] * len(pos), values, reasons, strict=True)
+        df = pd.DataFrame(recs, columns=["row", "column", "value", "reason"])
+        df["source"] = source
+        df = df.astype({"row": "int64", "column": "str", "value": "str", "reason": "str"})
+        df["_o"] = df["column"].map(order)
+        df = df.sort_values(["row", "_o"], kind="stable").drop(columns="_o")
+        return df.reset_index(drop=True)
+
+
+def _empty_report() -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="str") for c in REPORT_COLUMNS})
+    return df.astype({"row": "int64"})
+
+
+def _clean(s: pd.Series) -> pd.Series:
+    """Text with surrounding blanks removed; empty cells become NaN (unknown)."""
+    s = s.astype("str").str.strip()
+    return s.where(s != "")
+
+
+def _check_column(name: str, s: pd.Series, p: _Problems) -> pd.Series:
+    """Validate one contract column (text, stripped) and return it normalised."""
+    kind = BY_NAME[name].kind
+    present = s.notna()
+    if BY_NAME[name].required:
+        p.flag(name, ~present, s, "missing required value")
+    if kind in (Kind.ID, Kind.TEXT):
+        return s
+    if kind is Kind.INTEGER:
+        ok = s.str.fullmatch(r"\d{1,9}", na=False)
+        n = pd.to_numeric(s.where(ok), errors="coerce")
+        p.flag(name, present & ~(ok & (n >= 1)), s, "not an integer >= 1: '{v}'")
+        return n.where(n >= 1)
+    if kind is Kind.DATE:
+        ok = s.str.fullmatch(_DATE_RE, na=False)
+        d = pd.to_datetime(s.str.slice(0, 10).where(ok), format="%Y-%m-%d", errors="coerce")
+        p.flag(name, present & d.isna(), s, "unparseable date '{v}'")
+        return d.astype("datetime64[ns]")
+    if kind is Kind.HTS:
+        digits = s.str.replace(r"[.\s]", "", regex=True)
+        ok = digits.str.fullmatch(r"\d{6,10}", na=False)
+        p.flag(name, present & ~ok, s, "not an HTS code of 6 to 10 digits: '{v}'")
+        return digits
+    if kind is Kind.COUNTRY:
+        up = s.str.upper()
+        p.flag(
+            name, present & ~up.isin(country_codes()), s, "not an ISO 3166-1 alpha-2 code: '{v}'"
+        )
+        return up
+    if kind is Kind.LOCODE:
+        up = s.str.upper().str.replace(" ", "", regex=False)
+        ok = up.str.fullmatch(r"[A-Z]{2}[A-Z0-9]{3}", na=False)
+        ok &= up.str.slice(0, 2).isin(country_codes())
+        p.flag(name, present & ~ok, s, "not a UN/LOCODE (country + 3 characters): '{v}'")
+        return up
+    if kind is Kind.PORT:
+        ok = s.str.fullmatch(r"\d{4}", na=False)
+        p.flag(name, present & ~ok, s, "not a 4-digit CBP port code: '{v}'")
+        return s
+    if kind is Kind.TRANSPORT:
+        low = s.str.lower()
+        modes = "/".join(sorted(TRANSPORT_MODES))
+        p.flag(name, present & ~low.isin(TRANSPORT_MODES), s, f"not one of {modes}: '{{v}}'")
+        return low
+    if kind is Kind.NUMBER:
+        x = pd.to_numeric(s, errors="coerce").astype("float64")
+        finite = pd.Series(np.isfinite(x.to_numpy()), index=x.index)
+        p.flag(name, present & ~(finite & (x >= 0)), s, "not a finite number >= 0: '{v}'")
+        return x
+    raise AssertionError(f"label or unknown kind {kind}")  # labels are checked in _check_labels
+
+
+def _check_labels(raw: pd.DataFrame, p: _Problems) -> dict[str, pd.Series]:
+    """Validate the label columns and the rules that tie them together."""
+    n = len(raw)
+    out: dict[str, pd.Series] = {}
+    if "inspected" in raw:
+        s = _clean(raw["inspected"])
+        low = s.str.lower()
+        ok = low.isin(TRUE_VALUES | FALSE_VALUES)
+        p.flag("inspected", s.isna(), s, "missing value (expected true/false)")
+        p.flag("inspected", ~ok, s, "not a boolean (true/false/1/0/yes/no): '{v}'")
+        out["inspected"] = low.isin(TRUE_VALUES).astype(bool)
+        not_inspected = low.isin(FALSE_VALUES).to_numpy()
+    else:
+        # No label columns: a scoring file. Its lines were not inspected as far as we know.
+        out["inspected"] = pd.Series(np.zeros(n, dtype=bool), index=raw.index)
+        not_inspected = np.ones(n, dtype=bool)
+    reason = _clean(raw["inspection_reason"]) if "inspection_reason" in raw else None
+    if reason is not None:
+        low = reason.str.lower()
+        bad = reason.notna() & ~low.isin(INSPECTION_REASONS)
+        p.flag("inspection_reason", bad, reason, "not one of random/targeted/tip: '{v}'")
+        unexpected = reason.notna() & not_inspected
+        p.flag("inspection_reason", unexpected, reason, "set on a line not inspected: '{v}'")
+        out["inspection_reason"] = low
+    if "violation" in raw:
+        s = _clean(raw["violation"])
+        # pandas writes a 0/1 column holding NaN as 0.0/1.0, so accept those spellings too.
+        x = pd.to_numeric(s, errors="coerce").astype("float64")
+        ok = s.isna() | x.isin([0.0, 1.0])
+        p.flag("violation", ~ok, s, "not 1, 0 or empty: '{v}'")
+        p.flag("violation", s.notna() & not_inspected, s, "set on a line not inspected: '{v}'")
+        out["violation"] = x
+    return out
+
+
+def _first_seen(where: tuple[str, int], source: str) -> str:
+    return f"row {where[1]}" if where[0] == source else f"row {where[1]} of {where[0]}"
+
+
+def _check_duplicates(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    p: _Problems,
+    source: str,
+    seen: dict[str, tuple[str, int]] | None,
+) -> None:
+    """Flag later occurrences of an (entry_id, line_no) key, within and across chunks/files."""
+    valid = (frame["entry_id"].notna() & frame["line_no"].notna()).to_numpy()
+    key = frame["entry_id"] + "\x1f" + frame["line_no"].astype("Int64").astype("str")
+    key = key.where(valid)
+    later = key.duplicated(keep="first").to_numpy() & valid
+    earlier = key.isin(seen.keys()).to_numpy() & valid if seen else np.zeros(len(key), bool)
+    dup = later | earlier
+    if dup.any():
+        first = pd.Series(rows, index=key.index).groupby(key).transform("first")
+        where = [
+            _first_seen(seen[k], source) if seen and k in seen else f"row {r}"
+            for k, r in zip(key[dup].tolist(), first[dup].tolist(), strict=True)
+        ]
+        values = pd.Series(where, index=key.index[dup]).reindex(key.index)
+        p.flag("line_no", dup, values, "duplicate (entry_id, line_no); first seen at {v}")
+    if seen is not None:
+        # Remember first occurrences for later chunks/files (dict built in C, no row loop).
+        new = valid & ~dup
+        seen.update(zip(key[new].tolist(), zip(repeat(source), rows[new].tolist()), strict=False))
+
+
+def _validate(
+    raw: pd.DataFrame,
+    rows: np.ndarray,
+    *,
+    require_labels: bool,
+    passthrough: dict[str, str],
+    source: str,
+    seen: dict[str, tuple[str, int]] | None,
+) -> tuple[ReadResult, np.ndarray]:
+    """Validate ``raw`` (contract names); return the result and the bad rows' positions."""
+    needed = [*REQUIRED, *(REQUIRED_LABELS if require_labels else ())]
+    absent = [c for c in [*needed, *passthrough] if c not in raw.columns]
+    if absent:
+        raise MissingColumnError(absent)
+    raw = raw.reset_index(drop=True)
+    p = _Problems(len(raw))
+    out: dict[str, pd.Series] = {}
+    for col in COLUMNS:
+        if col.label:
+            continue
+        if col.name in raw:
+            out[col.name] = _check_column(col.name, _clean(raw[col.name]), p)
+        else:  # absent optional column: all unknown, so downstream sees every column
+            dtype = "float64" if col.kind is Kind.NUMBER else "str"
+            out[col.name] = pd.Series(np.nan, index=raw.index, dtype=dtype)
+    out.update(_check_labels(raw, p))
+    out.setdefault("inspection_reason", pd.Series(np.nan, index=raw.index, dtype="str"))
+    out.setdefault("violation", pd.Series(np.nan, index=raw.index, dtype="float64"))
+    for name, kind in passthrough.items():
+        s = _clean(raw[name])
+        if kind == "numeric":
+            x = pd.to_numeric(s, errors="coerce").astype("float64")
+            p.flag(name, s.notna() & ~np.isfinite(x), s, "not a finite number: '{v}'")
+            out[name] = x
+        else:
+            out[name] = s
+    frame = pd.DataFrame(out)
+    _check_duplicates(frame, rows, p, source, seen)
+    bad = p.bad_positions()
+    good = np.ones(len(raw), dtype=bool)
+    good[bad] = False
+    frame = frame[good].reset_index(drop=True)
+    frame["line_no"] = frame["line_no"].astype("int64")
+    report = p.report(raw, rows, source) if len(bad) else _empty_report()
+    result = ReadResult(frame, report, dict(passthrough), n_read=len(raw))
+    return result, bad
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """A column as text. JSON nulls turn int columns into floats; write 2.0 back as '2'."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        x = s.to_numpy(dtype="float64")
+        finite = x[np.isfinite(x)]
+        if len(finite) and (finite == np.round(finite)).all() and np.abs(finite).max() < 2**53:
+            return s.astype("Int64").astype("str")
+    return s.astype("str")
+
+
+def validate_frame(
+    raw: pd.DataFrame,
+    *,
+    require_labels: bool = False,
+    passthrough: dict[str, str] | None = None,
+    source: str = "<frame>",
+    row_offset: int = 1,
+) -> ReadResult:
+    """Validate a frame of contract columns (values as text) without any I/O.
+
+    Args:
+        raw: One row per entry line; cells as text (other types are converted to text first).
+        require_labels: Refuse a frame without the ``inspected`` and ``violation`` columns.
+        passthrough: Extra feature columns to keep: name -> ``"categorical"`` | ``"numeric"``.
+        source: Name used in the report.
+        row_offset: Row number of the first row (1: 1-based position; 2: CSV line numbers).
+
+    Returns:
+        The good rows, normalised, and the report of the bad ones (nothing is written).
+
+    Raises:
+        MissingColumnError: A required column is absent.
+    """
+    rows = np.arange(row_offset, row_offset + len(raw), dtype=np.int64)
+    text = pd.DataFrame({c: _as_text(raw[c]) for c in raw.columns}, index=raw.index)
+    kinds = passthrough or {}
+    result, _ = _validate(
+        text, rows, require_labels=require_labels, passthrough=kinds, source=source, seen=None
+    )
+    return result
+
+
+def quarantine_frame(
+    original: pd.DataFrame, bad_rows: pd.DataFrame, rows: np.ndarray
+) -> pd.DataFrame:
+    """The bad rows of ``original`` with ``_row``, ``_column`` and ``_reason`` appended.
+
+    Args:
+        original: The rows as read from the file (before any mapping), positionally aligned.
+        bad_rows: The report for those rows.
+        rows: Row number of each row of ``original``.
+
+    Returns:
+        One row per bad original row; several problems are joined with ``"; "``.
+    """
+    described = bad_rows.assign(reason=bad_rows["column"] + ": " + bad_rows["reason"])
+    agg = described.groupby("row", sort=True).agg(
+        _column=("column", "; ".join), _reason=("reason", "; ".join)
+    )
+    pos = np.searchsorted(rows, agg.index.to_numpy())
+    out = original.iloc[pos].reset_index(drop=True).copy()
+    out["_row"] = agg.index.to_numpy()
+    out["_column"] = agg["_column"].to_numpy()
+    out["_reason"] = agg["_reason"].to_numpy()
+    return out
+
+
+def write_quarantine(quarantine: pd.DataFrame, path: Path, *, append: bool = False) -> None:
+    """Write (or append) quarantined rows as CSV.
+
+    Raises:
+        ContractError: The file cannot be written; reading never goes on without the record.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = not (append and path.exists())
+        quarantine.to_csv(path, index=False, mode="a" if append else "w", header=header)
+    except OSError as exc:
+        raise ContractError(f"cannot write the quarantine file {path}: {exc}") from exc
+
+
+def _parquet_text(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+    """A Parquet table as text columns (ints stay '3', dates become '2024-03-14')."""
+    cols = {}
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        cols[name] = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+    return pa.table(cols).to_pandas().astype("str")
+
+
+def _raw_chunks(path: Path, chunk_rows: int | None) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+    """Yield (text frame, row numbers) chunks of a CSV or Parquet file; blank lines skipped."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        start = 1  # Parquet has no lines: rows are numbered by 1-based position.
+        with pq.ParquetFile(path) as pf:
+            batches = pf.iter_batches(batch_size=chunk_rows) if chunk_rows else [pf.read()]
+            for batch in batches:
+                df = _parquet_text(batch)
+                yield df, np.arange(start, start + len(df), dtype=np.int64)
+                start += len(df)
+        return
+    if suffix not in (".csv", ".txt"):
+        raise ContractError(f"{path}: unsupported file type '{suffix}' (use .csv or .parquet)")
+    # na_filter=False: 'NA' is Namibia, not missing. Blank lines are kept so row numbers are
+    # the editor's line numbers (header = line 1), and dropped below.
+    start = 2
+    try:
+        with pd.read_csv(
+            path,
+            dtype=str,
+            encoding="utf-8-sig",
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            iterator=True,
+            chunksize=chunk_rows,
+        ) as reader:
+            for df in reader if chunk_rows else [reader.read()]:
+                rows = np.arange(start, start + len(df), dtype=np.int64)
+                start += len(df)
+                blank = (df == "").all(axis=1).to_numpy()
+                yield df[~blank].reset_index(drop=True), rows[~blank]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path}: cannot parse as UTF-8 CSV: {exc}") from exc
+
+
+def _resolve(mapping: ColumnMapping | Path | str | None) -> ColumnMapping | None:
+    if mapping is None or isinstance(mapping, ColumnMapping):
+        return mapping
+    return load_mapping(mapping)
+
+
+def _process(
+    original: pd.DataFrame,
+    rows: np.ndarray,
+    mapping: ColumnMapping | None,
+    *,
+    require_labels: bool,
+    source: str,
+    seen: dict[str, tuple[str, int]],
+) -> tuple[ReadResult, pd.DataFrame | None]:
+    raw = mapping.apply(original, require_labels=require_labels) if mapping else original
+    kinds = mapping.passthrough_kinds if mapping else {}
+    result, bad = _validate(
+        raw, rows, require_labels=require_labels, passthrough=kinds, source=source, seen=seen
+    )
+    quarantine = quarantine_frame(original, result.bad_rows, rows) if len(bad) else None
+    return result, quarantine
+
+
+def _default_quarantine(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.quarantine.csv")
+
+
+def read_entry_lines(
+    paths: Path | str | Sequence[Path | str],
+    mapping: ColumnMapping | Path | str | None = None,
+    *,
+    allow_bad_rows: bool = False,
+    quarantine_path: Path | None = None,
+    require_labels: bool = False,
+) -> ReadResult:
+    """Read, map and validate one or more CSV/Parquet files of entry lines.
+
+    Args:
+        paths: A file or several (concatenated; row numbers are per file).
+        mapping: A column mapping (or its TOML path) for a foreign layout.
+        allow_bad_rows: Return the good rows when some are bad instead of raising.
+        quarantine_path: Where to write bad rows; default ``<first stem>.quarantine.csv``
+            beside the first input.
+        require_labels: Refuse files without the ``inspected`` and ``violation`` columns.
+
+    Returns:
+        Good rows of all files and the report of the bad ones.
+
+    Raises:
+        MissingColumnError: A required or mapped column is absent.
+        BadRowsError: Bad rows exist and ``allow_bad_rows`` is False (after quarantining).
+        ContractError: A file is unreadable or the quarantine cannot be written.
+    """
+    plist = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not plist:
+        raise ContractError("no input files given")
+    cmap = _resolve(mapping)
+    seen: dict[str, tuple[str, int]] = {}
+    results, quarantines = [], []
+    for path in plist:
+        for original, rows in _raw_chunks(path, None):
+            result, quarantine = _process(
+                original, rows, cmap, require_labels=require_labels, source=path.name, seen=seen
+            )
+            results.append(result)
+            if quarantine is not None:
+                # Several inputs: say which file each quarantined row came from.
+                quarantines.append(
+                    quarantine.assign(_source=path.name) if len(plist) > 1 else quarantine
+                )
+    frame = pd.concat([r.frame for r in results], ignore_index=True)
+    bad_rows = pd.concat([r.bad_rows for r in results], ignore_index=True)
+    qpath = None
+    if quarantines:
+        qpath = quarantine_path or _default_quarantine(plist[0])
+        write_quarantine(pd.concat(quarantines, ignore_index=True), qpath)
+        if not allow_bad_rows:
+            raise BadRowsError(bad_rows, qpath)
+    kinds = cmap.passthrough_kinds if cmap else {}
+    return ReadResult(frame, bad_rows, kinds, sum(r.n_read for r in results), qpath)
+
+
+def iter_entry_lines(
+    path: Path | str,
+    mapping: ColumnMapping | Path | str | None = None,
+    *,
+    chunk_rows: int = 500_000,
+    allow_bad_rows: bool = False,
+    quarantine_path: Path | None = None,
+    require_labels: bool = False,
+) -> Iterator[ReadResult]:
+    """Read one large file in chunks of at most ``chunk_rows`` rows, for bounded memory.
+
+    Row numbers and duplicate detection span the whole file. Bad rows are appended to the
+    quarantine file chunk by chunk; without ``allow_bad_rows`` the first chunk holding bad
+    rows raises :class:`BadRowsError` after its rows are quarantined.
+
+    Args:
+        path: A CSV or Parquet file.
+        mapping: A column mapping (or its TOML path) for a foreign layout.
+        chunk_rows: Rows per chunk.
+        allow_bad_rows: Go on with the good rows when some are bad.
+        quarantine_path: Where to write bad rows; default ``<stem>.quarantine.csv`` beside it.
+        require_labels: Refuse a file without the ``inspected`` and ``violation`` columns.
+
+    Yields:
+        One result per chunk; ``quarantine_path`` is set once bad rows have been written.
+
+    Raises:
+        MissingColumnError: A required or mapped column is absent.
+        BadRowsError: Bad rows exist and ``allow_bad_rows`` is False.
+        ContractError: The file is unreadable or the quarantine cannot be written.
+    """
+    path = Path(path)
+    cmap = _resolve(mapping)
+    seen: dict[str, tuple[str, int]] = {}
+    qpath: Path | None = None
+    for original, rows in _raw_chunks(path, chunk_rows):
+        result, quarantine = _process(
+            original, rows, cmap, require_labels=require_labels, source=path.name, seen=seen
+        )
+        if quarantine is not None:
+            append = qpath is not None
+            qpath = quarantine_path or _default_quarantine(path)
+            write_quarantine(quarantine, qpath, append=append)
+            if not allow_bad_rows:
+                raise BadRowsError(result.bad_rows, qpath)
+        yield ReadResult(result.frame, result.bad_rows, result.passthrough, result.n_read, qpath)

@@ -1,0 +1,138 @@
+"""Model fitting: selection-bias strategies, LightGBM with early stopping, calibration.
+
+Labels exist only for inspected lines and most inspections were targeted by old rules, so
+the training sample is a choice. Three strategies are fitted and compared on the validation
+window (see ``docs/evaluation.md``):
+
+- ``inspected``: inspected lines only, as-is;
+- ``ipw``: inspected lines weighted by 1 / P(inspected | x), the propensity fitted on all
+  lines, so the sample stands for all traffic rather than what the old rules picked;
+- ``pu``: inspected lines plus uninspected lines as down-weighted negatives (positive-
+  unlabelled), so the model also sees ordinary traffic the old rules never sent to exam.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.artifact import Calibration
+
+DETERMINISTIC = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+
+
+@dataclass
+class Sample:
+    """Rows, labels and weights of one training or validation sample."""
+
+    rows: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+
+
+def lgb_params(cfg: dict[str, Any], num_threads: int) -> dict[str, Any]:
+    """LightGBM parameters from the ``[lightgbm]`` table, made deterministic."""
+    params = {k: v for k, v in cfg.items() if k not in ("num_boost_round", "early_stopping_rounds")}
+    return {**params, **DETERMINISTIC, "num_threads": num_threads, "metric": "binary_logloss"}
+
+
+def fit_propensity(X: pd.DataFrame, inspected: np.ndarray, num_threads: int, seed: int) -> lgb.Booster:
+    """P(inspected | features) on every line of the training window."""
+    params = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 50,
+              "seed": seed, "num_threads": num_threads, **DETERMINISTIC}
+    return lgb.train(params, lgb.Dataset(X, inspected.astype(float)), num_boost_round=80)
+
+
+def make_sample(
+    strategy: str,
+    inspected: np.ndarray,
+    violation: np.ndarray,
+    propensity: np.ndarray | None,
+    pu_weight: float,
+    floor: float,
+) -> Sample:
+    """Training sample of one strategy.
+
+    Args:
+        strategy: ``inspected``, ``ipw`` or ``pu``.
+        inspected: Whether each line was inspected.
+        violation: 1/0 outcome (NaN where not inspected).
+        propensity: P(inspected | x) per line (``ipw`` only).
+        pu_weight: Weight of uninspected lines taken as negatives (``pu`` only).
+        floor: Lower clip of the propensity, bounding the weights.
+    """
+    rows = np.flatnonzero(inspected)
+    y = (violation[rows] == 1).astype(float)
+    w = np.ones(len(rows))
+    if strategy == "ipw":
+        if propensity is None:
+            raise ValueError("ipw needs a propensity")
+        w = 1.0 / np.clip(propensity[rows], floor, 1.0)
+        w = w / w.mean()
+    elif strategy == "pu":
+        unl = np.flatnonzero(~inspected)
+        rows = np.concatenate([rows, unl])
+        y = np.concatenate([y, np.zeros(len(unl))])
+        w = np.concatenate([w, np.full(len(unl), pu_weight)])
+    elif strategy != "inspected":
+        raise ValueError(f"unknown strategy {strategy!r}")
+    return Sample(rows=rows, y=y, w=w)
+
+
+def fit_booster(
+    X: pd.DataFrame,
+    train: Sample,
+    valid: Sample | None,
+    cfg: dict[str, Any],
+    num_threads: int,
+    num_boost_round: int | None = None,
+) -> lgb.Booster:
+    """Train LightGBM; with a validation sample, stop early on its weighted log-loss."""
+    params = lgb_params(cfg, num_threads)
+    dtrain = lgb.Dataset(X.iloc[train.rows], train.y, weight=train.w, free_raw_data=True)
+    rounds = num_boost_round or int(cfg["num_boost_round"])
+    if valid is None or len(valid.rows) == 0 or valid.y.sum() == 0:
+        return lgb.train(params, dtrain, num_boost_round=rounds)
+    dvalid = lgb.Dataset(X.iloc[valid.rows], valid.y, weight=valid.w, reference=dtrain)
+    return lgb.train(
+        params, dtrain, num_boost_round=rounds, valid_sets=[dvalid],
+        callbacks=[lgb.early_stopping(int(cfg["early_stopping_rounds"]), verbose=False)],
+    )
+
+
+def fit_platt(margin: np.ndarray, y: np.ndarray, w: np.ndarray, fitted_on: str) -> Calibration:
+    """Platt scaling by weighted Newton steps on the logistic log-likelihood.
+
+    A two-parameter map is robust on the few positives a random sample holds, and keeps the
+    ranking unchanged (calibration never reorders lines).
+    """
+    def nll(a: float, b: float) -> float:
+        z = np.clip(a * margin + b, -30, 30)
+        return float((w * (np.logaddexp(0, z) - y * z)).sum())
+
+    # Start from the intercept-only fit; damped Newton steps, since plain Newton can
+    # overshoot on logistic likelihoods.
+    rate = float(np.clip((w * y).sum() / w.sum(), 1e-6, 1 - 1e-6))
+    a, b = 0.0, float(np.log(rate / (1 - rate)))
+    current = nll(a, b)
+    for _ in range(100):
+        z = np.clip(a * margin + b, -30, 30)
+        p = 1.0 / (1.0 + np.exp(-z))
+        g = w * (p - y)
+        h = w * p * (1 - p) + 1e-9
+        grad = np.array([(g * margin).sum(), g.sum()])
+        hess = np.array([[(h * margin * margin).sum(), (h * margin).sum()],
+                         [(h * margin).sum(), h.sum()]]) + 1e-6 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-4 and nll(a - t * step[0], b - t * step[1]) > current:
+            t /= 2
+        a, b = a - t * step[0], b - t * step[1]
+        previous, current = current, nll(a, b)
+        if abs(previous - current) < 1e-10 * max(1.0, abs(current)):
+            break
+    return Calibration(a=float(a), b=float(b), method="platt", fitted_on=fitted_on)

@@ -1,0 +1,214 @@
+"""``flrisk reference show|update``: inspect and refresh the reference tables.
+
+An update never leaves a half-written or invalid table behind: the new publication is read
+and validated in memory, written to a temporary file beside the table, then moved over it
+with ``os.replace`` (atomic on one file system). Any failure exits non-zero before that.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from models import reference
+from models.entities import normalize_name
+from models.hs import hs_exists, nomenclature, nomenclature_version
+
+LISTS = {"UFLPA", "WRO", "FINDING"}
+BASES = {"ilab_forced_labor", "ilab_derived", "uflpa_priority"}
+KINDS = {"region", "prefecture", "county", "city"}
+_BREAKDOWN = {"entities": "list", "xinjiang_places": "kind", "risk_goods": "basis"}
+_MAX_PROBLEMS = 20
+
+
+def show() -> None:
+    """Print each table's version, row count and breakdown, and the HS nomenclature."""
+    declared = reference.declared_versions()
+    versions = reference.reference_versions()
+    loaders = {
+        "entities": reference.load_entities,
+        "xinjiang_places": reference.load_xinjiang_places,
+        "risk_goods": reference.load_risk_goods,
+    }
+    typer.echo(f"reference tables in {reference.data_dir()}")
+    for name in reference.TABLES:
+        table = loaders[name]()
+        typer.echo(f"\n{name}: version {versions[name]}, {len(table)} rows")
+        typer.echo(f"  source: {declared.get(name, {}).get('source', 'unknown')}")
+        counts = table[_BREAKDOWN[name]].value_counts().sort_index()
+        for key, count in counts.items():
+            typer.echo(f"  {_BREAKDOWN[name]}={key or '(empty)'}: {count}")
+    typer.echo(f"\nHS nomenclature: {nomenclature_version()}, {len(nomenclature())} codes")
+
+
+def update(source: str, table: str | None) -> None:
+    """Replace a reference table by a new publication read from a path or URL.
+
+    Args:
+        source: Local path or ``http(s)://`` URL of a CSV in the table's schema; for
+            ``entities`` also a simple CSV or JSON export with ``name`` and ``aliases``.
+        table: ``entities``, ``xinjiang_places`` or ``risk_goods``; guessed from the
+            columns when omitted.
+
+    Raises:
+        typer.Exit: Code 2 when the source cannot be read, 1 when it fails validation.
+            The current tables are untouched in both cases.
+    """
+    payload = _fetch(source)
+    frame = _parse(payload, source)
+    name = table or _guess_table(frame)
+    if name not in reference.TABLES:
+        _fail(f"unknown table {name!r}; expected one of {', '.join(reference.TABLES)}", 1)
+    if name == "entities":
+        frame = _complete_entities(frame, source)
+    problems = validate(name, frame)
+    if problems:
+        typer.echo(f"refused: {source} is not a valid {name} table:", err=True)
+        for problem in problems[:_MAX_PROBLEMS]:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(1)
+    folder = reference.data_dir()
+    columns = list(reference.SCHEMAS[name])
+    _atomic_write(folder / f"{name}.csv", frame[columns].to_csv(index=False, lineterminator="\n"))
+    versions = json.loads((folder / "versions.json").read_text())
+    versions[name] = {"version": date.today().strftime("%Y.%m.%d"), "source": source}
+    _atomic_write(folder / "versions.json", json.dumps(versions, indent=2) + "\n")
+    reference.clear_caches()
+    typer.echo(f"updated {name}: {len(frame)} rows from {source}")
+
+
+def validate(name: str, frame: pd.DataFrame) -> list[str]:
+    """Problems that make ``frame`` unfit to replace table ``name`` (empty when fine)."""
+    schema = reference.SCHEMAS[name]
+    missing = [col for col in schema if col not in frame.columns]
+    if missing:
+        return [f"missing column(s): {', '.join(missing)}"]
+    if frame.empty:
+        return ["no rows"]
+    problems: list[str] = []
+    id_col = schema[0]
+    duplicated = frame[id_col][frame[id_col].duplicated()].unique()
+    if len(duplicated):
+        problems.append(f"duplicate {id_col}: {', '.join(map(str, duplicated[:5]))}")
+    required = {
+        "entities": ("entity_id", "name", "list", "citation", "source"),
+        "xinjiang_places": ("place_id", "canonical", "variant", "kind", "source"),
+        "risk_goods": ("rule_id", "hs_prefix", "good", "basis", "rationale", "source"),
+    }[name]
+    records = frame[list(schema)].astype(str).to_dict("records")
+    for line, values in enumerate(records, start=2):
+        for col in required:
+            if not str(values[col]).strip():
+                problems.append(f"line {line}: empty {col}")
+        if name == "entities" and values["list"] not in LISTS:
+            problems.append(f"line {line}: list {values['list']!r} not in {sorted(LISTS)}")
+        if name == "xinjiang_places" and values["kind"] not in KINDS:
+            problems.append(f"line {line}: kind {values['kind']!r} not in {sorted(KINDS)}")
+        if name == "risk_goods":
+            prefix = str(values["hs_prefix"])
+            if len(prefix) not in (4, 6) or not prefix.isdigit() or not hs_exists(prefix):
+                problems.append(f"line {line}: hs_prefix {prefix!r} is not an HS 2022 code")
+            if values["basis"] not in BASES:
+                problems.append(f"line {line}: basis {values['basis']!r} not in {sorted(BASES)}")
+    return problems
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _fetch(source: str) -> bytes:
+    if source.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(source, timeout=15) as response:  # noqa: S310 (scheme checked)
+                data: bytes = response.read()
+                return data
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            _fail(
+                f"cannot fetch {source}: {exc}. The machine may be offline; "
+                "download the publication and pass its local path with --from. "
+                "Current tables are unchanged.",
+                2,
+            )
+    path = Path(source)
+    if not path.is_file():
+        _fail(f"no such file: {source}. Current tables are unchanged.", 2)
+    return path.read_bytes()
+
+
+def _parse(payload: bytes, source: str) -> pd.DataFrame:
+    text = payload.decode("utf-8-sig", errors="replace")
+    try:
+        if source.lower().endswith(".json") or text.lstrip().startswith(("[", "{")):
+            data = json.loads(text)
+            records = data.get("entities", data) if isinstance(data, dict) else data
+            frame = pd.DataFrame.from_records(records)
+            if "aliases" in frame.columns:
+                frame["aliases"] = frame["aliases"].map(
+                    lambda v: "|".join(map(str, v)) if isinstance(v, list) else v
+                )
+            return frame.fillna("").astype(str)
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        _fail(f"cannot parse {source}: {exc}. Current tables are unchanged.", 1)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _guess_table(frame: pd.DataFrame) -> str:
+    columns = set(frame.columns)
+    if "hs_prefix" in columns:
+        return "risk_goods"
+    if "variant" in columns:
+        return "xinjiang_places"
+    if "name" in columns:
+        return "entities"
+    _fail("cannot tell which table this is; pass --table", 1)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _complete_entities(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Fill the columns a simple export (name, aliases, ...) lacks; keep known entity ids."""
+    out = frame.copy()
+    defaults = {"aliases": "", "list": "UFLPA", "sector": "", "region": "", "country": "CN"}
+    defaults |= {"effective_date": "", "source": f"imported from {source}"}
+    for col, value in defaults.items():
+        if col not in out.columns:
+            out[col] = value
+    if "entity_id" not in out.columns:
+        # Reuse the id of an entity already known under the same normalised name.
+        current = reference.load_entities()
+        known = dict(zip(current["name"].map(normalize_name), current["entity_id"], strict=True))
+        taken = set(current["entity_id"])
+        ids: list[str] = []
+        next_no = 1
+        for name in out["name"]:
+            existing = known.get(normalize_name(str(name)))
+            if existing and existing not in ids:
+                ids.append(existing)
+                continue
+            while f"UFLPA-{next_no:04d}" in taken or f"UFLPA-{next_no:04d}" in ids:
+                next_no += 1
+            ids.append(f"UFLPA-{next_no:04d}")
+        out["entity_id"] = ids
+    return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,148 @@
+"""The API application: ``create_app`` builds it; the model is loaded in the lifespan.
+
+Nothing happens at import time. ``flrisk serve`` runs ``create_app`` as a uvicorn factory in
+one worker process, so LightGBM is loaded once and never forked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from models.artifact import ModelIntegrityError
+from models.settings import Settings, get_settings
+from models.store import AuditStore, AuditUnavailableError
+from serving.auth import KeyStore, bootstrap_admin_key
+from serving.jobs import JobManager
+from serving.limits import BodySizeLimitMiddleware, RateLimiter
+from serving.metrics import Metrics
+from serving.middleware import MetricsMiddleware, SecurityHeadersMiddleware
+from serving.model_holder import ModelHolder, ModelUnavailableError, RegistryUnavailableError
+from serving.routers import admin, feedback, health, model, score
+
+log = logging.getLogger(__name__)
+WORKBENCH = "serving.routers.workbench"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _print_bootstrap_key(settings: Settings) -> None:
+    # Printed to stdout once, never logged: the demo needs a key and has no other channel.
+    key = bootstrap_admin_key(settings.keys_path())
+    if key:
+        print(
+            f"\nflrisk: created API key 'admin' (all scopes) in {settings.keys_path()}:\n"
+            f"    {key}\nIt is shown only now; send it as 'Authorization: Bearer <key>'.\n",
+            flush=True,
+        )
+
+
+async def _periodic_reload(app: FastAPI, interval: float) -> None:
+    holder: ModelHolder = app.state.holder
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            result = await run_in_threadpool(holder.reload)
+            if result.changed:
+                app.state.metrics.set_model(result.current)
+        except (RegistryUnavailableError, ModelIntegrityError) as exc:
+            log.warning("periodic reload kept the current model: %s", exc)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Create the audit tables, the demo key, load the model; stop jobs at shutdown."""
+    settings: Settings = app.state.settings
+    store: AuditStore = app.state.store
+    try:
+        await run_in_threadpool(store.create)
+    except SQLAlchemyError as exc:  # not ready until it answers; scoring will 503
+        log.error("audit store unavailable at start: %s", type(exc).__name__)
+    if settings.bootstrap_key:
+        _print_bootstrap_key(settings)
+    holder: ModelHolder = app.state.holder
+    await run_in_threadpool(holder.start)
+    app.state.metrics.set_model(holder.current.info() if holder.current else None)
+    task = None
+    if settings.reload_interval_s > 0:
+        task = asyncio.create_task(_periodic_reload(app, settings.reload_interval_s))
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        app.state.jobs.shutdown()
+        store.dispose()
+
+
+def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, AuditUnavailableError):
+        detail = "audit store unavailable: nothing was scored"
+    else:
+        detail = f"no model available: {exc}"
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "30"})
+
+
+def create_app(settings: Settings | None = None, *, model_uri: str | None = None) -> FastAPI:
+    """Build the API (and the workbench, when installed).
+
+    Args:
+        settings: Settings to use; default: from the environment.
+        model_uri: Model to serve; default ``models:/{model_name}@{model_alias}``.
+
+    Returns:
+        The app; the model is loaded when its lifespan starts.
+    """
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="flrisk",
+        summary="Forced-labour risk scores for US import entry lines",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.holder = ModelHolder(settings, model_uri)
+    app.state.store = AuditStore(settings.audit_store_url())
+    app.state.keys = KeyStore(settings.keys_path())
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.metrics = Metrics()
+    app.state.jobs = JobManager(settings.data_dir / "jobs")
+    app.add_exception_handler(ModelUnavailableError, _unavailable)
+    app.add_exception_handler(AuditUnavailableError, _unavailable)
+    for module in (score, feedback, model, admin, health):
+        app.include_router(module.router)
+    if importlib.util.find_spec(WORKBENCH) is not None:
+        app.include_router(importlib.import_module(WORKBENCH).router)
+        if STATIC_DIR.is_dir():
+            from fastapi.staticfiles import StaticFiles
+
+            app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Added last = outermost: limits run first, headers land on every response.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        json_limit=settings.max_json_bytes,
+        upload_limit=settings.max_upload_bytes,
+    )
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

@@ -1,0 +1,126 @@
+"""FastAPI dependencies, as ``Annotated`` aliases (full-stack-template style).
+
+The objects live on ``app.state`` (built by :func:`serving.app.create_app`), so several
+apps with different settings can coexist in one process (tests do).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Response, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from models.settings import Settings
+from models.store import AuditStore
+from serving.auth import KeyStore, Principal
+from serving.jobs import JobManager
+from serving.limits import RateLimiter
+from serving.metrics import Metrics
+from serving.model_holder import LoadedModel, ModelHolder
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_holder(request: Request) -> ModelHolder:
+    """The app's model holder."""
+    holder: ModelHolder = request.app.state.holder
+    return holder
+
+
+def get_store(request: Request) -> AuditStore:
+    """The app's audit store."""
+    store: AuditStore = request.app.state.store
+    return store
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's Prometheus metrics."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def get_jobs(request: Request) -> JobManager:
+    """The app's background job manager."""
+    jobs: JobManager = request.app.state.jobs
+    return jobs
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HolderDep = Annotated[ModelHolder, Depends(get_holder)]
+StoreDep = Annotated[AuditStore, Depends(get_store)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+JobsDep = Annotated[JobManager, Depends(get_jobs)]
+
+
+def current_model(holder: HolderDep) -> LoadedModel:
+    """The served model, taken once for the whole request (reloads never change it midway).
+
+    Raises ``ModelUnavailableError`` (answered 503 by the app) when none is loaded.
+    """
+    return holder.get()
+
+
+ModelDep = Annotated[LoadedModel, Depends(current_model)]
+
+
+def request_id(response: Response) -> str:
+    """A fresh id for this request, echoed in ``X-Request-ID`` and written to the audit."""
+    rid = uuid.uuid4().hex
+    response.headers["X-Request-ID"] = rid
+    return rid
+
+
+RequestIdDep = Annotated[str, Depends(request_id)]
+
+
+def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    """The caller behind the presented key; 401 without a key or with an unknown one."""
+    presented = bearer.credentials if bearer is not None else api_key
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="missing or unknown API key",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if not presented:
+        raise unauthorized
+    keys: KeyStore = request.app.state.keys
+    found = keys.verify(presented)
+    if found is None:
+        raise unauthorized
+    return found
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """A dependency: a key holding ``scope`` (403 otherwise), within its rate (429)."""
+
+    def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if scope not in who.scopes:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"this key lacks the '{scope}' scope"
+            )
+        limiter: RateLimiter = request.app.state.limiter
+        limiter.enforce(who.key_id)
+        return who
+
+    check.__name__ = f"require_{scope}"
+    return check
+
+
+ScoreKey = Annotated[Principal, Depends(require("score"))]
+BatchKey = Annotated[Principal, Depends(require("batch"))]
+FeedbackKey = Annotated[Principal, Depends(require("feedback"))]
+AdminKey = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,61 @@
+"""Prometheus metrics on a per-app registry (several apps in one process stay separate)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """Every metric the API exports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "flrisk_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "flrisk_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.scores = Counter(
+            "flrisk_scored_lines", "Lines scored, by risk band.", ["band"], registry=self.registry
+        )
+        self.shadow_scores = Counter(
+            "flrisk_shadow_scored_lines",
+            "Lines scored by the shadow model, by its band (never returned).",
+            ["band"],
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "flrisk_model_info",
+            "The served model (value 1).",
+            ["name", "version", "alias", "bundle_hash"],
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "flrisk_model_reloads", "Reload attempts by outcome.", ["outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.audit_failures = Counter(
+            "flrisk_audit_failures", "Requests refused because the audit store failed.",
+            registry=self.registry,
+        )  # fmt: skip
+
+    def set_model(self, info: dict[str, object] | None) -> None:
+        """Point the info gauge at the served model (cleared when none)."""
+        self.model_info.clear()
+        if info:
+            self.model_info.labels(
+                name=str(info["name"]),
+                version=str(info["version"]),
+                alias=str(info.get("alias") or ""),
+                bundle_hash=str(info["bundle_hash"]),
+            ).set(1)

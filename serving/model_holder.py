@@ -1,0 +1,190 @@
+"""The model being served: resolved once, swapped atomically on reload, never half-loaded.
+
+Requests call :meth:`ModelHolder.get` once at their start and keep that reference, so a
+reload that swaps ``current`` mid-request never changes the model a request is using, and
+the old model stays alive until its last request finishes (plain reference counting).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.artifact import ModelIntegrityError
+from models.registry import ModelNotFoundError, ResolvedModel, client, fetch_bundle, resolve
+from models.scoring import Scorer
+from models.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailableError(RuntimeError):
+    """No model is loaded (none registered, registry unreachable, or refused)."""
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The registry could not be reached or names no model for the URI."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified scorer and what identifies it."""
+
+    scorer: Scorer
+    resolved: ResolvedModel
+    tags: dict[str, str] = field(default_factory=dict)
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def bundle_hash(self) -> str:
+        """Hash of the bundle's model and feature state."""
+        return self.scorer.bundle.bundle_hash
+
+    def info(self) -> dict[str, Any]:
+        """Identity for responses: name, version, alias, hash, reference versions."""
+        return {
+            "name": self.resolved.name,
+            "version": self.resolved.version,
+            "alias": self.resolved.alias,
+            "bundle_hash": self.bundle_hash,
+            "reference_versions": dict(self.scorer.bundle.reference_versions),
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        """Holdout metrics from the version tags, else from the bundle's meta."""
+        raw = self.tags.get("holdout_metrics")
+        if raw:
+            try:
+                parsed = json.loads(raw)
+                if isinstance(parsed, dict):
+                    return parsed
+            except ValueError:
+                pass
+        meta_metrics = self.scorer.bundle.meta.get("metrics", {})
+        return dict(meta_metrics) if isinstance(meta_metrics, dict) else {}
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What a reload did."""
+
+    changed: bool
+    previous: dict[str, Any] | None
+    current: dict[str, Any]
+
+
+def _load(uri: str, settings: Settings) -> LoadedModel:
+    """Resolve ``uri`` and load its bundle with hash verification.
+
+    Raises:
+        RegistryUnavailableError: Unknown model/alias or registry unreachable.
+        ModelIntegrityError: The bundle's files do not match their hashes.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        resolved = resolve(uri, settings)
+        tags = dict(client(settings).get_model_version(resolved.name, resolved.version).tags)
+        with tempfile.TemporaryDirectory(prefix="flrisk-model-") as tmp:
+            bundle = fetch_bundle(resolved, settings, dst=Path(tmp))
+    except ModelIntegrityError:
+        raise
+    except (ModelNotFoundError, MlflowException, OSError, ConnectionError) as exc:
+        raise RegistryUnavailableError(f"{uri}: {exc}") from exc
+    return LoadedModel(scorer=Scorer(bundle, version=resolved.uri), resolved=resolved, tags=tags)
+
+
+class ModelHolder:
+    """Holds the served model (and an optional shadow model) for one app."""
+
+    def __init__(self, settings: Settings, model_uri: str | None = None) -> None:
+        self.settings = settings
+        self.uri = model_uri or f"models:/{settings.model_name}@{settings.model_alias}"
+        self.shadow_uri = (
+            f"models:/{settings.model_name}@{settings.shadow_alias}"
+            if settings.shadow_alias
+            else None
+        )
+        self.current: LoadedModel | None = None
+        self.shadow: LoadedModel | None = None
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> LoadedModel:
+        """The current model; take it once per request and keep using it.
+
+        Raises:
+            ModelUnavailableError: Nothing is loaded.
+        """
+        model = self.current  # one attribute read: atomic under the GIL
+        if model is None:
+            raise ModelUnavailableError(self.last_error or "no model loaded")
+        return model
+
+    def start(self) -> None:
+        """Load at startup; failures leave the app running but not ready."""
+        try:
+            self.reload()
+        except (RegistryUnavailableError, ModelIntegrityError) as exc:
+            log.warning("serving without a model: %s", exc)
+
+    def reload(self) -> ReloadResult:
+        """Re-resolve the URI and swap to its version if it differs from the current one.
+
+        The new bundle is fully loaded and verified before the swap; if loading fails, the
+        current model keeps serving and the error is raised.
+
+        Raises:
+            RegistryUnavailableError: The registry cannot resolve the URI now.
+            ModelIntegrityError: The new bundle fails hash verification (refused).
+        """
+        with self._lock:  # one reload at a time; requests never take this lock
+            previous = self.current
+            try:
+                if previous is not None and self._same_version(previous):
+                    self._reload_shadow()
+                    return ReloadResult(False, previous.info(), previous.info())
+                loaded = _load(self.uri, self.settings)
+            except ModelIntegrityError as exc:
+                self.last_error = f"model refused: {exc}"
+                log.error("refused model %s: %s", self.uri, exc)
+                raise
+            except RegistryUnavailableError as exc:
+                if previous is None:
+                    self.last_error = str(exc)
+                raise
+            self.current = loaded
+            self.last_error = None
+            log.info("serving %s (bundle %s)", loaded.resolved.uri, loaded.bundle_hash[:12])
+            self._reload_shadow()
+            return ReloadResult(True, previous.info() if previous else None, loaded.info())
+
+    def _same_version(self, model: LoadedModel) -> bool:
+        try:
+            now = resolve(self.uri, self.settings)
+        except ModelNotFoundError as exc:
+            raise RegistryUnavailableError(str(exc)) from exc
+        except Exception as exc:  # MLflow / network errors: registry unreachable
+            raise RegistryUnavailableError(f"{self.uri}: {exc}") from exc
+        return now.version == model.resolved.version and now.name == model.resolved.name
+
+    def _reload_shadow(self) -> None:
+        if self.shadow_uri is None:
+            return
+        try:
+            current = self.shadow
+            if current is not None:
+                now = resolve(self.shadow_uri, self.settings)
+                if now.version == current.resolved.version:
+                    return
+            self.shadow = _load(self.shadow_uri, self.settings)
+            log.info("shadow scoring with %s", self.shadow.resolved.uri)
+        except (RegistryUnavailableError, ModelIntegrityError, ModelNotFoundError) as exc:
+            log.warning("no shadow model: %s", exc)
+            self.shadow = None

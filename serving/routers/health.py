@@ -1,0 +1,59 @@
+"""Liveness, readiness and Prometheus metrics (no key needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from serving.deps import HolderDep, MetricsDep, StoreDep
+from serving.responses import _r
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness", responses={200: {"description": "The process runs."}})
+def healthz() -> dict[str, str]:
+    """Always 200 while the process serves HTTP."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    responses={
+        200: {"description": "A model is loaded and the audit store answers."},
+        503: _r("Not ready: `detail` says whether the model or the audit store is missing."),
+    },
+)
+async def readyz(holder: HolderDep, store: StoreDep) -> Any:
+    """Ready when a verified model is loaded and the audit store answers."""
+    model = holder.current
+    audit_ok = await run_in_threadpool(store.ping)
+    body: dict[str, Any] = {
+        "model": model.info() if model else None,
+        "model_error": None if model else (holder.last_error or "no model loaded"),
+        "audit_store": "ok" if audit_ok else "unavailable",
+    }
+    ready = model is not None and audit_ok
+    body["status"] = "ready" if ready else "not ready"
+    if not ready:
+        problems = [
+            p for p in (body["model_error"], None if audit_ok else "audit store unavailable") if p
+        ]
+        body["detail"] = "; ".join(problems)
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+)
+def metrics(m: MetricsDep) -> Response:
+    """Requests by route and status, latencies, scores by band, the served model."""
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

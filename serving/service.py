@@ -1,0 +1,282 @@
+"""The scoring path shared by the JSON and file endpoints, the jobs and the workbench.
+
+JSON lines are turned into a frame of text and validated by ``models.reader.validate_frame``,
+so the API and ``flrisk score`` normalise a line identically; scores come from
+``Scorer.score`` unchanged. Every scored line is audited before anything is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi.exceptions import RequestValidationError
+
+from models.contract import OPTIONAL, REQUIRED
+from models.reader import validate_frame
+from models.store import AuditStore, canonical_json, input_hash, now_iso
+from serving.metrics import Metrics
+from serving.model_holder import LoadedModel, ModelHolder
+
+log = logging.getLogger(__name__)
+MAX_BAD_ROWS_LISTED = 1000
+
+
+def plain(obj: Any) -> Any:
+    """``obj`` with numpy scalars/arrays turned into Python values (JSON-safe)."""
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [plain(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        return plain(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def lines_to_frame(
+    lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
+) -> pd.DataFrame:
+    """Validate JSON lines with the contract reader; 422 naming line index and field.
+
+    Args:
+        lines: The request's lines as dicts (``model_dump(exclude_none=True)``).
+        passthrough: Pass-through feature columns the served model declares.
+
+    Raises:
+        RequestValidationError: A field is unknown to the model, or a value breaks the
+            contract; ``loc`` is ``["body", "lines", index, field]``.
+    """
+    # Label columns are training data, not inputs: a screening request must not carry them.
+    columns = [*REQUIRED, *OPTIONAL, *(c for c in passthrough if c not in OPTIONAL)]
+    known = set(columns)
+    errors: list[dict[str, Any]] = []
+    for i, line in enumerate(lines):
+        for name in line:
+            if name not in known:
+                allowed = ", ".join(sorted(passthrough)) or "none"
+                errors.append(
+                    {
+                        "type": "extra_forbidden",
+                        "loc": ("body", "lines", i, name),
+                        "msg": f"unknown field '{name}' (model pass-through fields: {allowed})",
+                        "input": line[name],
+                    }
+                )
+    if errors:
+        raise RequestValidationError(errors)
+    raw = pd.DataFrame({c: [_text(line.get(c)) for line in lines] for c in columns}, dtype="object")
+    result = validate_frame(raw, passthrough=dict(passthrough), source="request", row_offset=0)
+    if len(result.bad_rows):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "contract",
+                    "loc": ("body", "lines", int(str(r.row)), str(r.column)),
+                    "msg": str(r.reason),
+                    "input": str(r.value),
+                }
+                for r in result.bad_rows.itertuples(index=False)
+            ]
+        )
+    return result.frame
+
+
+def unknown_fields(frame: pd.DataFrame, passthrough: Mapping[str, str]) -> list[list[str]]:
+    """Per line, the optional fields that were empty or absent (evidence the scorer lacked)."""
+    cols = [c for c in (*OPTIONAL, *passthrough) if c in frame.columns]
+    if not cols or not len(frame):
+        return [[] for _ in range(len(frame))]
+    missing = frame[cols].isna().to_numpy()
+    names = np.array(cols, dtype=object)
+    return [names[row].tolist() for row in missing]
+
+
+def score_lines(
+    model: LoadedModel, frame: pd.DataFrame, reasons: int, explain_share: float = 1.0
+) -> pd.DataFrame:
+    """``Scorer.score`` plus ``unknown_fields`` per line."""
+    scored = model.scorer.score(frame, reasons=reasons, explain_share=explain_share)
+    scored["unknown_fields"] = unknown_fields(frame, model.scorer.bundle.state.passthrough)
+    return scored
+
+
+def results(scored: pd.DataFrame) -> list[dict[str, Any]]:
+    """Scored lines as response dicts, in order."""
+    return [
+        {
+            "entry_id": str(e),
+            "line_no": int(n),
+            "risk_score": float(s),
+            "risk_band": str(b),
+            "reasons": plain(r),
+            "unknown_fields": list(u),
+        }
+        for e, n, s, b, r, u in zip(
+            scored["entry_id"],
+            scored["line_no"],
+            scored["risk_score"],
+            scored["risk_band"],
+            scored["reasons"],
+            scored["unknown_fields"],
+            strict=True,
+        )
+    ]
+
+
+def rank_entries(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries riskiest first (an entry is as risky as its riskiest line), lines in order."""
+    by_entry: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        by_entry.setdefault(line["entry_id"], []).append(line)
+    entries = []
+    for entry_id, items in by_entry.items():
+        items.sort(key=lambda x: x["line_no"])
+        top = max(items, key=lambda x: x["risk_score"])
+        entries.append(
+            {
+                "entry_id": entry_id,
+                "risk_score": top["risk_score"],
+                "risk_band": top["risk_band"],
+                "lines": items,
+            }
+        )
+    entries.sort(key=lambda x: (-x["risk_score"], x["entry_id"]))
+    return entries
+
+
+def frame_inputs(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Normalised lines as JSON-ready dicts (dates ISO, unknowns omitted), for the audit."""
+    out = frame.copy()
+    if "entry_date" in out:
+        out["entry_date"] = pd.to_datetime(out["entry_date"]).dt.strftime("%Y-%m-%d")
+    drop = [c for c in ("inspected", "inspection_reason", "violation") if c in out]
+    out = out.drop(columns=drop).astype(object)
+    recs = out.where(out.notna(), None).to_dict("records")
+    return [{str(k): plain(v) for k, v in r.items() if v is not None} for r in recs]
+
+
+def audit_rows(
+    *,
+    request_id: str,
+    key_id: str,
+    action: str,
+    model: LoadedModel,
+    inputs: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]],
+    latency_ms: float,
+) -> list[dict[str, Any]]:
+    """One audit row per scored line: its input as received, the model and the decision."""
+    ts = now_iso()
+    rows = []
+    for inp, res in zip(inputs, lines, strict=True):
+        text = canonical_json(inp)
+        rows.append(
+            {
+                "request_id": request_id,
+                "ts": ts,
+                "key_id": key_id,
+                "entry_id": res["entry_id"],
+                "line_no": res["line_no"],
+                "input_hash": input_hash(text),
+                "input_json": text,
+                "model_version": model.resolved.uri,
+                "bundle_hash": model.bundle_hash,
+                "risk_score": res["risk_score"],
+                "risk_band": res["risk_band"],
+                "reasons_json": canonical_json({"reasons": res["reasons"]}),
+                "latency_ms": latency_ms,
+                "action": action,
+            }
+        )
+    return rows
+
+
+def score_and_audit(
+    *,
+    model: LoadedModel,
+    store: AuditStore,
+    metrics: Metrics,
+    frame: pd.DataFrame,
+    inputs: Sequence[Mapping[str, Any]],
+    reasons: int,
+    request_id: str,
+    key_id: str,
+    action: str,
+    explain_share: float = 1.0,
+) -> list[dict[str, Any]]:
+    """Score, then audit every line in one transaction; only audited scores are returned.
+
+    Raises:
+        AuditUnavailableError: The audit write failed (the caller answers 503).
+    """
+    t0 = time.perf_counter()
+    scored = score_lines(model, frame, reasons, explain_share)
+    out = results(scored)
+    latency = (time.perf_counter() - t0) * 1000.0
+    try:
+        store.record(
+            audit_rows(
+                request_id=request_id, key_id=key_id, action=action, model=model,
+                inputs=inputs, lines=out, latency_ms=latency,
+            )
+        )  # fmt: skip
+    except Exception:
+        metrics.audit_failures.inc()
+        raise
+    for band, n in scored["risk_band"].value_counts().items():
+        metrics.scores.labels(str(band)).inc(int(n))
+    return out
+
+
+def shadow_score(
+    holder: ModelHolder, frame: pd.DataFrame, request_id: str, metrics: Metrics
+) -> None:
+    """Score with the shadow model and log how it compares; never returned to the caller."""
+    shadow, current = holder.shadow, holder.current
+    if shadow is None or current is None or not len(frame):
+        return
+    try:
+        s = shadow.scorer.score(frame, reasons=0)
+        c = current.scorer.score(frame, reasons=0)
+    except Exception:  # a broken challenger must never affect serving
+        log.exception("shadow scoring failed for request %s", request_id)
+        return
+    for band, n in s["risk_band"].value_counts().items():
+        metrics.shadow_scores.labels(str(band)).inc(int(n))
+    agree = float((s["risk_band"].to_numpy() == c["risk_band"].to_numpy()).mean())
+    diff = float(np.abs(s["risk_score"].to_numpy() - c["risk_score"].to_numpy()).mean())
+    log.info(
+        "shadow %s vs %s on request %s: %d lines, band agreement %.3f, mean |diff| %.4f",
+        shadow.resolved.uri, current.resolved.uri, request_id, len(frame), agree, diff,
+    )  # fmt: skip
+
+
+def bad_rows_list(report: pd.DataFrame) -> list[dict[str, Any]]:
+    """The reader's bad-row report as response dicts (the first ``MAX_BAD_ROWS_LISTED``)."""
+    head = report.head(MAX_BAD_ROWS_LISTED)
+    return [
+        {
+            "row": int(str(r.row)),
+            "column": str(r.column),
+            "value": str(r.value),
+            "reason": str(r.reason),
+        }
+        for r in head.itertuples(index=False)
+    ]

@@ -1,0 +1,312 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.contract import ALL_COLUMNS
+from models.reader import (
+    BadRowsError,
+    ContractError,
+    MissingColumnError,
+    iter_entry_lines,
+    read_entry_lines,
+    validate_frame,
+)
+
+# One case per kind of bad cell: (column, bad value, words expected in the reason).
+BAD_CELLS = [
+    ("entry_id", "", "missing required value"),
+    ("line_no", "0", "integer"),
+    ("line_no", "1.5", "integer"),
+    ("entry_date", "2024-13-01", "unparseable date '2024-13-01'"),
+    ("entry_date", "14/03/2024", "unparseable date"),
+    ("entry_date", "", "missing required value"),
+    ("hts_code", "61091", "HTS"),
+    ("hts_code", "6109.10.00.12.3", "HTS"),
+    ("hts_code", "61O9100012", "HTS"),
+    ("country_of_origin", "XX", "ISO 3166-1"),
+    ("country_of_origin", "", "missing required value"),
+    ("country_of_export", "CHN", "ISO 3166-1"),
+    ("port_of_lading", "XXSGN", "UN/LOCODE"),
+    ("port_of_lading", "VNSG", "UN/LOCODE"),
+    ("port_of_entry", "270", "port"),
+    ("transport_mode", "ship", "vessel"),
+    ("quantity", "-1", ">= 0"),
+    ("gross_weight_kg", "nan", "finite"),
+    ("declared_value_usd", "inf", "finite"),
+    ("declared_value_usd", "1,200", "finite"),
+    ("inspected", "maybe", "boolean"),
+    ("inspected", "", "missing"),
+    ("inspection_reason", "audit", "random/targeted/tip"),
+    ("violation", "2", "not 1, 0 or empty"),
+]
+
+
+@pytest.mark.parametrize(("column", "value", "words"), BAD_CELLS)
+def test_each_kind_of_bad_cell_is_reported_with_row_and_column(
+    write_csv, lines, tmp_path, column, value, words
+):
+    path = write_csv(lines(3, **{column: {1: value}}))
+    result = read_entry_lines(path, allow_bad_rows=True)
+    assert result.bad_rows[["row", "column"]].values.tolist() == [[3, column]]
+    assert words in result.bad_rows["reason"].iloc[0]
+    assert result.bad_rows["value"].iloc[0] == value
+    assert result.bad_rows["source"].iloc[0] == "lines.csv"
+    assert len(result.frame) == 2 and result.n_read == 3
+    assert result.frame["line_no"].tolist() == [1, 3]
+
+
+def test_good_values_are_normalised(write_csv, lines):
+    rows = lines(
+        2,
+        hts_code={1: "8541 40 6020"},
+        country_of_origin={1: "na"},
+        port_of_lading={1: "cn sha"},
+        transport_mode={1: "AIR"},
+        inspected={1: "No"},
+        inspection_reason={1: ""},
+        violation={1: ""},
+        quantity={1: ""},
+    )
+    frame = read_entry_lines(write_csv(rows)).frame
+    assert frame["hts_code"].tolist() == ["6109100012", "8541406020"]
+    assert frame["country_of_origin"].tolist() == ["VN", "NA"]  # Namibia survives
+    assert frame["port_of_lading"].tolist() == ["VNSGN", "CNSHA"]
+    assert frame["transport_mode"].tolist() == ["vessel", "air"]
+    assert frame["inspected"].tolist() == [True, False]
+    assert frame["violation"].iloc[0] == 0.0 and np.isnan(frame["violation"].iloc[1])
+    assert np.isnan(frame["quantity"].iloc[1])
+
+
+def test_dtypes_and_absent_optional_columns_are_added(write_csv, lines):
+    required = ["entry_id", "line_no", "entry_date", "hts_code", "country_of_origin"]
+    rows = [{k: r[k] for k in required} for r in lines(2)]
+    result = read_entry_lines(write_csv(rows))
+    frame = result.frame
+    assert list(frame.columns) == list(ALL_COLUMNS)
+    assert frame["line_no"].dtype == "int64"
+    assert frame["entry_date"].dtype == "datetime64[ns]"
+    assert frame["entry_date"].iloc[0] == pd.Timestamp("2024-03-14")
+    assert frame["entry_id"].dtype == "str" and frame["importer_name"].dtype == "str"
+    assert frame["importer_name"].isna().all()
+    for col in ("quantity", "gross_weight_kg", "declared_value_usd", "violation"):
+        assert frame[col].dtype == "float64" and frame[col].isna().all()
+    assert frame["inspected"].dtype == bool and not frame["inspected"].any()
+    assert result.quarantine_path is None and result.bad_rows.empty
+    assert list(result.bad_rows.columns) == ["row", "column", "value", "reason", "source"]
+
+
+def test_several_problems_in_one_row_each_reported_once(write_csv, lines):
+    rows = lines(2, entry_date={0: "bad"}, hts_code={0: "x"}, violation={0: "7"})
+    # violation '7' is both invalid and set on a line not inspected: still one problem.
+    rows[0]["inspected"] = "false"
+    rows[0]["inspection_reason"] = ""
+    result = read_entry_lines(write_csv(rows), allow_bad_rows=True)
+    got = result.bad_rows[["row", "column"]].values.tolist()
+    assert got == [[2, "entry_date"], [2, "hts_code"], [2, "violation"]]
+
+
+def test_label_rules(write_csv, lines):
+    rows = lines(
+        4,
+        inspected={0: "false", 1: "false", 2: "false", 3: "1"},
+        violation={0: "1", 1: "", 2: "", 3: "1.0"},
+        inspection_reason={0: "", 1: "tip", 2: "", 3: "TIP"},
+    )
+    result = read_entry_lines(write_csv(rows), allow_bad_rows=True)
+    assert result.bad_rows[["row", "column"]].values.tolist() == [
+        [2, "violation"],
+        [3, "inspection_reason"],
+    ]
+    assert "not inspected" in result.bad_rows["reason"].iloc[0]
+    assert result.frame["violation"].tolist()[1] == 1.0
+    assert result.frame["inspection_reason"].tolist() == [np.nan, "tip"]
+
+
+def test_require_labels_refuses_files_without_labels(write_csv, lines):
+    unlabelled = ("violation", "inspection_reason")
+    rows = [{k: v for k, v in r.items() if k not in unlabelled} for r in lines(2)]
+    with pytest.raises(MissingColumnError, match="'violation'"):
+        read_entry_lines(write_csv(rows), require_labels=True)
+    rows = [{k: v for k, v in r.items() if k != "inspection_reason"} for r in lines(2)]
+    assert len(read_entry_lines(write_csv(rows), require_labels=True).frame) == 2
+
+
+def test_duplicates_later_ones_are_bad(write_csv, lines):
+    rows = lines(4, line_no={2: "1", 3: "01"})
+    result = read_entry_lines(write_csv(rows), allow_bad_rows=True)
+    assert result.bad_rows[["row", "column"]].values.tolist() == [[4, "line_no"], [5, "line_no"]]
+    assert "first seen at row 2" in result.bad_rows["reason"].iloc[0]
+    assert result.frame["line_no"].tolist() == [1, 2]
+
+
+def test_duplicates_across_files(write_csv, lines):
+    a = write_csv(lines(2), "a.csv")
+    b = write_csv(lines(3), "b.csv")
+    result = read_entry_lines([a, b], allow_bad_rows=True)
+    assert result.bad_rows[["source", "row"]].values.tolist() == [["b.csv", 2], ["b.csv", 3]]
+    assert "row 2 of a.csv" in result.bad_rows["reason"].iloc[0]
+    assert result.n_read == 5 and len(result.frame) == 3
+
+
+def test_missing_required_column_is_refused_with_its_name(write_csv, lines):
+    rows = [{k: v for k, v in r.items() if k != "hts_code"} for r in lines(2)]
+    with pytest.raises(MissingColumnError, match="missing required column 'hts_code'"):
+        read_entry_lines(write_csv(rows))
+
+
+def test_bad_rows_error_names_row_and_column_after_quarantining(write_csv, lines, tmp_path):
+    path = write_csv(lines(3, entry_date={2: "2024-13-01"}))
+    with pytest.raises(BadRowsError) as info:
+        read_entry_lines(path)
+    assert "row 4, column 'entry_date': unparseable date '2024-13-01'" in str(info.value)
+    assert "1 problem(s) in 1 bad row(s)" in str(info.value)
+    assert len(info.value.bad_rows) == 1
+    assert (tmp_path / "lines.quarantine.csv").exists()  # written before raising
+
+
+def test_quarantine_holds_exactly_the_bad_rows_with_original_values(write_csv, lines, tmp_path):
+    rows = lines(5, hts_code={1: "12"}, entry_date={3: "soon"}, country_of_origin={3: "xx"})
+    path = write_csv(rows)
+    qpath = tmp_path / "out" / "q.csv"
+    result = read_entry_lines(path, allow_bad_rows=True, quarantine_path=qpath)
+    assert result.quarantine_path == qpath
+    q = pd.read_csv(qpath, dtype=str, keep_default_na=False)
+    original = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert q["_row"].tolist() == ["3", "5"]
+    pd.testing.assert_frame_equal(q[original.columns], original.iloc[[1, 3]].reset_index(drop=True))
+    assert q["_column"].tolist() == ["hts_code", "entry_date; country_of_origin"]
+    assert q["_reason"].iloc[1].count("; ") == 1 and "zz" in q["_reason"].iloc[1]
+    assert len(result.frame) == 3
+
+
+def test_default_quarantine_path_is_beside_the_input(write_csv, lines, tmp_path):
+    path = write_csv(lines(2, hts_code={0: "1"}), "in.csv")
+    result = read_entry_lines(path, allow_bad_rows=True)
+    assert result.quarantine_path == tmp_path / "in.quarantine.csv"
+
+
+def test_quarantine_write_failure_is_a_contract_error(write_csv, lines, tmp_path):
+    path = write_csv(lines(2, hts_code={0: "1"}))
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x")  # a file where a directory is needed fails even for root
+    with pytest.raises(ContractError, match="cannot write the quarantine"):
+        read_entry_lines(path, allow_bad_rows=True, quarantine_path=blocker / "q.csv")
+
+
+def test_bom_csv_and_blank_lines(tmp_path, write_csv, lines):
+    path = write_csv(lines(2), bom=True)
+    text = path.read_text(encoding="utf-8")
+    head, first, second = text.splitlines()
+    path.write_text(f"{head}\n{first}\n\n{second.replace('2024-03-14', 'x')}\n\n", "utf-8")
+    result = read_entry_lines(path, allow_bad_rows=True)
+    assert result.frame["entry_id"].tolist() == ["SMZ-0004417-3"]
+    assert result.bad_rows["row"].tolist() == [4]  # the editor's line, blank line counted
+    assert result.n_read == 2
+
+
+def test_parquet(tmp_path, lines):
+    df = pd.DataFrame(lines(3, entry_date={2: "2024-02-30"}))
+    df["line_no"] = df["line_no"].astype(int)
+    df["quantity"] = df["quantity"].astype(float)
+    df["entry_date"] = df["entry_date"].where(df.index < 2)
+    df.loc[0, "entry_date"] = None
+    df["entry_date"] = pd.to_datetime(df["entry_date"])
+    df.loc[0, "entry_date"] = pd.Timestamp("2024-01-05")
+    path = tmp_path / "lines.parquet"
+    df.to_parquet(path)
+    result = read_entry_lines(path, allow_bad_rows=True)
+    assert result.frame["line_no"].tolist() == [1, 2]
+    assert result.frame["entry_date"].tolist() == [
+        pd.Timestamp("2024-01-05"),
+        pd.Timestamp("2024-03-14"),
+    ]
+    assert result.bad_rows[["row", "column"]].values.tolist() == [[3, "entry_date"]]  # null date
+
+
+def test_chunked_reading_matches_whole_reading(write_csv, lines, tmp_path):
+    rows = lines(23, hts_code={4: "1"}, entry_date={17: "x"}, line_no={20: "3"})
+    path = write_csv(rows)
+    whole = read_entry_lines(path, allow_bad_rows=True, quarantine_path=tmp_path / "w.csv")
+    parts = list(
+        iter_entry_lines(
+            path, chunk_rows=5, allow_bad_rows=True, quarantine_path=tmp_path / "c.csv"
+        )
+    )
+    assert len(parts) == 5
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    bad = pd.concat([p.bad_rows for p in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(frame, whole.frame)
+    pd.testing.assert_frame_equal(bad, whole.bad_rows)
+    assert bad["row"].tolist() == [6, 19, 22]  # the duplicate spans chunks
+    assert sum(p.n_read for p in parts) == 23
+    assert (tmp_path / "c.csv").read_text() == (tmp_path / "w.csv").read_text()
+
+
+def test_chunked_parquet_row_numbers(tmp_path, lines):
+    path = tmp_path / "lines.parquet"
+    pd.DataFrame(lines(7, hts_code={5: "1"})).to_parquet(path)
+    parts = list(iter_entry_lines(path, chunk_rows=3, allow_bad_rows=True))
+    assert [p.n_read for p in parts] == [3, 3, 1]
+    assert pd.concat([p.bad_rows for p in parts])["row"].tolist() == [6]  # 1-based position
+
+
+def test_chunked_reading_raises_without_allow_bad_rows(write_csv, lines):
+    path = write_csv(lines(6, hts_code={4: "1"}))
+    it = iter_entry_lines(path, chunk_rows=3)
+    assert len(next(it).frame) == 3
+    with pytest.raises(BadRowsError, match="row 6, column 'hts_code'"):
+        next(it)
+
+
+def test_validate_frame_is_pure_and_uses_positions(tmp_path, lines):
+    raw = pd.DataFrame(lines(3, violation={2: "x"}))
+    raw["line_no"] = [1, 2, 3]  # non-text cells (JSON) are read as text first
+    result = validate_frame(raw, source="<api>")
+    assert result.bad_rows[["row", "column", "source"]].values.tolist() == [
+        [3, "violation", "<api>"]
+    ]
+    assert result.quarantine_path is None and not list(tmp_path.iterdir())
+    assert validate_frame(raw, row_offset=10).bad_rows["row"].tolist() == [12]
+
+
+def test_validate_frame_json_like_values():
+    raw = pd.DataFrame(
+        [
+            {"entry_id": "E1", "line_no": 1, "entry_date": "2024-03-14", "hts_code": "610910",
+             "country_of_origin": "VN", "quantity": 2.5, "inspected": True, "violation": 1},
+            {"entry_id": "E1", "line_no": None, "entry_date": "2024-03-14", "hts_code": "610910",
+             "country_of_origin": "VN", "quantity": None, "inspected": False, "violation": None},
+            {"entry_id": "E1", "line_no": 3, "entry_date": "2024-03-14", "hts_code": "610910",
+             "country_of_origin": "VN", "quantity": 3, "inspected": False, "violation": None},
+        ]
+    )  # fmt: skip
+    result = validate_frame(raw)
+    assert result.bad_rows[["row", "column"]].values.tolist() == [[2, "line_no"]]
+    assert result.frame["line_no"].tolist() == [1, 3]  # 3.0 after the null is still line 3
+    assert result.frame["violation"].tolist()[0] == 1.0
+    assert result.frame["inspected"].tolist() == [True, False]
+
+
+def test_passthrough_columns(lines):
+    raw = pd.DataFrame(lines(3))
+    raw["x_office"] = ["a", "", "c"]
+    raw["x_rate"] = ["1.5", "", "high"]
+    kinds = {"x_office": "categorical", "x_rate": "numeric"}
+    result = validate_frame(raw, passthrough=kinds)
+    assert result.passthrough == kinds
+    assert result.bad_rows[["row", "column"]].values.tolist() == [[3, "x_rate"]]
+    assert result.frame["x_rate"].dtype == "float64" and result.frame["x_office"].dtype == "str"
+    assert result.frame["x_office"].isna().tolist() == [False, True]
+
+
+def test_unknown_extra_columns_are_dropped(lines):
+    raw = pd.DataFrame(lines(1))
+    raw["note"] = "hello"
+    assert "note" not in validate_frame(raw).frame.columns
+
+
+def test_unsupported_suffix(tmp_path):
+    path = tmp_path / "lines.xlsx"
+    path.write_text("x")
+    with pytest.raises(ContractError, match="unsupported file type"):
+        read_entry_lines(path)

@@ -1,0 +1,152 @@
+import time
+
+import pandas as pd
+import pytest
+
+from models.entities import EntityMatcher, normalize_name
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return EntityMatcher()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Hoshine Silicon Industry (Shanshan) Co. Ltd", "HOSHINE SILICON INDUSTRY SHANSHAN"),
+        ("HOSHINE SILICON IND SHANSHAN CO LTD", "HOSHINE SILICON INDUSTRY SHANSHAN"),
+        ("XINJIANG DAQO NEW ENERGY CO.,LTD", "XINJIANG DAQO NEW ENERGY"),
+        ("Top Glove Sdn. Bhd.", "TOP GLOVE"),
+        ("Ürümqi Intl Trading Corp", "URUMQI INTERNATIONAL TRADING"),
+        ("", ""),
+    ],
+)
+def test_normalize_name(raw, expected):
+    assert normalize_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("declared", "entity_id"),
+    [
+        ("HOSHINE SILICON IND SHANSHAN CO LTD", "UFLPA-0001"),
+        ("XINJIANG DAQO NEW ENERGY CO.,LTD", "UFLPA-0016"),
+        ("XINJIANG GREAT NEW ENERGY CO LTD", "UFLPA-0016"),
+        ("XPCC", "UFLPA-0002"),
+        ("Luopu Meixin Hair Products Co Ltd", "UFLPA-0003"),
+        ("HOTAN HAOLIN HAIR ACCESSORIES CO., LTD.", "UFLPA-0010"),
+        ("CHANGJI YIDA TEXTILE CO LTD", "UFLPA-0007"),
+        ("合盛硅业（鄯善）有限公司", "UFLPA-0001"),
+        ("TOP GLOVE CORPORATION BHD", "CBP-0012"),
+        ("XINJIANG ZHONGTAI CHEMICAL CO LTD", "UFLPA-0021"),
+    ],
+)
+def test_aliases_and_manifest_spellings_match(matcher, declared, entity_id):
+    out = matcher.match(pd.Series([declared]))
+    assert out.loc[0, "similarity"] >= 88.0
+    assert out.loc[0, "entity_id"] == entity_id
+    assert out.loc[0, "citation"] != ""
+
+
+def test_transliteration_resolves_to_the_listed_entity(matcher):
+    out = matcher.match(
+        pd.Series(["HOTAN HAOLIN HAIR ACCESSORIES CO., LTD.", "TOP GLOVE CORPORATION BHD"])
+    )
+    assert out["entity_name"].tolist() == [
+        "Hetian Haolin Hair Accessories Co. Ltd.",
+        "Top Glove Corporation Bhd",
+    ]
+    assert out["list"].tolist() == ["UFLPA", "FINDING"]
+    assert out.loc[0, "matched_alias"] == "Hotan Haolin Hair Accessories"
+
+
+@pytest.mark.parametrize(
+    "generic",
+    [
+        "TEXTILE CO LTD",
+        "TEXTILES CO., LIMITED",
+        "XINJIANG TEXTILE CO LTD",
+        "HUAFU TEXTILE",
+        "GOLD CO LTD",
+        "CAMEL TRADING CO",
+        "NINGBO SHANSHAN CO LTD",
+        "SHENZHEN ELECTRONIC TECHNOLOGY CO LTD",
+        "XPCD",
+        "HAIR PRODUCTS CO LTD",
+    ],
+)
+def test_generic_names_do_not_match(matcher, generic):
+    out = matcher.match(pd.Series([generic]))
+    assert pd.isna(out.loc[0, "entity_id"])
+    assert out.loc[0, "similarity"] == 0.0
+    assert out.loc[0, "matched_alias"] == ""
+
+
+def test_result_is_aligned_on_the_index_and_handles_missing(matcher):
+    names = pd.Series(["XPCC", None, "", "ACME WIDGETS LLC", "XPCC"], index=[10, 3, 7, 1, 2])
+    out = matcher.match(names)
+    assert list(out.index) == [10, 3, 7, 1, 2]
+    assert list(out.columns) == [
+        "entity_id",
+        "entity_name",
+        "matched_alias",
+        "similarity",
+        "list",
+        "citation",
+    ]
+    assert out["entity_id"].isna().tolist() == [False, True, True, True, False]
+    assert out["similarity"].tolist()[1:4] == [0.0, 0.0, 0.0]
+
+
+def test_results_are_cached_per_normalised_name(matcher):
+    matcher.match(pd.Series(["Hoshine Silicon Industry (Shanshan) Co. Ltd"]))
+    assert "HOSHINE SILICON INDUSTRY SHANSHAN" in matcher._cache
+
+
+def test_custom_table_and_threshold():
+    table = pd.DataFrame(
+        {
+            "entity_id": ["X-1"],
+            "name": ["Blue Lotus Weaving Co Ltd"],
+            "aliases": ["Lanlian Weaving"],
+            "list": ["WRO"],
+            "citation": ["CBP WRO 2030-01-01"],
+        }
+    )
+    strict = EntityMatcher(table, min_similarity=99.0)
+    loose = EntityMatcher(table, min_similarity=85.0)
+    names = pd.Series(["BLUE LOTUS WEAVNG CO"])
+    assert pd.isna(strict.match(names).loc[0, "entity_id"])
+    assert loose.match(names).loc[0, "entity_id"] == "X-1"
+    assert (
+        loose.match(pd.Series(["LANLIAN WEAVING LTD"])).loc[0, "matched_alias"] == "Lanlian Weaving"
+    )
+
+
+def test_many_distinct_names_are_fast():
+    names = pd.Series([f"SUPPLIER {i} TRADING CO LTD" for i in range(5000)])
+    started = time.perf_counter()
+    out = EntityMatcher().match(names)
+    assert time.perf_counter() - started < 5.0
+    assert out["entity_id"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("declared", "entity_id"),
+    [
+        ("TOP GLOVE CORPRATION BHD", "CBP-0012"),  # misspelt legal form
+        ("XINJIANG DAQ NEW ENERGY CO LTD", "UFLPA-0016"),  # typo in the distinctive word
+        ("INJIANG GCL NEW ENERGY MATERIAL TECHNOLOGY CO LTD", "UFLPA-0018"),  # first letter lost
+        ("TANYUANTECHNOLOGY CO LTD", "UFLPA-0015"),  # glued words
+    ],
+)
+def test_manifest_typos_still_match(matcher, declared, entity_id):
+    assert matcher.match(pd.Series([declared])).loc[0, "entity_id"] == entity_id
+
+
+@pytest.mark.parametrize(
+    "near_miss",
+    ["STAR HUAFU TEXTILE", "BRIGHT GROUP CO LTD", "JIA MEIKE SOLAR LIMITED", "TEXTILE DA HUAFU CO"],
+)
+def test_sharing_only_some_distinctive_words_does_not_match(matcher, near_miss):
+    assert pd.isna(matcher.match(pd.Series([near_miss])).loc[0, "entity_id"])

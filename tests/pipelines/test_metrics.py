@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from pipelines.metrics import average_precision, bootstrap_metrics, reliability, top_mask
+
+
+def test_top_mask_takes_the_requested_share():
+    s = np.arange(100, dtype=float)
+    m = top_mask(s, 0.05)
+    assert m.sum() == 5
+    assert set(np.flatnonzero(m)) == {95, 96, 97, 98, 99}
+
+
+def test_average_precision_perfect_and_worst():
+    y = np.array([1, 1, 0, 0, 0], dtype=float)
+    assert average_precision(y, np.array([5, 4, 3, 2, 1.0])) == pytest.approx(1.0)
+    worst = average_precision(y, np.array([1, 2, 3, 4, 5.0]))
+    assert worst == pytest.approx((1 / 4 + 2 / 5) / 2)
+
+
+def test_precision_uses_all_lines_for_the_cutoff_but_only_labelled_lines_for_the_rate():
+    n = 1000
+    scores = np.linspace(0, 1, n)
+    y = np.zeros(n)
+    labelled = np.zeros(n, dtype=bool)
+    # Ten labelled lines in the top 5% (scores ranks 950..999), half positive.
+    labelled[[950, 960, 970, 980, 990, 991, 992, 993, 994, 995]] = True
+    y[[950, 960, 970, 980, 990]] = 1
+    # Ten labelled negatives far below the cut-off.
+    labelled[:10] = True
+    m = bootstrap_metrics(scores, y, labelled, [0.05], n_boot=0, seed=0)
+    assert m["precision_at_5"]["value"] == pytest.approx(0.5)
+    assert m["recall_at_5"]["value"] == pytest.approx(1.0)
+    assert m["base_rate"]["value"] == pytest.approx(5 / 20)
+
+
+def test_bootstrap_interval_contains_the_point_and_narrows_with_more_labels():
+    rng = np.random.default_rng(0)
+    def width(n):
+        s = rng.random(n)
+        y = (rng.random(n) < s * 0.3).astype(float)
+        m = bootstrap_metrics(s, y, np.ones(n, dtype=bool), [0.05], n_boot=200, seed=1)["pr_auc"]
+        assert m["lo"] <= m["value"] <= m["hi"]
+        return m["hi"] - m["lo"]
+    assert width(20_000) < width(1_000)
+
+
+def test_reliability_bins_cover_all_lines():
+    p = np.linspace(0.01, 0.99, 500)
+    y = (np.random.default_rng(1).random(500) < p).astype(float)
+    rows = reliability(p, y, bins=5)
+    assert sum(r["n"] for r in rows) == 500
+    assert rows[0]["observed"] < rows[-1]["observed"]
