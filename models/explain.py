@@ -79,6 +79,10 @@ def feature_groups(feature_names: list[str]) -> dict[str, str]:
     return out
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 

@@ -15,6 +15,7 @@ from models.artifact import Calibration, ModelBundle
 from models.explain import reasons_for
 from models.features import build_features
 from models.signals import SignalCache, derive_signals
+from models.valuestats import value_features
 
 BANDS = ("high", "elevated", "low")
 

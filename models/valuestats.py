@@ -56,7 +56,7 @@ def fit_value_stats(signals: pd.DataFrame, origin: pd.Series) -> dict[str, Any]:
             g = pd.DataFrame({"k": key, "x": x[ok]}).groupby("k")["x"]
             size, median = g.size(), g.median()
             spread = (
-                pd.DataFrame({"k": key, "d": (x[ok] - key.map(median)).abs()})
+                pd.DataFrame({"k": key, "d": (x[ok] - key.map(median).astype("float64")).abs()})
                 .groupby("k")["d"]
                 .median()
             )
@@ -87,9 +87,8 @@ def value_features(signals: pd.DataFrame, origin: pd.Series, stats: dict[str, An
                 continue
             key = _keys(signals, origin, level)
             todo = med.isna()
-            hit = key[todo].map({k: v[0] for k, v in table.items()})
-            med[todo] = hit
-            scale[todo] = key[todo].map({k: v[1] for k, v in table.items()})
+            med[todo] = key[todo].map({k: v[0] for k, v in table.items()}).astype("float64")
+            scale[todo] = key[todo].map({k: v[1] for k, v in table.items()}).astype("float64")
         med = med.fillna(per["global"][0])
         scale = scale.fillna(per["global"][1])
         out[f"{m}_z"] = (signals[m] - med) / scale

@@ -114,11 +114,13 @@ def evaluate_command(model_uri: str, data: list[Path], mapping: Path | None, tru
     from models.signals import derive_signals
     from pipelines.baselines import legacy_rule_scores, random_scores
     from pipelines.config import load_config
+    from pipelines.train import quarantine_path
 
     settings = get_settings()
     resolved = resolve(model_uri, settings)
     scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
-    res = read_entry_lines(data, mapping, allow_bad_rows=allow_bad_rows, require_labels=True)
+    res = read_entry_lines(data, mapping, allow_bad_rows=allow_bad_rows, require_labels=True,
+                           quarantine_path=quarantine_path(settings, data[0]))
     frame = res.frame
     scored = scorer.score(frame, reasons=0)
     p = scored["risk_score"].to_numpy()

@@ -35,9 +35,10 @@ def score_files(scorer: Scorer, data: list[Path], out: Path, mapping: Path | Non
     tmp = out.with_name(out.name + ".part")
     writer: pq.ParquetWriter | None = None
     n = 0
-    quarantine = out.with_name(out.stem + ".quarantine.csv")
     with tqdm(unit=" lines", desc="scoring", disable=None) as bar:
         for path in data:
+            # One quarantine file per input, beside the output: inputs may be read-only.
+            quarantine = out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
             for chunk in iter_entry_lines(path, mapping, chunk_rows=chunk_rows, allow_bad_rows=allow_bad_rows,
                                           quarantine_path=quarantine):
                 scored = _serialise(scorer.score(chunk.frame, reasons=reasons, explain_share=explain_share))

@@ -20,6 +20,7 @@ from models.artifact import Calibration, ModelBundle
 from models.features import build_features, fit_feature_state
 from models.reference import reference_versions
 from models.scoring import calibrate
+from models.settings import Settings
 from models.signals import SignalCache, derive_signals
 from pipelines.baselines import fit_logistic, legacy_rule_scores, logistic_scores, random_scores
 from pipelines.evaluate import evaluate_scores, metrics_table
@@ -198,6 +199,12 @@ def fit(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str, Any],
     return _fit_sorted(frame, passthrough, cfg, truth, num_threads, t0)
 
 
+def quarantine_path(settings: Settings, first_input: Path) -> Path:
+    """Quarantine file under the data folder (inputs may sit on read-only or shared storage)."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    return settings.data_dir / "quarantine" / f"{Path(first_input).stem}.{stamp}.quarantine.csv"
+
+
 def train_command(data: list[Path], mapping: Path | None, name: str | None, config: Path | None,
                   truth: Path | None, use_feedback: bool, promote_alias: str | None,
                   allow_bad_rows: bool) -> str:
@@ -209,7 +216,8 @@ def train_command(data: list[Path], mapping: Path | None, name: str | None, conf
 
     settings = get_settings()
     cfg = load_config(config)
-    res = read_entry_lines(data, mapping, allow_bad_rows=allow_bad_rows, require_labels=True)
+    res = read_entry_lines(data, mapping, allow_bad_rows=allow_bad_rows, require_labels=True,
+                           quarantine_path=quarantine_path(settings, data[0]))
     frame = res.frame
     if res.quarantine_path is not None:
         print(f"{len(res.bad_rows)} problems in bad rows quarantined to {res.quarantine_path}")

@@ -131,8 +131,10 @@ class JobManager:
                 self._active.discard(job_id)
 
     def status(self, job_id: str) -> dict[str, Any] | None:
-        """The job's metadata (None if unknown); unfinished jobs of a past process are
-        reported as ``interrupted``."""
+        """The job's metadata, or None if unknown.
+
+        Jobs left queued or running by a previous process are reported as ``interrupted``.
+        """
         try:
             path = self._path(job_id, ".json")
         except KeyError:
@@ -152,7 +154,7 @@ class JobManager:
         df = pd.read_parquet(self._path(job_id, ".parquet"))
         lines = [
             {
-                **r,
+                **{str(k): v for k, v in r.items()},
                 "reasons": json.loads(r["reasons"]),
                 "unknown_fields": json.loads(r["unknown_fields"]),
             }

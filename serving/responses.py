@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-Responses = dict[int | str, dict[str, Any]]
-
 from serving.schemas import Problem
+
+Responses = dict[int | str, dict[str, Any]]
 
 
 def _r(text: str) -> dict[str, Any]:

@@ -18,7 +18,8 @@ def test_feedback_stored_and_read_by_training(api: SimpleNamespace, model_source
     assert r.status_code == 200
     first, second = lines[0], lines[1]
     fb = {"entry_id": first["entry_id"], "line_no": first["line_no"], "inspected": True,
-          "inspection_reason": "targeted", "violation": 1, "outcome": "detained", "note": "WRO"}  # fmt: skip
+          "inspection_reason": "targeted", "violation": 1, "outcome": "detained",
+          "note": "WRO"}  # fmt: skip
     r = api.client.post("/v1/feedback", json=fb, headers=auth(api.keys["officer"]))
     assert r.status_code == 201, r.text
     assert r.json()["scored_before"] is True

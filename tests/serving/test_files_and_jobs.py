@@ -102,8 +102,8 @@ def test_large_file_becomes_a_job_that_survives_restart(
     client, keys, settings = make_client(sync_file_lines=10)
     frame = model_source.lines.head(30)
     h = auth(keys["batcher"])
-    r = client.post("/v1/score/file", files={"file": ("big.csv", _csv(frame, {0: {"hts_code": "x"}}))},
-                    headers=h)  # fmt: skip
+    data = _csv(frame, {0: {"hts_code": "x"}})
+    r = client.post("/v1/score/file", files={"file": ("big.csv", data)}, headers=h)
     assert r.status_code == 202, r.text
     acc = r.json()
     assert acc["n_lines"] == 29 and acc["bad_rows_total"] == 1

@@ -75,7 +75,7 @@ def _line(i: int = 1, **kw: object) -> dict[str, object]:
     [
         ([_line(0), _line(1, hts_code="61X")], ["body", "lines", 1, "hts_code"], "HTS"),
         ([_line(0, entry_date="14/03/2024")], ["body", "lines", 0, "entry_date"], "date"),
-        ([_line(0, country_of_origin="ZZ")], ["body", "lines", 0, "country_of_origin"], "3166"),
+        ([_line(0, country_of_origin="QQ")], ["body", "lines", 0, "country_of_origin"], "3166"),
         ([_line(0, colour="red")], ["body", "lines", 0, "colour"], "unknown field"),
         ([_line(0, violation=1)], ["body", "lines", 0, "violation"], "unknown field"),
         ([{"entry_id": "E", "line_no": 1}], ["body", "lines", 0, "entry_date"], "required"),

@@ -1,0 +1,242 @@
+"""Serving benchmark: flrisk API vs `mlflow models serve` + shap, on one registered model.
+
+Measures, for the same model and lines:
+
+- in-process ``Scorer.score`` of one line with 3 reasons (p50; target <= 2 ms);
+- the API over HTTP, one uvicorn worker: 1 line (p50/p99; targets 10/25 ms) and 1,000 lines
+  with 3 reasons (p50; target <= 1 s); resident memory of the server (target <= 400 MB);
+- the alternative a data scientist would take: ``mlflow models serve`` of the registered
+  pyfunc (``--env-manager local``) for the scores plus ``shap.TreeExplainer`` on the booster
+  for the reasons (client side), same request sizes, and its memory.
+
+Run (after ``make train``, which registers ``flrisk@champion`` with its pyfunc)::
+
+    .venv/bin/python bench/serve.py --model-uri models:/flrisk@champion \
+        --tracking-uri sqlite:///$PWD/data/mlflow.db --data data/sim/score.csv
+
+``--model-uri``/``--tracking-uri`` default to ``FLRISK_MODEL_URI``/``MLFLOW_TRACKING_URI``.
+Results are printed with their ratio to target (or to flrisk) and written to
+``bench/results/serve.json``. ``--skip-mlflow`` measures flrisk only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {"inproc_1_p50_ms": 2.0, "http_1_p50_ms": 10.0, "http_1_p99_ms": 25.0,
+           "http_1000_p50_ms": 1000.0, "rss_mb": 400.0}  # fmt: skip
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (mlflow serve forks workers)."""
+    try:
+        p = psutil.Process(pid)
+        procs = [p, *p.children(recursive=True)]
+        return sum(x.memory_info().rss for x in procs if x.is_running()) / 2**20
+    except psutil.NoSuchProcess:
+        return float("nan")
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def lines_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    from serving.service import frame_inputs
+
+    return frame_inputs(frame)
+
+
+def bench_inprocess(scorer: Any, frame: pd.DataFrame, n: int) -> dict[str, float]:
+    for i in range(20):  # warm the signal cache and LightGBM
+        scorer.score(frame.iloc[[i % len(frame)]], reasons=3)
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        scorer.score(frame.iloc[[i % len(frame)]], reasons=3)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"inproc_1_p50_ms": pct(times, 50), "inproc_1_p99_ms": pct(times, 99)}
+
+
+def time_posts(client: httpx.Client, url: str, bodies: list[Any], **kw: Any) -> list[float]:
+    times = []
+    for body in bodies:
+        t0 = time.perf_counter()
+        r = client.post(url, json=body, **kw)
+        times.append((time.perf_counter() - t0) * 1000)
+        r.raise_for_status()
+    return times
+
+
+def bench_flrisk(model_uri: str, tracking: str, frame: pd.DataFrame, n: int) -> dict[str, float]:
+    from serving.auth import create_key
+
+    tmp = Path(tempfile.mkdtemp(prefix="flrisk-bench-"))
+    key = create_key(tmp / "api_keys.json", "bench", ["score"])
+    port = free_port()
+    env = {**os.environ, "FLRISK_DATA_DIR": str(tmp), "MLFLOW_TRACKING_URI": tracking,
+           "FLRISK_BOOTSTRAP_KEY": "false", "FLRISK_RATE_LIMIT_PER_MINUTE": "1e9",
+           "FLRISK_RATE_LIMIT_BURST": "1000000", "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
+    code = ("import uvicorn; from serving.app import create_app; "
+            f"uvicorn.run(create_app(model_uri={model_uri!r}), host='127.0.0.1', port={port}, "
+            "workers=1, log_level='warning', access_log=False)")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/readyz", proc)
+        url = f"http://127.0.0.1:{port}/v1/score"
+        lines = lines_json(frame)
+        one = [{"lines": [lines[i % len(lines)]], "reasons": 3} for i in range(n)]
+        big = {"lines": [lines[i % len(lines)] for i in range(1000)], "reasons": 3}
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+            time_posts(c, url, one[:30])  # warm-up
+            t1 = time_posts(c, url, one)
+            t1000 = time_posts(c, url, [big] * 10)
+        return {"http_1_p50_ms": pct(t1, 50), "http_1_p99_ms": pct(t1, 99),
+                "http_1000_p50_ms": pct(t1000, 50), "rss_mb": tree_rss_mb(proc.pid)}  # fmt: skip
+    finally:
+        stop(proc)
+
+
+def bench_mlflow(
+    model_uri: str, tracking: str, frame: pd.DataFrame, bundle: Any, n: int
+) -> dict[str, float]:
+    import shap
+
+    from models.features import build_features
+
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-p", str(port),
+           "-h", "127.0.0.1", "--env-manager", "local", "-w", "1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    explainer = shap.TreeExplainer(bundle.booster)
+    raw = pd.DataFrame(lines_json(frame)).astype(str)
+
+    def payload(rows: pd.DataFrame) -> dict[str, Any]:
+        return {"dataframe_split": rows.to_dict(orient="split", index=False)}
+
+    def explain(rows: pd.DataFrame) -> None:
+        # The reasons: SHAP values of the booster on the model matrix (what flrisk returns).
+        x = build_features(rows, bundle.state)
+        explainer.shap_values(x)
+
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ping", proc, timeout=300)
+        url = f"http://127.0.0.1:{port}/invocations"
+        t1, t1000 = [], []
+        with httpx.Client(timeout=120) as c:
+            for i in range(30 + n):
+                row = raw.iloc[[i % len(raw)]]
+                t0 = time.perf_counter()
+                c.post(url, json=payload(row)).raise_for_status()
+                explain(frame.iloc[[i % len(frame)]])
+                if i >= 30:
+                    t1.append((time.perf_counter() - t0) * 1000)
+            idx = [i % len(raw) for i in range(1000)]
+            big, big_frame = raw.iloc[idx], frame.iloc[idx].reset_index(drop=True)
+            for _ in range(10):
+                t0 = time.perf_counter()
+                c.post(url, json=payload(big)).raise_for_status()
+                explain(big_frame)
+                t1000.append((time.perf_counter() - t0) * 1000)
+        rss = tree_rss_mb(proc.pid)
+        return {"mlflow_http_1_p50_ms": pct(t1, 50), "mlflow_http_1_p99_ms": pct(t1, 99),
+                "mlflow_http_1000_p50_ms": pct(t1000, 50), "mlflow_rss_mb": rss}  # fmt: skip
+    finally:
+        stop(proc)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--model-uri", default=os.environ.get("FLRISK_MODEL_URI", "models:/flrisk@champion")
+    )
+    ap.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"))
+    ap.add_argument("--data", type=Path, default=ROOT / "data" / "sim" / "score.csv")
+    ap.add_argument("--n", type=int, default=300, help="single-line requests per measurement")
+    ap.add_argument("--skip-mlflow", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
+    args = ap.parse_args()
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+    from models.reader import read_entry_lines
+    from models.registry import fetch_bundle, resolve
+    from models.scoring import Scorer
+    from models.settings import Settings
+
+    settings = Settings(num_threads=int(os.environ.get("FLRISK_NUM_THREADS", "2")))
+    if args.tracking_uri:
+        settings = settings.model_copy(update={"mlflow_tracking_uri": args.tracking_uri})
+    tracking = settings.tracking_uri()
+    resolved = resolve(args.model_uri, settings)
+    bundle = fetch_bundle(resolved, settings)
+    frame = read_entry_lines(args.data, allow_bad_rows=True).frame.head(5000).reset_index(drop=True)
+    res: dict[str, Any] = {"model": resolved.uri, "lines_file": str(args.data), "n": args.n}
+    res.update(bench_inprocess(Scorer(bundle, version=resolved.uri), frame, args.n))
+    res.update(bench_flrisk(resolved.uri, tracking, frame, args.n))
+    if not args.skip_mlflow:
+        res.update(bench_mlflow(resolved.uri, tracking, frame, bundle, args.n))
+    print(f"\nserving benchmark, {resolved.uri}")
+    for k, target in TARGETS.items():
+        v = res[k]
+        alt = (
+            res.get("mlflow_" + k.removeprefix("inproc_")) if k != "inproc_1_p50_ms" else None
+        )
+        line = f"  {k:18s} {v:9.2f}  target {target:7.1f}  ratio {v / target:5.2f}"
+        if alt is not None:
+            line += f"   mlflow+shap {alt:9.2f}  ({alt / v:5.1f}x flrisk)"
+        print(line)
+    res["targets"] = TARGETS
+    res["ratios_to_target"] = {k: res[k] / t for k, t in TARGETS.items()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

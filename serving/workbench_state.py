@@ -1,0 +1,218 @@
+"""Server-side state of the workbench: sign-in sessions, scored worklists, the demo data.
+
+All of it lives in memory of the single serving process (``flrisk serve`` runs one worker):
+a restart signs officers out and forgets uploads, which they can simply upload again.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from serving.auth import Principal
+from serving.model_holder import LoadedModel
+
+SESSION_IDLE_S = 8 * 3600  # one shift
+SESSION_MAX_S = 12 * 3600
+MAX_SESSIONS = 10_000
+MAX_WORKLISTS = 12  # each holds a day's lines; older ones are dropped first
+
+
+@dataclass
+class Session:
+    """One signed-in browser: which key it signed in with, and its CSRF token."""
+
+    sid: str
+    key_id: str
+    scopes: frozenset[str]
+    csrf: str
+    created: float = field(default_factory=time.time)
+    seen: float = field(default_factory=time.time)
+
+    def check_csrf(self, token: str | None) -> bool:
+        """Whether a form's token is this session's (constant-time)."""
+        return bool(token) and hmac.compare_digest(str(token), self.csrf)
+
+
+class SessionStore:
+    """Random session ids -> sessions, with idle and absolute expiry."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def create(self, who: Principal) -> Session:
+        """A new session for a verified key."""
+        s = Session(secrets.token_urlsafe(32), who.key_id, who.scopes, secrets.token_urlsafe(32))
+        with self._lock:
+            self._expire(time.time())
+            if len(self._sessions) >= MAX_SESSIONS:  # bounded memory: drop the stalest
+                oldest = min(self._sessions.values(), key=lambda x: x.seen)
+                self._sessions.pop(oldest.sid, None)
+            self._sessions[s.sid] = s
+        return s
+
+    def get(self, sid: str | None) -> Session | None:
+        """The live session behind a cookie value, refreshed; None if unknown or expired."""
+        if not sid:
+            return None
+        now = time.time()
+        with self._lock:
+            s = self._sessions.get(sid)
+            if s is None:
+                return None
+            if now - s.seen > SESSION_IDLE_S or now - s.created > SESSION_MAX_S:
+                self._sessions.pop(sid, None)
+                return None
+            s.seen = now
+            return s
+
+    def drop(self, sid: str) -> None:
+        """Sign out."""
+        with self._lock:
+            self._sessions.pop(sid, None)
+
+    def _expire(self, now: float) -> None:
+        stale = [
+            k
+            for k, s in self._sessions.items()
+            if now - s.seen > SESSION_IDLE_S or now - s.created > SESSION_MAX_S
+        ]
+        for k in stale:
+            del self._sessions[k]
+
+
+@dataclass
+class Worklist:
+    """A scored day of lines: the ranking, and reasons computed as pages are viewed."""
+
+    id: str
+    key_id: str
+    source: str
+    model: LoadedModel
+    lines: pd.DataFrame
+    scored: pd.DataFrame
+    entries: pd.DataFrame
+    n_read: int
+    bad_rows: pd.DataFrame
+    request_id: str
+    created: float = field(default_factory=time.time)
+    reasons: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    audit: Future[int] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def entry_lines(self, entry_id: str) -> pd.DataFrame:
+        """The contract lines of one entry (all of them: features depend on the entry)."""
+        return self.lines[self.scored["entry_id"].astype(str).to_numpy() == entry_id]
+
+    def audit_error(self) -> str | None:
+        """Why the per-line audit failed, if it did (None while running or when done)."""
+        if self.audit is None or not self.audit.done():
+            return None
+        exc = self.audit.exception()
+        return None if exc is None else str(exc)
+
+
+class WorklistStore:
+    """The most recent worklists, by random id."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, Worklist] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def new_id() -> str:
+        """An unguessable worklist id."""
+        return uuid.uuid4().hex
+
+    def put(self, wl: Worklist) -> None:
+        """Keep a worklist, dropping the oldest beyond ``MAX_WORKLISTS``."""
+        with self._lock:
+            self._items[wl.id] = wl
+            while len(self._items) > MAX_WORKLISTS:
+                self._items.popitem(last=False)
+
+    def get(self, wl_id: str) -> Worklist | None:
+        """A worklist by id, or None."""
+        with self._lock:
+            wl = self._items.get(wl_id)
+            if wl is not None:
+                self._items.move_to_end(wl_id)
+            return wl
+
+    def find(self, source: str, model_version: str) -> Worklist | None:
+        """A worklist already scored from ``source`` by that model (demo dates are reused)."""
+        with self._lock:
+            for wl in reversed(self._items.values()):
+                if wl.source == source and wl.model.resolved.uri == model_version:
+                    return wl
+        return None
+
+
+@dataclass
+class DemoData:
+    """Entry lines preloaded from ``FLRISK_DEMO_DATA``: officers pick a date from them."""
+
+    path: Path
+    lines: pd.DataFrame | None = None
+    error: str | None = None
+    dates: list[tuple[str, int]] = field(default_factory=list)
+
+    def load(self) -> None:
+        """Read the file once with the contract reader (bad rows skipped, reported)."""
+        from models.contract import ContractError
+        from models.reader import read_entry_lines
+
+        try:
+            quarantine = Path(self.path).with_suffix(".workbench-quarantine.csv")
+            result = read_entry_lines(
+                self.path, allow_bad_rows=True, quarantine_path=_writable(quarantine)
+            )
+        except (ContractError, OSError) as exc:
+            self.error = f"demo data {self.path.name} could not be read: {exc}"
+            return
+        self.lines = result.frame
+        days = pd.to_datetime(result.frame["entry_date"]).dt.strftime("%Y-%m-%d")
+        counts = days.value_counts().sort_index()
+        self.dates = [(str(d), int(n)) for d, n in counts.items()]
+
+    def day(self, date: str) -> pd.DataFrame:
+        """The lines of one entry date."""
+        if self.lines is None:
+            return pd.DataFrame()
+        days = pd.to_datetime(self.lines["entry_date"]).dt.strftime("%Y-%m-%d")
+        return self.lines[days.to_numpy() == date].reset_index(drop=True)
+
+
+def _writable(path: Path) -> Path:
+    # The demo file may sit in a read-only place; quarantine into the temp folder instead.
+    import os
+    import tempfile
+
+    if os.access(path.parent, os.W_OK):
+        return path
+    return Path(tempfile.gettempdir()) / path.name
+
+
+@dataclass
+class WorkbenchState:
+    """Everything the workbench keeps for one app."""
+
+    sessions: SessionStore = field(default_factory=SessionStore)
+    worklists: WorklistStore = field(default_factory=WorklistStore)
+    demo: DemoData | None = None
+    demo_lock: threading.Lock = field(default_factory=threading.Lock)
+    # One writer thread: per-line audit rows are written after the first page is shown.
+    auditor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="wb-audit")
+    )

@@ -1,0 +1,253 @@
+"""The officer's worklist as pure functions over DataFrames: rank, filter, sort, page, export.
+
+Nothing here touches the web layer or the model, so every rule an officer relies on (how an
+entry is ranked, what the capacity cut-off means, how a CSV cell is defused) is testable on
+a small hand-made frame.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+BAND_ORDER = ("high", "elevated", "low")
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+# Display sort keys -> entries-table columns; "risk" is the ranking itself.
+SORT_KEYS: dict[str, str] = {
+    "risk": "risk_score",
+    "entry": "entry_id",
+    "date": "entry_date",
+    "importer": "importer_name",
+    "supplier": "supplier",
+    "origin": "country_of_origin",
+    "port": "port_of_entry",
+    "lines": "n_lines",
+}
+# Cells a spreadsheet would read as a formula (or that hide one behind a control character).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = (
+    "rank", "entry_id", "entry_date", "risk_score", "risk_band", "within_capacity",
+    "top_line_no", "n_lines", "line_score_sum", "importer_id", "importer_name", "supplier",
+    "country_of_origin", "port_of_entry", "hts_code", "hs_chapter", "sector",
+    "goods_description", "top_reason",
+)  # fmt: skip
+ENTRY_FIELDS = (
+    "entry_date", "importer_id", "importer_name", "manufacturer_name", "shipper_name",
+    "country_of_origin", "port_of_entry", "hts_code", "goods_description",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the officer narrowed the worklist to; empty strings mean "any"."""
+
+    port: str = ""
+    country: str = ""
+    chapter: str = ""
+    sector: str = ""
+    band: str = ""
+
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any((self.port, self.country, self.chapter, self.sector, self.band))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a sorted, filtered worklist."""
+
+    rows: pd.DataFrame
+    number: int
+    size: int
+    total_rows: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the filtered worklist has (at least 1)."""
+        return max(1, math.ceil(self.total_rows / self.size))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the page's first row (0 when empty)."""
+        return 0 if self.total_rows == 0 else (self.number - 1) * self.size + 1
+
+    @property
+    def last(self) -> int:
+        """1-based position of the page's last row."""
+        return min(self.total_rows, self.number * self.size)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What examining the top ``n`` entries of the ranking buys."""
+
+    n: int
+    cutoff: float | None
+    expected_entries: float
+    expected_lines: float
+    lines: int
+
+
+def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """One row per entry, ranked: an entry is as risky as its riskiest line.
+
+    Args:
+        lines: Contract-shaped lines (the reader's frame), in the order they were scored.
+        scored: ``Scorer.score`` output for ``lines`` (same order).
+
+    Returns:
+        Entries riskiest first (ties by ``entry_id``) with ``rank``, ``risk_score``,
+        ``risk_band``, ``top_line_no``, ``n_lines``, ``line_score_sum``, the top line's
+        descriptive fields, ``supplier`` (manufacturer, else shipper), ``hs_chapter`` and
+        ``sector`` (UFLPA/ILAB risk-goods sector, "" when none).
+    """
+    cols = [c for c in ENTRY_FIELDS if c in lines.columns]
+    df = lines[cols].reset_index(drop=True).copy()
+    df["entry_id"] = scored["entry_id"].astype(str).to_numpy()
+    df["line_no"] = scored["line_no"].astype(int).to_numpy()
+    df["risk_score"] = scored["risk_score"].astype(float).to_numpy()
+    df["risk_band"] = scored["risk_band"].astype(str).to_numpy()
+    df["sector"] = sectors(lines).to_numpy()
+    if not len(df):
+        return _empty_entries()
+    grouped = df.groupby("entry_id", sort=False)["risk_score"]
+    n_lines, sums = grouped.transform("size"), grouped.transform("sum")
+    df = df.assign(n_lines=n_lines.astype(int), line_score_sum=sums)
+    # Riskiest line first within each entry; its row speaks for the entry.
+    df = df.sort_values(["entry_id", "risk_score", "line_no"], ascending=[True, False, True])
+    top = df.drop_duplicates("entry_id", keep="first").rename(columns={"line_no": "top_line_no"})
+    top = top.sort_values(["risk_score", "entry_id"], ascending=[False, True], kind="stable")
+    top = top.reset_index(drop=True)
+    top.insert(0, "rank", np.arange(1, len(top) + 1))
+    for c in ENTRY_FIELDS:
+        if c not in top.columns:
+            top[c] = pd.NA
+    manufacturer = top["manufacturer_name"].astype("string")
+    top["supplier"] = manufacturer.fillna(top["shipper_name"].astype("string")).fillna("")
+    hts = top["hts_code"].astype("string").fillna("")
+    top["hs_chapter"] = hts.str.replace(".", "", regex=False).str[:2]
+    if "entry_date" in top and len(top):
+        top["entry_date"] = pd.to_datetime(top["entry_date"]).dt.strftime("%Y-%m-%d")
+    for c in ("importer_id", "importer_name", "country_of_origin", "port_of_entry"):
+        top[c] = top[c].astype("string").fillna("")
+    top["goods_description"] = top["goods_description"].astype("string").fillna("")
+    return top
+
+
+def _empty_entries() -> pd.DataFrame:
+    cols = [*EXPORT_COLUMNS, *ENTRY_FIELDS]
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in dict.fromkeys(cols)})
+
+
+def sectors(lines: pd.DataFrame) -> pd.Series:
+    """Risk-goods sector of each line (by HS subheading and origin), "" when not a risk good."""
+    if not len(lines):
+        return pd.Series([], dtype="object")
+    from models.hs import hs6, risk_goods_lookup
+
+    found = risk_goods_lookup(hs6(lines["hts_code"]), lines["country_of_origin"])
+    return found["rg_sector"].astype("string").fillna("").reset_index(drop=True)
+
+
+def filter_entries(entries: pd.DataFrame, f: Filters) -> pd.DataFrame:
+    """Entries matching every set filter (exact match, case-insensitive for codes)."""
+    mask = np.ones(len(entries), dtype=bool)
+    for column, value in (
+        ("port_of_entry", f.port),
+        ("country_of_origin", f.country),
+        ("hs_chapter", f.chapter),
+        ("sector", f.sector),
+        ("risk_band", f.band),
+    ):
+        if value:
+            mask &= entries[column].astype(str).str.upper().to_numpy() == value.strip().upper()
+    return entries[mask]
+
+
+def sort_entries(entries: pd.DataFrame, key: str = "risk", descending: bool = True) -> pd.DataFrame:
+    """Entries sorted by a display key; the risk rank breaks ties so order is stable.
+
+    Raises:
+        ValueError: Unknown sort key.
+    """
+    if key not in SORT_KEYS:
+        raise ValueError(f"unknown sort key {key!r}; known: {sorted(SORT_KEYS)}")
+    if key == "risk":
+        return entries.sort_values("rank", ascending=not descending, kind="stable")
+    column = SORT_KEYS[key]
+    values = entries[column]
+    if values.dtype == object or str(values.dtype) == "string":
+        values = values.astype("string").fillna("").str.upper()
+    order = pd.DataFrame({"k": values.to_numpy(), "rank": entries["rank"].to_numpy()})
+    idx = order.sort_values(["k", "rank"], ascending=[not descending, True], kind="stable").index
+    return entries.iloc[idx.to_numpy()]
+
+
+def page_of(entries: pd.DataFrame, number: int, size: int = DEFAULT_PAGE_SIZE) -> Page:
+    """Page ``number`` (1-based, clamped to the last page) of ``size`` rows."""
+    size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    pages = max(1, math.ceil(len(entries) / size))
+    number = min(max(1, number), pages)
+    start = (number - 1) * size
+    return Page(entries.iloc[start : start + size], number, size, len(entries))
+
+
+def capacity(entries: pd.DataFrame, n: int) -> Capacity:
+    """Cut-off and expected finds when the ``n`` riskiest entries are examined.
+
+    ``expected_entries`` is the sum of the entries' scores (each entry scored by its riskiest
+    line): the expected number of examined entries with a violation, a slight undercount for
+    entries with several risky lines. ``expected_lines`` is the sum of every line's score in
+    those entries: the expected number of violating lines.
+    """
+    ranked = entries.sort_values("rank", kind="stable").head(max(0, n))
+    if not len(ranked):
+        return Capacity(max(0, n), None, 0.0, 0.0, 0)
+    return Capacity(
+        n=len(ranked),
+        cutoff=float(ranked["risk_score"].iloc[-1]),
+        expected_entries=float(ranked["risk_score"].sum()),
+        expected_lines=float(ranked["line_score_sum"].sum()),
+        lines=int(ranked["n_lines"].sum()),
+    )
+
+
+def guard_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would evaluate gets a leading apostrophe; others unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def export_csv(entries: pd.DataFrame, within: int = 0) -> str:
+    """The worklist as CSV text, text cells defused against formula injection.
+
+    Args:
+        entries: Filtered, sorted entries (``entries_table`` rows, optional ``top_reason``).
+        within: Capacity: entries ranked ``<= within`` are flagged ``within_capacity``.
+    """
+    out = entries.copy()
+    out["within_capacity"] = np.where(out["rank"] <= within, "yes", "no") if within else ""
+    if "top_reason" not in out:
+        out["top_reason"] = ""
+    out["risk_score"] = out["risk_score"].astype(float).round(6)
+    out["line_score_sum"] = out["line_score_sum"].astype(float).round(6)
+    out = out[list(EXPORT_COLUMNS)]
+    for c in out.columns:
+        if out[c].dtype == object or str(out[c].dtype) == "string":
+            out[c] = out[c].astype(object).where(out[c].notna(), "").map(guard_cell)
+    buf = io.StringIO()
+    out.to_csv(buf, index=False, lineterminator="\r\n")
+    return buf.getvalue()
+
+
+def options(entries: pd.DataFrame, column: str, limit: int = 300) -> list[str]:
+    """Distinct non-empty values of a column, sorted, for a filter's choices."""
+    values = entries[column].astype("string").dropna()
+    return sorted(v for v in values.unique().tolist() if v)[:limit]
