@@ -11,6 +11,7 @@ SEED ?= 7
 STAMP := $(VENV)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
+export FLRISK_DATA_DIR ?= $(DATA)
 
 .DEFAULT_GOAL := help
 
@@ -38,11 +39,15 @@ data: $(STAMP) ## Simulate LINES entry lines into $(DATA)/sim (train.csv, score.
 	@test -f $(DATA)/sim/train.csv || $(FLRISK) simulate --lines $(LINES) --seed $(SEED) --out $(DATA)/sim
 
 .PHONY: train
-train: data ## Train on the simulated data, register the version and make it @champion
+train: data ## Train on the simulated data, register the version, promote it to @champion if it passes
 	$(FLRISK) train --data $(DATA)/sim/train.csv --truth $(DATA)/sim/truth.csv --promote champion
+	@touch $(DATA)/.trained
+
+$(DATA)/.trained:
+	@$(MAKE) --no-print-directory train
 
 .PHONY: run
-run: train ## Build data, train, register, then serve API + workbench on http://127.0.0.1:8000
+run: data $(DATA)/.trained ## Simulate, train and register (first time), then serve API + workbench on :8000
 	$(FLRISK) serve --host 127.0.0.1 --port 8000 --demo-data $(DATA)/sim/score.csv
 
 .PHONY: serve

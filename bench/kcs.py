@@ -42,8 +42,16 @@ def main() -> None:
 
     mapping = REPO / "pipelines" / "mappings" / "kcs.toml"
     t0 = time.perf_counter()
-    uri = train_command(data=[kcs / "df_syn_train_eng.csv"], mapping=mapping, name="kcs", config=None,
-                        truth=None, use_feedback=False, promote_alias=None, allow_bad_rows=False)
+    uri = train_command(
+        data=[kcs / "df_syn_train_eng.csv"],
+        mapping=mapping,
+        name="kcs",
+        config=None,
+        truth=None,
+        use_feedback=False,
+        promote_alias=None,
+        allow_bad_rows=False,
+    )
     train_s = time.perf_counter() - t0
     settings = get_settings()
     scorer = Scorer(fetch_bundle(resolve(uri, settings), settings))
@@ -51,16 +59,28 @@ def main() -> None:
     p = scorer.score(valid, reasons=0)["risk_score"].to_numpy()
     y = valid["violation"].to_numpy()
     ours = {f"precision_at_{c}": float(y[top_mask(p, c / 100)].mean()) for c in (5, 10)}
-    print(f"\nKCS validation split ({len(valid):,} declarations, {y.mean():.1%} fraud), model {uri}, "
-          f"trained in {train_s:.0f}s")
+    print(
+        f"\nKCS validation split ({len(valid):,} declarations, {y.mean():.1%} fraud), model {uri}, "
+        f"trained in {train_s:.0f}s"
+    )
     print(f"{'metric':<18}{'flrisk':>8}{'published LightGBM (test)':>28}{'ratio':>8}")
     for k, v in ours.items():
         pub = PUBLISHED["lightgbm"][k]
         print(f"{k:<18}{v:>8.3f}{pub:>28.3f}{v / pub:>8.2f}")
     out = REPO / "bench" / "results" / "kcs.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"valid": ours, "published_test": PUBLISHED, "train_seconds": train_s,
-                               "lines_valid": len(valid), "model": uri}, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "valid": ours,
+                "published_test": PUBLISHED,
+                "train_seconds": train_s,
+                "lines_valid": len(valid),
+                "model": uri,
+            },
+            indent=1,
+        )
+    )
     assert np.isfinite(list(ours.values())).all()
 
 

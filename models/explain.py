@@ -104,7 +104,7 @@ def _entity(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
             "entity_id": _s(line.get(pre + "entity_id")),
             "entity": ent,
             "matched_alias": _s(line.get(pre + "entity_alias")),
-            "similarity": round(float(sim), 1),
+            "similarity": round(float(sim or 0.0), 1),
             "list": _s(line.get(pre + "entity_list")),
             "citation": _s(line.get(pre + "entity_citation")),
         }

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from models.history import PartyHistory, month_index
@@ -64,7 +63,10 @@ SIGNAL_NUMERIC = (
     "log_value_per_kg",
     "log_kg_per_unit",
     "lines_in_entry",
-    "n_missing", "shipper_ne_mfr", "shipper_trader", "shipper_ctry_ne_mfr",
+    "n_missing",
+    "shipper_ne_mfr",
+    "shipper_trader",
+    "shipper_ctry_ne_mfr",
 )
 VALUE_NUMERIC = ("log_unit_value_z", "log_value_per_kg_z")
 # Party keys whose past inspection outcomes are features; goods keys give a time-ordered
@@ -188,7 +190,9 @@ def fit_feature_state(
         feature_names=[],
         categorical_features=categorical,
     )
-    state.feature_names = list(build_features(frame.head(0), state, signals=signals.head(0)).columns)
+    state.feature_names = list(
+        build_features(frame.head(0), state, signals=signals.head(0)).columns
+    )
     return state
 
 

@@ -25,7 +25,9 @@ class FlriskPyfunc(mlflow.pyfunc.PythonModel):
 
         self._scorer = Scorer(load_bundle(Path(context.artifacts["bundle"])))
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         """Risk score and band per line (reasons via ``params={"reasons": k}``)."""
         from models.reader import validate_frame
 

@@ -58,7 +58,9 @@ def resolve(model_uri: str, settings: Settings) -> ResolvedModel:
     """
     m = URI.match(model_uri)
     if not m:
-        raise ModelNotFoundError(f"not a model URI: {model_uri!r} (want models:/NAME/VERSION or models:/NAME@ALIAS)")
+        raise ModelNotFoundError(
+            f"not a model URI: {model_uri!r} (want models:/NAME/VERSION or models:/NAME@ALIAS)"
+        )
     from mlflow.exceptions import MlflowException
 
     c = client(settings)
@@ -73,12 +75,19 @@ def resolve(model_uri: str, settings: Settings) -> ResolvedModel:
         raise ModelNotFoundError(f"{model_uri}: {exc.message}") from exc
 
 
-def fetch_bundle(resolved: ResolvedModel, settings: Settings, dst: Path | None = None) -> ModelBundle:
+def fetch_bundle(
+    resolved: ResolvedModel, settings: Settings, dst: Path | None = None
+) -> ModelBundle:
     """Download a registered version's bundle and load it with hash verification."""
     from mlflow.artifacts import download_artifacts
 
     client(settings)
-    local = Path(download_artifacts(artifact_uri=resolved.uri, dst_path=str(dst) if dst else None,
-                                    tracking_uri=settings.tracking_uri()))
+    local = Path(
+        download_artifacts(
+            artifact_uri=resolved.uri,
+            dst_path=str(dst) if dst else None,
+            tracking_uri=settings.tracking_uri(),
+        )
+    )
     folder = local / "artifacts" / BUNDLE_ARTIFACT
     return load_bundle(folder if folder.is_dir() else local, num_threads=settings.num_threads)

@@ -15,7 +15,6 @@ from models.artifact import Calibration, ModelBundle
 from models.explain import reasons_for
 from models.features import build_features
 from models.signals import SignalCache, derive_signals
-from models.valuestats import value_features
 
 BANDS = ("high", "elevated", "low")
 
@@ -111,6 +110,6 @@ class Scorer:
                 strict=True,
             ):
                 explained[i] = items
-        out["reasons"] = explained
+        out["reasons"] = pd.Series(explained, dtype=object)
         out["model_version"] = self.version
         return out

@@ -26,8 +26,8 @@ TRANSSHIPMENT_HUBS = frozenset(
 # Intermediaries: a trader or forwarder between the factory and the buyer is how goods change
 # their declared origin (transshipment) and how a listed producer disappears from the manifest.
 TRADER_TERMS = re.compile(
-    r"\b(?:LOGISTICS?|FORWARD\w*|SHIPPING|SUPPLY CHAIN|TRADING|TRADE|IMP(?:ORT)?\W*(?:&|AND)?\W*EXP(?:ORT)?"
-    r"|ENTERPRISES?|HOLDINGS?)\b"
+    r"\b(?:LOGISTICS?|FORWARD\w*|SHIPPING|SUPPLY CHAIN|TRADING|TRADE"
+    r"|IMP(?:ORT)?\W*(?:&|AND)?\W*EXP(?:ORT)?|ENTERPRISES?|HOLDINGS?)\b"
 )
 DESC_RISK_TERMS = re.compile(
     r"\b(LONG[- ]STAPLE|XINJIANG|XJ|POLYSILICON|SILICON METAL|METALLURGICAL GRADE|"
@@ -177,12 +177,15 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
     out["names_xj"] = names_xj["hit"].astype("float64")
     mfr_norm = party_key(pd.Series(None, index=f.index, dtype=object), f["manufacturer_name"])
     shp_norm = party_key(pd.Series(None, index=f.index, dtype=object), f["shipper_name"])
-    out["shipper_ne_mfr"] = (mfr_norm.notna() & shp_norm.notna() & (mfr_norm != shp_norm)).astype("float64")
+    out["shipper_ne_mfr"] = (mfr_norm.notna() & shp_norm.notna() & (mfr_norm != shp_norm)).astype(
+        "float64"
+    )
     shp_upper = f["shipper_name"].fillna("").astype(str).str.upper()
     out["shipper_trader"] = shp_upper.str.contains(TRADER_TERMS).astype("float64")
     out["shipper_ctry_ne_mfr"] = (
-        (out["mfr_addr_country"].notna() & out["shp_addr_country"].notna()
-         & (out["mfr_addr_country"] != out["shp_addr_country"]))
+        out["mfr_addr_country"].notna()
+        & out["shp_addr_country"].notna()
+        & (out["mfr_addr_country"] != out["shp_addr_country"])
     ).astype("float64")
     out["ev_names_xj_terms"] = names_xj["terms"]
     desc = f["goods_description"].fillna("").astype(str).str.upper()

@@ -19,7 +19,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 def legacy_rule_scores(signals: pd.DataFrame, seed: int = 0) -> np.ndarray:
     """Score of the legacy rules; ties broken at random, as an officer working a flat list."""
-    exact = (signals["mfr_list_sim"].fillna(0) >= 99.5) | (signals["shp_list_sim"].fillna(0) >= 99.5)
+    exact = (signals["mfr_list_sim"].fillna(0) >= 99.5) | (
+        signals["shp_list_sim"].fillna(0) >= 99.5
+    )
     xinjiang = signals["ev_mfr_xj_terms"].fillna("").str.contains("xinjiang", case=False)
     goods_cn = signals["rg_priority_cn"] > 0
     score = 4.0 * exact + 2.0 * xinjiang + 1.0 * goods_cn
@@ -31,15 +33,31 @@ def random_scores(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random(n)
 
 
-def fit_logistic(X: pd.DataFrame, y: np.ndarray, w: np.ndarray, categorical: list[str], seed: int) -> Pipeline:
+def fit_logistic(
+    X: pd.DataFrame, y: np.ndarray, w: np.ndarray, categorical: list[str], seed: int
+) -> Pipeline:
     """Logistic regression on the model's features (one-hot categoricals, scaled numerics)."""
     numeric = [c for c in X.columns if c not in categorical]
-    pre = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True,
-                                            keep_empty_features=True), StandardScaler()), numeric),
-        ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="~missing"),
-                              OneHotEncoder(handle_unknown="ignore", min_frequency=20)), categorical),
-    ])
+    pre = ColumnTransformer(
+        [
+            (
+                "num",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    StandardScaler(),
+                ),
+                numeric,
+            ),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="~missing"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                ),
+                categorical,
+            ),
+        ]
+    )
     model = make_pipeline(pre, LogisticRegression(C=0.5, max_iter=300, random_state=seed))
     model.fit(_as_objects(X, categorical), y, logisticregression__sample_weight=w)
     return model

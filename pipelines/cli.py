@@ -29,9 +29,7 @@ ModelOpt = Annotated[
 ]
 AllowBadOpt = Annotated[
     bool,
-    typer.Option(
-        "--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."
-    ),
+    typer.Option("--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."),
 ]
 
 
@@ -181,9 +179,7 @@ def reference_show() -> None:
 
 @reference_app.command("update")
 def reference_update(
-    source: Annotated[
-        str, typer.Option("--from", help="Path or URL of an official publication.")
-    ],
+    source: Annotated[str, typer.Option("--from", help="Path or URL of an official publication.")],
     table: Annotated[
         str | None, typer.Option("--table", help="Table to update (default: guessed).")
     ] = None,

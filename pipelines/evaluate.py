@@ -25,7 +25,9 @@ VIEW_TEXT = {
 }
 
 
-def views(frame: pd.DataFrame, truth: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def views(
+    frame: pd.DataFrame, truth: np.ndarray | None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Label vector and labelled mask of each evaluation view that has labels."""
     insp = frame["inspected"].fillna(False).to_numpy(dtype=bool)
     y = (frame["violation"].to_numpy(dtype=float) == 1).astype(float)
@@ -52,8 +54,16 @@ def evaluate_scores(
     out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for view, (y, mask) in views(frame, truth).items():
         out[view] = {
-            name: bootstrap_metrics(s, y, mask, list(cfg["capacities"]), int(cfg["bootstrap"]),
-                                    int(cfg["seed"]), values=values, probs=probs.get(name))
+            name: bootstrap_metrics(
+                s,
+                y,
+                mask,
+                list(cfg["capacities"]),
+                int(cfg["bootstrap"]),
+                int(cfg["seed"]),
+                values=values,
+                probs=probs.get(name),
+            )
             for name, s in scores.items()
         }
     return out
@@ -74,17 +84,31 @@ def flat_metrics(results: dict[str, dict[str, dict[str, dict[str, float]]]]) -> 
 
 def metrics_table(results: dict[str, dict[str, dict[str, dict[str, float]]]]) -> str:
     """Markdown table, one block per view, one row per model, value [95% CI]."""
-    cols = ["precision_at_1", "precision_at_5", "recall_at_5", "pr_auc", "value_caught_at_5", "brier"]
+    cols = [
+        "precision_at_1",
+        "precision_at_5",
+        "recall_at_5",
+        "pr_auc",
+        "value_caught_at_5",
+        "brier",
+    ]
     lines: list[str] = []
     for view, models in results.items():
-        lines += [f"**{view}**: {VIEW_TEXT[view]}", "",
-                  "| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        lines += [
+            f"**{view}**: {VIEW_TEXT[view]}",
+            "",
+            "| model | " + " | ".join(cols) + " |",
+            "|---" * (len(cols) + 1) + "|",
+        ]
         for model, m in models.items():
             cells = []
             for c in cols:
                 v = m.get(c)
-                cells.append("" if v is None or np.isnan(v["value"])
-                             else f"{v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]")
+                cells.append(
+                    ""
+                    if v is None or np.isnan(v["value"])
+                    else f"{v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+                )
             lines.append(f"| {model} | " + " | ".join(cells) + " |")
         base = next(iter(models.values())).get("base_rate", {}).get("value", float("nan"))
         lines += ["", f"base rate in this view: {base:.4f}", ""]
@@ -94,16 +118,20 @@ def metrics_table(results: dict[str, dict[str, dict[str, dict[str, float]]]]) ->
 def load_truth(path: Path, frame: pd.DataFrame) -> np.ndarray:
     """Hidden truth aligned with ``frame`` by (entry_id, line_no); refuses missing lines."""
     t = pd.read_csv(path, dtype={"entry_id": str})
-    merged = frame[["entry_id", "line_no"]].astype({"entry_id": object}).merge(
-        t.astype({"entry_id": object}), on=["entry_id", "line_no"], how="left")
+    merged = (
+        frame[["entry_id", "line_no"]]
+        .astype({"entry_id": object})
+        .merge(t.astype({"entry_id": object}), on=["entry_id", "line_no"], how="left")
+    )
     if merged["true_violation"].isna().any():
         n = int(merged["true_violation"].isna().sum())
         raise ValueError(f"{path}: no hidden truth for {n} lines")
     return merged["true_violation"].to_numpy(dtype=float)
 
 
-def evaluate_command(model_uri: str, data: list[Path], mapping: Path | None, truth: Path | None,
-                     allow_bad_rows: bool) -> dict[str, Any]:
+def evaluate_command(
+    model_uri: str, data: list[Path], mapping: Path | None, truth: Path | None, allow_bad_rows: bool
+) -> dict[str, Any]:
     """``flrisk evaluate``: score labelled lines with a registered model and print the table."""
     import typer
 
@@ -119,8 +147,13 @@ def evaluate_command(model_uri: str, data: list[Path], mapping: Path | None, tru
     settings = get_settings()
     resolved = resolve(model_uri, settings)
     scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
-    res = read_entry_lines(data, mapping, allow_bad_rows=allow_bad_rows, require_labels=True,
-                           quarantine_path=quarantine_path(settings, data[0]))
+    res = read_entry_lines(
+        data,
+        mapping,
+        allow_bad_rows=allow_bad_rows,
+        require_labels=True,
+        quarantine_path=quarantine_path(settings, data[0]),
+    )
     frame = res.frame
     scored = scorer.score(frame, reasons=0)
     p = scored["risk_score"].to_numpy()
@@ -128,8 +161,14 @@ def evaluate_command(model_uri: str, data: list[Path], mapping: Path | None, tru
     cfg = load_config(None)["evaluation"]
     results = evaluate_scores(
         frame,
-        {"model": p, "legacy_rules": legacy_rule_scores(signals), "random": random_scores(len(frame))},
-        {"model": p}, load_truth(truth, frame) if truth else None, cfg,
+        {
+            "model": p,
+            "legacy_rules": legacy_rule_scores(signals),
+            "random": random_scores(len(frame)),
+        },
+        {"model": p},
+        load_truth(truth, frame) if truth else None,
+        cfg,
     )
     typer.echo(f"{resolved.uri} on {len(frame)} lines ({', '.join(str(d) for d in data)}):\n")
     typer.echo(metrics_table(results))

@@ -40,10 +40,19 @@ def lgb_params(cfg: dict[str, Any], num_threads: int) -> dict[str, Any]:
     return {**params, **DETERMINISTIC, "num_threads": num_threads, "metric": "binary_logloss"}
 
 
-def fit_propensity(X: pd.DataFrame, inspected: np.ndarray, num_threads: int, seed: int) -> lgb.Booster:
+def fit_propensity(
+    X: pd.DataFrame, inspected: np.ndarray, num_threads: int, seed: int
+) -> lgb.Booster:
     """P(inspected | features) on every line of the training window."""
-    params = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 50,
-              "seed": seed, "num_threads": num_threads, **DETERMINISTIC}
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.1,
+        "num_leaves": 15,
+        "min_data_in_leaf": 50,
+        "seed": seed,
+        "num_threads": num_threads,
+        **DETERMINISTIC,
+    }
     return lgb.train(params, lgb.Dataset(X, inspected.astype(float)), num_boost_round=80)
 
 
@@ -99,7 +108,10 @@ def fit_booster(
         return lgb.train(params, dtrain, num_boost_round=rounds)
     dvalid = lgb.Dataset(X.iloc[valid.rows], valid.y, weight=valid.w, reference=dtrain)
     return lgb.train(
-        params, dtrain, num_boost_round=rounds, valid_sets=[dvalid],
+        params,
+        dtrain,
+        num_boost_round=rounds,
+        valid_sets=[dvalid],
         callbacks=[lgb.early_stopping(int(cfg["early_stopping_rounds"]), verbose=False)],
     )
 
@@ -110,6 +122,7 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, w: np.ndarray, fitted_on: str) 
     A two-parameter map is robust on the few positives a random sample holds, and keeps the
     ranking unchanged (calibration never reorders lines).
     """
+
     def nll(a: float, b: float) -> float:
         z = np.clip(a * margin + b, -30, 30)
         return float((w * (np.logaddexp(0, z) - y * z)).sum())
@@ -125,8 +138,9 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, w: np.ndarray, fitted_on: str) 
         g = w * (p - y)
         h = w * p * (1 - p) + 1e-9
         grad = np.array([(g * margin).sum(), g.sum()])
-        hess = np.array([[(h * margin * margin).sum(), (h * margin).sum()],
-                         [(h * margin).sum(), h.sum()]]) + 1e-6 * np.eye(2)
+        hess = np.array(
+            [[(h * margin * margin).sum(), (h * margin).sum()], [(h * margin).sum(), h.sum()]]
+        ) + 1e-6 * np.eye(2)
         step = np.linalg.solve(hess, grad)
         t = 1.0
         while t > 1e-4 and nll(a - t * step[0], b - t * step[1]) > current:

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 
-def top_mask(scores: np.ndarray, share: float, rng: np.random.Generator | None = None) -> np.ndarray:
+def top_mask(
+    scores: np.ndarray, share: float, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """Boolean mask of the top ``share`` of lines by score (ties broken at random)."""
     n = len(scores)
-    k = max(1, int(round(share * n)))
+    k = max(1, round(share * n))
     jitter = (rng or np.random.default_rng(0)).random(n) * 1e-12
     order = np.argsort(-(scores + jitter), kind="stable")
     mask = np.zeros(n, dtype=bool)
@@ -43,22 +45,32 @@ def average_precision(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None)
 
 
 def _weighted(
-    y: np.ndarray, s: np.ndarray, tops: dict[str, np.ndarray], w: np.ndarray,
-    values: np.ndarray | None, probs: np.ndarray | None,
+    y: np.ndarray,
+    s: np.ndarray,
+    tops: dict[str, np.ndarray],
+    w: np.ndarray,
+    values: np.ndarray | None,
+    probs: np.ndarray | None,
 ) -> dict[str, float]:
     out: dict[str, float] = {}
     pos = float((w * y).sum())
     for tag, top in tops.items():
         wt = w * top
-        out[f"precision_at_{tag}"] = float((wt * y).sum() / wt.sum()) if wt.sum() > 0 else float("nan")
+        out[f"precision_at_{tag}"] = (
+            float((wt * y).sum() / wt.sum()) if wt.sum() > 0 else float("nan")
+        )
         out[f"recall_at_{tag}"] = float((wt * y).sum() / pos) if pos > 0 else float("nan")
         if values is not None and tag == "5":
             v = values * y * w
-            out["value_caught_at_5"] = float(v[top].sum() / v.sum()) if v.sum() > 0 else float("nan")
+            out["value_caught_at_5"] = (
+                float(v[top].sum() / v.sum()) if v.sum() > 0 else float("nan")
+            )
     out["pr_auc"] = average_precision(y, s, w)
     out["base_rate"] = float(pos / w.sum()) if w.sum() > 0 else float("nan")
     if probs is not None:
-        out["brier"] = float((w * (probs - y) ** 2).sum() / w.sum()) if w.sum() > 0 else float("nan")
+        out["brier"] = (
+            float((w * (probs - y) ** 2).sum() / w.sum()) if w.sum() > 0 else float("nan")
+        )
     return out
 
 
@@ -123,6 +135,12 @@ def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[s
     rows = []
     for b in np.unique(which):
         m = which == b
-        rows.append({"bin": int(b), "n": int(m.sum()), "predicted": float(probs[m].mean()),
-                     "observed": float(y[m].mean())})
+        rows.append(
+            {
+                "bin": int(b),
+                "n": int(m.sum()),
+                "predicted": float(probs[m].mean()),
+                "observed": float(y[m].mean()),
+            }
+        )
     return rows

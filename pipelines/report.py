@@ -72,25 +72,41 @@ def plot_reliability(result: TrainResult, path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def plot_shap_summary(result: TrainResult, path: Path, max_lines: int = 2000, top: int = 15) -> None:
+def plot_shap_summary(
+    result: TrainResult, path: Path, max_lines: int = 2000, top: int = 15
+) -> None:
     """Beeswarm-style SHAP summary from LightGBM's exact TreeSHAP (pred_contrib)."""
     plt = _plt()
-    X = result.explain_X.head(max_lines)
+    X = result.explain_features.head(max_lines)
     contrib = np.asarray(result.bundle.booster.predict(X, pred_contrib=True))[:, :-1]
     order = np.argsort(-np.abs(contrib).mean(axis=0))[:top][::-1]
     fig, ax = plt.subplots(figsize=(7, 0.35 * top + 1))
     rng = np.random.default_rng(0)
     for row, j in enumerate(order):
         col = X.iloc[:, j]
-        v = col.cat.codes.astype(float).to_numpy() if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy(dtype=float)
+        v = (
+            col.cat.codes.astype(float).to_numpy()
+            if isinstance(col.dtype, pd.CategoricalDtype)
+            else col.to_numpy(dtype=float)
+        )
         finite = np.isfinite(v)
         norm = np.full(len(v), 0.5)
         if finite.any() and np.ptp(v[finite]) > 0:
             norm[finite] = (v[finite] - v[finite].min()) / np.ptp(v[finite])
-        ax.scatter(contrib[:, j], row + rng.normal(0, 0.08, len(v)), c=norm, cmap="coolwarm", s=4, alpha=0.6)
+        ax.scatter(
+            contrib[:, j],
+            row + rng.normal(0, 0.08, len(v)),
+            c=norm,
+            cmap="coolwarm",
+            s=4,
+            alpha=0.6,
+        )
     ax.set_yticks(range(len(order)), [X.columns[j] for j in order], fontsize=7)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.set(xlabel="SHAP value (log-odds); colour: feature value low -> high", title="SHAP summary (test window)")
+    ax.set(
+        xlabel="SHAP value (log-odds); colour: feature value low -> high",
+        title="SHAP summary (test window)",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -99,8 +115,13 @@ def plot_shap_summary(result: TrainResult, path: Path, max_lines: int = 2000, to
 def feature_importance(result: TrainResult) -> pd.DataFrame:
     """Total gain and split count per feature of the registered model."""
     b = result.bundle.booster
-    return pd.DataFrame({"feature": b.feature_name(), "gain": b.feature_importance("gain"),
-                         "splits": b.feature_importance("split")}).sort_values("gain", ascending=False)
+    return pd.DataFrame(
+        {
+            "feature": b.feature_name(),
+            "gain": b.feature_importance("gain"),
+            "splits": b.feature_importance("split"),
+        }
+    ).sort_values("gain", ascending=False)
 
 
 def breakdowns(result: TrainResult, by: str, top: int = 8) -> pd.DataFrame:
@@ -117,16 +138,26 @@ def breakdowns(result: TrainResult, by: str, top: int = 8) -> pd.DataFrame:
     for g in key.value_counts().head(top).index:
         m = (key == g).to_numpy() & mask
         pos = y[m].sum()
-        rows.append({by: g, "lines": int((key == g).sum()), "labelled": int(m.sum()), "violations": int(pos),
-                     "flagged_share": float(flagged[(key == g).to_numpy()].mean()),
-                     "recall_at_5": float((y[m] * flagged[m]).sum() / pos) if pos else float("nan")})
+        rows.append(
+            {
+                by: g,
+                "lines": int((key == g).sum()),
+                "labelled": int(m.sum()),
+                "violations": int(pos),
+                "flagged_share": float(flagged[(key == g).to_numpy()].mean()),
+                "recall_at_5": float((y[m] * flagged[m]).sum() / pos) if pos else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _md(df: pd.DataFrame) -> str:
     if not len(df):
         return "n/a"
-    fmt = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row] for row in df.itertuples(index=False)]
+    fmt = [
+        [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
+        for row in df.itertuples(index=False)
+    ]
     head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns)
     return head + "\n" + "\n".join("| " + " | ".join(r) + " |" for r in fmt)
 
@@ -134,9 +165,13 @@ def _md(df: pd.DataFrame) -> str:
 def model_card(result: TrainResult, name: str, extra: dict[str, Any]) -> str:
     """The model card in Markdown: intended use, data, metrics, limits, breakdowns."""
     b = result.bundle
-    strat = "\n".join(f"| {s} | {m['pr_auc']:.4f} | {m['precision_at_5']:.4f} | {m['best_iteration']:.0f} |"
-                      for s, m in result.strategy_table.items())
-    sector = breakdowns(result, "hs_heading") if "hs_heading" in result.test_frame else pd.DataFrame()
+    strat = "\n".join(
+        f"| {s} | {m['pr_auc']:.4f} | {m['precision_at_5']:.4f} | {m['best_iteration']:.0f} |"
+        for s, m in result.strategy_table.items()
+    )
+    sector = (
+        breakdowns(result, "hs_heading") if "hs_heading" in result.test_frame else pd.DataFrame()
+    )
     country = breakdowns(result, "country_of_origin")
     return f"""# Model card: {name}
 
@@ -147,31 +182,32 @@ score. **An officer decides**; a score is never a detention. Not for use on good
 the data contract, nor as evidence in itself.
 
 ## Data
-- lines: {result.counts['lines']:,}; inspected: {result.counts['inspected']:,}; random sample:
-  {result.counts['random']:,}; violations found: {result.counts['violations']:,}
-- windows (by month): train {result.windows['train']}, validation {result.windows['valid']},
-  test {result.windows['test']}
+- lines: {result.counts["lines"]:,}; inspected: {result.counts["inspected"]:,}; random sample:
+  {result.counts["random"]:,}; violations found: {result.counts["violations"]:,}
+- windows (by month): train {result.windows["train"]}, validation {result.windows["valid"]},
+  test {result.windows["test"]}
 - training data digest (SHA-256): `{result.data_digest}`
-- git commit: `{extra.get('git_commit', 'unknown')}`
+- git commit: `{extra.get("git_commit", "unknown")}`
 - reference tables: {json.dumps(b.reference_versions)}
 
 ## Learning from selection-biased labels
-Strategies compared on the validation window ({b.meta.get('selection_view')} view):
+Strategies compared on the validation window ({b.meta.get("selection_view")} view):
 
 | strategy | PR-AUC | precision@5% | iterations |
 |---|---|---|---|
 {strat}
 
-Chosen: **{result.chosen}** (highest {extra.get('selection_metric', 'pr_auc')}). The registered model is
-refit on all months with this recipe; the metrics below are the recipe's backtest on the
+Chosen: **{result.chosen}** (highest {extra.get("selection_metric", "pr_auc")}).
+The registered model is refit on all months with this recipe; the metrics below are the
+recipe's backtest on the
 held-out test months, computed over every line of those months.
 
 ## Metrics (test window, 95% bootstrap intervals)
 {result.table}
 
 Calibration: {b.calibration.method} (a={b.calibration.a:.3f}, b={b.calibration.b:.3f}), fitted on
-{b.calibration.fitted_on}. Risk bands: high >= {b.thresholds['high']:.4f},
-elevated >= {b.thresholds['elevated']:.4f} (top 1% and 5% of recent lines).
+{b.calibration.fitted_on}. Risk bands: high >= {b.thresholds["high"]:.4f},
+elevated >= {b.thresholds["elevated"]:.4f} (top 1% and 5% of recent lines).
 
 ## Breakdown by country of origin (recall at the global 5% cut-off)
 {_md(country)}

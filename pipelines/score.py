@@ -22,8 +22,16 @@ def _serialise(scored: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def score_files(scorer: Scorer, data: list[Path], out: Path, mapping: Path | None, reasons: int,
-                explain_share: float, allow_bad_rows: bool, chunk_rows: int = 500_000) -> int:
+def score_files(
+    scorer: Scorer,
+    data: list[Path],
+    out: Path,
+    mapping: Path | None,
+    reasons: int,
+    explain_share: float,
+    allow_bad_rows: bool,
+    chunk_rows: int = 500_000,
+) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
     Returns:
@@ -39,9 +47,16 @@ def score_files(scorer: Scorer, data: list[Path], out: Path, mapping: Path | Non
         for path in data:
             # One quarantine file per input, beside the output: inputs may be read-only.
             quarantine = out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
-            for chunk in iter_entry_lines(path, mapping, chunk_rows=chunk_rows, allow_bad_rows=allow_bad_rows,
-                                          quarantine_path=quarantine):
-                scored = _serialise(scorer.score(chunk.frame, reasons=reasons, explain_share=explain_share))
+            for chunk in iter_entry_lines(
+                path,
+                mapping,
+                chunk_rows=chunk_rows,
+                allow_bad_rows=allow_bad_rows,
+                quarantine_path=quarantine,
+            ):
+                scored = _serialise(
+                    scorer.score(chunk.frame, reasons=reasons, explain_share=explain_share)
+                )
                 if out.suffix == ".parquet":
                     table = pa.Table.from_pandas(scored, preserve_index=False)
                     writer = writer or pq.ParquetWriter(tmp, table.schema)
@@ -58,8 +73,17 @@ def score_files(scorer: Scorer, data: list[Path], out: Path, mapping: Path | Non
     return n
 
 
-def score_command(model_uri: str, data: list[Path], out: Path, mapping: Path | None, reasons: int,
-                  engine: str, master: str, allow_bad_rows: bool, explain_share: float = 1.0) -> None:
+def score_command(
+    model_uri: str,
+    data: list[Path],
+    out: Path,
+    mapping: Path | None,
+    reasons: int,
+    engine: str,
+    master: str,
+    allow_bad_rows: bool,
+    explain_share: float = 1.0,
+) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput."""
     import typer
 
@@ -75,9 +99,19 @@ def score_command(model_uri: str, data: list[Path], out: Path, mapping: Path | N
 
         n = score_spark(bundle, resolved.uri, data, out, mapping, reasons, master)
     elif engine == "pandas":
-        n = score_files(Scorer(bundle, version=resolved.uri), data, out, mapping, reasons, explain_share,
-                        allow_bad_rows)
+        n = score_files(
+            Scorer(bundle, version=resolved.uri),
+            data,
+            out,
+            mapping,
+            reasons,
+            explain_share,
+            allow_bad_rows,
+        )
     else:
         raise typer.BadParameter(f"engine must be pandas or spark, not {engine!r}")
     dt = time.perf_counter() - t0
-    typer.echo(f"scored {n} lines with {resolved.uri} in {dt:.1f}s ({n / max(dt, 1e-9):,.0f} lines/s) -> {out}")
+    typer.echo(
+        f"scored {n} lines with {resolved.uri} in {dt:.1f}s "
+        f"({n / max(dt, 1e-9):,.0f} lines/s) -> {out}"
+    )

@@ -36,7 +36,9 @@ def time_windows(dates: pd.Series, test_months: int, valid_months: int) -> Windo
     m = month_index(dates).to_numpy()
     months = np.unique(m)
     if len(months) < 3:
-        raise ValueError(f"need at least 3 months of labelled data for a time split, got {len(months)}")
+        raise ValueError(
+            f"need at least 3 months of labelled data for a time split, got {len(months)}"
+        )
     t = min(test_months, max(1, (len(months) - 1) // 3))
     v = min(valid_months, max(1, (len(months) - t - 1) // 2))
     test_start, valid_start = months[-t], months[-t - v]
@@ -44,8 +46,12 @@ def time_windows(dates: pd.Series, test_months: int, valid_months: int) -> Windo
     valid = (m >= valid_start) & ~test
     train = m < valid_start
     return Windows(
-        train=train, valid=valid, test=test,
-        months={"train": (_label(months[0]), _label(valid_start - 1)),
-                "valid": (_label(valid_start), _label(test_start - 1)),
-                "test": (_label(test_start), _label(months[-1]))},
+        train=train,
+        valid=valid,
+        test=test,
+        months={
+            "train": (_label(months[0]), _label(valid_start - 1)),
+            "valid": (_label(valid_start), _label(test_start - 1)),
+            "test": (_label(test_start), _label(months[-1])),
+        },
     )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.artifact import Calibration, ModelBundle
+from models.artifact import ModelBundle
 from models.features import build_features, fit_feature_state
 from models.reference import reference_versions
 from models.scoring import calibrate
@@ -43,7 +43,7 @@ class TrainResult:
     test_frame: pd.DataFrame = field(repr=False)
     test_scores: dict[str, np.ndarray] = field(repr=False)
     test_truth: np.ndarray | None = field(repr=False)
-    explain_X: pd.DataFrame = field(repr=False)
+    explain_features: pd.DataFrame = field(repr=False)
     data_digest: str = ""
 
 
@@ -61,19 +61,31 @@ def _window_sample(s: Sample, rows: np.ndarray) -> Sample:
     return Sample(rows=rows[s.rows], y=s.y, w=s.w)
 
 
-def _fit_sorted(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str, Any],
-                truth: np.ndarray | None, num_threads: int, t0: float) -> TrainResult:
+def _fit_sorted(
+    frame: pd.DataFrame,
+    passthrough: dict[str, str],
+    cfg: dict[str, Any],
+    truth: np.ndarray | None,
+    num_threads: int,
+    t0: float,
+) -> TrainResult:
     lgb_cfg, learn = cfg["lightgbm"], cfg["learning"]
     seed = int(lgb_cfg["seed"])
-    w = time_windows(frame["entry_date"], int(cfg["split"]["test_months"]), int(cfg["split"]["valid_months"]))
+    w = time_windows(
+        frame["entry_date"], int(cfg["split"]["test_months"]), int(cfg["split"]["valid_months"])
+    )
     idx = {k: np.flatnonzero(getattr(w, k)) for k in ("train", "valid", "test")}
-    _log(f"windows {w.months}; lines train={len(idx['train'])} valid={len(idx['valid'])} "
-         f"test={len(idx['test'])}", t0)
+    _log(
+        f"windows {w.months}; lines train={len(idx['train'])} valid={len(idx['valid'])} "
+        f"test={len(idx['test'])}",
+        t0,
+    )
     cache = SignalCache()
     signals = derive_signals(frame, cache)
     _log("signals derived (entity lists, places, goods, routes)", t0)
-    state = fit_feature_state(frame.iloc[idx["train"]], passthrough, cache,
-                              signals=signals.iloc[idx["train"]])
+    state = fit_feature_state(
+        frame.iloc[idx["train"]], passthrough, cache, signals=signals.iloc[idx["train"]]
+    )
     X = build_features(frame, state, signals=signals)
     _log(f"features built: {X.shape[1]} columns", t0)
     insp = frame["inspected"].fillna(False).to_numpy(dtype=bool)
@@ -96,12 +108,22 @@ def _fit_sorted(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str,
     strat_table: dict[str, dict[str, float]] = {}
     boosters = {}
     for s in strategies:
+
         def sample(rows: np.ndarray, s: str = s) -> Sample:
-            sm = make_sample(s, insp[rows], viol[rows], None if propensity is None else propensity[rows],
-                             float(learn["pu_unlabelled_weight"]), float(learn["propensity_floor"]))
+            sm = make_sample(
+                s,
+                insp[rows],
+                viol[rows],
+                None if propensity is None else propensity[rows],
+                float(learn["pu_unlabelled_weight"]),
+                float(learn["propensity_floor"]),
+            )
             return _window_sample(sm, rows)
+
         booster = fit_booster(X, sample(idx["train"]), sample(idx["valid"]), lgb_cfg, num_threads)
-        margin = np.asarray(booster.predict(X.iloc[v_rows], raw_score=True, num_threads=num_threads))
+        margin = np.asarray(
+            booster.predict(X.iloc[v_rows], raw_score=True, num_threads=num_threads)
+        )
         top = margin >= np.quantile(margin, 0.95) if len(margin) else np.zeros(0, dtype=bool)
         strat_table[s] = {
             "pr_auc": average_precision(v_y, margin, v_w),
@@ -109,8 +131,12 @@ def _fit_sorted(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str,
             "best_iteration": float(booster.best_iteration or booster.current_iteration()),
         }
         boosters[s] = booster
-        _log(f"strategy {s}: valid {sel_view} pr_auc={strat_table[s]['pr_auc']:.4f} "
-             f"p@5={strat_table[s]['precision_at_5']:.4f} iters={strat_table[s]['best_iteration']:.0f}", t0)
+        _log(
+            f"strategy {s}: valid {sel_view} pr_auc={strat_table[s]['pr_auc']:.4f} "
+            f"p@5={strat_table[s]['precision_at_5']:.4f} "
+            f"iters={strat_table[s]['best_iteration']:.0f}",
+            t0,
+        )
     metric = str(learn["selection_metric"])
     chosen = max(strategies, key=lambda s: np.nan_to_num(strat_table[s][metric], nan=-1.0))
     booster = boosters[chosen]
@@ -121,30 +147,48 @@ def _fit_sorted(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str,
     vm = insp[v]
     margin_v = np.asarray(booster.predict(X.iloc[v], raw_score=True, num_threads=num_threads))
     wcal = np.ones(vm.sum()) if propensity is None else 1.0 / propensity[v][vm]
-    calibration = fit_platt(margin_v[vm], (viol[v][vm] == 1).astype(float), wcal / wcal.mean(),
-                            fitted_on=f"validation window {w.months['valid']}, inspected lines, "
-                            + ("unweighted" if propensity is None else "inverse-propensity weighted"))
+    calibration = fit_platt(
+        margin_v[vm],
+        (viol[v][vm] == 1).astype(float),
+        wcal / wcal.mean(),
+        fitted_on=f"validation window {w.months['valid']}, inspected lines, "
+        + ("unweighted" if propensity is None else "inverse-propensity weighted"),
+    )
 
     # Test window: model and baselines on every line.
     te = idx["test"]
     test_frame = frame.iloc[te].reset_index(drop=True)
-    p_test = calibrate(np.asarray(booster.predict(X.iloc[te], raw_score=True, num_threads=num_threads)),
-                       calibration)
-    tr_sample = make_sample(chosen, insp[idx["train"]], viol[idx["train"]],
-                            None if propensity is None else propensity[idx["train"]],
-                            float(learn["pu_unlabelled_weight"]), float(learn["propensity_floor"]))
+    p_test = calibrate(
+        np.asarray(booster.predict(X.iloc[te], raw_score=True, num_threads=num_threads)),
+        calibration,
+    )
+    tr_sample = make_sample(
+        chosen,
+        insp[idx["train"]],
+        viol[idx["train"]],
+        None if propensity is None else propensity[idx["train"]],
+        float(learn["pu_unlabelled_weight"]),
+        float(learn["propensity_floor"]),
+    )
     tr_sample = _window_sample(tr_sample, idx["train"])
     sub = tr_sample.rows
     if len(sub) > 300_000:  # logistic regression on a deterministic subsample keeps CI fast
         keep = np.random.default_rng(seed).choice(len(sub), 300_000, replace=False)
         tr_sample = Sample(rows=sub[keep], y=tr_sample.y[keep], w=tr_sample.w[keep])
-    logit = fit_logistic(X.iloc[tr_sample.rows], tr_sample.y, tr_sample.w, state.categorical_features, seed)
+    logit = fit_logistic(
+        X.iloc[tr_sample.rows], tr_sample.y, tr_sample.w, state.categorical_features, seed
+    )
     p_logit = logistic_scores(logit, X.iloc[te], state.categorical_features)
-    scores = {"model": p_test, "legacy_rules": legacy_rule_scores(signals.iloc[te], seed),
-              "logistic": p_logit, "random": random_scores(len(te), seed)}
+    scores = {
+        "model": p_test,
+        "legacy_rules": legacy_rule_scores(signals.iloc[te], seed),
+        "logistic": p_logit,
+        "random": random_scores(len(te), seed),
+    }
     t_test = None if truth is None else truth[te]
-    results = evaluate_scores(test_frame, scores, {"model": p_test, "logistic": p_logit}, t_test,
-                              cfg["evaluation"])
+    results = evaluate_scores(
+        test_frame, scores, {"model": p_test, "logistic": p_logit}, t_test, cfg["evaluation"]
+    )
     table = metrics_table(results)
     _log("evaluated on the test window:\n" + table, t0)
 
@@ -153,35 +197,80 @@ def _fit_sorted(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str,
         final_state = fit_feature_state(frame, passthrough, cache, signals=signals)
         final_X = build_features(frame, final_state, signals=signals)
         all_rows = np.arange(len(frame))
-        fs = make_sample(chosen, insp, viol, propensity, float(learn["pu_unlabelled_weight"]),
-                         float(learn["propensity_floor"]))
+        fs = make_sample(
+            chosen,
+            insp,
+            viol,
+            propensity,
+            float(learn["pu_unlabelled_weight"]),
+            float(learn["propensity_floor"]),
+        )
         # More data supports a few more rounds than early stopping found on the train window.
         rounds = max(10, int(best_iter * 1.15) + 1)
-        final_booster = fit_booster(final_X, _window_sample(fs, all_rows), None, lgb_cfg, num_threads,
-                                    num_boost_round=rounds)
+        final_booster = fit_booster(
+            final_X,
+            _window_sample(fs, all_rows),
+            None,
+            lgb_cfg,
+            num_threads,
+            num_boost_round=rounds,
+        )
         _log(f"refit on all {len(frame)} lines, {rounds} rounds", t0)
     recent = np.flatnonzero(w.valid | w.test)
-    p_recent = calibrate(np.asarray(final_booster.predict(final_X.iloc[recent], raw_score=True,
-                                                          num_threads=num_threads)), calibration)
-    bands = cfg["bands"]
-    thresholds = {"high": float(np.quantile(p_recent, 1 - float(bands["high_share"]))),
-                  "elevated": float(np.quantile(p_recent, 1 - float(bands["elevated_share"])))}
-    bundle = ModelBundle(
-        booster=final_booster, state=final_state, calibration=calibration, thresholds=thresholds,
-        reference_versions=reference_versions(),
-        meta={"strategy": chosen, "windows": w.months, "best_iteration": best_iter,
-              "selection_view": sel_view, "trained_lines": len(frame)},
+    p_recent = calibrate(
+        np.asarray(
+            final_booster.predict(final_X.iloc[recent], raw_score=True, num_threads=num_threads)
+        ),
+        calibration,
     )
-    counts = {"lines": len(frame), "inspected": int(insp.sum()), "random": int(rnd.sum()),
-              "violations": int((viol == 1).sum())}
-    return TrainResult(bundle=bundle, results=results, table=table, strategy_table=strat_table,
-                       chosen=chosen, windows=w.months, counts=counts, test_frame=test_frame,
-                       test_scores=scores, test_truth=t_test, explain_X=X.iloc[te],
-                       data_digest=data_digest(frame))
+    bands = cfg["bands"]
+    thresholds = {
+        "high": float(np.quantile(p_recent, 1 - float(bands["high_share"]))),
+        "elevated": float(np.quantile(p_recent, 1 - float(bands["elevated_share"]))),
+    }
+    bundle = ModelBundle(
+        booster=final_booster,
+        state=final_state,
+        calibration=calibration,
+        thresholds=thresholds,
+        reference_versions=reference_versions(),
+        meta={
+            "strategy": chosen,
+            "windows": w.months,
+            "best_iteration": best_iter,
+            "selection_view": sel_view,
+            "trained_lines": len(frame),
+        },
+    )
+    counts = {
+        "lines": len(frame),
+        "inspected": int(insp.sum()),
+        "random": int(rnd.sum()),
+        "violations": int((viol == 1).sum()),
+    }
+    return TrainResult(
+        bundle=bundle,
+        results=results,
+        table=table,
+        strategy_table=strat_table,
+        chosen=chosen,
+        windows=w.months,
+        counts=counts,
+        test_frame=test_frame,
+        test_scores=scores,
+        test_truth=t_test,
+        explain_features=X.iloc[te],
+        data_digest=data_digest(frame),
+    )
 
 
-def fit(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str, Any],
-        truth_path: Path | None = None, num_threads: int = 2) -> TrainResult:
+def fit(
+    frame: pd.DataFrame,
+    passthrough: dict[str, str],
+    cfg: dict[str, Any],
+    truth_path: Path | None = None,
+    num_threads: int = 2,
+) -> TrainResult:
     """Backtest the recipe, choose the strategy, calibrate, refit; no tracking, no registry.
 
     Args:
@@ -194,7 +283,9 @@ def fit(frame: pd.DataFrame, passthrough: dict[str, str], cfg: dict[str, Any],
     from pipelines.evaluate import load_truth
 
     t0 = time.perf_counter()
-    frame = frame.sort_values(["entry_date", "entry_id", "line_no"], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["entry_date", "entry_id", "line_no"], kind="stable").reset_index(
+        drop=True
+    )
     truth = load_truth(truth_path, frame) if truth_path else None
     return _fit_sorted(frame, passthrough, cfg, truth, num_threads, t0)
 
@@ -205,9 +296,16 @@ def quarantine_path(settings: Settings, first_input: Path) -> Path:
     return settings.data_dir / "quarantine" / f"{Path(first_input).stem}.{stamp}.quarantine.csv"
 
 
-def train_command(data: list[Path], mapping: Path | None, name: str | None, config: Path | None,
-                  truth: Path | None, use_feedback: bool, promote_alias: str | None,
-                  allow_bad_rows: bool) -> str:
+def train_command(
+    data: list[Path],
+    mapping: Path | None,
+    name: str | None,
+    config: Path | None,
+    truth: Path | None,
+    use_feedback: bool,
+    promote_alias: str | None,
+    allow_bad_rows: bool,
+) -> str:
     """``flrisk train``: returns the registered ``models:/NAME/VERSION``."""
     from models.reader import read_entry_lines
     from models.settings import get_settings
@@ -216,8 +314,13 @@ def train_command(data: list[Path], mapping: Path | None, name: str | None, conf
 
     settings = get_settings()
     cfg = load_config(config)
-    res = read_entry_lines(data, mapping, allow_bad_rows=allow_bad_rows, require_labels=True,
-                           quarantine_path=quarantine_path(settings, data[0]))
+    res = read_entry_lines(
+        data,
+        mapping,
+        allow_bad_rows=allow_bad_rows,
+        require_labels=True,
+        quarantine_path=quarantine_path(settings, data[0]),
+    )
     frame = res.frame
     if res.quarantine_path is not None:
         print(f"{len(res.bad_rows)} problems in bad rows quarantined to {res.quarantine_path}")
@@ -231,5 +334,6 @@ def train_command(data: list[Path], mapping: Path | None, name: str | None, conf
             frame = pd.concat([frame[~key.isin(set(fkey))], fb], ignore_index=True)
             print(f"included {len(fb)} feedback outcomes from the audit store")
     result = fit(frame, res.passthrough, cfg, truth, settings.num_threads)
-    return log_training(result, cfg, config, data, mapping, name or settings.model_name, promote_alias,
-                        settings)
+    return log_training(
+        result, cfg, config, data, mapping, name or settings.model_name, promote_alias, settings
+    )

@@ -15,7 +15,7 @@ from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_LINES = 1000
-UPLOAD_PATHS = ("/v1/score/file",)
+UPLOAD_PATHS = ("/v1/score/file", "/worklists/upload")  # the workbench upload too
 
 
 class BodyTooLargeError(HTTPException):

@@ -97,6 +97,8 @@ def _load(uri: str, settings: Settings) -> LoadedModel:
         raise
     except (ModelNotFoundError, MlflowException, OSError, ConnectionError) as exc:
         raise RegistryUnavailableError(f"{uri}: {exc}") from exc
+    except (ValueError, KeyError, TypeError) as exc:  # unreadable manifest or state: refuse it
+        raise ModelIntegrityError(f"{uri}: cannot load the bundle: {exc}") from exc
     return LoadedModel(scorer=Scorer(bundle, version=resolved.uri), resolved=resolved, tags=tags)
 
 

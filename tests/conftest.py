@@ -61,12 +61,23 @@ def registered_model(sim_dir: Path, fast_config: Path) -> SimpleNamespace:
     get_settings.cache_clear()
     settings = get_settings()
     uri = train_command(
-        data=[sim_dir / "train.csv"], mapping=None, name=settings.model_name, config=fast_config,
-        truth=sim_dir / "truth.csv", use_feedback=False, promote_alias="champion", allow_bad_rows=False,
+        data=[sim_dir / "train.csv"],
+        mapping=None,
+        name=settings.model_name,
+        config=fast_config,
+        truth=sim_dir / "truth.csv",
+        use_feedback=False,
+        promote_alias="champion",
+        allow_bad_rows=False,
     )
     score_lines = read_entry_lines(sim_dir / "score.csv").frame
-    return SimpleNamespace(settings=settings, uri=uri, sim_dir=sim_dir, score_lines=score_lines.head(300).copy(),
-                           all_score_lines=score_lines)
+    return SimpleNamespace(
+        settings=settings,
+        uri=uri,
+        sim_dir=sim_dir,
+        score_lines=score_lines.head(300).copy(),
+        all_score_lines=score_lines,
+    )
 
 
 @pytest.fixture()
@@ -74,15 +85,26 @@ def tiny_lines() -> pd.DataFrame:
     """Three contract-shaped lines, parsed by the reader (used by unit tests)."""
     from models.reader import validate_frame
 
-    raw = pd.DataFrame({
-        "entry_id": ["E1", "E1", "E2"], "line_no": ["1", "2", "1"],
-        "entry_date": ["2025-01-10", "2025-01-10", "2025-02-01"],
-        "hts_code": ["6109.10.0012", "5201000000", "8471300100"],
-        "country_of_origin": ["CN", "CN", "DE"],
-        "manufacturer_name": ["HOSHINE SILICON IND SHANSHAN CO LTD", "ACME TEXTILE CO", "MUELLER GMBH"],
-        "manufacturer_address": ["No. 88 Tianshan Road, Shanshan, Xinjiang, China", "5 Road, Ningbo, Zhejiang, China",
-                                 "Hauptstr. 1, Berlin, Germany"],
-        "quantity": ["100", "50", "3"], "declared_value_usd": ["1000", "400", "3000"],
-        "gross_weight_kg": ["200", "100", "12"],
-    })
+    raw = pd.DataFrame(
+        {
+            "entry_id": ["E1", "E1", "E2"],
+            "line_no": ["1", "2", "1"],
+            "entry_date": ["2025-01-10", "2025-01-10", "2025-02-01"],
+            "hts_code": ["6109.10.0012", "5201000000", "8471300100"],
+            "country_of_origin": ["CN", "CN", "DE"],
+            "manufacturer_name": [
+                "HOSHINE SILICON IND SHANSHAN CO LTD",
+                "ACME TEXTILE CO",
+                "MUELLER GMBH",
+            ],
+            "manufacturer_address": [
+                "No. 88 Tianshan Road, Shanshan, Xinjiang, China",
+                "5 Road, Ningbo, Zhejiang, China",
+                "Hauptstr. 1, Berlin, Germany",
+            ],
+            "quantity": ["100", "50", "3"],
+            "declared_value_usd": ["1000", "400", "3000"],
+            "gross_weight_kg": ["200", "100", "12"],
+        }
+    )
     return validate_frame(raw).frame

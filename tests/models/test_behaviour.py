@@ -79,8 +79,9 @@ def test_reasons_carry_evidence_and_signed_shares(scorer, registered_model):
     out = scorer.score(lines.head(2000), reasons=3, explain_share=0.01)
     explained = out[out["reasons"].map(len) > 0]
     assert len(explained) == 20
-    assert (out.loc[out["reasons"].map(len) == 0, "risk_score"].max()
-            <= explained["risk_score"].min())
+    assert (
+        out.loc[out["reasons"].map(len) == 0, "risk_score"].max() <= explained["risk_score"].min()
+    )
     for reasons in explained["reasons"]:
         assert len(reasons) == 3
         assert all(-1 <= r["share"] <= 1 and r["text"] for r in reasons)

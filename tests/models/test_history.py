@@ -8,7 +8,9 @@ from models.history import PartyHistory, month_index
 def _lines() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "entry_date": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-03", "2024-03-01", "2024-03-02"]),
+            "entry_date": pd.to_datetime(
+                ["2024-01-05", "2024-01-20", "2024-02-03", "2024-03-01", "2024-03-02"]
+            ),
             "inspected": [True, True, False, True, False],
             "violation": [1.0, 0.0, np.nan, 1.0, np.nan],
             "risky": [True, False, False, True, True],
@@ -43,7 +45,11 @@ def test_smoothing_pulls_small_samples_to_the_prior():
     lines = _lines()
     parties = pd.Series(["A"] * 5)
     hist = PartyHistory.fit("imp", parties, lines)
-    later = hist.features(pd.Series(["A"]), pd.Series([month_index(pd.Series(pd.to_datetime(["2025-01-01"])))[0]]), 0.1)
+    later = hist.features(
+        pd.Series(["A"]),
+        pd.Series([month_index(pd.Series(pd.to_datetime(["2025-01-01"])))[0]]),
+        0.1,
+    )
     rate = later["hist_imp_viol_rate"].iloc[0]
     # 2 violations in 3 inspections, shrunk toward 0.1 with strength 5.
     assert rate == pytest.approx((2 + 5 * 0.1) / (3 + 5))
@@ -55,4 +61,6 @@ def test_json_round_trip_gives_identical_features():
     hist = PartyHistory.fit("mfr", parties, lines)
     again = PartyHistory.from_json(hist.to_json())
     months = month_index(lines["entry_date"]) + 1
-    pd.testing.assert_frame_equal(hist.features(parties, months, 0.2), again.features(parties, months, 0.2))
+    pd.testing.assert_frame_equal(
+        hist.features(parties, months, 0.2), again.features(parties, months, 0.2)
+    )

@@ -36,12 +36,14 @@ def test_precision_uses_all_lines_for_the_cutoff_but_only_labelled_lines_for_the
 
 def test_bootstrap_interval_contains_the_point_and_narrows_with_more_labels():
     rng = np.random.default_rng(0)
+
     def width(n):
         s = rng.random(n)
         y = (rng.random(n) < s * 0.3).astype(float)
         m = bootstrap_metrics(s, y, np.ones(n, dtype=bool), [0.05], n_boot=200, seed=1)["pr_auc"]
         assert m["lo"] <= m["value"] <= m["hi"]
         return m["hi"] - m["lo"]
+
     assert width(20_000) < width(1_000)
 
 

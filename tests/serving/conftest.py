@@ -2,7 +2,9 @@
 
 The model is the session's trained ``registered_model`` (tests/conftest.py), copied into a
 registry private to these tests so that reload tests can move aliases freely. Set
-``FLRISK_TEST_TINY_MODEL=1`` to use a tiny model trained in seconds instead (fast iteration).
+``FLRISK_TEST_TINY_MODEL=1`` to use a tiny model trained in seconds instead (fast iteration),
+or ``FLRISK_TEST_MODEL_URI``, ``FLRISK_TEST_TRACKING_URI`` and ``FLRISK_TEST_LINES`` to use
+a model already registered elsewhere.
 """
 
 from __future__ import annotations
@@ -194,6 +196,15 @@ def model_source(request: pytest.FixtureRequest) -> SimpleNamespace:
         return SimpleNamespace(bundle=train_bundle(), lines=lines)
     from models.registry import fetch_bundle, resolve
 
+    if os.environ.get("FLRISK_TEST_MODEL_URI"):  # an already registered model (dev runs)
+        from models.reader import read_entry_lines
+
+        uri, lines_path = os.environ["FLRISK_TEST_MODEL_URI"], os.environ["FLRISK_TEST_LINES"]
+        s = Settings().model_copy(
+            update={"mlflow_tracking_uri": os.environ["FLRISK_TEST_TRACKING_URI"]}
+        )
+        frame = read_entry_lines(lines_path, allow_bad_rows=True).frame.head(200)
+        return SimpleNamespace(bundle=fetch_bundle(resolve(uri, s), s), lines=frame)
     rm = request.getfixturevalue("registered_model")
     bundle = fetch_bundle(resolve(rm.uri, rm.settings), rm.settings)
     return SimpleNamespace(bundle=bundle, lines=rm.score_lines.head(200).reset_index(drop=True))

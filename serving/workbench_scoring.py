@@ -1,0 +1,182 @@
+"""Scoring for the workbench: rank a whole day cheaply, explain only what an officer sees.
+
+A day is scored once without reasons (SHAP costs ~100x a prediction); reasons are computed
+per page and per opened entry, always over *all* lines of the entries concerned, because
+some features (e.g. lines per entry) depend on the entry, and a line must get the same score
+on the worklist, in its detail view and from the API.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import pandas as pd
+
+from models.store import AuditStore, canonical_json, now_iso
+from serving.metrics import Metrics
+from serving.model_holder import LoadedModel
+from serving.service import audit_rows, frame_inputs, plain, results, unknown_fields
+from serving.workbench_state import WorkbenchState, Worklist, WorklistStore
+from serving.worklist import entries_table
+
+ALL_REASONS = 100  # more than there are reason groups: every group, for the waterfall
+
+
+def audit_event(
+    store: AuditStore,
+    *,
+    request_id: str,
+    key_id: str,
+    action: str,
+    detail: dict[str, Any] | None = None,
+    model: LoadedModel | None = None,
+) -> None:
+    """Append one audit row for a workbench action that is not about a single line.
+
+    The detail goes in ``input_json``; ``entry_id`` stays empty, so training never mistakes
+    it for a scored line.
+    """
+    store.record(
+        [
+            {
+                "request_id": request_id,
+                "ts": now_iso(),
+                "key_id": key_id,
+                "input_json": canonical_json(detail or {}),
+                "model_version": model.resolved.uri if model else None,
+                "bundle_hash": model.bundle_hash if model else None,
+                "action": action,
+            }
+        ]
+    )
+
+
+def _audit_lines(
+    store: AuditStore, model: LoadedModel, frame: pd.DataFrame, scored: pd.DataFrame,
+    request_id: str, key_id: str, latency_ms: float,
+) -> int:  # fmt: skip
+    scored = scored.assign(unknown_fields=unknown_fields(frame, model.scorer.bundle.state.passthrough))
+    rows = audit_rows(
+        request_id=request_id, key_id=key_id, action="workbench_score", model=model,
+        inputs=frame_inputs(frame), lines=results(scored), latency_ms=latency_ms,
+    )  # fmt: skip
+    return store.record(rows)
+
+
+def build_worklist(
+    state: WorkbenchState,
+    *,
+    model: LoadedModel,
+    store: AuditStore,
+    metrics: Metrics,
+    frame: pd.DataFrame,
+    n_read: int,
+    bad_rows: pd.DataFrame,
+    key_id: str,
+    source: str,
+    request_id: str,
+) -> Worklist:
+    """Score a day's lines, rank its entries and keep it under a new id.
+
+    One summary audit row (``workbench_upload``) is written before anything is shown; the
+    per-line rows (``workbench_score``, with each input, as the API writes them) follow on
+    the audit thread so a 50,000-line day shows its first page within seconds. Recording an
+    outcome waits for them, so feedback always finds its scored input.
+
+    Raises:
+        AuditUnavailableError: The summary row could not be written (nothing is shown).
+    """
+    t0 = time.perf_counter()
+    frame = frame.reset_index(drop=True)
+    scored = model.scorer.score(frame, reasons=0)
+    latency = (time.perf_counter() - t0) * 1000.0
+    entries = entries_table(frame, scored)
+    audit_event(
+        store, request_id=request_id, key_id=key_id, action="workbench_upload", model=model,
+        detail={"source": source, "n_read": n_read, "n_scored": len(frame),
+                "n_entries": len(entries), "bad_rows": len(bad_rows)},
+    )  # fmt: skip
+    for band, n in scored["risk_band"].value_counts().items():
+        metrics.scores.labels(str(band)).inc(int(n))
+    wl = Worklist(
+        id=WorklistStore.new_id(), key_id=key_id, source=source, model=model, lines=frame,
+        scored=scored, entries=entries, n_read=n_read, bad_rows=bad_rows, request_id=request_id,
+    )  # fmt: skip
+    wl.audit = state.auditor.submit(
+        _audit_lines, store, model, frame, scored, request_id, key_id, latency
+    )
+    state.worklists.put(wl)
+    return wl
+
+
+def ensure_reasons(wl: Worklist, entry_ids: list[str], k: int = 3) -> None:
+    """Compute and cache the top ``k`` reasons of every line of these entries."""
+    with wl.lock:
+        todo = [e for e in entry_ids if not _cached(wl, e)]
+        if not todo:
+            return
+        mask = wl.scored["entry_id"].astype(str).isin(todo).to_numpy()
+        sub = wl.lines[mask].reset_index(drop=True)
+        out = wl.model.scorer.score(sub, reasons=k)
+        for e, n, r in zip(out["entry_id"], out["line_no"], out["reasons"], strict=True):
+            wl.reasons[(str(e), int(n))] = plain(r)
+
+
+def _cached(wl: Worklist, entry_id: str) -> bool:
+    row = wl.entries.loc[wl.entries["entry_id"] == entry_id]
+    return row.empty or (entry_id, int(row["top_line_no"].iloc[0])) in wl.reasons
+
+
+def top_reason(wl: Worklist, entry_id: str, line_no: int) -> dict[str, Any] | None:
+    """The first cached reason of a line, if computed."""
+    items = wl.reasons.get((entry_id, line_no)) or []
+    return items[0] if items else None
+
+
+def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
+    """Every line of an entry with its score and *all* reason groups, plus the baseline.
+
+    Returns:
+        Per line (by ``line_no``): ``line`` (contract fields), ``risk_score``, ``risk_band``,
+        ``model_version``, ``reasons`` (largest first), ``margin`` and ``base`` (log-odds).
+    """
+    sub = wl.entry_lines(entry_id).reset_index(drop=True)
+    if not len(sub):
+        return []
+    out = wl.model.scorer.score(sub, reasons=ALL_REASONS)
+    cal = wl.model.scorer.bundle.calibration
+    lines = []
+    for i in range(len(sub)):
+        p = float(out["risk_score"].iloc[i])
+        reasons = plain(out["reasons"].iloc[i])
+        q = min(max(p, 1e-12), 1 - 1e-12)
+        margin = (math.log(q / (1 - q)) - cal.b) / cal.a if cal.a else 0.0
+        base = margin - sum(float(r["contribution"]) for r in reasons)
+        lines.append(
+            {
+                "line": _line_dict(sub.iloc[i]),
+                "line_no": int(out["line_no"].iloc[i]),
+                "risk_score": p,
+                "risk_band": str(out["risk_band"].iloc[i]),
+                "model_version": str(out["model_version"].iloc[i]),
+                "reasons": reasons,
+                "margin": margin,
+                "base": base,
+            }
+        )
+    lines.sort(key=lambda d: d["line_no"])
+    return lines
+
+
+def _line_dict(row: pd.Series) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            out[str(k)] = ""
+        elif isinstance(v, pd.Timestamp):
+            out[str(k)] = v.strftime("%Y-%m-%d")
+        else:
+            out[str(k)] = plain(v)
+    return out

@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+
+from models.explain import feature_groups, group_contributions, reasons_for
+
+
+def test_every_feature_has_a_group_and_passthroughs_get_their_own():
+    names = ["mfr_list_sim", "shp_list_sim", "mfr_xj", "rg_priority", "hs_heading", "log_unit_value_z",
+             "hist_imp_viol_rate", "hist_x_declarant_id_viol_rate", "x_office_id", "country_of_origin"]
+    g = feature_groups(names)
+    assert g["mfr_list_sim"] == g["shp_list_sim"] == "listed_entity"
+    assert g["mfr_xj"] == "xinjiang_address"
+    assert g["rg_priority"] == g["hs_heading"] == "risk_goods"
+    assert g["log_unit_value_z"] == "unit_value"
+    assert g["hist_imp_viol_rate"] == "importer_history"
+    assert g["hist_x_declarant_id_viol_rate"] == "history:x_declarant_id"
+    assert g["x_office_id"] == "field:x_office_id"
+
+
+def test_group_contributions_sum_features_and_drop_the_bias():
+    names = ["mfr_list_sim", "shp_list_sim", "mfr_xj"]
+    contrib = np.array([[0.5, 0.25, -0.1, 9.0]])
+    g = group_contributions(contrib, names)
+    assert g.loc[0, "listed_entity"] == 0.75 and g.loc[0, "xinjiang_address"] == -0.1
+    assert g.to_numpy().sum() == 0.65
+
+
+def test_reasons_rank_by_absolute_contribution_with_evidence():
+    names = ["mfr_list_sim", "shp_list_sim", "mfr_xj", "mfr_xj_postal", "shp_xj", "shp_xj_postal", "names_xj"]
+    contrib = np.array([[2.0, 0.0, -0.5, 0, 0, 0, 0, -3.0]])
+    ctx = pd.DataFrame([{
+        "mfr_list_sim": 96.0, "shp_list_sim": 10.0, "ev_mfr_entity_name": "Hoshine Silicon Industry (Shanshan) Co. Ltd",
+        "ev_mfr_entity_id": "UFLPA-0001", "ev_mfr_entity_alias": "Hoshine Silicon Industry Shanshan",
+        "ev_mfr_entity_list": "UFLPA", "ev_mfr_entity_citation": "87 FR 39500",
+        "ev_mfr_xj_terms": "", "ev_shp_xj_terms": "", "ev_names_xj_terms": "", "ev_mfr_xj_place": "",
+    }])
+    [reasons] = reasons_for(contrib, names, ctx, k=2)
+    assert [r["code"] for r in reasons] == ["listed_entity", "xinjiang_address"]
+    top = reasons[0]
+    assert top["evidence"]["entity_id"] == "UFLPA-0001" and top["evidence"]["similarity"] == 96.0
+    assert "87 FR 39500" in top["text"] and top["share"] == 2.0 / 2.5
+    assert reasons[1]["share"] == -0.5 / 2.5
+    assert "No Xinjiang" in reasons[1]["text"]
+
+
+def test_zero_reasons_means_empty_lists():
+    assert reasons_for(np.zeros((2, 3)), ["a", "b"], pd.DataFrame({"a": [1, 2]}), k=0) == [[], []]
