@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.distinct import factorize, spread
 from models.history import PartyHistory, month_index
 from models.signals import SignalCache, derive_signals
 from models.valuestats import fit_value_stats, value_features
@@ -133,6 +134,14 @@ def _history_keys(
     return keys
 
 
+def _categorical(src: pd.Series, categories: list[str]) -> pd.Categorical:
+    """``src.astype(str)`` as the fixed categories (unseen or missing: NaN), once per value."""
+    codes, uniques = factorize(src)
+    position = {c: i for i, c in enumerate(categories)}
+    cat = spread([position.get(str(u), -1) for u in uniques], codes, -1, "int64")
+    return pd.Categorical.from_codes(cat, dtype=pd.CategoricalDtype(categories))
+
+
 def _categorical_source(frame: pd.DataFrame, signals: pd.DataFrame, col: str) -> pd.Series:
     src = frame[col] if col in frame.columns else signals[col]
     return src.astype(object).where(src.notna(), None)
@@ -216,23 +225,17 @@ def build_features(
     """
     if signals is None:
         signals = derive_signals(frame, cache)
-    X = pd.DataFrame(index=frame.index)
+    X: dict[str, Any] = {}
     for col in state.categorical_features:
-        dtype = pd.CategoricalDtype(state.categories[col])
-        X[col] = (
-            _categorical_source(frame, signals, col)
-            .astype(str)
-            .where(_categorical_source(frame, signals, col).notna())
-            .astype(dtype)
-        )
+        X[col] = _categorical(_categorical_source(frame, signals, col), state.categories[col])
     for col in SIGNAL_NUMERIC:
-        X[col] = signals[col].astype("float64")
+        X[col] = signals[col].astype("float64").to_numpy()
     vf = value_features(signals, frame["country_of_origin"], state.value_stats)
     for col in VALUE_NUMERIC:
-        X[col] = vf[col]
+        X[col] = vf[col].to_numpy()
     for col, kind in state.passthrough.items():
         if kind == "numeric":
-            X[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+            X[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64").to_numpy()
     months = month_index(frame["entry_date"]) if len(frame) else pd.Series([], dtype="int64")
     high_card = [c for c in state.histories if c not in HISTORY_KEYS]
     keys = _history_keys(frame, signals, state.passthrough, high_card)
@@ -240,6 +243,6 @@ def build_features(
         feats = hist.features(keys[name], months, state.prior_rate)
         for c in feats.columns:
             X[c] = feats[c].to_numpy()
-    if state.feature_names:
-        X = X[state.feature_names]
-    return X
+    names = state.feature_names or list(X)
+    # One frame built at once: inserting ~90 columns one by one copies the blocks each time.
+    return pd.DataFrame({c: X[c] for c in names}, index=frame.index)

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.distinct import combine, factorize
+
 COUNTS = ("n", "n_insp", "n_viol", "n_risky")
 
 
@@ -35,6 +37,7 @@ class PartyHistory:
 
     key: str
     table: pd.DataFrame = field(repr=False)
+    _lookup: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(cls, key: str, parties: pd.Series, frame: pd.DataFrame) -> PartyHistory:
@@ -74,17 +77,32 @@ class PartyHistory:
             Frame aligned with ``parties``: prior lines, inspections, smoothed violation
             rate, share of risky lines, months since first seen (NaN when never seen).
         """
+        # Features depend only on (party, month): compute them once per distinct pair.
+        pcodes, puniq = factorize(parties.to_numpy())
+        mcodes, muniq = factorize(months.to_numpy())
+        pair, first = combine(pcodes, mcodes)
+        pos_p, pos_m = pcodes[first], mcodes[first]
+        p_vals = np.append(puniq, None)[pos_p]
+        m_vals = np.asarray(muniq, dtype="int64")[pos_m] if len(first) else np.zeros(0, "int64")
+        distinct = self._features(p_vals, m_vals, prior_rate)
+        out = pd.DataFrame({c: distinct[c].to_numpy()[pair] for c in distinct.columns})
+        out.index = parties.index
+        return out
+
+    def _features(self, parties: np.ndarray, months: np.ndarray, prior_rate: float) -> pd.DataFrame:
         k = self.key
         left = pd.DataFrame(
             {
-                "party": parties.to_numpy(),
-                "month": months.to_numpy() - 1,
+                "party": parties,
+                "month": months - 1,
                 "_pos": np.arange(len(parties)),
             }
         )
         known = left.dropna(subset=["party"]).sort_values("month", kind="stable")
         known["party"] = known["party"].astype(object)
-        table = self.table.astype({"month": "int64", "party": object})
+        if self._lookup is None:  # converted once, not per chunk
+            self._lookup = self.table.astype({"month": "int64", "party": object})
+        table = self._lookup
         merged = pd.merge_asof(
             known.astype({"month": "int64"}),
             table,
@@ -107,8 +125,7 @@ class PartyHistory:
         )
         out[f"hist_{k}_violations"] = n_viol
         out[f"hist_{k}_risky_share"] = np.where(n > 0, n_risky / n.where(n > 0, 1.0), np.nan)
-        out[f"hist_{k}_months_known"] = (months.to_numpy() - first.to_numpy()).astype("float64")
-        out.index = parties.index
+        out[f"hist_{k}_months_known"] = (months - first.to_numpy()).astype("float64")
         return out
 
     def to_json(self) -> dict[str, Any]:

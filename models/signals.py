@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pycountry
 
-from models.entities import EntityMatcher, normalize_name
+from models.distinct import combine, factorize, memo_map, spread
+from models.entities import MATCH_COLUMNS, EntityMatcher, normalize_name
 from models.geography import find_xinjiang
+from models.hs import RISK_COLUMNS as RG_COLUMNS
 from models.hs import risk_goods_lookup
 
 # South-East and South Asian hubs through which Chinese goods are most often re-routed.
@@ -34,14 +37,109 @@ DESC_RISK_TERMS = re.compile(
     r"TOMATO PASTE|HUMAN HAIR|PVC RESIN|UPLAND COTTON)\b"
 )
 
+# Columns whose absence is reported as missing evidence.
+EVIDENCE_COLS = [
+    "manufacturer_name",
+    "manufacturer_address",
+    "shipper_name",
+    "importer_id",
+    "importer_name",
+    "quantity",
+    "gross_weight_kg",
+    "declared_value_usd",
+    "goods_description",
+    "country_of_export",
+    "port_of_lading",
+    "manufacturer_id",
+]
+# Output column order (kept stable: the frame is part of the reasons' context).
+SIGNAL_ORDER = (
+    "hs6",
+    "hs_heading",
+    "hs_chapter",
+    "lading_country",
+    "origin_ne_export",
+    "lading_ne_origin",
+    "lading_cn_origin_other",
+    "origin_is_hub",
+    "mid_country",
+    "mid_city",
+    "mid_ne_origin",
+    "mfr_addr_country",
+    "mfr_addr_ne_origin",
+    "mfr_addr_cn",
+    "mfr_xj",
+    "mfr_xj_postal",
+    "ev_mfr_xj_terms",
+    "ev_mfr_xj_place",
+    "shp_addr_country",
+    "shp_addr_ne_origin",
+    "shp_addr_cn",
+    "shp_xj",
+    "shp_xj_postal",
+    "ev_shp_xj_terms",
+    "ev_shp_xj_place",
+    "route_cn_via_hub",
+    "names_xj",
+    "shipper_ne_mfr",
+    "shipper_trader",
+    "shipper_ctry_ne_mfr",
+    "ev_names_xj_terms",
+    "desc_xj",
+    "desc_risk_terms",
+    "ev_desc_terms",
+    "mfr_list_sim",
+    "ev_mfr_entity_id",
+    "ev_mfr_entity_name",
+    "ev_mfr_entity_alias",
+    "ev_mfr_entity_list",
+    "ev_mfr_entity_citation",
+    "shp_list_sim",
+    "ev_shp_entity_id",
+    "ev_shp_entity_name",
+    "ev_shp_entity_alias",
+    "ev_shp_entity_list",
+    "ev_shp_entity_citation",
+    "rg_priority",
+    "rg_priority_cn",
+    "rg_ilab_fl",
+    "rg_ilab_any",
+    "rg_ilab_derived",
+    "rg_sector",
+    "ev_rg_good",
+    "ev_rg_rule_ids",
+    "log_value",
+    "log_weight",
+    "log_unit_value",
+    "log_value_per_kg",
+    "log_kg_per_unit",
+    "lines_in_entry",
+    "n_missing",
+    "ev_missing",
+    "risky",
+    "mfr_key",
+    "imp_key",
+    "shp_key",
+)
+
 
 @dataclass
 class SignalCache:
-    """Per-process memo of the distinct-value checks (entity matches, places, countries)."""
+    """Per-process memo of the distinct-value checks, kept across calls (and file chunks).
+
+    Every check below is a pure function of one value (a name, an address, a code), so a
+    value seen in an earlier chunk costs one dictionary lookup: after the first chunks of a
+    large file almost nothing is computed again.
+    """
 
     matcher: EntityMatcher = field(default_factory=EntityMatcher)
     places: dict[str, tuple[bool, str, str, bool]] = field(default_factory=dict)
     countries: dict[str, str] = field(default_factory=dict)
+    parties: dict[str, str | None] = field(default_factory=dict)
+    entities: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    goods: dict[tuple[str, str], tuple[object, ...]] = field(default_factory=dict)
+    texts: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    traders: dict[str, bool] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -85,19 +183,21 @@ def _address_country(text: str) -> str:
     return ""
 
 
-def _map_distinct(values: pd.Series, memo: dict[str, str], fn: object) -> pd.Series:
-    filled = values.fillna("").astype(str)
-    new = [v for v in pd.unique(filled) if v not in memo]
-    for v in new:
-        memo[v] = fn(v) if v else ""  # type: ignore[operator]
-    return filled.map(memo)
+def _text(values: np.ndarray) -> list[str]:
+    """Distinct values as text; the last slot stands for a missing value (empty text)."""
+    return [*(str(v) for v in values), ""]
 
 
-def _xinjiang(texts: pd.Series, cache: SignalCache) -> pd.DataFrame:
-    filled = texts.fillna("").astype(str)
-    new = pd.Series([v for v in pd.unique(filled) if v not in cache.places], dtype=object)
-    if len(new):
-        found = find_xinjiang(new)
+def _upper(texts: list[str]) -> list[str]:
+    """Upper case exactly as the pandas string accessor does it (Arrow's Unicode tables)."""
+    return pd.Series(texts, dtype="str").str.upper().tolist() if texts else []
+
+
+def _places(texts: list[str], cache: SignalCache) -> list[tuple[bool, str, str, bool]]:
+    """Xinjiang check of each text, computed once per text per process."""
+    new = [t for t in dict.fromkeys(texts) if t not in cache.places]
+    if new:
+        found = find_xinjiang(pd.Series(new, dtype=object))
         for v, hit, terms, place, postal in zip(
             new,
             found["xj_hit"],
@@ -107,19 +207,217 @@ def _xinjiang(texts: pd.Series, cache: SignalCache) -> pd.DataFrame:
             strict=True,
         ):
             cache.places[v] = (bool(hit), str(terms), str(place), bool(postal))
-    rows = [cache.places[v] for v in filled]
-    return pd.DataFrame(rows, index=texts.index, columns=["hit", "terms", "place", "postal"])
+    return [cache.places[t] for t in texts]
 
 
-def party_key(ids: pd.Series, names: pd.Series) -> pd.Series:
+def _xj_columns(found: list[tuple[bool, str, str, bool]], codes: np.ndarray) -> dict[str, Any]:
+    hit, terms, place, postal = zip(*found, strict=True)
+    return {
+        "hit": spread(hit[:-1], codes, hit[-1], "float64"),
+        "terms": spread(terms[:-1], codes, terms[-1], "str"),
+        "place": spread(place[:-1], codes, place[-1], "str"),
+        "postal": spread(postal[:-1], codes, postal[-1], "float64"),
+    }
+
+
+def _name_key(name: str) -> str | None:
+    norm = normalize_name(name) if name else ""
+    return "N:" + norm if norm else None
+
+
+def _party_keys(ids: pd.Series | None, names: pd.Series, cache: SignalCache) -> np.ndarray:
+    """Object array of party keys: the declared ID when present, else ``N:`` + normalised name."""
+    codes, uniques = factorize(names)
+    by_name = memo_map(_text(uniques), cache.parties, _name_key)
+    key = spread(by_name[:-1], codes, by_name[-1])
+    if ids is None:
+        return key
+    id_obj = ids.astype(object).to_numpy()
+    use_id = ids.notna().to_numpy() & (ids.astype(str) != "").to_numpy()
+    key = np.where(use_id, id_obj, key)
+    key[key == "N:"] = None
+    return key
+
+
+def party_key(ids: pd.Series, names: pd.Series, cache: SignalCache | None = None) -> pd.Series:
     """Stable party identifier: the declared ID when present, else the normalised name."""
-    filled = names.fillna("").astype(str)
-    distinct = pd.unique(filled)
-    norm = filled.map(
-        dict(zip(distinct, [normalize_name(v) if v else "" for v in distinct], strict=True))
-    )
-    key = ids.astype(object).where(ids.notna() & (ids.astype(str) != ""), "N:" + norm)
-    return key.where(key != "N:", None).astype(object)
+    keys = _party_keys(ids, names, cache or SignalCache())
+    return pd.Series(keys, index=names.index, dtype=object)
+
+
+def _slices(s: pd.Series, *cuts: slice) -> list[np.ndarray]:
+    """``s.str[cut]`` for each cut, as object arrays (missing stays NaN), once per value."""
+    codes, uniques = factorize(s)
+    return [spread([u[cut] for u in uniques], codes, np.nan) for cut in cuts]
+
+
+def _route(f: pd.DataFrame, out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    origin = f["country_of_origin"].astype(object).to_numpy()
+    export = f["country_of_export"].astype(object).to_numpy()
+    (lading,) = _slices(f["port_of_lading"], slice(None, 2))
+    out["lading_country"] = lading
+    out["origin_ne_export"] = (pd.notna(export) & (export != origin)).astype("float64")
+    out["lading_ne_origin"] = (pd.notna(lading) & (lading != origin)).astype("float64")
+    out["lading_cn_origin_other"] = ((lading == "CN") & (origin != "CN")).astype("float64")
+    out["origin_is_hub"] = pd.Series(origin).isin(TRANSSHIPMENT_HUBS).to_numpy().astype("float64")
+    mid_country, mid_city = _slices(f["manufacturer_id"], slice(None, 2), slice(-3, None))
+    out["mid_country"] = mid_country
+    out["mid_city"] = mid_city
+    out["mid_ne_origin"] = (
+        f["manufacturer_id"].notna().to_numpy() & (mid_country != origin)
+    ).astype("float64")
+    return origin, export
+
+
+def _addresses(
+    f: pd.DataFrame, origin: np.ndarray, cache: SignalCache, out: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    countries = {}
+    for role, col in (("mfr", "manufacturer_address"), ("shp", "shipper_address")):
+        codes, uniques = factorize(f[col])
+        texts = _text(uniques)
+        per = memo_map(texts, cache.countries, lambda v: _address_country(v) if v else "")
+        ctry = spread(per[:-1], codes, per[-1])
+        countries[role] = ctry
+        out[f"{role}_addr_country"] = spread(
+            [c or None for c in per[:-1]], codes, per[-1] or None, "str"
+        )
+        out[f"{role}_addr_ne_origin"] = ((ctry != "") & (ctry != origin)).astype("float64")
+        out[f"{role}_addr_cn"] = (ctry == "CN").astype("float64")
+        xj = _xj_columns(_places(texts, cache), codes)
+        out[f"{role}_xj"] = xj["hit"]
+        out[f"{role}_xj_postal"] = xj["postal"]
+        out[f"ev_{role}_xj_terms"] = xj["terms"]
+        out[f"ev_{role}_xj_place"] = xj["place"]
+    out["route_cn_via_hub"] = (
+        out["origin_is_hub"].astype(bool)
+        & ((out["mfr_addr_cn"] + out["shp_addr_cn"] + out["lading_cn_origin_other"]) > 0)
+    ).astype("float64")
+    return countries
+
+
+def _parties(
+    f: pd.DataFrame, countries: dict[str, np.ndarray], cache: SignalCache, out: dict[str, Any]
+) -> None:
+    mcodes, muniq = factorize(f["manufacturer_name"])
+    scodes, suniq = factorize(f["shipper_name"])
+    pair, first = combine(mcodes, scodes)
+    mtext, stext = _text(muniq), _text(suniq)
+    joined = [mtext[mcodes[i]] + " | " + stext[scodes[i]] for i in first]
+    xj = _xj_columns([*_places(joined, cache), (False, "", "", False)], pair)
+    out["names_xj"] = xj["hit"]
+    mfr_norm = _party_keys(None, f["manufacturer_name"], cache)
+    shp_norm = _party_keys(None, f["shipper_name"], cache)
+    out["shipper_ne_mfr"] = (
+        pd.notna(mfr_norm) & pd.notna(shp_norm) & (mfr_norm != shp_norm)
+    ).astype("float64")
+    new = [t for t in stext if t not in cache.traders]
+    for t, up in zip(new, _upper(new), strict=True):
+        cache.traders[t] = TRADER_TERMS.search(up) is not None
+    trader = [cache.traders[t] for t in stext]
+    out["shipper_trader"] = spread(trader[:-1], scodes, trader[-1], "float64")
+    m, s = countries["mfr"], countries["shp"]
+    out["shipper_ctry_ne_mfr"] = ((m != "") & (s != "") & (m != s)).astype("float64")
+    out["ev_names_xj_terms"] = xj["terms"]
+
+
+def _desc_terms(up: str) -> tuple[str, bool]:
+    risk = "|".join(DESC_RISK_TERMS.findall(up))
+    return risk, risk != ""
+
+
+def _description(f: pd.DataFrame, cache: SignalCache, out: dict[str, Any]) -> None:
+    codes, uniques = factorize(f["goods_description"])
+    upper = _upper(_text(uniques))
+    places = _places(upper, cache)
+    risk = memo_map(upper, cache.texts, _desc_terms)
+    xj = _xj_columns(places, codes)
+    out["desc_xj"] = xj["hit"]
+    out["desc_risk_terms"] = spread([r[1] for r in risk[:-1]], codes, risk[-1][1], "float64")
+    terms = [(p[1] + "|" + r[0]).strip("|") for p, r in zip(places, risk, strict=True)]
+    out["ev_desc_terms"] = spread(terms[:-1], codes, terms[-1], "str")
+
+
+def _entities(f: pd.DataFrame, cache: SignalCache, out: dict[str, Any]) -> None:
+    for role, col in (("mfr", "manufacturer_name"), ("shp", "shipper_name")):
+        codes, uniques = factorize(f[col])
+        texts = _text(uniques)
+        new = [t for t in dict.fromkeys(texts) if t not in cache.entities]
+        if new:
+            m = cache.matcher.match(pd.Series(new, dtype=object))
+            for t, *row in zip(new, *(m[c] for c in MATCH_COLUMNS), strict=True):
+                cache.entities[t] = tuple(row)
+        rows = [cache.entities[t] for t in texts]
+        cols = dict(zip(MATCH_COLUMNS, zip(*rows, strict=True), strict=True))
+        sim = spread(cols["similarity"][:-1], codes, np.nan, "float64")
+        out[f"{role}_list_sim"] = sim
+        out[f"ev_{role}_entity_id"] = spread(cols["entity_id"][:-1], codes, pd.NA, "string")
+        for name, src in (
+            ("name", "entity_name"),
+            ("alias", "matched_alias"),
+            ("list", "list"),
+            ("citation", "citation"),
+        ):
+            out[f"ev_{role}_entity_{name}"] = spread(cols[src][:-1], codes, cols[src][-1], "str")
+
+
+def _goods(hts: pd.Series, origin: pd.Series, cache: SignalCache, out: dict[str, Any]) -> None:
+    hcodes, huniq = factorize(hts)
+    ocodes, ouniq = factorize(origin)
+    digits = [re.sub(r"\D", "", str(h)) for h in huniq]
+    for name, n in (("hs6", 6), ("hs_heading", 4), ("hs_chapter", 2)):
+        out[name] = spread([d[:n] for d in digits], hcodes, np.nan, "str")
+    pair, first = combine(hcodes, ocodes)
+    hs6 = [digits[hcodes[i]][:6] if hcodes[i] >= 0 else "" for i in first]
+    org = [str(ouniq[ocodes[i]]) if ocodes[i] >= 0 else "" for i in first]
+    keys = list(zip(hs6, org, strict=True))
+    new = [k for k in dict.fromkeys(keys) if k not in cache.goods]
+    if new:
+        rg = risk_goods_lookup(
+            pd.Series([k[0] for k in new], dtype=object),
+            pd.Series([k[1] for k in new], dtype=object),
+        )
+        for k, *row in zip(new, *(rg[c] for c in RG_COLUMNS), strict=True):
+            cache.goods[k] = tuple(row)
+    cols = dict(zip(RG_COLUMNS, zip(*[cache.goods[k] for k in keys], strict=True), strict=True))
+    is_cn = (origin.astype(object) == "CN").to_numpy()
+    prio = spread(cols["rg_priority"], pair, False, "bool")
+    out["rg_priority"] = prio.astype("float64")
+    out["rg_priority_cn"] = (prio & is_cn).astype("float64")
+    for c in ("rg_ilab_fl", "rg_ilab_any", "rg_ilab_derived"):
+        out[c] = spread(cols[c], pair, False, "bool").astype("float64")
+    out["rg_sector"] = spread([v or None for v in cols["rg_sector"]], pair, None, "str")
+    out["ev_rg_good"] = spread(cols["rg_good"], pair, "", "str")
+    out["ev_rg_rule_ids"] = spread(cols["rg_rule_ids"], pair, "", "str")
+
+
+def _values(f: pd.DataFrame, out: dict[str, Any]) -> None:
+    qty = f["quantity"].astype("float64").to_numpy()
+    kg = f["gross_weight_kg"].astype("float64").to_numpy()
+    val = f["declared_value_usd"].astype("float64").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["log_value"] = np.log1p(val)
+        out["log_weight"] = np.log1p(kg)
+        out["log_unit_value"] = np.where((qty > 0) & (val > 0), np.log(val / qty), np.nan)
+        out["log_value_per_kg"] = np.where((kg > 0) & (val > 0), np.log(val / kg), np.nan)
+        out["log_kg_per_unit"] = np.where((kg > 0) & (qty > 0), np.log(kg / qty), np.nan)
+
+
+def _shape(f: pd.DataFrame, out: dict[str, Any]) -> None:
+    codes, _ = factorize(f["entry_id"])
+    if len(codes) and codes.min() < 0:  # an unknown entry id: keep groupby's NaN
+        out["lines_in_entry"] = (
+            f.groupby("entry_id")["line_no"].transform("size").astype("float64").to_numpy()
+        )
+    else:
+        out["lines_in_entry"] = np.bincount(codes)[codes].astype("float64")
+    missing = f[EVIDENCE_COLS].isna().to_numpy()
+    out["n_missing"] = missing.sum(axis=1).astype("float64")
+    # One bit per column: the few distinct patterns are spelt out once each.
+    bits = (missing.astype(np.int64) << np.arange(len(EVIDENCE_COLS), dtype=np.int64)).sum(axis=1)
+    codes, patterns = factorize(bits)
+    text = ["|".join(c for i, c in enumerate(EVIDENCE_COLS) if int(p) >> i & 1) for p in patterns]
+    out["ev_missing"] = spread(text, codes, "")
 
 
 def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.DataFrame:
@@ -134,125 +432,34 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
     """
     cache = cache or SignalCache()
     f = frame
-    out = pd.DataFrame(index=f.index)
-    hts = f["hts_code"].astype(str).str.replace(r"\D", "", regex=True)
-    out["hs6"] = hts.str[:6]
-    out["hs_heading"] = hts.str[:4]
-    out["hs_chapter"] = hts.str[:2]
-    origin = f["country_of_origin"].astype(object)
-    export = f["country_of_export"].astype(object)
-    lading = f["port_of_lading"].astype(object).str[:2]
-    out["lading_country"] = lading
-    out["origin_ne_export"] = (export.notna() & (export != origin)).astype("float64")
-    out["lading_ne_origin"] = (lading.notna() & (lading != origin)).astype("float64")
-    out["lading_cn_origin_other"] = ((lading == "CN") & (origin != "CN")).astype("float64")
-    out["origin_is_hub"] = origin.isin(TRANSSHIPMENT_HUBS).astype("float64")
-
-    mid = f["manufacturer_id"].astype(object)
-    out["mid_country"] = mid.str[:2]
-    out["mid_city"] = mid.str[-3:]
-    out["mid_ne_origin"] = (mid.notna() & (mid.str[:2] != origin)).astype("float64")
-
-    for role, col in (("mfr", "manufacturer_address"), ("shp", "shipper_address")):
-        ctry = _map_distinct(f[col], cache.countries, _address_country)
-        out[f"{role}_addr_country"] = ctry.replace("", None)
-        out[f"{role}_addr_ne_origin"] = ((ctry != "") & (ctry != origin)).astype("float64")
-        out[f"{role}_addr_cn"] = (ctry == "CN").astype("float64")
-        xj = _xinjiang(f[col], cache)
-        out[f"{role}_xj"] = xj["hit"].astype("float64")
-        out[f"{role}_xj_postal"] = xj["postal"].astype("float64")
-        out[f"ev_{role}_xj_terms"] = xj["terms"]
-        out[f"ev_{role}_xj_place"] = xj["place"]
-    out["route_cn_via_hub"] = (
-        out["origin_is_hub"].astype(bool)
-        & ((out["mfr_addr_cn"] + out["shp_addr_cn"] + out["lading_cn_origin_other"]) > 0)
-    ).astype("float64")
-
-    names_xj = _xinjiang(
-        f["manufacturer_name"].fillna("").astype(str)
-        + " | "
-        + f["shipper_name"].fillna("").astype(str),
-        cache,
-    )
-    out["names_xj"] = names_xj["hit"].astype("float64")
-    mfr_norm = party_key(pd.Series(None, index=f.index, dtype=object), f["manufacturer_name"])
-    shp_norm = party_key(pd.Series(None, index=f.index, dtype=object), f["shipper_name"])
-    out["shipper_ne_mfr"] = (mfr_norm.notna() & shp_norm.notna() & (mfr_norm != shp_norm)).astype(
-        "float64"
-    )
-    shp_upper = f["shipper_name"].fillna("").astype(str).str.upper()
-    out["shipper_trader"] = shp_upper.str.contains(TRADER_TERMS).astype("float64")
-    out["shipper_ctry_ne_mfr"] = (
-        out["mfr_addr_country"].notna()
-        & out["shp_addr_country"].notna()
-        & (out["mfr_addr_country"] != out["shp_addr_country"])
-    ).astype("float64")
-    out["ev_names_xj_terms"] = names_xj["terms"]
-    desc = f["goods_description"].fillna("").astype(str).str.upper()
-    desc_xj = _xinjiang(desc, cache)
-    out["desc_xj"] = desc_xj["hit"].astype("float64")
-    risk_terms = desc.str.findall(DESC_RISK_TERMS).str.join("|")
-    out["desc_risk_terms"] = (risk_terms != "").astype("float64")
-    out["ev_desc_terms"] = (desc_xj["terms"] + "|" + risk_terms).str.strip("|")
-
-    for role, col in (("mfr", "manufacturer_name"), ("shp", "shipper_name")):
-        m = cache.matcher.match(f[col])
-        out[f"{role}_list_sim"] = m["similarity"].astype("float64").where(f[col].notna())
-        out[f"ev_{role}_entity_id"] = m["entity_id"]
-        out[f"ev_{role}_entity_name"] = m["entity_name"]
-        out[f"ev_{role}_entity_alias"] = m["matched_alias"]
-        out[f"ev_{role}_entity_list"] = m["list"]
-        out[f"ev_{role}_entity_citation"] = m["citation"]
-
-    rg = risk_goods_lookup(out["hs6"], origin.fillna(""))
-    out["rg_priority"] = rg["rg_priority"].astype("float64")
-    out["rg_priority_cn"] = (rg["rg_priority"] & (origin == "CN")).astype("float64")
-    out["rg_ilab_fl"] = rg["rg_ilab_fl"].astype("float64")
-    out["rg_ilab_any"] = rg["rg_ilab_any"].astype("float64")
-    out["rg_ilab_derived"] = rg["rg_ilab_derived"].astype("float64")
-    out["rg_sector"] = rg["rg_sector"].replace("", None)
-    out["ev_rg_good"] = rg["rg_good"]
-    out["ev_rg_rule_ids"] = rg["rg_rule_ids"]
-
-    qty = f["quantity"].astype("float64")
-    kg = f["gross_weight_kg"].astype("float64")
-    val = f["declared_value_usd"].astype("float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["log_value"] = np.log1p(val)
-        out["log_weight"] = np.log1p(kg)
-        out["log_unit_value"] = np.where((qty > 0) & (val > 0), np.log(val / qty), np.nan)
-        out["log_value_per_kg"] = np.where((kg > 0) & (val > 0), np.log(val / kg), np.nan)
-        out["log_kg_per_unit"] = np.where((kg > 0) & (qty > 0), np.log(kg / qty), np.nan)
-
-    out["lines_in_entry"] = f.groupby("entry_id")["line_no"].transform("size").astype("float64")
-    evidence_cols = [
-        "manufacturer_name",
-        "manufacturer_address",
-        "shipper_name",
-        "importer_id",
-        "importer_name",
-        "quantity",
-        "gross_weight_kg",
-        "declared_value_usd",
-        "goods_description",
-        "country_of_export",
-        "port_of_lading",
-        "manufacturer_id",
-    ]
-    missing = f[evidence_cols].isna()
-    out["n_missing"] = missing.sum(axis=1).astype("float64")
-    ev_missing = pd.Series("", index=f.index, dtype=object)
-    for col in evidence_cols:
-        ev_missing = ev_missing + np.where(missing[col].to_numpy(), col + "|", "")
-    out["ev_missing"] = ev_missing.str.rstrip("|")
+    out: dict[str, Any] = {}
+    goods: dict[str, Any] = {}
+    _goods(f["hts_code"], f["country_of_origin"], cache, goods)
+    for c in ("hs6", "hs_heading", "hs_chapter"):
+        out[c] = goods.pop(c)
+    origin, _ = _route(f, out)
+    countries = _addresses(f, origin, cache, out)
+    _parties(f, countries, cache, out)
+    _description(f, cache, out)
+    _entities(f, cache, out)
+    out.update(goods)
+    _values(f, out)
+    _shape(f, out)
     out["risky"] = (
         (out["rg_priority_cn"] > 0)
         | (out["mfr_xj"] > 0)
         | (out["shp_xj"] > 0)
-        | (out["mfr_list_sim"].fillna(0) >= cache.matcher.min_similarity)
+        | (np.nan_to_num(out["mfr_list_sim"], nan=0.0) >= cache.matcher.min_similarity)
         | (out["route_cn_via_hub"] > 0)
     )
-    out["mfr_key"] = party_key(f["manufacturer_id"], f["manufacturer_name"])
-    out["imp_key"] = party_key(f["importer_id"], f["importer_name"])
-    out["shp_key"] = party_key(pd.Series(None, index=f.index, dtype=object), f["shipper_name"])
-    return out
+    out["mfr_key"] = _party_keys(f["manufacturer_id"], f["manufacturer_name"], cache)
+    out["imp_key"] = _party_keys(f["importer_id"], f["importer_name"], cache)
+    out["shp_key"] = _party_keys(None, f["shipper_name"], cache)
+    # Object arrays stay object (pandas would infer its string dtype, which the keys never had).
+    cols = {
+        c: pd.Series(out[c], index=f.index, dtype=object)
+        if isinstance(out[c], np.ndarray) and out[c].dtype == object
+        else out[c]
+        for c in SIGNAL_ORDER
+    }
+    return pd.DataFrame(cols, index=f.index)

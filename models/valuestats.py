@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.distinct import combine, factorize
+
 LEVELS: tuple[tuple[str, ...], ...] = (
     ("hs6", "origin"),
     ("hs6",),
@@ -76,21 +78,35 @@ def value_features(signals: pd.DataFrame, origin: pd.Series, stats: dict[str, An
         Frame aligned with ``signals``: ``<measure>_z`` and ``<measure>_typical`` (the
         median used, kept as evidence for the reasons).
     """
+    # The typical value depends only on (hs6, heading, chapter, origin): look it up once per
+    # distinct combination, then spread it to the lines.
+    cols = [signals[c] for c in ("hs6", "hs_heading", "hs_chapter")] + [origin]
+    combo, first = combine(*(factorize(c)[0] for c in cols))
+    sub_signals = signals.iloc[first].reset_index(drop=True)
+    sub_origin = origin.iloc[first].reset_index(drop=True)
     out = pd.DataFrame(index=signals.index)
     for m in MEASURES:
-        per = stats[m]
-        med = pd.Series(np.nan, index=signals.index)
-        scale = pd.Series(np.nan, index=signals.index)
-        for level in LEVELS:
-            table = per["|".join(level)]
-            if not table:
-                continue
-            key = _keys(signals, origin, level)
-            todo = med.isna()
-            med[todo] = key[todo].map({k: v[0] for k, v in table.items()}).astype("float64")
-            scale[todo] = key[todo].map({k: v[1] for k, v in table.items()}).astype("float64")
-        med = med.fillna(per["global"][0])
-        scale = scale.fillna(per["global"][1])
-        out[f"{m}_z"] = (signals[m] - med) / scale
-        out[f"{m}_typical"] = med
+        med, scale = _typical(sub_signals, sub_origin, stats[m])
+        x = signals[m].to_numpy(dtype="float64")
+        out[f"{m}_z"] = (x - med[combo]) / scale[combo]
+        out[f"{m}_typical"] = med[combo]
     return out
+
+
+def _typical(
+    signals: pd.DataFrame, origin: pd.Series, per: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Median and scale of the most specific fitted group of each row."""
+    med = pd.Series(np.nan, index=signals.index)
+    scale = pd.Series(np.nan, index=signals.index)
+    for level in LEVELS:
+        table = per["|".join(level)]
+        if not table:
+            continue
+        key = _keys(signals, origin, level)
+        todo = med.isna()
+        med[todo] = key[todo].map({k: v[0] for k, v in table.items()}).astype("float64")
+        scale[todo] = key[todo].map({k: v[1] for k, v in table.items()}).astype("float64")
+    med = med.fillna(per["global"][0])
+    scale = scale.fillna(per["global"][1])
+    return med.to_numpy(dtype="float64"), scale.to_numpy(dtype="float64")

@@ -37,13 +37,22 @@ class Sample:
 def lgb_params(cfg: dict[str, Any], num_threads: int) -> dict[str, Any]:
     """LightGBM parameters from the ``[lightgbm]`` table, made deterministic."""
     params = {k: v for k, v in cfg.items() if k not in ("num_boost_round", "early_stopping_rounds")}
-    return {**params, **DETERMINISTIC, "num_threads": num_threads, "metric": "binary_logloss"}
+    return {"metric": "binary_logloss", **params, **DETERMINISTIC, "num_threads": num_threads}
 
 
 def fit_propensity(
     X: pd.DataFrame, inspected: np.ndarray, num_threads: int, seed: int
 ) -> lgb.Booster:
-    """P(inspected | features) on every line of the training window."""
+    """P(inspected | features) over the lines of the training window.
+
+    Uninspected lines vastly outnumber inspected ones; a weighted random share of them (at
+    most five per inspected line) gives the same expected fit in a fraction of the time.
+    """
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(inspected), np.flatnonzero(~inspected)
+    frac = min(1.0, 5.0 * max(len(pos), 1) / max(len(neg), 1))
+    keep = np.sort(np.concatenate([pos, neg[rng.random(len(neg)) < frac]]))
+    weight = np.where(inspected[keep], 1.0, 1.0 / frac)
     params = {
         "objective": "binary",
         "learning_rate": 0.1,
@@ -53,7 +62,8 @@ def fit_propensity(
         "num_threads": num_threads,
         **DETERMINISTIC,
     }
-    return lgb.train(params, lgb.Dataset(X, inspected.astype(float)), num_boost_round=80)
+    data = lgb.Dataset(X.iloc[keep], inspected[keep].astype(float), weight=weight)
+    return lgb.train(params, data, num_boost_round=60)
 
 
 def make_sample(
@@ -63,6 +73,8 @@ def make_sample(
     propensity: np.ndarray | None,
     pu_weight: float,
     floor: float,
+    pu_sample: float = 1.0,
+    seed: int = 0,
 ) -> Sample:
     """Training sample of one strategy.
 
@@ -73,6 +85,9 @@ def make_sample(
         propensity: P(inspected | x) per line (``ipw`` only).
         pu_weight: Weight of uninspected lines taken as negatives (``pu`` only).
         floor: Lower clip of the propensity, bounding the weights.
+        pu_sample: Share of uninspected lines drawn for ``pu`` (their weight is scaled up
+            by its inverse, so the expected loss is unchanged).
+        seed: Seed of that draw.
     """
     rows = np.flatnonzero(inspected)
     y = (violation[rows] == 1).astype(float)
@@ -84,9 +99,11 @@ def make_sample(
         w = w / w.mean()
     elif strategy == "pu":
         unl = np.flatnonzero(~inspected)
+        if pu_sample < 1.0:
+            unl = unl[np.random.default_rng(seed).random(len(unl)) < pu_sample]
         rows = np.concatenate([rows, unl])
         y = np.concatenate([y, np.zeros(len(unl))])
-        w = np.concatenate([w, np.full(len(unl), pu_weight)])
+        w = np.concatenate([w, np.full(len(unl), pu_weight / pu_sample)])
     elif strategy != "inspected":
         raise ValueError(f"unknown strategy {strategy!r}")
     return Sample(rows=rows, y=y, w=w)

@@ -98,6 +98,21 @@ def _fit_sorted(
         prop_model = fit_propensity(X.iloc[idx["train"]], insp[idx["train"]], num_threads, seed)
         propensity = np.asarray(prop_model.predict(X, num_threads=num_threads))
         propensity = np.maximum(propensity, float(learn["propensity_floor"]))
+
+    def sample(strategy: str, rows: np.ndarray) -> Sample:
+        """Training sample of ``strategy`` drawn from ``rows`` (global row numbers)."""
+        sm = make_sample(
+            strategy,
+            insp[rows],
+            viol[rows],
+            None if propensity is None else propensity[rows],
+            float(learn["pu_unlabelled_weight"]),
+            float(learn["propensity_floor"]),
+            float(learn.get("pu_unlabelled_sample", 1.0)),
+            seed,
+        )
+        return _window_sample(sm, rows)
+
     # Strategies are compared on the validation window's inspected lines weighted by
     # 1/P(inspected | x): an estimate over all traffic that uses every label, steadier than
     # the few random-sample positives alone.
@@ -108,19 +123,9 @@ def _fit_sorted(
     strat_table: dict[str, dict[str, float]] = {}
     boosters = {}
     for s in strategies:
-
-        def sample(rows: np.ndarray, s: str = s) -> Sample:
-            sm = make_sample(
-                s,
-                insp[rows],
-                viol[rows],
-                None if propensity is None else propensity[rows],
-                float(learn["pu_unlabelled_weight"]),
-                float(learn["propensity_floor"]),
-            )
-            return _window_sample(sm, rows)
-
-        booster = fit_booster(X, sample(idx["train"]), sample(idx["valid"]), lgb_cfg, num_threads)
+        booster = fit_booster(
+            X, sample(s, idx["train"]), sample(s, idx["valid"]), lgb_cfg, num_threads
+        )
         margin = np.asarray(
             booster.predict(X.iloc[v_rows], raw_score=True, num_threads=num_threads)
         )
@@ -162,15 +167,7 @@ def _fit_sorted(
         np.asarray(booster.predict(X.iloc[te], raw_score=True, num_threads=num_threads)),
         calibration,
     )
-    tr_sample = make_sample(
-        chosen,
-        insp[idx["train"]],
-        viol[idx["train"]],
-        None if propensity is None else propensity[idx["train"]],
-        float(learn["pu_unlabelled_weight"]),
-        float(learn["propensity_floor"]),
-    )
-    tr_sample = _window_sample(tr_sample, idx["train"])
+    tr_sample = sample(chosen, idx["train"])
     sub = tr_sample.rows
     if len(sub) > 300_000:  # logistic regression on a deterministic subsample keeps CI fast
         keep = np.random.default_rng(seed).choice(len(sub), 300_000, replace=False)
@@ -196,20 +193,11 @@ def _fit_sorted(
     if learn.get("refit_on_all", True):
         final_state = fit_feature_state(frame, passthrough, cache, signals=signals)
         final_X = build_features(frame, final_state, signals=signals)
-        all_rows = np.arange(len(frame))
-        fs = make_sample(
-            chosen,
-            insp,
-            viol,
-            propensity,
-            float(learn["pu_unlabelled_weight"]),
-            float(learn["propensity_floor"]),
-        )
         # More data supports a few more rounds than early stopping found on the train window.
         rounds = max(10, int(best_iter * 1.15) + 1)
         final_booster = fit_booster(
             final_X,
-            _window_sample(fs, all_rows),
+            sample(chosen, np.arange(len(frame))),
             None,
             lgb_cfg,
             num_threads,

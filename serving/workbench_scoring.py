@@ -22,6 +22,10 @@ from serving.workbench_state import WorkbenchState, Worklist, WorklistStore
 from serving.worklist import entries_table
 
 ALL_REASONS = 100  # more than there are reason groups: every group, for the waterfall
+# Lines explained while the whole day is scored: the riskiest ones, which hold the top lines of
+# the first page's entries, so that page needs no second call to the scorer.
+EXPLAIN_FIRST = 256
+FIRST_PAGE_WAIT_S = 5.0
 
 
 def audit_event(
@@ -54,9 +58,12 @@ def audit_event(
 
 
 def _audit_lines(
-    store: AuditStore, model: LoadedModel, frame: pd.DataFrame, scored: pd.DataFrame,
-    request_id: str, key_id: str, latency_ms: float,
+    wl: Worklist, store: AuditStore, model: LoadedModel, frame: pd.DataFrame,
+    scored: pd.DataFrame, request_id: str, key_id: str, latency_ms: float,
 ) -> int:  # fmt: skip
+    # Start once the first page has been sent (or after a few seconds): this work holds the
+    # GIL for seconds and would otherwise slow exactly the page the officer is waiting for.
+    wl.shown.wait(timeout=FIRST_PAGE_WAIT_S)
     scored = scored.assign(unknown_fields=unknown_fields(frame, model.scorer.bundle.state.passthrough))
     rows = audit_rows(
         request_id=request_id, key_id=key_id, action="workbench_score", model=model,
@@ -90,7 +97,8 @@ def build_worklist(
     """
     t0 = time.perf_counter()
     frame = frame.reset_index(drop=True)
-    scored = model.scorer.score(frame, reasons=0)
+    share = min(1.0, EXPLAIN_FIRST / max(1, len(frame)))
+    scored = model.scorer.score(frame, reasons=3, explain_share=share)
     latency = (time.perf_counter() - t0) * 1000.0
     entries = entries_table(frame, scored)
     audit_event(
@@ -104,8 +112,12 @@ def build_worklist(
         id=WorklistStore.new_id(), key_id=key_id, source=source, model=model, lines=frame,
         scored=scored, entries=entries, n_read=n_read, bad_rows=bad_rows, request_id=request_id,
     )  # fmt: skip
+    wl.top_lines = dict(zip(entries["entry_id"], entries["top_line_no"].astype(int), strict=True))
+    for e, n, r in zip(scored["entry_id"], scored["line_no"], scored["reasons"], strict=True):
+        if r:
+            wl.reasons[(str(e), int(n))] = plain(r)
     wl.audit = state.auditor.submit(
-        _audit_lines, store, model, frame, scored, request_id, key_id, latency
+        _audit_lines, wl, store, model, frame, scored, request_id, key_id, latency
     )
     state.worklists.put(wl)
     return wl
@@ -125,8 +137,8 @@ def ensure_reasons(wl: Worklist, entry_ids: list[str], k: int = 3) -> None:
 
 
 def _cached(wl: Worklist, entry_id: str) -> bool:
-    row = wl.entries.loc[wl.entries["entry_id"] == entry_id]
-    return row.empty or (entry_id, int(row["top_line_no"].iloc[0])) in wl.reasons
+    top = wl.top_lines.get(entry_id)
+    return top is None or (entry_id, top) in wl.reasons
 
 
 def top_reason(wl: Worklist, entry_id: str, line_no: int) -> dict[str, Any] | None:

@@ -108,7 +108,9 @@ class Worklist:
     request_id: str
     created: float = field(default_factory=time.time)
     reasons: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    top_lines: dict[str, int] = field(default_factory=dict)
     audit: Future[int] | None = None
+    shown: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def entry_lines(self, entry_id: str) -> pd.DataFrame:

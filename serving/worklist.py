@@ -178,8 +178,8 @@ def sort_entries(entries: pd.DataFrame, key: str = "risk", descending: bool = Tr
     """
     if key not in SORT_KEYS:
         raise ValueError(f"unknown sort key {key!r}; known: {sorted(SORT_KEYS)}")
-    if key == "risk":
-        return entries.sort_values("rank", ascending=not descending, kind="stable")
+    if key == "risk":  # rank 1 is the riskiest: descending risk is ascending rank
+        return entries.sort_values("rank", ascending=descending, kind="stable")
     column = SORT_KEYS[key]
     values = entries[column]
     if values.dtype == object or str(values.dtype) == "string":

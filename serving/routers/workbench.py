@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -381,7 +382,7 @@ async def worklist(request: Request, wl_id: str) -> Response:
         c: options(wl.entries, c)
         for c in ("port_of_entry", "country_of_origin", "hs_chapter", "sector")
     }
-    return _render(
+    resp = _render(
         request, "worklist.html",
         {"wl": wl, "args": args, "page": page, "rows": rows, "cap": cap, "cut_rank": cut_rank,
          "link": link, "choices": choices, "export": f"/worklists/{wl.id}/export.csv?"
@@ -389,6 +390,8 @@ async def worklist(request: Request, wl_id: str) -> Response:
          "bad_rows": wl.bad_rows.head(200).to_dict("records") if len(wl.bad_rows) else [],
          "audit_error": wl.audit_error()},
     )  # fmt: skip
+    resp.background = BackgroundTask(wl.shown.set)  # lets the per-line audit start now
+    return resp
 
 
 @router.get("/worklists/{wl_id}/export.csv")

@@ -1,0 +1,80 @@
+"""Compute once per distinct value, then spread back to every line.
+
+Entry lines repeat the same few thousand suppliers, addresses, codes and descriptions
+millions of times. Each helper here factorises a column (in C), lets the caller compute a
+result per distinct value in Python, and spreads the results back with one ``take``, so
+per-line Python work disappears and the cost follows the number of distinct values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes per line and the distinct values (as Python objects); missing values get -1.
+
+    A code of -1 picks the last element of an array, so :func:`spread` appends the result
+    for a missing value at the end.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+
+
+def combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct combinations of several factorised columns.
+
+    Returns:
+        ``(codes, first)``: the combination code of each line and the position of the first
+        line holding each combination (to read the combination's values from).
+    """
+    key = codes[0].astype(np.int64) + 1
+    for c in codes[1:]:
+        # Re-factorise before each step so the combined key can never overflow int64.
+        dense = pd.factorize(key)[0].astype(np.int64)
+        key = dense * (int(c.max(initial=-1)) + 2) + (c + 1)
+    out, uniques = pd.factorize(key)
+    first = np.full(len(uniques), -1, dtype=np.intp)
+    # Reversed assignment leaves each combination's first position in place.
+    first[out[::-1]] = np.arange(len(out) - 1, -1, -1)
+    return np.asarray(out, dtype=np.intp), first
+
+
+def memo_map(
+    uniques: Sequence[Hashable], memo: dict[Any, Any], fn: Callable[[Any], Any]
+) -> list[Any]:
+    """``fn`` of every distinct value, computed only for values not yet in ``memo``."""
+    out = []
+    for u in uniques:
+        try:
+            out.append(memo[u])
+        except KeyError:
+            memo[u] = r = fn(u)
+            out.append(r)
+    return out
+
+
+def spread(
+    per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtype: str | None = None
+) -> Any:
+    """Spread per-distinct results to lines (code -1 gets ``missing``).
+
+    Args:
+        per_unique: One result per distinct value, in factorised order.
+        codes: Code per line from :func:`factorize` or :func:`combine`.
+        missing: Result for lines whose value is missing (code -1).
+        dtype: ``None`` for an object array; ``"float64"``, ``"bool"`` or ``"int64"`` for a
+            NumPy array; a pandas string dtype (``"str"``, ``"string"``) for an extension array.
+    """
+    if dtype in ("float64", "bool", "int64"):
+        arr = np.fromiter([*per_unique, missing], dtype=dtype, count=len(per_unique) + 1)
+        return arr[codes]
+    # fromiter keeps tuples or lists as single objects (np.array would broadcast them).
+    obj = np.fromiter([*per_unique, missing], dtype=object, count=len(per_unique) + 1)
+    if dtype is None:
+        return obj[codes]
+    return pd.array(obj, dtype=dtype).take(codes)

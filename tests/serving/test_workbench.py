@@ -1,0 +1,390 @@
+"""The officer workbench through TestClient, and the pure worklist functions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.worklist import (
+    Filters,
+    capacity,
+    entries_table,
+    export_csv,
+    filter_entries,
+    guard_cell,
+    page_of,
+    sort_entries,
+)
+from conftest import lines_json
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)
+
+
+def sign_in(client: TestClient, key: str) -> str:
+    page = client.get("/signin")
+    r = client.post("/signin", data={"api_key": key, "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 200, r.text
+    return csrf_of(r.text)
+
+
+def day_csv(frame: pd.DataFrame, **overrides: list[str]) -> bytes:
+    raw = pd.DataFrame(lines_json(frame))
+    for col, values in overrides.items():
+        raw.loc[: len(values) - 1, col] = values
+    return raw.to_csv(index=False).encode()
+
+
+def upload(client: TestClient, csrf: str, body: bytes, name: str = "day.csv") -> Any:
+    return client.post(
+        "/worklists/upload", data={"csrf_token": csrf}, files={"file": (name, body, "text/csv")}
+    )
+
+
+@pytest.fixture
+def wb(make_client: Callable[..., Any], model_source: SimpleNamespace) -> SimpleNamespace:
+    client, keys, settings = make_client()
+    return SimpleNamespace(client=client, keys=keys, settings=settings, lines=model_source.lines)
+
+
+@pytest.fixture
+def signed_in(wb: SimpleNamespace) -> SimpleNamespace:
+    wb.csrf = sign_in(wb.client, wb.keys["admin"])
+    return wb
+
+
+def _worklist_id(url: Any) -> str:
+    return str(url).rstrip("/").rsplit("/", 1)[-1]
+
+
+# ------------------------------------------------------------------ sign-in and CSRF
+
+
+def test_wrong_key_gets_a_readable_error_and_no_session(wb: SimpleNamespace) -> None:
+    page = wb.client.get("/signin")
+    r = wb.client.post("/signin", data={"api_key": "flr_wrong", "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 401
+    assert "That API key is not valid" in r.text
+    assert "Traceback" not in r.text
+    assert "flrisk_session" not in r.cookies
+    actions = [row["action"] for row in wb.client.app.state.store.audit_rows()]
+    assert "workbench_signin_failed" in actions
+
+
+def test_signin_without_its_form_token_is_refused(wb: SimpleNamespace) -> None:
+    r = wb.client.post("/signin", data={"api_key": wb.keys["admin"], "csrf_token": "forged"})
+    assert r.status_code == 400
+    assert "expired" in r.text
+
+
+def test_session_cookie_is_httponly_and_samesite_strict(wb: SimpleNamespace) -> None:
+    page = wb.client.get("/signin")
+    r = wb.client.post(
+        "/signin",
+        data={"api_key": wb.keys["admin"], "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"].lower()
+    assert "flrisk_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert any(
+        row["action"] == "workbench_signin" and row["key_id"] == "admin"
+        for row in wb.client.app.state.store.audit_rows()
+    )
+
+
+def test_pages_need_a_session(wb: SimpleNamespace) -> None:
+    for path in ("/worklists", "/model", "/worklists/abc"):
+        r = wb.client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/signin", path
+
+
+def test_post_with_a_wrong_csrf_token_is_refused(signed_in: SimpleNamespace) -> None:
+    r = upload(signed_in.client, "not-the-token", day_csv(signed_in.lines))
+    assert r.status_code == 403
+    assert "security token" in r.text
+    r = signed_in.client.post("/signout", data={})
+    assert r.status_code == 403
+
+
+def test_key_without_score_scope_sees_a_readable_403(wb: SimpleNamespace) -> None:
+    page = wb.client.get("/signin")
+    r = wb.client.post(
+        "/signin", data={"api_key": wb.keys["officer"], "csrf_token": csrf_of(page.text)}
+    )
+    assert r.url.path == "/worklists"
+    assert r.status_code == 403
+    assert "lacks the &#39;score&#39; scope" in r.text
+
+
+def test_sign_out_ends_the_session(signed_in: SimpleNamespace) -> None:
+    r = signed_in.client.post("/signout", data={"csrf_token": signed_in.csrf})
+    assert r.url.path == "/signin"
+    assert signed_in.client.get("/worklists", follow_redirects=False).status_code == 303
+
+
+# ------------------------------------------------------------------ pages
+
+
+def test_upload_ranks_entries_and_pages_render(signed_in: SimpleNamespace) -> None:
+    c = signed_in.client
+    r = upload(c, signed_in.csrf, day_csv(signed_in.lines))
+    assert r.status_code == 200, r.text
+    assert "Examination capacity" in r.text and "Export this worklist" in r.text
+    assert r.headers["content-security-policy"].startswith("default-src 'self'")
+    wl = c.app.state.workbench.worklists.get(_worklist_id(r.url))
+    scores = wl.entries["risk_score"].to_numpy()
+    assert (scores[:-1] >= scores[1:]).all()
+    # The page's first entry is the riskiest, and its link opens the entry.
+    link = re.search(r'class="entry-link" href="([^"]+)"', r.text)
+    assert link and wl.entries["entry_id"].iloc[0] in link.group(1)
+    entry = c.get(link.group(1))
+    assert entry.status_code == 200
+    assert '<svg class="waterfall"' in entry.text and "baseline" in entry.text
+    assert wl.model.resolved.uri in entry.text
+    assert "Record the inspection result" in entry.text
+    assert c.get("/model").status_code == 200
+    filtered = c.get(f"/worklists/{wl.id}?band=high&sort=importer&order=asc&page=99&size=25")
+    assert filtered.status_code == 200
+
+
+def test_uploaded_text_is_escaped(signed_in: SimpleNamespace) -> None:
+    evil = "<script>alert(1)</script>"
+    r = upload(signed_in.client, signed_in.csrf, day_csv(signed_in.lines, importer_name=[evil]))
+    wl = signed_in.client.app.state.workbench.worklists.get(_worklist_id(r.url))
+    entry_id = wl.lines.iloc[0]["entry_id"]
+    rank = int(wl.entries.loc[wl.entries["entry_id"] == entry_id, "rank"].iloc[0])
+    page = signed_in.client.get(f"/worklists/{wl.id}?page={(rank - 1) // 50 + 1}")
+    assert evil not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_outcome_goes_to_the_feedback_store_and_the_audit_log(signed_in: SimpleNamespace) -> None:
+    c = signed_in.client
+    r = upload(c, signed_in.csrf, day_csv(signed_in.lines))
+    wl = c.app.state.workbench.worklists.get(_worklist_id(r.url))
+    entry_id, line_no = str(wl.entries["entry_id"].iloc[0]), int(wl.entries["top_line_no"].iloc[0])
+    r = c.post(
+        f"/worklists/{wl.id}/outcome",
+        data={"csrf_token": signed_in.csrf, "entry_id": entry_id, "line_no": str(line_no),
+              "outcome": "detained", "inspection_reason": "targeted", "note": "WRO match"},
+    )  # fmt: skip
+    assert r.status_code == 200 and "Outcome recorded" in r.text
+    store = c.app.state.store
+    rows = store.audit_rows()
+    actions = {row["action"] for row in rows}
+    assert {"workbench_upload", "workbench_score", "workbench_view", "feedback"} <= actions
+    assert "workbench_outcome" in actions
+    assert store.has_scored(entry_id, line_no)  # the feedback can be learned from
+    labelled, skipped = store.feedback_with_inputs()
+    assert skipped == 0
+    assert any(x["entry_id"] == entry_id and x["violation"] == "1" for x in labelled)
+
+
+def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
+    c = signed_in.client
+    r = upload(c, signed_in.csrf, day_csv(signed_in.lines))
+    wl_id = _worklist_id(r.url)
+    r = c.post(
+        f"/worklists/{wl_id}/outcome",
+        data={"csrf_token": signed_in.csrf, "entry_id": "x", "line_no": "1", "outcome": "maybe"},
+    )
+    assert r.status_code == 422 and "Pick released, detained or excluded" in r.text
+
+
+def test_export_is_guarded_against_formula_injection(signed_in: SimpleNamespace) -> None:
+    c = signed_in.client
+    nasty = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+    r = upload(c, signed_in.csrf, day_csv(signed_in.lines, importer_name=nasty))
+    wl_id = _worklist_id(r.url)
+    r = c.get(f"/worklists/{wl_id}/export.csv?capacity=5")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    names = {row["importer_name"] for row in rows}
+    for value in nasty:
+        assert value not in names
+    assert any(n.startswith("'=HYPERLINK") for n in names)
+    assert any(n.startswith("'@SUM") for n in names)
+    for row in rows:
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    assert sum(row["within_capacity"] == "yes" for row in rows) == 5
+    assert "workbench_export" in {row["action"] for row in c.app.state.store.audit_rows()}
+
+
+def test_upload_without_a_required_column_says_which(signed_in: SimpleNamespace) -> None:
+    body = pd.DataFrame(lines_json(signed_in.lines)).drop(columns=["hts_code"]).to_csv(index=False)
+    r = upload(signed_in.client, signed_in.csrf, body.encode())
+    assert r.status_code == 422
+    assert "hts_code" in r.text and "could not be scored" in r.text
+    assert "Traceback" not in r.text
+
+
+def test_upload_of_only_bad_rows_shows_the_quarantine_report(signed_in: SimpleNamespace) -> None:
+    body = (
+        "entry_id,line_no,entry_date,hts_code,country_of_origin\n"
+        "E1,1,not-a-date,6109.10.0012,CN\n"
+        "E2,0,2025-01-02,12,ZZ\n"
+    ).encode()
+    r = upload(signed_in.client, signed_in.csrf, body)
+    assert r.status_code == 422
+    assert "Quarantine report" in r.text
+    assert "entry_date" in r.text and "hts_code" in r.text
+    assert "not-a-date" in r.text
+
+
+def test_upload_of_another_kind_of_file_is_refused_in_words(signed_in: SimpleNamespace) -> None:
+    r = upload(signed_in.client, signed_in.csrf, b"%PDF-1.4", name="manifest.pdf")
+    assert r.status_code == 422
+    assert "not a CSV or Parquet file" in r.text
+
+
+def test_partly_bad_upload_scores_the_good_rows_and_reports_the_rest(
+    signed_in: SimpleNamespace,
+) -> None:
+    body = day_csv(signed_in.lines, entry_date=["31/12/2024"])
+    r = upload(signed_in.client, signed_in.csrf, body)
+    assert r.status_code == 200
+    assert "problem(s) in the file" in r.text and "31/12/2024" in r.text
+
+
+def test_demo_date_opens_a_worklist(
+    make_client: Callable[..., Any],
+    model_source: SimpleNamespace,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "demo.csv"
+    path.write_bytes(day_csv(model_source.lines))
+    monkeypatch.setenv("FLRISK_DEMO_DATA", str(path))
+    client, keys, _ = make_client()
+    csrf = sign_in(client, keys["admin"])
+    start = client.get("/worklists")
+    date = re.search(r'<option value="(\d{4}-\d\d-\d\d)"', start.text)
+    assert date, start.text
+    r = client.post("/worklists/demo", data={"csrf_token": csrf, "date": date.group(1)})
+    assert r.status_code == 200 and f"demo data, {date.group(1)}" in r.text
+    again = client.post("/worklists/demo", data={"csrf_token": csrf, "date": date.group(1)})
+    assert again.url == r.url  # the same day is not scored twice
+
+
+def test_worklists_belong_to_their_key(wb: SimpleNamespace) -> None:
+    csrf = sign_in(wb.client, wb.keys["admin"])
+    r = upload(wb.client, csrf, day_csv(wb.lines))
+    wl_url = str(r.url)
+    other = TestClient(wb.client.app)
+    sign_in(other, wb.keys["scorer"])
+    assert other.get(wl_url).status_code == 404
+
+
+def test_per_line_audit_rows_are_written(signed_in: SimpleNamespace) -> None:
+    c = signed_in.client
+    r = upload(c, signed_in.csrf, day_csv(signed_in.lines))
+    wl = c.app.state.workbench.worklists.get(_worklist_id(r.url))
+    assert wl.audit is not None
+    wl.audit.result(timeout=60)
+    deadline = time.time() + 5
+    rows = [x for x in c.app.state.store.audit_rows(wl.request_id) if x["action"] == "workbench_score"]
+    while len(rows) < len(wl.lines) and time.time() < deadline:
+        time.sleep(0.1)
+    assert len(rows) == len(wl.lines)
+    assert all(x["input_json"] and x["model_version"] == wl.model.resolved.uri for x in rows)
+
+
+# ------------------------------------------------------------------ pure worklist functions
+
+
+def _lines() -> tuple[pd.DataFrame, pd.DataFrame]:
+    lines = pd.DataFrame(
+        {
+            "entry_id": ["A", "A", "B", "C", "C", "D"],
+            "line_no": [1, 2, 1, 1, 2, 1],
+            "entry_date": pd.to_datetime(["2025-01-02"] * 6),
+            "hts_code": ["6109.10.0012", "5201.00.1800", "8541.42.0010", "9403.60.8081",
+                         "6109.10.0012", "2002.90.8010"],
+            "country_of_origin": ["CN", "CN", "MY", "VN", "VN", "CN"],
+            "importer_name": ["zeta", "zeta", "alpha", "=cmd", "=cmd", None],
+            "manufacturer_name": ["M1", "M1", None, "M3", "M3", "M4"],
+            "shipper_name": ["S1", "S1", "S2", None, None, None],
+            "port_of_entry": ["2704", "2704", "1001", "2704", "2704", "1001"],
+            "goods_description": ["T", "C", "S", "F", "T", "P"],
+        }
+    )  # fmt: skip
+    scored = pd.DataFrame(
+        {
+            "entry_id": lines["entry_id"],
+            "line_no": lines["line_no"],
+            "risk_score": [0.10, 0.90, 0.50, 0.30, 0.60, 0.05],
+            "risk_band": ["low", "high", "elevated", "elevated", "elevated", "low"],
+        }
+    )
+    return lines, scored
+
+
+def test_entries_are_ranked_by_their_riskiest_line() -> None:
+    entries = entries_table(*_lines())
+    assert list(entries["entry_id"]) == ["A", "C", "B", "D"]
+    assert list(entries["rank"]) == [1, 2, 3, 4]
+    a = entries.iloc[0]
+    assert a["risk_score"] == 0.9 and a["top_line_no"] == 2 and a["n_lines"] == 2
+    assert a["line_score_sum"] == pytest.approx(1.0)
+    assert entries.set_index("entry_id").loc["B", "supplier"] == "S2"  # no manufacturer
+    assert entries.set_index("entry_id").loc["A", "hs_chapter"] == "52"
+
+
+def test_filters_sort_and_paging() -> None:
+    entries = entries_table(*_lines())
+    assert list(filter_entries(entries, Filters(port="2704"))["entry_id"]) == ["A", "C"]
+    assert list(filter_entries(entries, Filters(country="cn", band="low"))["entry_id"]) == ["D"]
+    assert filter_entries(entries, Filters(chapter="99")).empty
+    assert list(sort_entries(entries)["entry_id"]) == ["A", "C", "B", "D"]
+    assert list(sort_entries(entries, "risk", descending=False)["entry_id"]) == ["D", "B", "C", "A"]
+    assert list(sort_entries(entries, "importer", descending=False)["entry_id"]) == [
+        "D", "C", "B", "A"
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown sort key"):
+        sort_entries(entries, "nope")
+    p = page_of(entries, 5, 25)
+    assert p.number == 1 and p.pages == 1 and p.first == 1 and p.last == 4
+    big = pd.concat([entries] * 30, ignore_index=True)
+    p = page_of(big, 3, 50)
+    assert (p.number, p.pages, p.first, p.last, len(p.rows)) == (3, 3, 101, 120, 20)
+    assert page_of(big, 0, 7).size == 50  # unknown page sizes fall back to the default
+
+
+def test_capacity_cutoff_and_expected_violations() -> None:
+    entries = entries_table(*_lines())
+    cap = capacity(entries, 2)
+    assert cap.n == 2 and cap.cutoff == pytest.approx(0.6)
+    assert cap.expected_entries == pytest.approx(0.9 + 0.6)
+    assert cap.expected_lines == pytest.approx(0.1 + 0.9 + 0.3 + 0.6)
+    assert cap.lines == 4
+    assert capacity(entries, 0).cutoff is None
+    assert capacity(entries, 100).n == 4
+
+
+def test_guard_cell_and_export() -> None:
+    for bad in ("=1+1", "+1", "-1", "@A1", "\t=1", "\r=1"):
+        assert guard_cell(bad) == "'" + bad
+    assert guard_cell("ACME") == "ACME" and guard_cell(0.5) == 0.5
+    text = export_csv(entries_table(*_lines()), within=2)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[1]["importer_name"] == "'=cmd"
+    assert [r["within_capacity"] for r in rows] == ["yes", "yes", "no", "no"]
+    assert rows[0]["risk_score"] == "0.9"
