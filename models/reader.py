@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -214,32 +213,93 @@ def _first_seen(where: tuple[str, int], source: str) -> str:
     return f"row {where[1]}" if where[0] == source else f"row {where[1]} of {where[0]}"
 
 
+class SeenKeys:
+    """First occurrence (file, row) of every (entry_id, line_no) key read so far.
+
+    Tens of millions of keys would take gigabytes as a dict of strings and make every
+    membership test slower; this keeps two independent 64-bit hashes per key (a 128-bit
+    fingerprint: a false duplicate is astronomically unlikely) in sorted NumPy arrays,
+    about 28 bytes per key.
+    """
+
+    def __init__(self) -> None:
+        self._h1 = np.empty(0, dtype=np.uint64)
+        self._h2 = np.empty(0, dtype=np.uint64)
+        self._row = np.empty(0, dtype=np.int64)
+        self._src = np.empty(0, dtype=np.int32)
+        self._sources: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._h1)
+
+    @staticmethod
+    def fingerprint(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Two independent 64-bit hashes of each key (valid within this process only).
+
+        Python's string hash (SipHash, salted per process) is the fastest hash at hand; the
+        second hash is of a different string, so the two are independent.
+        """
+        n = len(keys)
+        h1 = np.fromiter(map(hash, keys), dtype=np.int64, count=n)
+        h2 = np.fromiter((hash(k + "\x1e") for k in keys), dtype=np.int64, count=n)
+        return h1.view(np.uint64), h2.view(np.uint64)
+
+    def find(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+        """Position of each fingerprint among the seen keys, -1 when not seen."""
+        if not len(self._h1) or not len(h1):
+            return np.full(len(h1), -1, dtype=np.intp)
+        pos = np.minimum(np.searchsorted(self._h1, h1), len(self._h1) - 1)
+        hit = (self._h1[pos] == h1) & (self._h2[pos] == h2)
+        return np.where(hit, pos, -1)
+
+    def where(self, pos: int) -> tuple[str, int]:
+        """(source, row) of the key at ``pos``."""
+        return self._sources[int(self._src[pos])], int(self._row[pos])
+
+    def add(self, h1: np.ndarray, h2: np.ndarray, rows: np.ndarray, source: str) -> None:
+        """Remember new keys (not seen before, each once) first seen at ``rows`` of ``source``."""
+        if source not in self._sources:
+            self._sources.append(source)
+        src = np.full(len(h1), self._sources.index(source), dtype=np.int32)
+        h1 = np.concatenate([self._h1, h1])
+        # Stable sort of a sorted run plus a new one is a merge (Timsort), not a full sort.
+        order = np.argsort(h1, kind="stable")
+        self._h1 = h1[order]
+        self._h2 = np.concatenate([self._h2, h2])[order]
+        self._row = np.concatenate([self._row, rows.astype(np.int64)])[order]
+        self._src = np.concatenate([self._src, src])[order]
+
+
 def _check_duplicates(
     frame: pd.DataFrame,
     rows: np.ndarray,
     p: _Problems,
     source: str,
-    seen: dict[str, tuple[str, int]] | None,
+    seen: SeenKeys | None,
 ) -> None:
     """Flag later occurrences of an (entry_id, line_no) key, within and across chunks/files."""
     valid = (frame["entry_id"].notna() & frame["line_no"].notna()).to_numpy()
     key = frame["entry_id"] + "\x1f" + frame["line_no"].astype("Int64").astype("str")
     key = key.where(valid)
     later = key.duplicated(keep="first").to_numpy() & valid
-    earlier = key.isin(seen.keys()).to_numpy() & valid if seen else np.zeros(len(key), bool)
+    vpos = np.flatnonzero(valid)
+    h1, h2 = SeenKeys.fingerprint(key.to_numpy(dtype=object)[vpos].tolist())
+    found = np.full(len(key), -1, dtype=np.intp)
+    if seen is not None:
+        found[vpos] = seen.find(h1, h2)
+    earlier = found >= 0
     dup = later | earlier
     if dup.any():
         first = pd.Series(rows, index=key.index).groupby(key).transform("first")
         where = [
-            _first_seen(seen[k], source) if seen and k in seen else f"row {r}"
-            for k, r in zip(key[dup].tolist(), first[dup].tolist(), strict=True)
+            _first_seen(seen.where(f), source) if seen is not None and f >= 0 else f"row {r}"
+            for f, r in zip(found[dup].tolist(), first[dup].tolist(), strict=True)
         ]
         values = pd.Series(where, index=key.index[dup]).reindex(key.index)
         p.flag("line_no", dup, values, "duplicate (entry_id, line_no); first seen at {v}")
     if seen is not None:
-        # Remember first occurrences for later chunks/files (dict built in C, no row loop).
-        new = valid & ~dup
-        seen.update(zip(key[new].tolist(), zip(repeat(source), rows[new].tolist()), strict=False))
+        new = (valid & ~dup)[vpos]
+        seen.add(h1[new], h2[new], rows[vpos][new], source)
 
 
 def _validate(
@@ -249,7 +309,7 @@ def _validate(
     require_labels: bool,
     passthrough: dict[str, str],
     source: str,
-    seen: dict[str, tuple[str, int]] | None,
+    seen: SeenKeys | None,
 ) -> tuple[ReadResult, np.ndarray]:
     """Validate ``raw`` (contract names); return the result and the bad rows' positions."""
     needed = [*REQUIRED, *(REQUIRED_LABELS if require_labels else ())]
@@ -429,7 +489,7 @@ def _process(
     *,
     require_labels: bool,
     source: str,
-    seen: dict[str, tuple[str, int]],
+    seen: SeenKeys,
 ) -> tuple[ReadResult, pd.DataFrame | None]:
     raw = mapping.apply(original, require_labels=require_labels) if mapping else original
     kinds = mapping.passthrough_kinds if mapping else {}
@@ -474,7 +534,7 @@ def read_entry_lines(
     if not plist:
         raise ContractError("no input files given")
     cmap = _resolve(mapping)
-    seen: dict[str, tuple[str, int]] = {}
+    seen = SeenKeys()
     results, quarantines = [], []
     for path in plist:
         for original, rows in _raw_chunks(path, None):
@@ -532,7 +592,7 @@ def iter_entry_lines(
     """
     path = Path(path)
     cmap = _resolve(mapping)
-    seen: dict[str, tuple[str, int]] = {}
+    seen = SeenKeys()
     qpath: Path | None = None
     for original, rows in _raw_chunks(path, chunk_rows):
         result, quarantine = _process(

@@ -121,6 +121,15 @@ def score(
     ] = "pandas",
     master: Annotated[str, typer.Option("--master", help="Spark master URL.")] = "local[*]",
     allow_bad_rows: AllowBadOpt = False,
+    explain_share: Annotated[
+        float,
+        typer.Option(
+            "--explain-share",
+            min=0.0,
+            max=1.0,
+            help="Share of lines, riskiest first, that get reasons (pandas engine; 1 = all).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons."""
     _quiet_mlflow()
@@ -135,6 +144,7 @@ def score(
         engine=engine,
         master=master,
         allow_bad_rows=allow_bad_rows,
+        explain_share=explain_share,
     )
 
 

@@ -18,7 +18,8 @@ OUTPUT_COLUMNS = ["entry_id", "line_no", "risk_score", "risk_band", "reasons", "
 
 def _serialise(scored: pd.DataFrame) -> pd.DataFrame:
     out = scored[OUTPUT_COLUMNS].copy()
-    out["reasons"] = [json.dumps(r, ensure_ascii=False) for r in out["reasons"]]
+    if len(out) and not isinstance(out["reasons"].iloc[0], str):
+        out["reasons"] = [json.dumps(r, ensure_ascii=False) for r in out["reasons"]]
     return out
 
 
@@ -55,7 +56,9 @@ def score_files(
                 quarantine_path=quarantine,
             ):
                 scored = _serialise(
-                    scorer.score(chunk.frame, reasons=reasons, explain_share=explain_share)
+                    scorer.score(
+                        chunk.frame, reasons=reasons, explain_share=explain_share, as_json=True
+                    )
                 )
                 if out.suffix == ".parquet":
                     table = pa.Table.from_pandas(scored, preserve_index=False)
@@ -97,7 +100,9 @@ def score_command(
     if engine == "spark":
         from pipelines.spark_score import score_spark
 
-        n = score_spark(bundle, resolved.uri, data, out, mapping, reasons, master)
+        n = score_spark(
+            bundle, resolved.uri, data, out, mapping, reasons, master, explain_share=explain_share
+        )
     elif engine == "pandas":
         n = score_files(
             Scorer(bundle, version=resolved.uri),

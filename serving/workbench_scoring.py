@@ -24,7 +24,7 @@ from serving.worklist import entries_table
 ALL_REASONS = 100  # more than there are reason groups: every group, for the waterfall
 # Lines explained while the whole day is scored: the riskiest ones, which hold the top lines of
 # the first page's entries, so that page needs no second call to the scorer.
-EXPLAIN_FIRST = 256
+EXPLAIN_FIRST = 160
 FIRST_PAGE_WAIT_S = 5.0
 
 
@@ -64,7 +64,8 @@ def _audit_lines(
     # Start once the first page has been sent (or after a few seconds): this work holds the
     # GIL for seconds and would otherwise slow exactly the page the officer is waiting for.
     wl.shown.wait(timeout=FIRST_PAGE_WAIT_S)
-    scored = scored.assign(unknown_fields=unknown_fields(frame, model.scorer.bundle.state.passthrough))
+    scored = scored.copy()
+    scored["unknown_fields"] = unknown_fields(frame, model.scorer.bundle.state.passthrough)
     rows = audit_rows(
         request_id=request_id, key_id=key_id, action="workbench_score", model=model,
         inputs=frame_inputs(frame), lines=results(scored), latency_ms=latency_ms,

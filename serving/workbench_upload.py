@@ -17,7 +17,7 @@ SUFFIXES = {".csv": ".csv", ".txt": ".csv", ".parquet": ".parquet", ".pq": ".par
 MAX_REPORT_ROWS = 200
 
 
-class UploadProblem(Exception):
+class UploadRefusedError(Exception):
     """The file cannot be scored: why, and the reader's quarantine report if it has one."""
 
     def __init__(self, message: str, bad_rows: pd.DataFrame | None = None, n_read: int = 0):
@@ -29,20 +29,23 @@ class UploadProblem(Exception):
     @property
     def report(self) -> list[dict[str, Any]]:
         """The first rows of the quarantine report (row, column, value, reason)."""
-        return self.bad_rows.head(MAX_REPORT_ROWS).to_dict("records")
+        return [
+            {str(k): v for k, v in r.items()}
+            for r in self.bad_rows.head(MAX_REPORT_ROWS).to_dict("records")
+        ]
 
 
 def suffix_of(filename: str) -> str:
     """``.csv`` or ``.parquet`` for an upload's name.
 
     Raises:
-        UploadProblem: Any other kind of file.
+        UploadRefusedError: Any other kind of file.
     """
     name = filename.lower()
     for ext, kind in SUFFIXES.items():
         if name.endswith(ext):
             return kind
-    raise UploadProblem(
+    raise UploadRefusedError(
         f"'{filename}' is not a CSV or Parquet file. Upload a .csv or .parquet file of entry "
         "lines (see the data contract)."
     )
@@ -52,7 +55,7 @@ def read_upload(upload: UploadFile, data_dir: Path) -> ReadResult:
     """Copy the upload to a private temp folder and read it (bad rows reported, not fatal).
 
     Raises:
-        UploadProblem: Wrong kind of file, a missing required column, an unreadable file, or
+        UploadRefusedError: Wrong kind of file, a missing required column, an unreadable file, or
             no row that passes the contract.
     """
     suffix = suffix_of(upload.filename or "")
@@ -62,19 +65,19 @@ def read_upload(upload: UploadFile, data_dir: Path) -> ReadResult:
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out, 1 << 20)
         if path.stat().st_size == 0:
-            raise UploadProblem("The file is empty.")
+            raise UploadRefusedError("The file is empty.")
         try:
             read = read_entry_lines(
                 path, allow_bad_rows=True, quarantine_path=Path(tmp) / "quarantine.csv"
             )
         except ContractError as exc:
-            raise UploadProblem(f"The file was refused: {exc}") from exc
+            raise UploadRefusedError(f"The file was refused: {exc}") from exc
         except (ValueError, OSError) as exc:  # e.g. a binary file named .csv
-            raise UploadProblem(
+            raise UploadRefusedError(
                 f"The file could not be read as {suffix[1:].upper()}: {type(exc).__name__}."
             ) from exc
     if read.frame.empty:
-        raise UploadProblem(
+        raise UploadRefusedError(
             f"None of the {read.n_read} rows can be scored: every row breaks the data "
             "contract. The quarantine report below says which column and why.",
             read.bad_rows,

@@ -113,7 +113,6 @@ def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     df["line_no"] = scored["line_no"].astype(int).to_numpy()
     df["risk_score"] = scored["risk_score"].astype(float).to_numpy()
     df["risk_band"] = scored["risk_band"].astype(str).to_numpy()
-    df["sector"] = sectors(lines).to_numpy()
     if not len(df):
         return _empty_entries()
     grouped = df.groupby("entry_id", sort=False)["risk_score"]
@@ -124,6 +123,8 @@ def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     top = df.drop_duplicates("entry_id", keep="first").rename(columns={"line_no": "top_line_no"})
     top = top.sort_values(["risk_score", "entry_id"], ascending=[False, True], kind="stable")
     top = top.reset_index(drop=True)
+    # The entry's sector is its top line's: looked up for entries only, not every line.
+    top["sector"] = sectors(top).to_numpy()
     top.insert(0, "rank", np.arange(1, len(top) + 1))
     for c in ENTRY_FIELDS:
         if c not in top.columns:

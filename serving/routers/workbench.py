@@ -26,7 +26,6 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from models.contract import ContractError
 from models.settings import Settings
 from models.store import AuditStore, canonical_json, now_iso
 from models.store import feedback as feedback_table
@@ -43,7 +42,7 @@ from serving.workbench_scoring import (
     top_reason,
 )
 from serving.workbench_state import DemoData, Session, WorkbenchState, Worklist
-from serving.workbench_upload import UploadProblem, read_upload
+from serving.workbench_upload import UploadRefusedError, read_upload
 from serving.worklist import (
     PAGE_SIZES,
     SORT_KEYS,
@@ -268,7 +267,7 @@ async def signout(request: Request) -> Response:
 @_guard
 async def worklists(request: Request) -> Response:
     """Start page: upload a day's file or pick a date from the demo data."""
-    session = _session(request, "score")
+    _session(request, "score")
     demo = await run_in_threadpool(_demo, request)
     return _render(request, "start.html", {"demo": demo, "upload_error": None})
 
@@ -285,7 +284,7 @@ async def upload(request: Request) -> Response:
     model = _model(request)
     try:
         read = await run_in_threadpool(read_upload, file, _settings(request).data_dir)
-    except UploadProblem as exc:
+    except UploadRefusedError as exc:
         return _render(request, "start.html", {"demo": None, "upload_error": exc}, 422)
     wl = await run_in_threadpool(
         lambda: build_worklist(
@@ -338,9 +337,12 @@ def _view_args(request: Request) -> dict[str, Any]:
     sort = q.get("sort", "risk")
     return {
         "filters": Filters(
-            port=q.get("port", ""), country=q.get("country", ""), chapter=q.get("chapter", ""),
-            sector=q.get("sector", ""), band=q.get("band", ""),
-        ),  # fmt: skip
+            port=q.get("port", ""),
+            country=q.get("country", ""),
+            chapter=q.get("chapter", ""),
+            sector=q.get("sector", ""),
+            band=q.get("band", ""),
+        ),
         "sort": sort if sort in SORT_KEYS else "risk",
         "order": "asc" if q.get("order") == "asc" else "desc",
         "page": num("page", 1, 1, 10**7),

@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "@SUM(A1:A2)", "+33 1 23", "-cmd"]
+NASTY = ['=HYPERLINK("http://evil","x")', "@SUM(A1:A2)", "+33 1 23", "-cmd"]
 NO_OVERFLOW = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
@@ -24,7 +24,9 @@ def _day_file(sim_dir: Path, out: Path) -> Path:
     lines = pd.read_csv(sim_dir / "score.csv", dtype=str, keep_default_na=False)
     first = sorted(lines["entry_date"].unique())[:3]
     day = lines[lines["entry_date"].isin(first)].head(2000).reset_index(drop=True)
-    day.loc[: len(NASTY) - 1, "importer_name"] = NASTY
+    # Whole entries get the names: the export has one row per entry (its top line's importer).
+    for name, entry_id in zip(NASTY, day["entry_id"].unique(), strict=False):
+        day.loc[day["entry_id"] == entry_id, "importer_name"] = name
     path = out / "day.csv"
     day.to_csv(path, index=False)
     return path
@@ -60,7 +62,9 @@ def test_worklist_is_ranked_and_capacity_moves_the_cutoff(
     page = officer.page
     rows = page.locator("table.worklist tbody tr")
     assert rows.count() == 50
-    scores = [float(t) for t in page.locator("table.worklist tbody tr td:nth-child(4)").all_inner_texts()]
+    scores = [
+        float(t) for t in page.locator("table.worklist tbody tr td:nth-child(4)").all_inner_texts()
+    ]
     assert scores == sorted(scores, reverse=True)
     first = rows.nth(0)
     assert first.locator(".band").inner_text().strip().lower() in {"high", "elevated", "low"}
@@ -95,7 +99,7 @@ def test_entry_detail_shows_chart_evidence_and_records_an_outcome(
     assert entry_id in page.inner_text("h1")
     chart = page.locator("svg.waterfall").first
     assert chart.is_visible()
-    labels = chart.locator("text").all_inner_texts()
+    labels = chart.locator("text").all_text_contents()
     assert "baseline (average line)" in labels and "this line" in labels
     assert any(t.startswith(("+", "\u2212")) for t in labels)  # signed bar values
     assert page.locator(".evidence").first.is_visible()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import lines_json
 from fastapi.testclient import TestClient
 
 from serving.worklist import (
@@ -24,7 +25,6 @@ from serving.worklist import (
     page_of,
     sort_entries,
 )
-from conftest import lines_json
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -208,7 +208,7 @@ def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
 
 def test_export_is_guarded_against_formula_injection(signed_in: SimpleNamespace) -> None:
     c = signed_in.client
-    nasty = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+    nasty = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
     r = upload(c, signed_in.csrf, day_csv(signed_in.lines, importer_name=nasty))
     wl_id = _worklist_id(r.url)
     r = c.get(f"/worklists/{wl_id}/export.csv?capacity=5")
@@ -238,10 +238,10 @@ def test_upload_without_a_required_column_says_which(signed_in: SimpleNamespace)
 
 def test_upload_of_only_bad_rows_shows_the_quarantine_report(signed_in: SimpleNamespace) -> None:
     body = (
-        "entry_id,line_no,entry_date,hts_code,country_of_origin\n"
-        "E1,1,not-a-date,6109.10.0012,CN\n"
-        "E2,0,2025-01-02,12,ZZ\n"
-    ).encode()
+        b"entry_id,line_no,entry_date,hts_code,country_of_origin\n"
+        b"E1,1,not-a-date,6109.10.0012,CN\n"
+        b"E2,0,2025-01-02,12,ZZ\n"
+    )
     r = upload(signed_in.client, signed_in.csrf, body)
     assert r.status_code == 422
     assert "Quarantine report" in r.text
@@ -300,7 +300,9 @@ def test_per_line_audit_rows_are_written(signed_in: SimpleNamespace) -> None:
     assert wl.audit is not None
     wl.audit.result(timeout=60)
     deadline = time.time() + 5
-    rows = [x for x in c.app.state.store.audit_rows(wl.request_id) if x["action"] == "workbench_score"]
+    rows = [
+        x for x in c.app.state.store.audit_rows(wl.request_id) if x["action"] == "workbench_score"
+    ]
     while len(rows) < len(wl.lines) and time.time() < deadline:
         time.sleep(0.1)
     assert len(rows) == len(wl.lines)
