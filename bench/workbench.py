@@ -155,19 +155,21 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-    median = statistics.median(x["first_page_s"] for x in runs)
+    # Headline: the first upload after start (cold signal cache, as for a new day's new names);
+    # later runs re-upload the same lines and hit the scorer's memo of distinct values.
+    cold = runs[0]["first_page_s"]
+    warm = statistics.median(x["first_page_s"] for x in runs[1:]) if len(runs) > 1 else cold
     result: dict[str, Any] = {
-        "lines": args.lines, "mb": size_mb, "first_page_s": round(median, 3), "target_s": TARGET_S,
-        "ratio_to_target": round(median / TARGET_S, 3),
-        "upload_s": round(statistics.median(x["upload_s"] for x in runs), 3),
-        "page_s": round(statistics.median(x["page_s"] for x in runs), 3),
+        "lines": args.lines, "mb": size_mb, "first_page_s": round(cold, 3), "target_s": TARGET_S,
+        "ratio_to_target": round(cold / TARGET_S, 3), "warm_first_page_s": round(warm, 3),
+        "upload_s": round(runs[0]["upload_s"], 3), "page_s": round(runs[0]["page_s"], 3),
         "runs": [{k: round(v, 3) for k, v in x.items()} for x in runs],
         "server_cpus": 2, "load_avg_1m": round(os.getloadavg()[0], 2), "model_uri": args.model_uri,
     }  # fmt: skip
-    print(f"workbench: {args.lines:,}-line upload -> first page in {median:.2f} s "
-          f"(target {TARGET_S:.1f} s, ratio {median / TARGET_S:.2f}); "
-          f"upload+score {result['upload_s']:.2f} s, page {result['page_s']:.2f} s; "
-          f"load average {result['load_avg_1m']}")  # fmt: skip
+    print(f"workbench: {args.lines:,}-line upload -> first page in {cold:.2f} s "
+          f"(target {TARGET_S:.1f} s, ratio {cold / TARGET_S:.2f}); upload+score "
+          f"{result['upload_s']:.2f} s, page {result['page_s']:.2f} s; same file again "
+          f"{warm:.2f} s; load average {result['load_avg_1m']}")  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -209,7 +209,11 @@ def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
 def test_export_is_guarded_against_formula_injection(signed_in: SimpleNamespace) -> None:
     c = signed_in.client
     nasty = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
-    r = upload(c, signed_in.csrf, day_csv(signed_in.lines, importer_name=nasty))
+    raw = pd.DataFrame(lines_json(signed_in.lines))
+    # Whole entries get the names: the export has one row per entry (its top line's importer).
+    for name, entry_id in zip(nasty, raw["entry_id"].unique(), strict=False):
+        raw.loc[raw["entry_id"] == entry_id, "importer_name"] = name
+    r = upload(c, signed_in.csrf, raw.to_csv(index=False).encode())
     wl_id = _worklist_id(r.url)
     r = c.get(f"/worklists/{wl_id}/export.csv?capacity=5")
     assert r.status_code == 200
