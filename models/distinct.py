@@ -77,4 +77,4 @@ def spread(
     obj = np.fromiter([*per_unique, missing], dtype=object, count=len(per_unique) + 1)
     if dtype is None:
         return obj[codes]
-    return pd.array(obj, dtype=dtype).take(codes)
+    return pd.array(obj, dtype=dtype).take(codes)  # type: ignore[call-overload]

@@ -202,7 +202,7 @@ def _origin(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
 def _value(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
     z = line.get("log_unit_value_z", np.nan)
     lv, typ = line.get("log_unit_value", np.nan), line.get("log_unit_value_typical", np.nan)
-    if z is None or np.isnan(z) or np.isnan(lv):
+    if z is None or np.isnan(z) or np.isnan(lv) or typ is None or np.isnan(typ):
         return "Unit value could not be computed (quantity or value missing).", {}
     ratio = float(np.exp(lv - typ))
     ev = {

@@ -134,7 +134,7 @@ def _history_keys(
     return keys
 
 
-def _categorical(src: pd.Series, categories: list[str]) -> pd.Categorical:
+def _categorical(src: pd.Series, categories: list[str]) -> Any:
     """``src.astype(str)`` as the fixed categories (unseen or missing: NaN), once per value."""
     codes, uniques = factorize(src)
     position = {c: i for i, c in enumerate(categories)}

@@ -82,7 +82,7 @@ class PartyHistory:
         mcodes, muniq = factorize(months.to_numpy())
         pair, first = combine(pcodes, mcodes)
         pos_p, pos_m = pcodes[first], mcodes[first]
-        p_vals = np.append(puniq, None)[pos_p]
+        p_vals = np.append(puniq, [None])[pos_p]
         m_vals = np.asarray(muniq, dtype="int64")[pos_m] if len(first) else np.zeros(0, "int64")
         distinct = self._features(p_vals, m_vals, prior_rate)
         out = pd.DataFrame({c: distinct[c].to_numpy()[pair] for c in distinct.columns})

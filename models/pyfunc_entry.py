@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.pyfunc import PythonModel
 import pandas as pd
 
 
-class FlriskPyfunc(mlflow.pyfunc.PythonModel):
+class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
     """Scores contract-shaped entry lines with the verified flrisk bundle."""
 
     def load_context(self, context: Any) -> None:

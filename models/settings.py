@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         default=True, description="Create and print one admin key when no keys file exists."
     )
 
+    demo_data: Path | None = Field(
+        default=None, description="Entry lines the workbench offers by date (FLRISK_DEMO_DATA)."
+    )
+
     def tracking_uri(self) -> str:
         """The MLflow store to use: the environment's, else an SQLite file under ``data_dir``."""
         if self.mlflow_tracking_uri:

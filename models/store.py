@@ -178,7 +178,6 @@ class AuditStore:
 
     def has_scored(self, entry_id: str, line_no: int) -> bool:
         """Whether a line was ever scored (and audited) through the API."""
-        self._ensure()
         q = (
             select(audit.c.id)
             .where(audit.c.entry_id == entry_id, audit.c.line_no == line_no)
@@ -186,8 +185,12 @@ class AuditStore:
             .where(audit.c.input_json.is_not(None))
             .limit(1)
         )
-        with self.engine.connect() as conn:
-            return conn.execute(q).first() is not None
+        try:
+            self._ensure()
+            with self.engine.connect() as conn:
+                return conn.execute(q).first() is not None
+        except SQLAlchemyError as exc:
+            raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
 
     def audit_rows(self, request_id: str | None = None) -> list[dict[str, Any]]:
         """Audit rows, oldest first (optionally of one request): for tests and reviews."""
@@ -197,6 +200,38 @@ class AuditStore:
             q = q.where(audit.c.request_id == request_id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def job_lines(self, request_id: str) -> list[dict[str, Any]]:
+        """The scored lines audited under ``request_id`` (to resume a job without rescoring).
+
+        Returns:
+            ``entry_id, line_no, risk_score, risk_band, reasons`` per audited line.
+
+        Raises:
+            AuditUnavailableError: The store cannot be read.
+        """
+        q = (
+            select(audit.c.entry_id, audit.c.line_no, audit.c.risk_score, audit.c.risk_band,
+                   audit.c.reasons_json)
+            .where(audit.c.request_id == request_id, audit.c.action.in_(SCORING_ACTIONS))
+            .order_by(audit.c.id)
+        )  # fmt: skip
+        try:
+            self._ensure()
+            with self.engine.connect() as conn:
+                rows = conn.execute(q).all()
+        except SQLAlchemyError as exc:
+            raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
+        return [
+            {
+                "entry_id": str(r.entry_id),
+                "line_no": int(r.line_no),
+                "risk_score": float(r.risk_score),
+                "risk_band": str(r.risk_band),
+                "reasons": json.loads(r.reasons_json)["reasons"] if r.reasons_json else [],
+            }
+            for r in rows
+        ]
 
     def feedback_with_inputs(self) -> tuple[list[dict[str, Any]], int]:
         """Latest feedback per line joined with the latest audited input of that line.

@@ -137,16 +137,18 @@ def log_training(
         mlflow.log_artifacts(str(reports), "evaluation")
         example = _input_example(result.test_frame)
         entry = Path(str(resources.files("models") / "pyfunc_entry.py"))
-        signature = infer_signature(
-            example,
-            pd.DataFrame(
-                {
-                    "entry_id": example["entry_id"],
-                    "line_no": [1] * len(example),
-                    "risk_score": [0.5] * len(example),
-                    "risk_band": ["low"] * len(example),
-                }
-            ),
+        signature = _input_schema(
+            infer_signature(
+                example,
+                pd.DataFrame(
+                    {
+                        "entry_id": example["entry_id"],
+                        "line_no": [1] * len(example),
+                        "risk_score": [0.5] * len(example),
+                        "risk_band": ["low"] * len(example),
+                    }
+                ),
+            )
         )
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -186,10 +188,27 @@ def _headline(results: dict[str, Any]) -> dict[str, float]:
     return {"view": view, **{k: m[k]["value"] for k in ("pr_auc", "precision_at_5") if k in m}}  # type: ignore[dict-item]
 
 
-def _input_example(frame: pd.DataFrame) -> pd.DataFrame:
-    from models.contract import CONTRACT_COLUMNS
+def _input_schema(signature: Any) -> Any:
+    """Require only the contract's required columns.
 
-    cols = [c for c in CONTRACT_COLUMNS if c in frame.columns]
+    Scoring needs no labels (so ``spark_udf`` and serving accept a plain scoring file) and
+    optional columns may be absent.
+    """
+    from mlflow.types.schema import ColSpec, Schema
+
+    from models.contract import REQUIRED
+
+    specs: list[Any] = [
+        ColSpec(c.type, c.name, required=c.name in REQUIRED) for c in signature.inputs.inputs
+    ]
+    signature.inputs = Schema(specs)
+    return signature
+
+
+def _input_example(frame: pd.DataFrame) -> pd.DataFrame:
+    from models.contract import CONTRACT_COLUMNS, LABELS
+
+    cols = [c for c in CONTRACT_COLUMNS if c in frame.columns and c not in LABELS]
     ex = frame[cols].head(3).copy()
     ex["entry_date"] = pd.to_datetime(ex["entry_date"]).dt.strftime("%Y-%m-%d")
     return ex.astype(object).where(ex.notna(), None).astype(str)

@@ -35,6 +35,10 @@ from serving.routers import admin, feedback, health, model, score
 log = logging.getLogger(__name__)
 WORKBENCH = "serving.routers.workbench"
 STATIC_DIR = Path(__file__).parent / "static"
+# Start-up waits this long for the model, then serves (not ready) while it keeps loading.
+STARTUP_LOAD_WAIT_S = 20.0
+# With no periodic reload, a server without a model retries this often.
+NO_MODEL_RETRY_S = 15.0
 
 
 def _print_bootstrap_key(settings: Settings) -> None:
@@ -48,16 +52,44 @@ def _print_bootstrap_key(settings: Settings) -> None:
         )
 
 
-async def _periodic_reload(app: FastAPI, interval: float) -> None:
+async def _watch_model(app: FastAPI, interval: float) -> None:
+    """Re-resolve the alias every ``interval`` s; with none, retry only while no model loaded.
+
+    A registry that is down when the server starts thus never needs a restart: the server
+    answers 503 (not ready) and picks the model up once the registry answers again.
+    """
     holder: ModelHolder = app.state.holder
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval if interval > 0 else NO_MODEL_RETRY_S)
+        if interval <= 0 and holder.current is not None:
+            continue
         try:
             result = await run_in_threadpool(holder.reload)
             if result.changed:
                 app.state.metrics.set_model(result.current)
         except (RegistryUnavailableError, ModelIntegrityError) as exc:
-            log.warning("periodic reload kept the current model: %s", exc)
+            log.warning("model check kept the current model: %s", exc)
+        except Exception:  # never let the watcher die: it is how a failed start recovers
+            log.exception("model check failed")
+
+
+async def _initial_load(app: FastAPI) -> None:
+    """Load the model, waiting at most ``STARTUP_LOAD_WAIT_S``; then go on in the background.
+
+    An unreachable registry (an HTTP tracking server retrying with back-off) must not keep
+    the server from answering ``/healthz`` and a 503 ``/readyz``.
+    """
+    holder: ModelHolder = app.state.holder
+
+    def done(_fut: asyncio.Future[None]) -> None:
+        app.state.metrics.set_model(holder.current.info() if holder.current else None)
+
+    load = asyncio.ensure_future(run_in_threadpool(holder.start))
+    load.add_done_callback(done)
+    app.state.initial_load = load
+    finished, _ = await asyncio.wait({load}, timeout=STARTUP_LOAD_WAIT_S)
+    if not finished:
+        log.warning("model still loading after %.0f s: not ready until it is", STARTUP_LOAD_WAIT_S)
 
 
 @asynccontextmanager
@@ -71,19 +103,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.error("audit store unavailable at start: %s", type(exc).__name__)
     if settings.bootstrap_key:
         _print_bootstrap_key(settings)
-    holder: ModelHolder = app.state.holder
-    await run_in_threadpool(holder.start)
-    app.state.metrics.set_model(holder.current.info() if holder.current else None)
-    task = None
-    if settings.reload_interval_s > 0:
-        task = asyncio.create_task(_periodic_reload(app, settings.reload_interval_s))
+    await _initial_load(app)
+    task = asyncio.create_task(_watch_model(app, settings.reload_interval_s))
     try:
         yield
     finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         app.state.jobs.shutdown()
         store.dispose()
 

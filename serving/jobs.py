@@ -1,17 +1,29 @@
-"""Background scoring of large uploads, persisted under ``data_dir/jobs``.
+"""Background scoring of large uploads, persisted under ``data_dir/jobs``, resumable.
 
-A job is ``<id>.json`` (status and metadata) plus, when done, ``<id>.parquet`` (the scored
-lines). Both are written atomically (temp file then rename), so a restarted server reports
-finished jobs and marks the ones it was running as interrupted. One worker thread: scoring
-is CPU-bound and LightGBM already uses ``num_threads``; jobs queue rather than compete with
-interactive requests for every core.
+A job is ``<id>.json`` (status and metadata), ``<id>.parts/`` (one checkpoint per scored
+chunk while it runs) and, when done, ``<id>.parquet`` (the scored lines). Every file is
+written atomically (temp file then rename).
+
+**Exactly once.** The job id is derived from the uploaded file's SHA-256, the key, the model's
+bundle hash and the scoring options, so uploading the same file again names the same job. The
+lines are scored in chunks; each chunk is audited in one transaction, then checkpointed. A
+job that stopped (server killed, audit store down) is resumed by uploading the same file
+again: checkpointed chunks are kept, lines already audited under the job's request id are
+taken back from the audit log instead of being scored again, and only the rest is scored.
+So the output has every line once and the audit log has one decision per line, however often
+the job was interrupted. A finished job is not scored again.
+
+One worker thread: scoring is CPU-bound and LightGBM already uses ``num_threads``; jobs queue
+rather than compete with interactive requests for every core.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
+import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,24 +35,51 @@ import pandas as pd
 from models.store import AuditStore, AuditUnavailableError, now_iso
 from serving.metrics import Metrics
 from serving.model_holder import LoadedModel
-from serving.service import frame_inputs, rank_entries, score_and_audit
+from serving.service import frame_inputs, rank_entries, score_and_audit, unknown_fields
 
 log = logging.getLogger(__name__)
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+CHUNK_LINES = 2000
+ACTIVE = ("queued", "running")
+
+
+def job_id_for(
+    file_sha256: str, key_id: str, bundle_hash: str, reasons: int, explain_share: float
+) -> str:
+    """The id of the job scoring this file for this key with this model and options."""
+    text = json.dumps([file_sha256, key_id, bundle_hash, int(reasons), float(explain_share)])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _serialise(lines: list[dict[str, Any]]) -> pd.DataFrame:
+    out = pd.DataFrame(
+        lines,
+        columns=["entry_id", "line_no", "risk_score", "risk_band", "reasons", "unknown_fields"],
+    )
+    for col in ("reasons", "unknown_fields"):
+        out[col] = [json.dumps(v, ensure_ascii=False) for v in out[col]]
+    return out
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
 
 
 class JobManager:
-    """Runs and reports scoring jobs."""
+    """Runs, resumes and reports scoring jobs."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, chunk_lines: int = CHUNK_LINES) -> None:
         self.folder = folder
+        self.chunk_lines = chunk_lines
         self._executor: ThreadPoolExecutor | None = None
         self._active: set[str] = set()
         self._lock = threading.Lock()
 
     @staticmethod
     def new_id() -> str:
-        """A fresh job id (also used as the request id of its audit rows)."""
+        """A fresh random job id (jobs from uploads use :func:`job_id_for`)."""
         return uuid.uuid4().hex
 
     def _path(self, job_id: str, suffix: str) -> Path:
@@ -55,6 +94,13 @@ class JobManager:
         tmp.write_text(json.dumps(meta))
         tmp.replace(path)
 
+    def _read_meta(self, job_id: str) -> dict[str, Any] | None:
+        path = self._path(job_id, ".json")
+        if not path.is_file():
+            return None
+        meta: dict[str, Any] = json.loads(path.read_text())
+        return meta
+
     def submit(
         self,
         *,
@@ -68,20 +114,28 @@ class JobManager:
         explain_share: float,
         header: dict[str, Any],
     ) -> dict[str, Any]:
-        """Queue a scored-file job; ``header`` (n_read, bad rows) is kept for the result."""
-        meta = {
-            "job_id": job_id,
-            "key_id": key_id,
-            "status": "queued",
-            "created": now_iso(),
-            "finished": None,
-            "n_lines": len(frame),
-            "error": None,
-            "model": model.info(),
-            **header,
-        }
-        self._write_meta(job_id, meta)
+        """Queue a scored-file job, or report it if it is done or running already.
+
+        A job with this id that stopped before finishing is resumed (see the module doc).
+        ``header`` (n_read, bad rows) is kept for the result.
+        """
         with self._lock:
+            old = self._read_meta(job_id)
+            if old is not None and (old["status"] == "done" or job_id in self._active):
+                return old
+            meta = {
+                "job_id": job_id,
+                "key_id": key_id,
+                "status": "queued",
+                "created": old["created"] if old else now_iso(),
+                "finished": None,
+                "n_lines": len(frame),
+                "error": None,
+                "model": model.info(),
+                "resumed": bool(old),
+                **header,
+            }
+            self._write_meta(job_id, meta)
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flrisk-job")
             self._active.add(job_id)
@@ -89,6 +143,33 @@ class JobManager:
                 self._run, meta, model, store, metrics, frame, reasons, explain_share
             )
         return meta
+
+    def _chunk_lines(
+        self,
+        chunk: pd.DataFrame,
+        done: dict[tuple[str, int], dict[str, Any]],
+        job: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """Scored lines of one chunk: audited ones from the audit log, the rest scored now."""
+        keys = list(zip(chunk["entry_id"].astype(str), chunk["line_no"].astype(int), strict=True))
+        audited = [k in done for k in keys]
+        todo = chunk[[not a for a in audited]].reset_index(drop=True)
+        fresh: list[dict[str, Any]] = []
+        if len(todo):
+            fresh = score_and_audit(
+                model=job["model"], store=job["store"], metrics=job["metrics"], frame=todo,
+                inputs=frame_inputs(todo), reasons=job["reasons"], request_id=job["job_id"],
+                key_id=job["key_id"], action="score_file", explain_share=job["explain_share"],
+            )  # fmt: skip
+        if not any(audited):
+            return fresh
+        passthrough = job["model"].scorer.bundle.state.passthrough
+        unknown = iter(unknown_fields(chunk[audited].reset_index(drop=True), passthrough))
+        it = iter(fresh)
+        out = []
+        for key, was in zip(keys, audited, strict=True):
+            out.append({**done[key], "unknown_fields": next(unknown)} if was else next(it))
+        return out
 
     def _run(
         self,
@@ -101,25 +182,34 @@ class JobManager:
         explain_share: float,
     ) -> None:
         job_id = meta["job_id"]
+        job = {"job_id": job_id, "key_id": meta["key_id"], "model": model, "store": store,
+               "metrics": metrics, "reasons": reasons, "explain_share": explain_share}  # fmt: skip
+        parts = self._path(job_id, ".parts")
         try:
             self._write_meta(job_id, {**meta, "status": "running"})
-            lines = score_and_audit(
-                model=model, store=store, metrics=metrics, frame=frame,
-                inputs=frame_inputs(frame), reasons=reasons, request_id=job_id,
-                key_id=meta["key_id"], action="score_file", explain_share=explain_share,
-            )  # fmt: skip
-            out = pd.DataFrame(lines)
-            for col in ("reasons", "unknown_fields"):
-                out[col] = [json.dumps(v, ensure_ascii=False) for v in out[col]]
-            path = self._path(job_id, ".parquet")
-            tmp = path.with_suffix(".parquet.tmp")
-            out.to_parquet(tmp, index=False)
-            tmp.replace(path)
+            parts.mkdir(parents=True, exist_ok=True)
+            n_chunks = max(1, -(-len(frame) // self.chunk_lines))
+            done: dict[tuple[str, int], dict[str, Any]] | None = None
+            for i in range(n_chunks):
+                part = parts / f"{i:06d}.parquet"
+                if part.is_file():
+                    continue
+                if done is None:  # lines a killed run audited but did not checkpoint
+                    done = {(r["entry_id"], r["line_no"]): r for r in store.job_lines(job_id)}
+                chunk = frame.iloc[i * self.chunk_lines : (i + 1) * self.chunk_lines]
+                _write_parquet(_serialise(self._chunk_lines(chunk, done, job)), part)
+            out = pd.concat(
+                [pd.read_parquet(parts / f"{i:06d}.parquet") for i in range(n_chunks)],
+                ignore_index=True,
+            )
+            _write_parquet(out, self._path(job_id, ".parquet"))
             self._write_meta(job_id, {**meta, "status": "done", "finished": now_iso()})
+            shutil.rmtree(parts, ignore_errors=True)
         except Exception as exc:
             log.exception("job %s failed", job_id)
             error = (
-                "audit store unavailable: nothing was scored"
+                "audit store unavailable: lines not audited were not scored; "
+                "upload the same file again to resume"
                 if isinstance(exc, AuditUnavailableError)
                 else f"{type(exc).__name__}: {exc}"
             )
@@ -136,17 +226,19 @@ class JobManager:
         Jobs left queued or running by a previous process are reported as ``interrupted``.
         """
         try:
-            path = self._path(job_id, ".json")
+            meta = self._read_meta(job_id)
         except KeyError:
             return None
-        if not path.is_file():
+        if meta is None:
             return None
-        meta: dict[str, Any] = json.loads(path.read_text())
         with self._lock:
             active = job_id in self._active
-        if meta["status"] in ("queued", "running") and not active:
+        if meta["status"] in ACTIVE and not active:
             meta["status"] = "interrupted"
-            meta["error"] = "the server restarted before the job finished; upload the file again"
+            meta["error"] = (
+                "the server stopped before the job finished; upload the same file again to "
+                "resume it (lines already scored are kept, none is scored twice)"
+            )
         return meta
 
     def result(self, job_id: str, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:

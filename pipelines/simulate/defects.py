@@ -12,7 +12,7 @@ import pandas as pd
 from pipelines.simulate.scenario import DEFECT_KINDS, Scenario
 
 _REQUIRED = ("entry_id", "entry_date", "hts_code", "country_of_origin")
-_BAD_COUNTRIES = np.array(["XX", "CHN", "VNM", "C1", "ZZ"], dtype=object)
+_BAD_COUNTRIES = np.array(["XX", "CHN", "VNM", "C1", "QQ"], dtype=object)
 
 
 def inject(

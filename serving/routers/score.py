@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from models.contract import ContractError
-from models.reader import read_entry_lines
+from models.reader import ReadResult, read_entry_lines
 from serving.deps import (
     BatchKey,
     HolderDep,
@@ -25,6 +25,7 @@ from serving.deps import (
     SettingsDep,
     StoreDep,
 )
+from serving.jobs import job_id_for
 from serving.responses import AUTH, INVALID, NO_MODEL, TOO_LARGE, _r
 from serving.schemas import (
     FileScoreResponse,
@@ -98,20 +99,40 @@ def _suffix(upload: UploadFile) -> str:
     )
 
 
-def _read_upload(upload: UploadFile, data_dir: Path) -> Any:
-    """Copy the upload to a private temp folder and read it with the contract reader."""
+def _read_upload(upload: UploadFile, data_dir: Path) -> tuple[ReadResult, str]:
+    """Copy the upload to a private temp folder, read it with the contract reader.
+
+    Returns:
+        The read result and the SHA-256 of the uploaded bytes (a job's identity).
+    """
     suffix = _suffix(upload)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=data_dir, prefix="upload-") as tmp:
-        path = Path(tmp) / f"lines{suffix}"
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, 1 << 20)
-        try:
-            return read_entry_lines(
-                path, allow_bad_rows=True, quarantine_path=Path(tmp) / "quarantine.csv"
-            )
-        except ContractError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    digest = hashlib.sha256()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=data_dir, prefix="upload-") as tmp:
+            path = Path(tmp) / f"lines{suffix}"
+            with path.open("wb") as out:
+                while block := upload.file.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+            try:
+                read = read_entry_lines(
+                    path, allow_bad_rows=True, quarantine_path=Path(tmp) / "quarantine.csv"
+                )
+            except ContractError as exc:
+                if isinstance(exc.__cause__, OSError):  # the quarantine could not be written
+                    raise HTTPException(
+                        status.HTTP_503_SERVICE_UNAVAILABLE,
+                        detail="cannot write the quarantine record of the bad rows "
+                        f"({type(exc.__cause__).__name__}); nothing was scored",
+                    ) from exc
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    except OSError as exc:  # disk full, data folder not writable: say so, score nothing
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"cannot store the upload ({type(exc).__name__}); nothing was scored",
+        ) from exc
+    return read, digest.hexdigest()
 
 
 _FILE_BODY = {
@@ -193,14 +214,14 @@ async def score_file(
         )
     reasons = int(_form_number(form, "reasons", 3, 0, 10))
     share = _form_number(form, "explain_share", 1.0, 0.0, 1.0)
-    read = await run_in_threadpool(_read_upload, upload, settings.data_dir)
+    read, file_sha256 = await run_in_threadpool(_read_upload, upload, settings.data_dir)
     header = {
         "n_read": read.n_read,
         "bad_rows": bad_rows_list(read.bad_rows),
         "bad_rows_total": len(read.bad_rows),
     }
     if len(read.frame) > settings.sync_file_lines:
-        job_id = jobs.new_id()
+        job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share)
         meta = jobs.submit(
             job_id=job_id, key_id=who.key_id, model=model, store=store, metrics=metrics,
             frame=read.frame, reasons=reasons, explain_share=share, header=header,

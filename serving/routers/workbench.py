@@ -8,7 +8,6 @@ to the audit log as ``workbench_*``. Ranking, filtering and paging are pure func
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import uuid
@@ -151,7 +150,7 @@ def _worklist(request: Request, session: Session, wl_id: str) -> Worklist:
 def _demo(request: Request) -> DemoData | None:
     wb = _state(request)
     settings = _settings(request)
-    path = getattr(settings, "demo_data", None) or os.environ.get("FLRISK_DEMO_DATA")
+    path = settings.demo_data
     if not path:
         return None
     with wb.demo_lock:

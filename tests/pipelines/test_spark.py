@@ -99,8 +99,10 @@ def test_spark_udf_equals_pandas(
     cols = [c for c in CONTRACT_COLUMNS if c in frame.columns]
     text = frame.select(*[F.col(c).cast("string").alias(c) for c in cols])
     udf = mlflow.pyfunc.spark_udf(spark, "models:/flrisk@champion", env_manager="local")
-    # Whole entries per partition, as entry-level features need them.
-    scored = text.repartition(2, "entry_id").withColumn("s", udf(*[F.col(c) for c in cols]))
+    # The pyfunc sees one Arrow batch at a time: whole entries per partition and one batch
+    # per partition, as entry-level features (lines per entry) need them.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
+    scored = text.repartition(2, "entry_id").withColumn("s", udf(F.struct(*cols)))
     got = _keyed(
         scored.select(
             F.col("s.entry_id").alias("entry_id"),

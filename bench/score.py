@@ -1,0 +1,155 @@
+"""Scoring throughput, reasons against SHAP, and 10M lines through ``flrisk score``.
+
+- score-only lines/s (target 200,000) and with 3 reasons for the riskiest 5% (target
+  100,000), warm caches, in process;
+- reasons: LightGBM's exact TreeSHAP (``pred_contrib``) as flrisk uses it, against
+  ``shap.TreeExplainer`` on the same booster and rows;
+- ``--big``: 10,000,000 lines (the simulated lines repeated under new entry ids, as Parquet)
+  through the ``flrisk score`` command, wall time (target 180 s) and peak RSS (target 4 GiB).
+
+    .venv/bin/python bench/score.py [--lines N] [--big] [--big-lines 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import (
+    CACHE,
+    all_lines,
+    bundle_for,
+    children_peak_gib,
+    isolate,
+    parquet_lines,
+    row,
+    simulated,
+    write,
+)
+
+
+def big_file(src: Path, lines: int) -> Path:
+    """``lines`` lines made of copies of ``src`` with the entry ids renamed per copy."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    out = CACHE / f"lines-{lines}.parquet"
+    if out.is_file():
+        return out
+    table = pq.read_table(src)
+    with pq.ParquetWriter(out, table.schema) as writer:
+        done, copy = 0, 0
+        while done < lines:
+            part = table.slice(0, min(table.num_rows, lines - done))
+            ids = pc.binary_join_element_wise(part["entry_id"], pa.scalar(f"R{copy}"), "-")
+            writer.write_table(part.set_column(0, "entry_id", ids), row_group_size=500_000)
+            done += part.num_rows
+            copy += 1
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--shap-rows", type=int, default=2_000)
+    parser.add_argument("--big", action="store_true", help="also score 10M lines via flrisk score")
+    parser.add_argument("--big-lines", type=int, default=10_000_000)
+    args = parser.parse_args()
+    isolate()
+    sim = simulated(args.lines)
+    bundle = bundle_for(sim)
+    frame = all_lines(sim)
+    chunks = [frame.iloc[i : i + 250_000] for i in range(0, len(frame), 250_000)]
+
+    from models.features import build_features
+    from models.scoring import Scorer
+
+    scorer = Scorer(bundle)
+    for c in chunks:  # warm the caches, as a long-running scorer has them
+        scorer.score(c, reasons=0)
+
+    def rate(**kw: object) -> float:
+        t0 = time.perf_counter()
+        for c in chunks:
+            scorer.score(c, as_json=True, **kw)  # type: ignore[arg-type]
+        return len(frame) / (time.perf_counter() - t0)
+
+    score_only = rate(reasons=0)
+    share5 = rate(reasons=3, explain_share=0.05)
+    sample = frame.iloc[: args.shap_rows]
+    X = build_features(sample, bundle.state, scorer.cache)
+    t0 = time.perf_counter()
+    ours = bundle.booster.predict(X, pred_contrib=True, num_threads=bundle.num_threads)
+    lgb_rate = len(X) / (time.perf_counter() - t0)
+    import shap
+
+    t0 = time.perf_counter()
+    values = shap.TreeExplainer(bundle.booster).shap_values(X)
+    shap_rate = len(X) / (time.perf_counter() - t0)
+    agree = float(np.abs(np.asarray(values) - np.asarray(ours)[:, :-1]).max())
+    t0 = time.perf_counter()
+    scorer.score(sample, reasons=3, as_json=True)
+    full_rate = len(sample) / (time.perf_counter() - t0)
+    rows = [
+        row("score only (warm)", score_only, "lines/s", target=200_000),
+        row(
+            "score + 3 reasons for riskiest 5%",
+            share5,
+            "lines/s",
+            target=100_000,
+            alternative="reasons for every line",
+            alt_value=full_rate,
+        ),
+        row(
+            "SHAP contributions (LightGBM pred_contrib)",
+            lgb_rate,
+            "lines/s",
+            alternative="shap.TreeExplainer",
+            alt_value=shap_rate,
+        ),
+    ]
+    extra: dict[str, object] = {"lines": len(frame), "shap_max_abs_diff": agree}
+    if args.big:
+        big = big_file(parquet_lines(sim), args.big_lines)
+        out = CACHE / "big-scores.parquet"
+        # The code path of `flrisk score` (score_files on the verified bundle) in a fresh
+        # process, so the peak RSS is that run's alone.
+        child = (
+            "import sys; from pathlib import Path; from models.artifact import load_bundle;"
+            "from models.scoring import Scorer; from pipelines.score import score_files;"
+            "s = Scorer(load_bundle(Path(sys.argv[1]), num_threads=2), version='bench');"
+            "print(score_files(s, [Path(sys.argv[2])], Path(sys.argv[3]), None, 3, 0.05, False))"
+        )
+        cmd = [sys.executable, "-c", child, str(sim / "bundle"), str(big), str(out)]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, env={**os.environ, "TQDM_DISABLE": "1"})
+        seconds = time.perf_counter() - t0
+        rows.append(
+            row(
+                f"{args.big_lines:,} lines via flrisk score (5% reasons)",
+                seconds,
+                "s",
+                target=180.0 * args.big_lines / 10_000_000,
+                higher_is_better=False,
+            )
+        )
+        rows.append(
+            row(
+                "  peak RSS of that run",
+                children_peak_gib(),
+                "GiB",
+                target=4.0,
+                higher_is_better=False,
+            )
+        )
+    write("score", rows, **extra)
+
+
+if __name__ == "__main__":
+    main()
