@@ -283,6 +283,31 @@ def group_contributions(contrib: np.ndarray, feature_names: list[str]) -> pd.Dat
     return df.T.groupby(pd.Series(groups)).sum().T
 
 
+class _ColumnView:
+    """Rows of a frame as cheap ``.get`` views (``frame.iloc[i]`` costs ~0.5 ms per row).
+
+    Each column is converted once; a row's ``get`` returns what ``frame.iloc[i].get`` would
+    (NumPy scalars, strings, NaN or NA), which is all the sentence makers use.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._cols = {c: frame[c].to_numpy() for c in frame.columns}
+
+    def row(self, i: int) -> _RowView:
+        return _RowView(self._cols, i)
+
+
+class _RowView:
+    __slots__ = ("_cols", "_i")
+
+    def __init__(self, cols: dict[str, np.ndarray], i: int) -> None:
+        self._cols, self._i = cols, i
+
+    def get(self, key: str, default: Any = None) -> Any:
+        col = self._cols.get(key)
+        return default if col is None else col[self._i]
+
+
 def reasons_for(
     contrib: np.ndarray, feature_names: list[str], context: pd.DataFrame, k: int
 ) -> list[list[dict[str, Any]]]:
@@ -305,8 +330,9 @@ def reasons_for(
     total = np.abs(values).sum(axis=1)
     order = np.argsort(-np.abs(values), axis=1)[:, :k]
     out: list[list[dict[str, Any]]] = []
+    columns = _ColumnView(context)
     for i in range(len(context)):
-        line = context.iloc[i]
+        line = columns.row(i)
         items = []
         for j in order[i]:
             code, c = g.columns[j], float(values[i, j])

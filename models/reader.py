@@ -8,6 +8,7 @@ the quarantine file. How problems are reported is described in ``docs/data-contr
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ __all__ = [
 
 REPORT_COLUMNS = ("row", "column", "value", "reason", "source")
 QUARANTINE_COLUMNS = ("_row", "_column", "_reason")
+_DATE_MIN, _DATE_MAX = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11")
 _DATE_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?"
 
 
@@ -138,6 +140,8 @@ def _check_column(name: str, s: pd.Series, p: _Problems) -> pd.Series:
     if kind is Kind.DATE:
         ok = s.str.fullmatch(_DATE_RE, na=False)
         d = pd.to_datetime(s.str.slice(0, 10).where(ok), format="%Y-%m-%d", errors="coerce")
+        # Years outside datetime64[ns] (e.g. 0001, 9999) would overflow below: a bad date.
+        d = d.where(d.isna() | ((d >= _DATE_MIN) & (d <= _DATE_MAX)))
         p.flag(name, present & d.isna(), s, "unparseable date '{v}'")
         return d.astype("datetime64[ns]")
     if kind is Kind.HTS:
@@ -439,17 +443,36 @@ def _parquet_text(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
     return pa.table(cols).to_pandas().astype("str")
 
 
+def _duplicates(names: Sequence[str]) -> list[str]:
+    return sorted({n for n in names if list(names).count(n) > 1})
+
+
+def _check_csv_header(path: Path) -> None:
+    """Refuse a header naming a column twice (pandas would silently rename one ``x.1``)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    names = [h.strip() for h in header]
+    if len(set(names)) != len(names):
+        raise ContractError(f"{path}: duplicate column(s) {_duplicates(names)} in the header")
+
+
 def _raw_chunks(path: Path, chunk_rows: int | None) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     """Yield (text frame, row numbers) chunks of a CSV or Parquet file; blank lines skipped."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         start = 1  # Parquet has no lines: rows are numbered by 1-based position.
-        with pq.ParquetFile(path) as pf:
-            batches = pf.iter_batches(batch_size=chunk_rows) if chunk_rows else [pf.read()]
-            for batch in batches:
-                df = _parquet_text(batch)
-                yield df, np.arange(start, start + len(df), dtype=np.int64)
-                start += len(df)
+        try:
+            with pq.ParquetFile(path) as pf:
+                names = pf.schema_arrow.names
+                if len(set(names)) != len(names):
+                    raise ContractError(f"{path}: duplicate column(s) {_duplicates(names)}")
+                batches = pf.iter_batches(batch_size=chunk_rows) if chunk_rows else [pf.read()]
+                for batch in batches:
+                    df = _parquet_text(batch)
+                    yield df, np.arange(start, start + len(df), dtype=np.int64)
+                    start += len(df)
+        except (pa.ArrowException, OSError) as exc:  # not Parquet, truncated, unreadable type
+            raise ContractError(f"{path}: cannot read as Parquet: {exc}") from exc
         return
     if suffix not in (".csv", ".txt"):
         raise ContractError(f"{path}: unsupported file type '{suffix}' (use .csv or .parquet)")
@@ -457,6 +480,7 @@ def _raw_chunks(path: Path, chunk_rows: int | None) -> Iterator[tuple[pd.DataFra
     # the editor's line numbers (header = line 1), and dropped below.
     start = 2
     try:
+        _check_csv_header(path)
         with pd.read_csv(
             path,
             dtype=str,
@@ -472,7 +496,7 @@ def _raw_chunks(path: Path, chunk_rows: int | None) -> Iterator[tuple[pd.DataFra
                 start += len(df)
                 blank = (df == "").all(axis=1).to_numpy()
                 yield df[~blank].reset_index(drop=True), rows[~blank]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise ContractError(f"{path}: cannot parse as UTF-8 CSV: {exc}") from exc
 
 

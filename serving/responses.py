@@ -27,3 +27,6 @@ INVALID: Responses = {
 NO_MODEL: Responses = {
     503: _r("No model is loaded, or the audit store is unavailable: nothing was scored.")
 }
+BAD_BODY: Responses = {
+    400: _r("The body could not be parsed: not JSON, or a malformed or oversized multipart form.")
+}

@@ -11,6 +11,21 @@ from serving.limits import MAX_LINES
 Band = Literal["high", "elevated", "low"]
 
 
+def _doc(pattern: str) -> dict[str, Any]:
+    """A pattern for the OpenAPI document only: the contract reader enforces the rule.
+
+    The reader's own message (naming line and field) is what a caller gets, so pydantic must
+    not reject first; the pattern still tells clients (and the API fuzzer) what is accepted.
+    Semantic rules (a real calendar date, an assigned ISO code) stay beyond the schema.
+    """
+    return {"pattern": pattern}
+
+
+_DATE = _doc(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]00:00(:00(\.0+)?)?)?\s*$")
+_HTS = _doc(r"^\s*[0-9](\.?\s?[0-9]){5,9}\s*$")
+_COUNTRY = _doc(r"^\s*[A-Za-z]{2}\s*$")
+
+
 class EntryLineIn(BaseModel):
     """One entry line as in ``docs/data-contract.md``; optional fields may be null or absent.
 
@@ -36,11 +51,21 @@ class EntryLineIn(BaseModel):
         },
     )
 
-    entry_id: str = Field(min_length=1, max_length=128)
+    # Extra fields (pass-through features the served model declares) are scalars; others are
+    # refused here with the field in ``loc``, unknown names by the contract check after.
+    __pydantic_extra__: dict[str, str | int | float | bool | None] = Field(init=False)
+
+    entry_id: str = Field(min_length=1, max_length=128, json_schema_extra=_doc(r"\S"))
     line_no: int = Field(ge=1, le=999_999_999)
-    entry_date: str = Field(description="ISO 8601 date, e.g. 2024-03-14", max_length=32)
-    hts_code: str = Field(description="6 to 10 digits, dots allowed", max_length=32)
-    country_of_origin: str = Field(description="ISO 3166-1 alpha-2", max_length=8)
+    entry_date: str = Field(
+        description="ISO 8601 date, e.g. 2024-03-14", max_length=32, json_schema_extra=_DATE
+    )
+    hts_code: str = Field(
+        description="6 to 10 digits, dots allowed", max_length=32, json_schema_extra=_HTS
+    )
+    country_of_origin: str = Field(
+        description="ISO 3166-1 alpha-2", max_length=8, json_schema_extra=_COUNTRY
+    )
     importer_id: str | None = Field(default=None, max_length=256)
     importer_name: str | None = Field(default=None, max_length=1024)
     manufacturer_id: str | None = Field(default=None, max_length=256)
@@ -48,22 +73,25 @@ class EntryLineIn(BaseModel):
     manufacturer_address: str | None = Field(default=None, max_length=2048)
     shipper_name: str | None = Field(default=None, max_length=1024)
     shipper_address: str | None = Field(default=None, max_length=2048)
-    country_of_export: str | None = Field(default=None, max_length=8)
-    port_of_lading: str | None = Field(default=None, max_length=16)
-    port_of_entry: str | None = Field(default=None, max_length=16)
-    transport_mode: str | None = Field(default=None, max_length=16)
+    country_of_export: str | None = Field(default=None, max_length=8, json_schema_extra=_COUNTRY)
+    port_of_lading: str | None = Field(
+        default=None, max_length=16, json_schema_extra=_doc(r"^\s*[A-Za-z]{2} ?[A-Za-z0-9]{3}\s*$")
+    )
+    port_of_entry: str | None = Field(
+        default=None, max_length=16, json_schema_extra=_doc(r"^\s*[0-9]{4}\s*$")
+    )
+    transport_mode: str | None = Field(
+        default=None,
+        max_length=16,
+        json_schema_extra=_doc(
+            r"^\s*([Vv][Ee][Ss][Ss][Ee][Ll]|[Aa][Ii][Rr]|[Tt][Rr][Uu][Cc][Kk]|[Rr][Aa][Ii][Ll])\s*$"
+        ),
+    )
     goods_description: str | None = Field(default=None, max_length=4096)
     quantity: float | None = Field(default=None, ge=0)
     quantity_unit: str | None = Field(default=None, max_length=32)
     gross_weight_kg: float | None = Field(default=None, ge=0)
     declared_value_usd: float | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _extras_are_scalars(self) -> EntryLineIn:
-        for name, value in (self.model_extra or {}).items():
-            if value is not None and not isinstance(value, str | int | float | bool):
-                raise ValueError(f"field '{name}' must be a string or a number")
-        return self
 
 
 class ScoreRequest(BaseModel):

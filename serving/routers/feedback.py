@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from models.store import AuditStore, canonical_json, input_hash, now_iso
 from serving.deps import FeedbackKey, RequestIdDep, StoreDep
-from serving.responses import AUTH, INVALID, TOO_LARGE, _r
+from serving.responses import AUTH, BAD_BODY, INVALID, TOO_LARGE, _r
 from serving.schemas import FeedbackIn, FeedbackOut
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -41,6 +41,7 @@ def store_feedback(
     responses={
         201: {"description": "Stored; `scored_before` says whether training can use it."},
         **AUTH,
+        **BAD_BODY,
         **TOO_LARGE,
         **INVALID,
         503: _r("The audit store is unavailable: nothing was stored."),

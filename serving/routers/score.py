@@ -26,7 +26,7 @@ from serving.deps import (
     StoreDep,
 )
 from serving.jobs import job_id_for
-from serving.responses import AUTH, INVALID, NO_MODEL, TOO_LARGE, _r
+from serving.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE, _r
 from serving.schemas import (
     FileScoreResponse,
     JobAccepted,
@@ -55,6 +55,7 @@ CONTENT_TYPES = {"text/csv": ".csv", "application/vnd.apache.parquet": ".parquet
     responses={
         200: {"description": "Scores in request order, each line audited."},
         **AUTH,
+        **BAD_BODY,
         **TOO_LARGE,
         **INVALID,
         **NO_MODEL,
@@ -182,6 +183,7 @@ def _form_number(form: Any, name: str, default: float, lo: float, hi: float) -> 
         200: {"model": FileScoreResponse, "description": "Entries ranked by their riskiest line."},
         202: {"model": JobAccepted, "description": "Large file: scored in the background."},
         **AUTH,
+        **BAD_BODY,
         **TOO_LARGE,
         415: _r("Not a .csv or .parquet upload."),
         **INVALID,

@@ -1,6 +1,6 @@
 """Run the API in this process (settings from the environment), for tests that kill it.
 
-    python tests/reliability/serve_app.py --port 8123 [--chunk-lines 50]
+python tests/reliability/serve_app.py --port 8123 [--chunk-lines 50]
 """
 
 from __future__ import annotations

@@ -1,0 +1,188 @@
+"""The audit store on SQLite and on a real PostgreSQL server (same tests), and MLflow's
+backend store on PostgreSQL: train, register and serve a model through it.
+
+PostgreSQL comes from the session fixture ``pg`` (a throwaway cluster on loopback); where
+the server binaries are absent the PostgreSQL cases are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from reltools import PgCluster, add_keys, auth, helpers, lines_json
+
+from models.store import AuditStore, AuditUnavailableError, canonical_json, input_hash, now_iso
+
+pytestmark = pytest.mark.integration
+_DBS = iter(range(1000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'audit.db'}"
+    else:
+        pg: PgCluster = request.getfixturevalue("pg")
+        name = f"audit_{next(_DBS)}"
+        pg.create_db(name)
+        url = pg.url(name)
+    s = AuditStore(url)
+    s.create()
+    s.create()  # idempotent
+    yield s
+    s.dispose()
+
+
+def _row(i: int, request_id: str = "r1", score: float = 0.1, **kw: object) -> dict[str, object]:
+    line = {"entry_id": f"E-{i}", "line_no": 1, "manufacturer_name": "MÜLLER 株式会社 ☃"}
+    text = canonical_json(line)
+    return {
+        "request_id": request_id, "ts": now_iso(), "key_id": "k", "entry_id": f"E-{i}",
+        "line_no": 1, "input_hash": input_hash(text), "input_json": text,
+        "model_version": "models:/flrisk/1", "bundle_hash": "a" * 64, "risk_score": score,
+        "risk_band": "low", "reasons_json": canonical_json({"reasons": [{"code": "x"}]}),
+        "latency_ms": 1.5, "action": "score", **kw,
+    }  # fmt: skip
+
+
+def test_rows_round_trip_exactly(store: AuditStore) -> None:
+    scores = [0.1, 1 / 3, 0.123456789012345678, 5e-324, 1.0, 0.0]
+    assert store.record([_row(i, score=s) for i, s in enumerate(scores)]) == len(scores)
+    rows = store.audit_rows("r1")
+    assert [r["risk_score"] for r in rows] == scores  # doubles, to the last bit
+    assert json.loads(rows[0]["input_json"])["manufacturer_name"] == "MÜLLER 株式会社 ☃"
+    assert [r["entry_id"] for r in store.job_lines("r1")] == [f"E-{i}" for i in range(6)]
+    assert store.job_lines("r1")[0]["reasons"] == [{"code": "x"}]
+    assert store.record([]) == 0
+
+
+def test_one_transaction_per_request(store: AuditStore) -> None:
+    bad = _row(2)
+    bad["request_id"] = None  # NOT NULL: the whole batch must be refused
+    with pytest.raises(AuditUnavailableError):
+        store.record([_row(1), bad])
+    assert store.audit_rows() == []
+
+
+def test_feedback_and_training_join(store: AuditStore) -> None:
+    store.record([_row(1), _row(2)])
+    fb = {"ts": now_iso(), "key_id": "k", "entry_id": "E-1", "line_no": 1,
+          "inspected": True, "inspection_reason": "targeted", "violation": 1,
+          "outcome": "detained", "note": None}  # fmt: skip
+    audit = {"request_id": "f1", "ts": now_iso(), "key_id": "k", "entry_id": "E-1",
+             "line_no": 1, "action": "feedback"}  # fmt: skip
+    fid = store.record_feedback(fb, audit)
+    assert fid >= 1 and store.has_scored("E-1", 1) and not store.has_scored("E-9", 1)
+    store.record_feedback({**fb, "violation": 0}, audit)
+    store.record_feedback({**fb, "entry_id": "NEVER"}, {**audit, "entry_id": "NEVER"})
+    rows, skipped = store.feedback_with_inputs()
+    assert skipped == 1 and len(rows) == 1 and rows[0]["violation"] == "0"
+
+
+def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
+    n_threads, per_thread = 8, 40
+    errors: list[BaseException] = []
+
+    def write(t: int) -> None:
+        try:
+            for i in range(per_thread):
+                store.record(
+                    [
+                        _row(t * 1000 + i, request_id=f"t{t}-{i}"),
+                        _row(t * 1000 + i + 500, request_id=f"t{t}-{i}"),
+                    ]
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(store.audit_rows()) == n_threads * per_thread * 2
+
+
+def test_unreachable_store_is_an_audit_error_not_a_crash(tmp_path: Path) -> None:
+    s = AuditStore("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
+    assert s.ping() is False
+    with pytest.raises(AuditUnavailableError):
+        s.record([_row(1)])
+    with pytest.raises(AuditUnavailableError):
+        s.has_scored("E", 1)
+    with pytest.raises(AuditUnavailableError):
+        s.job_lines("r")
+
+
+TRAIN_CONFIG = """
+[lightgbm]
+num_boost_round = 30
+learning_rate = 0.2
+[evaluation]
+bootstrap = 10
+"""
+
+
+def test_mlflow_backend_store_on_postgres_trains_registers_and_serves(
+    tmp_path: Path, pg: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.settings import Settings, get_settings
+    from pipelines.train import train_command
+    from serving.app import create_app
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    train = tmp_path / "train.csv"
+    helpers.make_lines(3000, seed=11).to_csv(train, index=False)
+    cfg = tmp_path / "train.toml"
+    cfg.write_text(TRAIN_CONFIG)
+    uri = pg.url("mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("FLRISK_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    try:
+        model_uri = train_command(
+            data=[train], mapping=None, name="flrisk", config=cfg, truth=None,
+            use_feedback=False, promote_alias="champion", allow_bad_rows=False,
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert model_uri.startswith("models:/flrisk/")
+    # The registry (runs, versions, aliases) is in PostgreSQL; artifacts stay in a folder.
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=postgres dbname=mlflow") as conn:
+        n_versions = conn.execute("SELECT count(*) FROM model_versions").fetchone()
+        aliases = conn.execute("SELECT alias FROM registered_model_aliases").fetchall()
+    assert n_versions is not None and n_versions[0] >= 1 and ("champion",) in aliases
+    assert list(data_dir.rglob("model.lgb"))
+    # Serve it from the PostgreSQL registry, with the audit store on PostgreSQL too.
+    pg.create_db("served_audit")
+    settings = Settings(data_dir=data_dir / "serve", bootstrap_key=False, num_threads=1,
+                        mlflow_tracking_uri=uri, audit_url=pg.url("served_audit"))  # fmt: skip
+    keys = add_keys(settings)
+    lines = helpers.make_lines(5, seed=12, labels=False)
+    from models.reader import validate_frame
+
+    body = {"lines": lines_json(validate_frame(lines).frame)}
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").status_code == 200, client.get("/readyz").json()
+        r = client.post("/v1/score", json=body, headers=auth(keys["scorer"]))
+        assert r.status_code == 200 and r.json()["model"]["alias"] == "champion"
+        assert len(client.app.state.store.audit_rows()) == 5
+    assert os.environ["MLFLOW_TRACKING_URI"] == uri  # restored by monkeypatch after the test
+
+
+def test_pg_fixture_is_loopback_only(pg: PgCluster) -> None:
+    import psycopg
+
+    with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres") as conn:
+        row = conn.execute("SHOW listen_addresses").fetchone()
+    assert row is not None and row[0] == "127.0.0.1"
