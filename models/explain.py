@@ -332,7 +332,7 @@ def reasons_for(
     out: list[list[dict[str, Any]]] = []
     columns = _ColumnView(context)
     for i in range(len(context)):
-        line = columns.row(i)
+        line: Any = columns.row(i)  # duck-types the .get of a row Series
         items = []
         for j in order[i]:
             code, c = g.columns[j], float(values[i, j])
