@@ -82,6 +82,10 @@ test-fast: $(STAMP) ## Run the tests not marked slow, spark or browser
 bench: $(STAMP) ## Run every benchmark in bench/ and print one table (writes bench/results/*.json)
 	$(PY) bench/run_all.py
 
+.PHONY: bench-quick
+bench-quick: $(STAMP) ## Benchmarks at smaller sizes (a few minutes)
+	$(PY) bench/run_all.py --quick
+
 .PHONY: clean
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)
 	rm -rf $(DATA) mlruns .pytest_cache .mypy_cache .ruff_cache

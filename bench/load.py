@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 import socket
@@ -127,7 +128,10 @@ def run_load(
         duration: Seconds of load (after one warm-up request).
     """
     bodies = [{"lines": [line], "reasons": 3} for line in lines]
-    return asyncio.run(_run(url, key, bodies, clients, duration))
+    # A thread of its own owns the event loop: the caller may already run one (pytest with
+    # Playwright's sync API leaves a loop in the main thread).
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _run(url, key, bodies, clients, duration)).result()
 
 
 def free_port() -> int:

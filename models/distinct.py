@@ -21,8 +21,30 @@ def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     A code of -1 picks the last element of an array, so :func:`spread` appends the result
     for a missing value at the end.
     """
+    if isinstance(values, np.ndarray) and len(values) <= SMALL:
+        return _factorize_small(values)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
+
+
+# Arrays up to this length are factorised with a dict: pandas' hash tables cost ~20 us per
+# call whatever the size, more than a dict does for a few values.
+SMALL = 64
+
+
+def _factorize_small(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`factorize` of a short array, same codes and uniques as ``pd.factorize``."""
+    seen: dict[Any, int] = {}
+    codes = []
+    # tolist gives Python scalars, as pd.factorize's object uniques hold them.
+    for v in values.tolist():
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            codes.append(-1)
+        else:
+            codes.append(seen.setdefault(v, len(seen)))
+    uniques = np.empty(len(seen), dtype=object)
+    uniques[:] = list(seen)
+    return np.array(codes, dtype=np.intp), uniques
 
 
 def combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -35,9 +57,9 @@ def combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key = codes[0].astype(np.int64) + 1
     for c in codes[1:]:
         # Re-factorise before each step so the combined key can never overflow int64.
-        dense = pd.factorize(key)[0].astype(np.int64)
+        dense = factorize(key)[0].astype(np.int64)
         key = dense * (int(c.max(initial=-1)) + 2) + (c + 1)
-    out, uniques = pd.factorize(key)
+    out, uniques = factorize(key)
     first = np.full(len(uniques), -1, dtype=np.intp)
     # Reversed assignment leaves each combination's first position in place.
     first[out[::-1]] = np.arange(len(out) - 1, -1, -1)

@@ -8,7 +8,8 @@ with the evidence behind it and its signed share of the line's total contributio
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -278,9 +279,39 @@ def _field_sentence(group: str, line: pd.Series) -> tuple[str, dict[str, Any]]:
 
 def group_contributions(contrib: np.ndarray, feature_names: list[str]) -> pd.DataFrame:
     """Sum per-feature SHAP values (without the bias column) into reason groups."""
-    groups = feature_groups(feature_names)
-    df = pd.DataFrame(contrib[:, : len(feature_names)], columns=feature_names)
-    return df.T.groupby(pd.Series(groups)).sum().T
+    labels, values = _group_sums(contrib, feature_names)
+    return pd.DataFrame(values, columns=pd.Index(labels, dtype=object))
+
+
+@lru_cache(maxsize=8)
+def _group_layout(feature_names: tuple[str, ...]) -> tuple[list[str], list[np.ndarray]]:
+    """Sorted group labels and, per summation step, the (group, feature) index pairs."""
+    groups = feature_groups(list(feature_names))
+    labels = sorted(set(groups.values()))
+    members = [[j for j, f in enumerate(feature_names) if groups[f] == g] for g in labels]
+    steps = []
+    for t in range(max((len(m) for m in members), default=0)):
+        steps.append(np.array([(k, m[t]) for k, m in enumerate(members) if len(m) > t]))
+    return labels, steps
+
+
+def _group_sums(contrib: np.ndarray, feature_names: list[str]) -> tuple[list[str], np.ndarray]:
+    """Per-group sums, bit-identical to ``DataFrame.T.groupby(groups).sum()``.
+
+    pandas sums groups with Kahan compensation in feature order; the same steps are run here
+    for all groups at once (a groupby costs ~2 ms per call, this ~0.1 ms).
+    """
+    labels, steps = _group_layout(tuple(feature_names))
+    n = contrib.shape[0]
+    total = np.zeros((n, len(labels)))
+    comp = np.zeros((n, len(labels)))
+    for step in steps:
+        g, j = step[:, 0], step[:, 1]
+        y = contrib[:, j] - comp[:, g]
+        t = total[:, g] + y
+        comp[:, g] = (t - total[:, g]) - y
+        total[:, g] = t
+    return labels, total
 
 
 class _ColumnView:
@@ -290,8 +321,11 @@ class _ColumnView:
     (NumPy scalars, strings, NaN or NA), which is all the sentence makers use.
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self._cols = {c: frame[c].to_numpy() for c in frame.columns}
+    def __init__(self, frame: pd.DataFrame | Mapping[str, np.ndarray]) -> None:
+        if isinstance(frame, pd.DataFrame):
+            self._cols = {c: frame[c].to_numpy() for c in frame.columns}
+        else:
+            self._cols = dict(frame)
 
     def row(self, i: int) -> _RowView:
         return _RowView(self._cols, i)
@@ -309,33 +343,37 @@ class _RowView:
 
 
 def reasons_for(
-    contrib: np.ndarray, feature_names: list[str], context: pd.DataFrame, k: int
+    contrib: np.ndarray,
+    feature_names: list[str],
+    context: pd.DataFrame | Mapping[str, np.ndarray],
+    k: int,
 ) -> list[list[dict[str, Any]]]:
     """Top-k reasons per line.
 
     Args:
         contrib: ``pred_contrib`` output (lines x features+1), log-odds.
         feature_names: Model feature names, in column order.
-        context: One row per line with feature values, signals and evidence columns.
+        context: One row per line with feature values, signals and evidence columns (a
+            frame, or column name -> array as ``Series.to_numpy`` would give it).
         k: Reasons per line.
 
     Returns:
         Per line, a list of ``{"code", "text", "evidence", "contribution", "share"}`` with
         ``share`` the signed fraction of the sum of absolute group contributions.
     """
-    if k <= 0 or len(context) == 0:
-        return [[] for _ in range(len(context))]
-    g = group_contributions(contrib, feature_names)
-    values = g.to_numpy()
+    rows = len(contrib)
+    if k <= 0 or rows == 0:
+        return [[] for _ in range(rows)]
+    labels, values = _group_sums(contrib, feature_names)
     total = np.abs(values).sum(axis=1)
     order = np.argsort(-np.abs(values), axis=1)[:, :k]
     out: list[list[dict[str, Any]]] = []
     columns = _ColumnView(context)
-    for i in range(len(context)):
+    for i in range(rows):
         line: Any = columns.row(i)  # duck-types the .get of a row Series
         items = []
         for j in order[i]:
-            code, c = g.columns[j], float(values[i, j])
+            code, c = labels[j], float(values[i, j])
             maker = SENTENCES.get(code)
             text, ev = maker(line, c > 0) if maker else _field_sentence(code, line)
             items.append(

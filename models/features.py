@@ -8,15 +8,17 @@ model matrix with that state. Training, ``flrisk score`` and the API all call
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from models.distinct import factorize, spread
+from models.distinct import combine, factorize, spread
 from models.history import PartyHistory, month_index
-from models.signals import SignalCache, derive_signals
-from models.valuestats import fit_value_stats, value_features
+from models.signals import SignalCache, derive_signals, signal_columns
+from models.valuestats import GOODS_COLUMNS, MEASURES, fit_value_stats, value_feature_arrays
 
 STATE_FORMAT = 1
 MAX_CATEGORIES = 200
@@ -118,33 +120,59 @@ class FeatureState:
 
 
 def _history_keys(
-    frame: pd.DataFrame, signals: pd.DataFrame, state_pt: dict[str, str], high_card: list[str]
-) -> dict[str, pd.Series]:
+    frame: pd.DataFrame, signals: Mapping[str, Any], high_card: list[str]
+) -> dict[str, np.ndarray]:
+    """Party / goods key per line for each history, as object arrays (missing: None or NaN)."""
     keys = {
-        "imp": signals["imp_key"],
-        "mfr": signals["mfr_key"],
-        "shp": signals["shp_key"],
-        "hs6": signals["hs6"].astype(object),
-        "origin_heading": (
-            frame["country_of_origin"].astype(str) + ":" + signals["hs_heading"]
-        ).astype(object),
+        "imp": np.asarray(signals["imp_key"], dtype=object),
+        "mfr": np.asarray(signals["mfr_key"], dtype=object),
+        "shp": np.asarray(signals["shp_key"], dtype=object),
+        "hs6": np.asarray(signals["hs6"], dtype=object),
+        "origin_heading": _origin_heading(frame["country_of_origin"], signals["hs_heading"]),
     }
     for col in high_card:
-        keys[col] = frame[col].astype(object).where(frame[col].notna(), None)
+        src = frame[col]
+        keys[col] = np.where(src.notna().to_numpy(), src.to_numpy(dtype=object), None)
     return keys
 
 
-def _categorical(src: pd.Series, categories: list[str]) -> Any:
-    """``src.astype(str)`` as the fixed categories (unseen or missing: NaN), once per value."""
-    codes, uniques = factorize(src)
+def _origin_heading(origin: pd.Series, heading: Any) -> np.ndarray:
+    """``origin.astype(str) + ":" + heading`` (missing part: NaN), once per distinct pair."""
+    if not isinstance(origin.dtype, pd.StringDtype):
+        # Object origins turn missing into "nan"/"None" text under astype(str): keep that.
+        return (origin.astype(str) + ":" + pd.Series(heading, index=origin.index)).to_numpy(
+            dtype=object
+        )
+    ocodes, ouniq = factorize(origin.to_numpy())
+    hcodes, huniq = factorize(np.asarray(heading, dtype=object))
+    pair, first = combine(ocodes, hcodes)
+    text = [
+        f"{ouniq[ocodes[i]]}:{huniq[hcodes[i]]}" if ocodes[i] >= 0 and hcodes[i] >= 0 else np.nan
+        for i in first
+    ]
+    return spread(text, pair, np.nan)
+
+
+def _categorical_codes(src: Any, categories: list[str]) -> np.ndarray:
+    """Codes of ``src.astype(str)`` in the fixed categories (unseen or missing: -1)."""
+    codes, uniques = factorize(np.asarray(src, dtype=object))
     position = {c: i for i, c in enumerate(categories)}
-    cat = spread([position.get(str(u), -1) for u in uniques], codes, -1, "int64")
-    return pd.Categorical.from_codes(cat, dtype=pd.CategoricalDtype(categories))
+    return spread([position.get(str(u), -1) for u in uniques], codes, -1, "int64")  # type: ignore[no-any-return]
 
 
-def _categorical_source(frame: pd.DataFrame, signals: pd.DataFrame, col: str) -> pd.Series:
-    src = frame[col] if col in frame.columns else signals[col]
+def _categorical_source(frame: pd.DataFrame, signals: Any, col: str) -> pd.Series:
+    src = frame[col] if col in frame.columns else pd.Series(signals[col], index=frame.index)
     return src.astype(object).where(src.notna(), None)
+
+
+def _month_index(dates: pd.Series) -> np.ndarray:
+    """:func:`month_index` without the datetime accessor's per-call cost."""
+    if len(dates) == 0:
+        return np.zeros(0, dtype="int64")
+    if dates.dtype.kind == "M":  # naive datetime64: whole months since 1970, shifted
+        months = dates.to_numpy().astype("datetime64[M]").astype("int64")
+        return months + 1970 * 12  # type: ignore[no-any-return]
+    return month_index(dates).to_numpy()
 
 
 def fit_feature_state(
@@ -188,7 +216,7 @@ def fit_feature_state(
     )
     histories = {
         name: PartyHistory.fit(name, key, hist_frame)
-        for name, key in _history_keys(frame, signals, passthrough, high_card).items()
+        for name, key in _history_keys(frame, signals, high_card).items()
     }
     state = FeatureState(
         categories=categories,
@@ -209,7 +237,7 @@ def build_features(
     frame: pd.DataFrame,
     state: FeatureState,
     cache: SignalCache | None = None,
-    signals: pd.DataFrame | None = None,
+    signals: pd.DataFrame | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Model matrix for contract-shaped lines, with the fitted state.
 
@@ -217,32 +245,82 @@ def build_features(
         frame: Contract-shaped lines (labels, if present, are ignored).
         state: Output of :func:`fit_feature_state`.
         cache: Signal memo to reuse across calls (serving keeps one per process).
-        signals: Precomputed :func:`derive_signals` output for ``frame``, to avoid recomputing.
+        signals: Precomputed :func:`derive_signals` output for ``frame`` (or its
+            :func:`~models.signals.signal_columns`), to avoid recomputing.
 
     Returns:
         One row per line, columns ``state.feature_names`` (categoricals as fixed
         ``CategoricalDtype``; unseen values become missing).
     """
+    return features_frame(feature_columns(frame, state, cache, signals), state, frame.index)
+
+
+def features_frame(X: Mapping[str, np.ndarray], state: FeatureState, index: pd.Index) -> pd.DataFrame:
+    """The frame of :func:`feature_columns` output (categorical codes as fixed categories).
+
+    Args:
+        X: Output of :func:`feature_columns`.
+        state: The state ``X`` was built with.
+        index: Index of the lines.
+
+    Returns:
+        The model matrix as :func:`build_features` returns it.
+    """
+    out: dict[str, Any] = {}
+    for c, values in X.items():
+        if c in state.categories:
+            dtype = pd.CategoricalDtype(state.categories[c])
+            out[c] = pd.Categorical.from_codes(values, dtype=dtype)
+        else:
+            out[c] = values
+    # One frame built at once: inserting ~90 columns one by one copies the blocks each time.
+    return pd.DataFrame(out, index=index)
+
+
+def feature_columns(
+    frame: pd.DataFrame,
+    state: FeatureState,
+    cache: SignalCache | None = None,
+    signals: pd.DataFrame | Mapping[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """The features as plain arrays: what :func:`build_features` puts in its frame.
+
+    The one feature code path; it works on arrays so that its fixed cost per call stays
+    small (a single line is scored in about a millisecond) while large batches keep their
+    vectorised throughput.
+
+    Args:
+        frame: Contract-shaped lines (labels, if present, are ignored).
+        state: Output of :func:`fit_feature_state`.
+        cache: Signal memo to reuse across calls.
+        signals: Precomputed signals for ``frame`` (frame or column mapping).
+
+    Returns:
+        Feature name -> array, in ``state.feature_names`` order; categorical features are
+        int64 codes into ``state.categories[name]`` (-1: unseen or missing).
+    """
     if signals is None:
-        signals = derive_signals(frame, cache)
+        signals = signal_columns(frame, cache)
     X: dict[str, Any] = {}
     for col in state.categorical_features:
-        X[col] = _categorical(_categorical_source(frame, signals, col), state.categories[col])
+        src = frame[col] if col in frame.columns else signals[col]
+        X[col] = _categorical_codes(src, state.categories[col])
     for col in SIGNAL_NUMERIC:
-        X[col] = signals[col].astype("float64").to_numpy()
-    vf = value_features(signals, frame["country_of_origin"], state.value_stats)
+        X[col] = np.asarray(signals[col], dtype="float64")
+    vf = value_feature_arrays(
+        {c: np.asarray(signals[c]) for c in (*GOODS_COLUMNS, *MEASURES)},
+        frame["country_of_origin"].to_numpy(),
+        state.value_stats,
+    )
     for col in VALUE_NUMERIC:
-        X[col] = vf[col].to_numpy()
+        X[col] = vf[col]
     for col, kind in state.passthrough.items():
         if kind == "numeric":
             X[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64").to_numpy()
-    months = month_index(frame["entry_date"]) if len(frame) else pd.Series([], dtype="int64")
+    months = _month_index(frame["entry_date"])
     high_card = [c for c in state.histories if c not in HISTORY_KEYS]
-    keys = _history_keys(frame, signals, state.passthrough, high_card)
+    keys = _history_keys(frame, signals, high_card)
     for name, hist in state.histories.items():
-        feats = hist.features(keys[name], months, state.prior_rate)
-        for c in feats.columns:
-            X[c] = feats[c].to_numpy()
+        X.update(hist.feature_arrays(keys[name], months, state.prior_rate))
     names = state.feature_names or list(X)
-    # One frame built at once: inserting ~90 columns one by one copies the blocks each time.
-    return pd.DataFrame({c: X[c] for c in names}, index=frame.index)
+    return {c: X[c] for c in names}

@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.distinct import combine, factorize
+from models.distinct import factorize, spread
 
 COUNTS = ("n", "n_insp", "n_viol", "n_risky")
+# Months are packed with the party code into one int64 search key; the offset keeps any
+# month (including month - 1 of month 0) non-negative in the low 32 bits.
+_MONTH_OFFSET = 1 << 31
 
 
 def month_index(dates: pd.Series) -> pd.Series:
@@ -37,10 +40,12 @@ class PartyHistory:
 
     key: str
     table: pd.DataFrame = field(repr=False)
-    _lookup: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+    _lookup: tuple[dict[Any, int], np.ndarray, dict[str, np.ndarray], np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
-    def fit(cls, key: str, parties: pd.Series, frame: pd.DataFrame) -> PartyHistory:
+    def fit(cls, key: str, parties: pd.Series | np.ndarray, frame: pd.DataFrame) -> PartyHistory:
         """Count lines, inspections, violations and risky lines per party and month.
 
         Args:
@@ -51,7 +56,7 @@ class PartyHistory:
         """
         df = pd.DataFrame(
             {
-                "party": parties.to_numpy(),
+                "party": np.asarray(parties, dtype=object),
                 "month": month_index(frame["entry_date"]).to_numpy(),
                 "n": 1,
                 "n_insp": frame["inspected"].fillna(False).astype(bool).astype("int64").to_numpy(),
@@ -77,56 +82,67 @@ class PartyHistory:
             Frame aligned with ``parties``: prior lines, inspections, smoothed violation
             rate, share of risky lines, months since first seen (NaN when never seen).
         """
-        # Features depend only on (party, month): compute them once per distinct pair.
-        pcodes, puniq = factorize(parties.to_numpy())
-        mcodes, muniq = factorize(months.to_numpy())
-        pair, first = combine(pcodes, mcodes)
-        pos_p, pos_m = pcodes[first], mcodes[first]
-        p_vals = np.append(puniq, [None])[pos_p]
-        m_vals = np.asarray(muniq, dtype="int64")[pos_m] if len(first) else np.zeros(0, "int64")
-        distinct = self._features(p_vals, m_vals, prior_rate)
-        out = pd.DataFrame({c: distinct[c].to_numpy()[pair] for c in distinct.columns})
-        out.index = parties.index
-        return out
-
-    def _features(self, parties: np.ndarray, months: np.ndarray, prior_rate: float) -> pd.DataFrame:
-        k = self.key
-        left = pd.DataFrame(
-            {
-                "party": parties,
-                "month": months - 1,
-                "_pos": np.arange(len(parties)),
-            }
+        cols = self.feature_arrays(
+            parties.to_numpy(dtype=object), np.asarray(months, dtype="int64"), prior_rate
         )
-        known = left.dropna(subset=["party"]).sort_values("month", kind="stable")
-        known["party"] = known["party"].astype(object)
-        if self._lookup is None:  # converted once, not per chunk
-            self._lookup = self.table.astype({"month": "int64", "party": object})
-        table = self._lookup
-        merged = pd.merge_asof(
-            known.astype({"month": "int64"}),
-            table,
-            on="month",
-            by="party",
-            direction="backward",
-        ).set_index("_pos")
-        out = pd.DataFrame(index=np.arange(len(parties)))
-        n = merged["n"].reindex(out.index).fillna(0.0)
-        n_insp = merged["n_insp"].reindex(out.index).fillna(0.0)
-        n_viol = merged["n_viol"].reindex(out.index).fillna(0.0)
-        n_risky = merged["n_risky"].reindex(out.index).fillna(0.0)
-        first = merged["first_month"].reindex(out.index)
+        return pd.DataFrame(cols, index=parties.index)
+
+    def feature_arrays(
+        self, parties: np.ndarray, months: np.ndarray, prior_rate: float
+    ) -> dict[str, np.ndarray]:
+        """:meth:`features` as plain arrays (the cheap form for any batch size).
+
+        Args:
+            parties: Party identifier per line (object array; missing: None or NaN).
+            months: ``month_index`` of each line's entry date (int64 array).
+            prior_rate: Global violation rate among inspected lines, the smoothing prior.
+
+        Returns:
+            Feature name -> float64 array aligned with ``parties``.
+        """
+        codes_of, keys, counts, first_month = self._sorted()
+        # Party code of each line, looked up once per distinct party (missing: -1).
+        pcodes, puniq = factorize(parties)
+        pid = spread([codes_of.get(p, -1) for p in puniq], pcodes, -1, "int64")
+        # Latest row of the same party with month <= month - 1 (what a backward as-of join
+        # by party finds), via one binary search over (party, month) packed into int64.
+        query = (pid.astype(np.int64) << 32) + (months.astype(np.int64) - 1 + _MONTH_OFFSET)
+        pos = np.searchsorted(keys, query, side="right") - 1
+        hit = (pid >= 0) & (pos >= 0)
+        hit[hit] = (keys[pos[hit]] >> 32) == pid[hit]
+        take = np.where(hit, pos, 0)
+        got = {c: np.where(hit, counts[c][take] if len(keys) else 0.0, 0.0) for c in COUNTS}
+        n, n_insp, n_viol, n_risky = (got[c] for c in COUNTS)
+        first = np.where(hit, first_month[take] if len(keys) else np.nan, np.nan)
+        k = self.key
         # Beta-binomial smoothing: a party with two clean inspections is not "0% risk".
         strength = 5.0
-        out[f"hist_{k}_lines"] = np.log1p(n)
-        out[f"hist_{k}_inspected"] = np.log1p(n_insp)
-        out[f"hist_{k}_viol_rate"] = np.where(
-            n_insp > 0, (n_viol + strength * prior_rate) / (n_insp + strength), np.nan
-        )
-        out[f"hist_{k}_violations"] = n_viol
-        out[f"hist_{k}_risky_share"] = np.where(n > 0, n_risky / n.where(n > 0, 1.0), np.nan)
-        out[f"hist_{k}_months_known"] = (months - first.to_numpy()).astype("float64")
-        return out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return {
+                f"hist_{k}_lines": np.log1p(n),
+                f"hist_{k}_inspected": np.log1p(n_insp),
+                f"hist_{k}_viol_rate": np.where(
+                    n_insp > 0, (n_viol + strength * prior_rate) / (n_insp + strength), np.nan
+                ),
+                # int64 when every line found a history, as the as-of join left it (exact
+                # equality with the frozen implementation includes dtypes).
+                f"hist_{k}_violations": n_viol.astype(np.int64) if hit.all() else n_viol,
+                f"hist_{k}_risky_share": np.where(n > 0, n_risky / np.where(n > 0, n, 1.0), np.nan),
+                f"hist_{k}_months_known": (months - first).astype("float64"),
+            }
+
+    def _sorted(self) -> tuple[dict[Any, int], np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Table sorted by (party, month) with packed int64 keys, built once per history."""
+        if self._lookup is None:
+            codes, uniques = pd.factorize(self.table["party"].astype(object), sort=False)
+            month = self.table["month"].to_numpy(dtype=np.int64)
+            keys = (codes.astype(np.int64) << 32) + (month + _MONTH_OFFSET)
+            order = np.argsort(keys, kind="stable")
+            counts = {c: self.table[c].to_numpy(dtype=np.float64)[order] for c in COUNTS}
+            first = self.table["first_month"].to_numpy(dtype=np.float64)[order]
+            position = {p: i for i, p in enumerate(uniques)}
+            self._lookup = (position, keys[order], counts, first)
+        return self._lookup
 
     def to_json(self) -> dict[str, Any]:
         """Column-oriented dict for the model's JSON state."""

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-from mlflow.pyfunc import PythonModel
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 
 class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped

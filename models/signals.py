@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -139,7 +140,69 @@ class SignalCache:
     entities: dict[str, tuple[object, ...]] = field(default_factory=dict)
     goods: dict[tuple[str, str], tuple[object, ...]] = field(default_factory=dict)
     texts: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    upper: dict[str, str] = field(default_factory=dict)
     traders: dict[str, bool] = field(default_factory=dict)
+
+
+# Up to this many lines, columns are handled as NumPy object arrays: pandas' Arrow string
+# operations cost ~50 us each whatever the size, which dominates a single line's signals.
+# Larger batches keep the Arrow-backed columns, whose vectorised kernels win at scale. Both
+# forms hold the same values, so every signal is the same whichever form a batch takes.
+SMALL_BATCH = 512
+# Text signals and the pandas dtype :func:`derive_signals` gives them.
+TEXT_DTYPES = {
+    **{c: "str" for c in ("hs6", "hs_heading", "hs_chapter", "rg_sector", "ev_desc_terms")},
+    **{f"{r}_addr_country": "str" for r in ("mfr", "shp")},
+    **{f"ev_{r}_xj_{k}": "str" for r in ("mfr", "shp") for k in ("terms", "place")},
+    **{f"ev_{r}_entity_id": "string" for r in ("mfr", "shp")},
+    **{
+        f"ev_{r}_entity_{k}": "str"
+        for r in ("mfr", "shp")
+        for k in ("name", "alias", "list", "citation")
+    },
+    "ev_rg_good": "str",
+    "ev_rg_rule_ids": "str",
+}
+
+# Contract columns the signals read.
+SIGNAL_INPUTS = (
+    "entry_id",
+    "hts_code",
+    "country_of_origin",
+    "country_of_export",
+    "port_of_lading",
+    "manufacturer_id",
+    "manufacturer_name",
+    "manufacturer_address",
+    "shipper_name",
+    "shipper_address",
+    "importer_id",
+    "importer_name",
+    "goods_description",
+    "quantity",
+    "gross_weight_kg",
+    "declared_value_usd",
+)
+Column = Any  # a frame column (pd.Series) or, for small batches, its NumPy array
+
+
+def _text_spread(
+    per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtype: str
+) -> Any:
+    """:func:`spread` to a text dtype; a small batch gets the object array the extension
+    array would convert to (missing: NaN for ``str``, NA for ``string``)."""
+    if len(codes) > SMALL_BATCH:
+        return spread(per_unique, codes, missing, dtype)
+    na = pd.NA if dtype == "string" else np.nan
+    vals = [na if v is None or v is pd.NA or v != v else v for v in (*per_unique, missing)]
+    return np.fromiter(vals, dtype=object, count=len(vals))[codes]
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, Column]:
+    """The frame's columns once, as arrays for a small batch (see ``SMALL_BATCH``)."""
+    if len(frame) > SMALL_BATCH:
+        return {c: frame[c] for c in SIGNAL_INPUTS}
+    return {c: frame[c].to_numpy() for c in SIGNAL_INPUTS}
 
 
 @lru_cache(maxsize=1)
@@ -188,9 +251,17 @@ def _text(values: np.ndarray) -> list[str]:
     return [*(str(v) for v in values), ""]
 
 
-def _upper(texts: list[str]) -> list[str]:
-    """Upper case exactly as the pandas string accessor does it (Arrow's Unicode tables)."""
-    return pd.Series(texts, dtype="str").str.upper().tolist() if texts else []
+def _upper(texts: list[str], memo: dict[str, str] | None = None) -> list[str]:
+    """Upper case exactly as the pandas string accessor does it (Arrow's Unicode tables).
+
+    With ``memo``, each text is converted once per process (the accessor's fixed cost is
+    most of a single line's description check).
+    """
+    if memo is None:
+        return pd.Series(texts, dtype="str").str.upper().tolist() if texts else []
+    new = [t for t in dict.fromkeys(texts) if t not in memo]
+    memo.update(zip(new, _upper(new), strict=True))
+    return [memo[t] for t in texts]
 
 
 def _places(texts: list[str], cache: SignalCache) -> list[tuple[bool, str, str, bool]]:
@@ -214,8 +285,8 @@ def _xj_columns(found: list[tuple[bool, str, str, bool]], codes: np.ndarray) -> 
     hit, terms, place, postal = zip(*found, strict=True)
     return {
         "hit": spread(hit[:-1], codes, hit[-1], "float64"),
-        "terms": spread(terms[:-1], codes, terms[-1], "str"),
-        "place": spread(place[:-1], codes, place[-1], "str"),
+        "terms": _text_spread(terms[:-1], codes, terms[-1], "str"),
+        "place": _text_spread(place[:-1], codes, place[-1], "str"),
         "postal": spread(postal[:-1], codes, postal[-1], "float64"),
     }
 
@@ -225,15 +296,16 @@ def _name_key(name: str) -> str | None:
     return "N:" + norm if norm else None
 
 
-def _party_keys(ids: pd.Series | None, names: pd.Series, cache: SignalCache) -> np.ndarray:
+def _party_keys(ids: Column | None, names: Column, cache: SignalCache) -> np.ndarray:
     """Object array of party keys: the declared ID when present, else ``N:`` + normalised name."""
     codes, uniques = factorize(names)
     by_name = memo_map(_text(uniques), cache.parties, _name_key)
     key = spread(by_name[:-1], codes, by_name[-1])
     if ids is None:
         return key
-    id_obj = ids.astype(object).to_numpy()
-    use_id = ids.notna().to_numpy() & (ids.astype(str) != "").to_numpy()
+    icodes, iuniq = factorize(ids)
+    id_obj = spread(list(iuniq), icodes, np.nan)
+    use_id = spread([str(u) != "" for u in iuniq], icodes, False, "bool")
     key = np.where(use_id, id_obj, key)
     key[key == "N:"] = None
     return key
@@ -241,36 +313,35 @@ def _party_keys(ids: pd.Series | None, names: pd.Series, cache: SignalCache) -> 
 
 def party_key(ids: pd.Series, names: pd.Series, cache: SignalCache | None = None) -> pd.Series:
     """Stable party identifier: the declared ID when present, else the normalised name."""
-    keys = _party_keys(ids, names, cache or SignalCache())
+    keys = _party_keys(ids, names, cache or SignalCache())  # Series work as columns too
     return pd.Series(keys, index=names.index, dtype=object)
 
 
-def _slices(s: pd.Series, *cuts: slice) -> list[np.ndarray]:
+def _slices(s: Column, *cuts: slice) -> list[np.ndarray]:
     """``s.str[cut]`` for each cut, as object arrays (missing stays NaN), once per value."""
     codes, uniques = factorize(s)
     return [spread([u[cut] for u in uniques], codes, np.nan) for cut in cuts]
 
 
-def _route(f: pd.DataFrame, out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    origin = f["country_of_origin"].astype(object).to_numpy()
-    export = f["country_of_export"].astype(object).to_numpy()
+def _route(f: dict[str, Column], out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    ocodes, ouniq = factorize(f["country_of_origin"])
+    origin = spread(list(ouniq), ocodes, np.nan)
+    (export,) = _slices(f["country_of_export"], slice(None))
     (lading,) = _slices(f["port_of_lading"], slice(None, 2))
     out["lading_country"] = lading
     out["origin_ne_export"] = (pd.notna(export) & (export != origin)).astype("float64")
     out["lading_ne_origin"] = (pd.notna(lading) & (lading != origin)).astype("float64")
     out["lading_cn_origin_other"] = ((lading == "CN") & (origin != "CN")).astype("float64")
-    out["origin_is_hub"] = pd.Series(origin).isin(TRANSSHIPMENT_HUBS).to_numpy().astype("float64")
+    out["origin_is_hub"] = spread([u in TRANSSHIPMENT_HUBS for u in ouniq], ocodes, 0, "float64")
     mid_country, mid_city = _slices(f["manufacturer_id"], slice(None, 2), slice(-3, None))
     out["mid_country"] = mid_country
     out["mid_city"] = mid_city
-    out["mid_ne_origin"] = (
-        f["manufacturer_id"].notna().to_numpy() & (mid_country != origin)
-    ).astype("float64")
+    out["mid_ne_origin"] = (pd.notna(mid_country) & (mid_country != origin)).astype("float64")
     return origin, export
 
 
 def _addresses(
-    f: pd.DataFrame, origin: np.ndarray, cache: SignalCache, out: dict[str, Any]
+    f: dict[str, Column], origin: np.ndarray, cache: SignalCache, out: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     countries = {}
     for role, col in (("mfr", "manufacturer_address"), ("shp", "shipper_address")):
@@ -279,7 +350,7 @@ def _addresses(
         per = memo_map(texts, cache.countries, lambda v: _address_country(v) if v else "")
         ctry = spread(per[:-1], codes, per[-1])
         countries[role] = ctry
-        out[f"{role}_addr_country"] = spread(
+        out[f"{role}_addr_country"] = _text_spread(
             [c or None for c in per[:-1]], codes, per[-1] or None, "str"
         )
         out[f"{role}_addr_ne_origin"] = ((ctry != "") & (ctry != origin)).astype("float64")
@@ -297,7 +368,7 @@ def _addresses(
 
 
 def _parties(
-    f: pd.DataFrame, countries: dict[str, np.ndarray], cache: SignalCache, out: dict[str, Any]
+    f: dict[str, Column], countries: dict[str, np.ndarray], cache: SignalCache, out: dict[str, Any]
 ) -> None:
     mcodes, muniq = factorize(f["manufacturer_name"])
     scodes, suniq = factorize(f["shipper_name"])
@@ -326,19 +397,19 @@ def _desc_terms(up: str) -> tuple[str, bool]:
     return risk, risk != ""
 
 
-def _description(f: pd.DataFrame, cache: SignalCache, out: dict[str, Any]) -> None:
+def _description(f: dict[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
     codes, uniques = factorize(f["goods_description"])
-    upper = _upper(_text(uniques))
+    upper = _upper(_text(uniques), cache.upper)
     places = _places(upper, cache)
     risk = memo_map(upper, cache.texts, _desc_terms)
     xj = _xj_columns(places, codes)
     out["desc_xj"] = xj["hit"]
     out["desc_risk_terms"] = spread([r[1] for r in risk[:-1]], codes, risk[-1][1], "float64")
     terms = [(p[1] + "|" + r[0]).strip("|") for p, r in zip(places, risk, strict=True)]
-    out["ev_desc_terms"] = spread(terms[:-1], codes, terms[-1], "str")
+    out["ev_desc_terms"] = _text_spread(terms[:-1], codes, terms[-1], "str")
 
 
-def _entities(f: pd.DataFrame, cache: SignalCache, out: dict[str, Any]) -> None:
+def _entities(f: dict[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
     for role, col in (("mfr", "manufacturer_name"), ("shp", "shipper_name")):
         codes, uniques = factorize(f[col])
         texts = _text(uniques)
@@ -351,22 +422,24 @@ def _entities(f: pd.DataFrame, cache: SignalCache, out: dict[str, Any]) -> None:
         cols = dict(zip(MATCH_COLUMNS, zip(*rows, strict=True), strict=True))
         sim = spread(cols["similarity"][:-1], codes, np.nan, "float64")
         out[f"{role}_list_sim"] = sim
-        out[f"ev_{role}_entity_id"] = spread(cols["entity_id"][:-1], codes, pd.NA, "string")
+        out[f"ev_{role}_entity_id"] = _text_spread(cols["entity_id"][:-1], codes, pd.NA, "string")
         for name, src in (
             ("name", "entity_name"),
             ("alias", "matched_alias"),
             ("list", "list"),
             ("citation", "citation"),
         ):
-            out[f"ev_{role}_entity_{name}"] = spread(cols[src][:-1], codes, cols[src][-1], "str")
+            out[f"ev_{role}_entity_{name}"] = _text_spread(
+                cols[src][:-1], codes, cols[src][-1], "str"
+            )
 
 
-def _goods(hts: pd.Series, origin: pd.Series, cache: SignalCache, out: dict[str, Any]) -> None:
+def _goods(hts: Column, origin: Column, cache: SignalCache, out: dict[str, Any]) -> None:
     hcodes, huniq = factorize(hts)
     ocodes, ouniq = factorize(origin)
     digits = [re.sub(r"\D", "", str(h)) for h in huniq]
     for name, n in (("hs6", 6), ("hs_heading", 4), ("hs_chapter", 2)):
-        out[name] = spread([d[:n] for d in digits], hcodes, np.nan, "str")
+        out[name] = _text_spread([d[:n] for d in digits], hcodes, np.nan, "str")
     pair, first = combine(hcodes, ocodes)
     hs6 = [digits[hcodes[i]][:6] if hcodes[i] >= 0 else "" for i in first]
     org = [str(ouniq[ocodes[i]]) if ocodes[i] >= 0 else "" for i in first]
@@ -380,21 +453,21 @@ def _goods(hts: pd.Series, origin: pd.Series, cache: SignalCache, out: dict[str,
         for k, *row in zip(new, *(rg[c] for c in RG_COLUMNS), strict=True):
             cache.goods[k] = tuple(row)
     cols = dict(zip(RG_COLUMNS, zip(*[cache.goods[k] for k in keys], strict=True), strict=True))
-    is_cn = (origin.astype(object) == "CN").to_numpy()
+    is_cn = spread([u == "CN" for u in ouniq], ocodes, False, "bool")
     prio = spread(cols["rg_priority"], pair, False, "bool")
     out["rg_priority"] = prio.astype("float64")
     out["rg_priority_cn"] = (prio & is_cn).astype("float64")
     for c in ("rg_ilab_fl", "rg_ilab_any", "rg_ilab_derived"):
         out[c] = spread(cols[c], pair, False, "bool").astype("float64")
-    out["rg_sector"] = spread([v or None for v in cols["rg_sector"]], pair, None, "str")
-    out["ev_rg_good"] = spread(cols["rg_good"], pair, "", "str")
-    out["ev_rg_rule_ids"] = spread(cols["rg_rule_ids"], pair, "", "str")
+    out["rg_sector"] = _text_spread([v or None for v in cols["rg_sector"]], pair, None, "str")
+    out["ev_rg_good"] = _text_spread(cols["rg_good"], pair, "", "str")
+    out["ev_rg_rule_ids"] = _text_spread(cols["rg_rule_ids"], pair, "", "str")
 
 
-def _values(f: pd.DataFrame, out: dict[str, Any]) -> None:
-    qty = f["quantity"].astype("float64").to_numpy()
-    kg = f["gross_weight_kg"].astype("float64").to_numpy()
-    val = f["declared_value_usd"].astype("float64").to_numpy()
+def _values(f: dict[str, Column], out: dict[str, Any]) -> None:
+    qty = np.asarray(f["quantity"], dtype="float64")
+    kg = np.asarray(f["gross_weight_kg"], dtype="float64")
+    val = np.asarray(f["declared_value_usd"], dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         out["log_value"] = np.log1p(val)
         out["log_weight"] = np.log1p(kg)
@@ -403,15 +476,17 @@ def _values(f: pd.DataFrame, out: dict[str, Any]) -> None:
         out["log_kg_per_unit"] = np.where((kg > 0) & (qty > 0), np.log(kg / qty), np.nan)
 
 
-def _shape(f: pd.DataFrame, out: dict[str, Any]) -> None:
+def _shape(frame: pd.DataFrame, f: dict[str, Column], out: dict[str, Any]) -> None:
     codes, _ = factorize(f["entry_id"])
     if len(codes) and codes.min() < 0:  # an unknown entry id: keep groupby's NaN
         out["lines_in_entry"] = (
-            f.groupby("entry_id")["line_no"].transform("size").astype("float64").to_numpy()
+            frame.groupby("entry_id")["line_no"].transform("size").astype("float64").to_numpy()
         )
     else:
         out["lines_in_entry"] = np.bincount(codes)[codes].astype("float64")
-    missing = f[EVIDENCE_COLS].isna().to_numpy()
+    missing = np.column_stack([np.asarray(pd.isna(f[c])) for c in EVIDENCE_COLS]).reshape(
+        len(codes), len(EVIDENCE_COLS)
+    )
     out["n_missing"] = missing.sum(axis=1).astype("float64")
     # One bit per column: the few distinct patterns are spelt out once each.
     bits = (missing.astype(np.int64) << np.arange(len(EVIDENCE_COLS), dtype=np.int64)).sum(axis=1)
@@ -430,8 +505,34 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
     Returns:
         Frame aligned with ``frame`` holding the derived signals and their evidence columns.
     """
+    out = signal_columns(frame, cache)
+    # Object arrays stay object (pandas would infer its string dtype, which the keys never had).
+    cols: dict[str, Any] = {}
+    for c, v in out.items():
+        if c in TEXT_DTYPES and isinstance(v, np.ndarray):  # a small batch's object array
+            cols[c] = pd.array(v, dtype=TEXT_DTYPES[c])
+        elif isinstance(v, np.ndarray) and v.dtype == object:
+            cols[c] = pd.Series(v, index=frame.index, dtype=object)
+        else:
+            cols[c] = v
+    return pd.DataFrame(cols, index=frame.index)
+
+
+def signal_columns(frame: pd.DataFrame, cache: SignalCache | None = None) -> dict[str, Any]:
+    """The signals of :func:`derive_signals` as plain columns (arrays), in ``SIGNAL_ORDER``.
+
+    Building a 66-column frame costs more than the signals themselves for a few lines, so
+    scoring works on these columns and only :func:`derive_signals` wraps them in a frame.
+
+    Args:
+        frame: Lines as returned by the contract reader (every contract column present).
+        cache: Memo of distinct-value checks, reused across calls; a fresh one if None.
+
+    Returns:
+        Signal name -> NumPy or pandas extension array aligned with ``frame``.
+    """
     cache = cache or SignalCache()
-    f = frame
+    f = _columns(frame)
     out: dict[str, Any] = {}
     goods: dict[str, Any] = {}
     _goods(f["hts_code"], f["country_of_origin"], cache, goods)
@@ -444,7 +545,7 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
     _entities(f, cache, out)
     out.update(goods)
     _values(f, out)
-    _shape(f, out)
+    _shape(frame, f, out)
     out["risky"] = (
         (out["rg_priority_cn"] > 0)
         | (out["mfr_xj"] > 0)
@@ -455,11 +556,4 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
     out["mfr_key"] = _party_keys(f["manufacturer_id"], f["manufacturer_name"], cache)
     out["imp_key"] = _party_keys(f["importer_id"], f["importer_name"], cache)
     out["shp_key"] = _party_keys(None, f["shipper_name"], cache)
-    # Object arrays stay object (pandas would infer its string dtype, which the keys never had).
-    cols = {
-        c: pd.Series(out[c], index=f.index, dtype=object)
-        if isinstance(out[c], np.ndarray) and out[c].dtype == object
-        else out[c]
-        for c in SIGNAL_ORDER
-    }
-    return pd.DataFrame(cols, index=f.index)
+    return {c: out[c] for c in SIGNAL_ORDER}

@@ -9,6 +9,7 @@ group is too small.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -78,35 +79,71 @@ def value_features(signals: pd.DataFrame, origin: pd.Series, stats: dict[str, An
         Frame aligned with ``signals``: ``<measure>_z`` and ``<measure>_typical`` (the
         median used, kept as evidence for the reasons).
     """
+    cols = value_feature_arrays(
+        {c: signals[c].to_numpy() for c in (*GOODS_COLUMNS, *MEASURES)},
+        origin.to_numpy(),
+        stats,
+    )
+    return pd.DataFrame(cols, index=signals.index)
+
+
+GOODS_COLUMNS = ("hs6", "hs_heading", "hs_chapter")
+
+
+def value_feature_arrays(
+    signals: Mapping[str, Any], origin: Any, stats: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """:func:`value_features` on plain columns (the cheap form for any batch size).
+
+    Args:
+        signals: ``hs6``, ``hs_heading``, ``hs_chapter`` (text, missing: NaN/None) and the
+            ``MEASURES`` (float) per line.
+        origin: Declared country of origin per line.
+        stats: Output of :func:`fit_value_stats`.
+
+    Returns:
+        ``<measure>_z`` and ``<measure>_typical`` float64 arrays.
+    """
     # The typical value depends only on (hs6, heading, chapter, origin): look it up once per
     # distinct combination, then spread it to the lines.
-    cols = [signals[c] for c in ("hs6", "hs_heading", "hs_chapter")] + [origin]
-    combo, first = combine(*(factorize(c)[0] for c in cols))
-    sub_signals = signals.iloc[first].reset_index(drop=True)
-    sub_origin = origin.iloc[first].reset_index(drop=True)
-    out = pd.DataFrame(index=signals.index)
+    factors = [factorize(signals[c]) for c in GOODS_COLUMNS] + [factorize(origin)]
+    combo, first = combine(*(codes for codes, _ in factors))
+    # Per distinct combination, each part as text; a missing goods code is None (no group
+    # matches it) and a missing origin is "", as the fitted keys were written.
+    parts = {
+        name: [
+            str(uniques[codes[i]]) if codes[i] >= 0 else (None if name != "origin" else "")
+            for i in first
+        ]
+        for name, (codes, uniques) in zip((*GOODS_COLUMNS, "origin"), factors, strict=True)
+    }
+    out: dict[str, np.ndarray] = {}
     for m in MEASURES:
-        med, scale = _typical(sub_signals, sub_origin, stats[m])
-        x = signals[m].to_numpy(dtype="float64")
+        med, scale = _typical(parts, len(first), stats[m])
+        x = np.asarray(signals[m], dtype="float64")
         out[f"{m}_z"] = (x - med[combo]) / scale[combo]
         out[f"{m}_typical"] = med[combo]
     return out
 
 
 def _typical(
-    signals: pd.DataFrame, origin: pd.Series, per: dict[str, Any]
+    parts: dict[str, list[str | None]], n: int, per: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Median and scale of the most specific fitted group of each row."""
-    med = pd.Series(np.nan, index=signals.index)
-    scale = pd.Series(np.nan, index=signals.index)
+    """Median and scale of the most specific fitted group of each distinct combination."""
+    med = np.full(n, float(per["global"][0]))
+    scale = np.full(n, float(per["global"][1]))
+    found = np.zeros(n, dtype=bool)
     for level in LEVELS:
         table = per["|".join(level)]
         if not table:
             continue
-        key = _keys(signals, origin, level)
-        todo = med.isna()
-        med[todo] = key[todo].map({k: v[0] for k, v in table.items()}).astype("float64")
-        scale[todo] = key[todo].map({k: v[1] for k, v in table.items()}).astype("float64")
-    med = med.fillna(per["global"][0])
-    scale = scale.fillna(per["global"][1])
-    return med.to_numpy(dtype="float64"), scale.to_numpy(dtype="float64")
+        for i in range(n):
+            if found[i]:
+                continue
+            vals = [parts[c][i] for c in level]
+            if any(v is None for v in vals):
+                continue
+            hit = table.get(":".join(vals))  # type: ignore[arg-type]
+            if hit is not None:
+                med[i], scale[i], found[i] = float(hit[0]), float(hit[1]), True
+    return med, scale

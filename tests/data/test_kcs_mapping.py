@@ -6,7 +6,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.contract import BadRowsError
 from models.mapping import load_mapping, passthrough_name
 from models.reader import read_entry_lines
 
@@ -64,7 +63,9 @@ def test_kcs_files_read_through_the_mapping(tmp_path, path, n):
 
 @needs_kcs
 def test_kcs_reads_without_allow_bad_rows(tmp_path):
-    result = read_entry_lines(VALID, MAPPING, require_labels=True, quarantine_path=tmp_path / "q.csv")
+    result = read_entry_lines(
+        VALID, MAPPING, require_labels=True, quarantine_path=tmp_path / "q.csv"
+    )
     assert result.quarantine_path is None and not (tmp_path / "q.csv").exists()
 
 

@@ -5,8 +5,18 @@ from models.explain import feature_groups, group_contributions, reasons_for
 
 
 def test_every_feature_has_a_group_and_passthroughs_get_their_own():
-    names = ["mfr_list_sim", "shp_list_sim", "mfr_xj", "rg_priority", "hs_heading", "log_unit_value_z",
-             "hist_imp_viol_rate", "hist_x_declarant_id_viol_rate", "x_office_id", "country_of_origin"]
+    names = [
+        "mfr_list_sim",
+        "shp_list_sim",
+        "mfr_xj",
+        "rg_priority",
+        "hs_heading",
+        "log_unit_value_z",
+        "hist_imp_viol_rate",
+        "hist_x_declarant_id_viol_rate",
+        "x_office_id",
+        "country_of_origin",
+    ]
     g = feature_groups(names)
     assert g["mfr_list_sim"] == g["shp_list_sim"] == "listed_entity"
     assert g["mfr_xj"] == "xinjiang_address"
@@ -26,14 +36,33 @@ def test_group_contributions_sum_features_and_drop_the_bias():
 
 
 def test_reasons_rank_by_absolute_contribution_with_evidence():
-    names = ["mfr_list_sim", "shp_list_sim", "mfr_xj", "mfr_xj_postal", "shp_xj", "shp_xj_postal", "names_xj"]
+    names = [
+        "mfr_list_sim",
+        "shp_list_sim",
+        "mfr_xj",
+        "mfr_xj_postal",
+        "shp_xj",
+        "shp_xj_postal",
+        "names_xj",
+    ]
     contrib = np.array([[2.0, 0.0, -0.5, 0, 0, 0, 0, -3.0]])
-    ctx = pd.DataFrame([{
-        "mfr_list_sim": 96.0, "shp_list_sim": 10.0, "ev_mfr_entity_name": "Hoshine Silicon Industry (Shanshan) Co. Ltd",
-        "ev_mfr_entity_id": "UFLPA-0001", "ev_mfr_entity_alias": "Hoshine Silicon Industry Shanshan",
-        "ev_mfr_entity_list": "UFLPA", "ev_mfr_entity_citation": "87 FR 39500",
-        "ev_mfr_xj_terms": "", "ev_shp_xj_terms": "", "ev_names_xj_terms": "", "ev_mfr_xj_place": "",
-    }])
+    ctx = pd.DataFrame(
+        [
+            {
+                "mfr_list_sim": 96.0,
+                "shp_list_sim": 10.0,
+                "ev_mfr_entity_name": "Hoshine Silicon Industry (Shanshan) Co. Ltd",
+                "ev_mfr_entity_id": "UFLPA-0001",
+                "ev_mfr_entity_alias": "Hoshine Silicon Industry Shanshan",
+                "ev_mfr_entity_list": "UFLPA",
+                "ev_mfr_entity_citation": "87 FR 39500",
+                "ev_mfr_xj_terms": "",
+                "ev_shp_xj_terms": "",
+                "ev_names_xj_terms": "",
+                "ev_mfr_xj_place": "",
+            }
+        ]
+    )
     [reasons] = reasons_for(contrib, names, ctx, k=2)
     assert [r["code"] for r in reasons] == ["listed_entity", "xinjiang_address"]
     top = reasons[0]

@@ -28,8 +28,18 @@ def test_evaluate_prints_the_table_with_intervals(registered_model, tmp_path):
     recent["entry_date"] = recent["entry_date"].dt.strftime("%Y-%m-%d")
     path = tmp_path / "recent.csv"
     recent.to_csv(path, index=False)
-    res = CliRunner().invoke(app, ["evaluate", "--model", registered_model.uri, "--data", str(path),
-                                   "--truth", str(registered_model.sim_dir / "truth.csv")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            registered_model.uri,
+            "--data",
+            str(path),
+            "--truth",
+            str(registered_model.sim_dir / "truth.csv"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "**random_sample**" in res.output and "**hidden_truth**" in res.output
     assert "| legacy_rules |" in res.output and "[" in res.output
@@ -37,7 +47,8 @@ def test_evaluate_prints_the_table_with_intervals(registered_model, tmp_path):
 
 @pytest.mark.slow
 def test_promote_force_moves_the_alias_and_says_why(registered_model):
-    res = CliRunner().invoke(app, ["promote", "--model", registered_model.uri, "--alias", "challenger",
-                                   "--force"])
+    res = CliRunner().invoke(
+        app, ["promote", "--model", registered_model.uri, "--alias", "challenger", "--force"]
+    )
     assert res.exit_code == 0, res.output
     assert "challenger -> " in res.output and "forced" in res.output

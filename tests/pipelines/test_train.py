@@ -66,8 +66,11 @@ def test_registered_version_carries_evaluation_and_provenance(registered_model):
 
 def test_model_beats_legacy_rules_and_random_on_hidden_truth(registered_model):
     s = registered_model.settings
-    run = client(s).get_run(client(s).get_model_version("flrisk", resolve(registered_model.uri, s).version)
-                            .tags["run_id"])
+    run = client(s).get_run(
+        client(s)
+        .get_model_version("flrisk", resolve(registered_model.uri, s).version)
+        .tags["run_id"]
+    )
     m = run.data.metrics
     assert m["hidden_truth.model.pr_auc"] > m["hidden_truth.legacy_rules.pr_auc"]
     assert m["hidden_truth.model.precision_at_5_lo"] > m["hidden_truth.random.precision_at_5_hi"]
@@ -77,12 +80,22 @@ def test_flrisk_score_equals_the_in_process_scorer(registered_model, tmp_path):
     from pipelines.score import score_command
 
     out = tmp_path / "scores.csv"
-    score_command(model_uri=registered_model.uri, data=[registered_model.sim_dir / "score.csv"], out=out,
-                  mapping=None, reasons=2, engine="pandas", master="local[*]", allow_bad_rows=False)
+    score_command(
+        model_uri=registered_model.uri,
+        data=[registered_model.sim_dir / "score.csv"],
+        out=out,
+        mapping=None,
+        reasons=2,
+        engine="pandas",
+        master="local[*]",
+        allow_bad_rows=False,
+    )
     written = pd.read_csv(out, dtype={"entry_id": str})
     s = registered_model.settings
     r = resolve(registered_model.uri, s)
-    direct = Scorer(fetch_bundle(r, s), version=r.uri).score(registered_model.all_score_lines, reasons=2)
+    direct = Scorer(fetch_bundle(r, s), version=r.uri).score(
+        registered_model.all_score_lines, reasons=2
+    )
     assert len(written) == len(direct)
     np.testing.assert_array_equal(written["risk_score"].to_numpy(), direct["risk_score"].to_numpy())
     assert written["reasons"].map(lambda t: len(json.loads(t))).eq(2).all()
@@ -99,8 +112,10 @@ def test_training_features_equal_serving_features(registered_model):
     margin = bundle.booster.predict(X, raw_score=True)
     from models.scoring import calibrate
 
-    np.testing.assert_array_equal(calibrate(margin, bundle.calibration),
-                                  Scorer(bundle).score(lines, reasons=0)["risk_score"].to_numpy())
+    np.testing.assert_array_equal(
+        calibrate(margin, bundle.calibration),
+        Scorer(bundle).score(lines, reasons=0)["risk_score"].to_numpy(),
+    )
 
 
 def test_promotion_gate_refuses_a_worse_candidate(registered_model, fast_config, tmp_path):
@@ -108,9 +123,18 @@ def test_promotion_gate_refuses_a_worse_candidate(registered_model, fast_config,
     from pipelines.train import train_command
 
     worse_cfg = tmp_path / "worse.toml"
-    worse_cfg.write_text(Path(fast_config).read_text().replace("num_boost_round = 150", "num_boost_round = 1"))
-    uri = train_command(data=[registered_model.sim_dir / "train.csv"], mapping=None, name="flrisk",
-                        config=worse_cfg, truth=None, use_feedback=False, promote_alias=None,
-                        allow_bad_rows=False)
+    worse_cfg.write_text(
+        Path(fast_config).read_text().replace("num_boost_round = 150", "num_boost_round = 1")
+    )
+    uri = train_command(
+        data=[registered_model.sim_dir / "train.csv"],
+        mapping=None,
+        name="flrisk",
+        config=worse_cfg,
+        truth=None,
+        use_feedback=False,
+        promote_alias=None,
+        allow_bad_rows=False,
+    )
     assert promote_command(uri, "champion", force=False) is False
     assert resolve("models:/flrisk@champion", registered_model.settings).uri == registered_model.uri
