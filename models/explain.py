@@ -303,6 +303,10 @@ def _group_sums(contrib: np.ndarray, feature_names: list[str]) -> tuple[list[str
     """
     labels, steps = _group_layout(tuple(feature_names))
     n = contrib.shape[0]
+    if n <= 4:
+        # A few lines: the same steps on Python floats (IEEE doubles, so bit-identical) cost
+        # less than one NumPy call per step.
+        return labels, np.array([_row_sums(row, len(labels), steps) for row in contrib.tolist()])
     total = np.zeros((n, len(labels)))
     comp = np.zeros((n, len(labels)))
     for step in steps:
@@ -314,6 +318,19 @@ def _group_sums(contrib: np.ndarray, feature_names: list[str]) -> tuple[list[str
     return labels, total
 
 
+def _row_sums(row: list[float], n_groups: int, steps: list[np.ndarray]) -> list[float]:
+    """:func:`_group_sums` of one line, Kahan-compensated in the same order."""
+    total = [0.0] * n_groups
+    comp = [0.0] * n_groups
+    for step in steps:
+        for g, j in step.tolist():
+            y = row[j] - comp[g]
+            t = total[g] + y
+            comp[g] = (t - total[g]) - y
+            total[g] = t
+    return total
+
+
 class _ColumnView:
     """Rows of a frame as cheap ``.get`` views (``frame.iloc[i]`` costs ~0.5 ms per row).
 
@@ -322,10 +339,11 @@ class _ColumnView:
     """
 
     def __init__(self, frame: pd.DataFrame | Mapping[str, np.ndarray]) -> None:
+        self._cols: Mapping[str, np.ndarray]
         if isinstance(frame, pd.DataFrame):
             self._cols = {c: frame[c].to_numpy() for c in frame.columns}
         else:
-            self._cols = dict(frame)
+            self._cols = frame  # may compute columns on first use: not copied
 
     def row(self, i: int) -> _RowView:
         return _RowView(self._cols, i)
@@ -334,7 +352,7 @@ class _ColumnView:
 class _RowView:
     __slots__ = ("_cols", "_i")
 
-    def __init__(self, cols: dict[str, np.ndarray], i: int) -> None:
+    def __init__(self, cols: Mapping[str, np.ndarray], i: int) -> None:
         self._cols, self._i = cols, i
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -40,7 +40,7 @@ class PartyHistory:
 
     key: str
     table: pd.DataFrame = field(repr=False)
-    _lookup: tuple[dict[Any, int], np.ndarray, dict[str, np.ndarray], np.ndarray] | None = field(
+    _lookup: tuple[dict[Any, int], np.ndarray, np.ndarray] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -100,20 +100,18 @@ class PartyHistory:
         Returns:
             Feature name -> float64 array aligned with ``parties``.
         """
-        codes_of, keys, counts, first_month = self._sorted()
+        codes_of, keys, values = self._sorted()
         # Party code of each line, looked up once per distinct party (missing: -1).
         pcodes, puniq = factorize(parties)
         pid = spread([codes_of.get(p, -1) for p in puniq], pcodes, -1, "int64")
         # Latest row of the same party with month <= month - 1 (what a backward as-of join
         # by party finds), via one binary search over (party, month) packed into int64.
-        query = (pid.astype(np.int64) << 32) + (months.astype(np.int64) - 1 + _MONTH_OFFSET)
+        query = (pid << 32) + (months.astype(np.int64) - 1 + _MONTH_OFFSET)
         pos = np.searchsorted(keys, query, side="right") - 1
         hit = (pid >= 0) & (pos >= 0)
         hit[hit] = (keys[pos[hit]] >> 32) == pid[hit]
-        take = np.where(hit, pos, 0)
-        got = {c: np.where(hit, counts[c][take] if len(keys) else 0.0, 0.0) for c in COUNTS}
-        n, n_insp, n_viol, n_risky = (got[c] for c in COUNTS)
-        first = np.where(hit, first_month[take] if len(keys) else np.nan, np.nan)
+        # Lines without history read the last row: zero counts, no first month.
+        n, n_insp, n_viol, n_risky, first = values[np.where(hit, pos, -1)].T
         k = self.key
         # Beta-binomial smoothing: a party with two clean inspections is not "0% risk".
         strength = 5.0
@@ -131,17 +129,23 @@ class PartyHistory:
                 f"hist_{k}_months_known": (months - first).astype("float64"),
             }
 
-    def _sorted(self) -> tuple[dict[Any, int], np.ndarray, dict[str, np.ndarray], np.ndarray]:
-        """Table sorted by (party, month) with packed int64 keys, built once per history."""
+    def _sorted(self) -> tuple[dict[Any, int], np.ndarray, np.ndarray]:
+        """The table as search arrays, built once per history.
+
+        Party codes; packed (party, month) keys in sorted order; per key, the ``COUNTS``
+        and ``first_month`` (plus a last row for "no history"). A lookup is then one binary
+        search and one take.
+        """
         if self._lookup is None:
             codes, uniques = pd.factorize(self.table["party"].astype(object), sort=False)
             month = self.table["month"].to_numpy(dtype=np.int64)
             keys = (codes.astype(np.int64) << 32) + (month + _MONTH_OFFSET)
             order = np.argsort(keys, kind="stable")
-            counts = {c: self.table[c].to_numpy(dtype=np.float64)[order] for c in COUNTS}
-            first = self.table["first_month"].to_numpy(dtype=np.float64)[order]
+            cols = [self.table[c].to_numpy(dtype=np.float64)[order] for c in COUNTS]
+            values = np.column_stack([*cols, self.table["first_month"].to_numpy(np.float64)[order]])
+            values = np.vstack([values, [0.0] * len(COUNTS) + [np.nan]])
             position = {p: i for i, p in enumerate(uniques)}
-            self._lookup = (position, keys[order], counts, first)
+            self._lookup = (position, keys[order], values)
         return self._lookup
 
     def to_json(self) -> dict[str, Any]:

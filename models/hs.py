@@ -98,6 +98,17 @@ def _rules_by_prefix(table: pd.DataFrame) -> dict[str, list[_Rule]]:
     return out
 
 
+# The rules of the last table seen, with the table itself (compared by identity: the
+# loader is cached, so this is built once per process, not on every new (hs6, origin)).
+_RULES: list[tuple[pd.DataFrame, dict[str, list[_Rule]]]] = []
+
+
+def _rules_for(table: pd.DataFrame) -> dict[str, list[_Rule]]:
+    if not _RULES or _RULES[0][0] is not table:
+        _RULES[:] = [(table, _rules_by_prefix(table))]
+    return _RULES[0][1]
+
+
 def _lookup_one(
     rules: dict[str, list[_Rule]], code6: str, origin: str
 ) -> tuple[str, bool, bool, bool, bool, str, str]:
@@ -153,7 +164,7 @@ def risk_goods_lookup(hs6: pd.Series, origin: pd.Series) -> pd.DataFrame:
         index=hs6.index,
     )
     distinct = keys.drop_duplicates()
-    rules = _rules_by_prefix(load_risk_goods())
+    rules = _rules_for(load_risk_goods())
     values = [
         _lookup_one(rules, code, country)
         for code, country in zip(distinct["hs6"], distinct["origin"], strict=True)

@@ -7,7 +7,9 @@ score whichever path it takes.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,10 +17,14 @@ import pandas as pd
 from models.artifact import Calibration, ModelBundle
 from models.explain import reasons_for
 from models.features import feature_columns, features_frame
-from models.signals import SignalCache, signal_columns
+from models.signals import SIGNAL_INPUTS, SignalCache, frame_columns, signal_columns
 
 BANDS = ("high", "elevated", "low")
 NO_REASONS = "[]"
+# Columns the signals and features read (one read each per call).
+FRAME_INPUTS: tuple[str, ...] = tuple(
+    dict.fromkeys((*SIGNAL_INPUTS, "country_of_export", "transport_mode", "entry_date"))
+)
 # Batches up to this size predict on one thread (see ``Scorer._threads``).
 SMALL_BATCH = 64
 
@@ -59,6 +65,33 @@ def risk_band(scores: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
     )
 
 
+class _Evidence(Mapping[str, np.ndarray]):
+    """Columns of the explained lines, each taken from its source on first read."""
+
+    def __init__(self, sources: dict[str, tuple[Any, np.ndarray | None]], idx: np.ndarray):
+        self._sources, self._idx, self._done = sources, idx, dict[str, np.ndarray]()
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        got = self._done.get(key)
+        if got is None:
+            col, labels = self._sources[key]
+            if labels is not None:
+                got = labels[col[self._idx]]
+            elif isinstance(col, pd.Series):
+                got = col.iloc[self._idx].to_numpy()
+            else:
+                # Take first, then convert (an Arrow column converts only the taken lines).
+                got = np.asarray(col[self._idx])
+            self._done[key] = got
+        return got
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
 @dataclass
 class Scorer:
     """A loaded model bundle ready to score contract-shaped lines.
@@ -91,8 +124,11 @@ class Scorer:
         return 1 if n <= SMALL_BATCH else self.bundle.num_threads
 
     def _matrix(self, X: dict[str, np.ndarray], n: int) -> np.ndarray | pd.DataFrame:
-        """LightGBM input from feature columns: the float matrix, or (if the booster's
-        categories differ from the state's) the frame for LightGBM to convert."""
+        """LightGBM input from feature columns.
+
+        The float matrix LightGBM would build (categories as codes, missing as NaN), or, if
+        the booster's categories differ from the state's, the frame for LightGBM to convert.
+        """
         state = self.bundle.state
         if self._codes_match is None:
             cats = [state.categories[c] for c in X if c in state.categories]
@@ -132,8 +168,9 @@ class Scorer:
         state = self.bundle.state
         # Plain columns end to end: the same feature code as training, without building
         # frames whose fixed cost dominates small batches.
-        signals = signal_columns(frame, self.cache)
-        X = feature_columns(frame, state, signals=signals)
+        columns = frame_columns(frame, FRAME_INPUTS)  # each column read once
+        signals = signal_columns(frame, self.cache, columns)
+        X = feature_columns(frame, state, signals=signals, columns=columns)
         data = self._matrix(X, n_lines)
         threads = self._threads(n_lines)
         margin = (
@@ -150,50 +187,63 @@ class Scorer:
             contrib = self.bundle.booster.predict(
                 sub, pred_contrib=True, num_threads=self._threads(len(idx))
             )
-            context = self._context(frame, X, signals, idx)
+            context = self._context(
+                {**columns, **{c: frame[c] for c in state.passthrough if c not in columns}},
+                X,
+                signals,
+                idx,
+            )
             for i, items in zip(
                 idx, reasons_for(np.asarray(contrib), list(X), context, reasons), strict=True
             ):
                 explained[i] = json.dumps(items, ensure_ascii=False) if as_json else items
         if not as_json:
             empty = np.flatnonzero(pd.isna(explained))
-            explained[empty] = pd.Series([[] for _ in range(len(empty))], dtype=object).to_numpy()
-        # One frame built at once (adding columns one by one costs ~0.1 ms each).
+            if len(empty):
+                explained[empty] = pd.Series(
+                    [[] for _ in range(len(empty))], dtype=object
+                ).to_numpy()
+        entry_id = frame["entry_id"]
+        # One frame built at once (adding columns one by one costs ~0.1 ms each), from arrays
+        # of the dtypes pandas would infer (inference costs as much again for one line).
         return pd.DataFrame(
             {
-                "entry_id": frame["entry_id"].to_numpy(),
+                "entry_id": entry_id.array if entry_id.dtype == "str" else entry_id.to_numpy(),
                 "line_no": frame["line_no"].to_numpy(),
                 "risk_score": p,
-                "risk_band": risk_band(p, self.bundle.thresholds),
-                "reasons": pd.Series(explained, dtype=object),
-                "model_version": self.version,
-            }
+                "risk_band": pd.array(risk_band(p, self.bundle.thresholds), dtype="str"),
+                "reasons": pd.Series(explained, dtype=object),  # never inferred as text
+                "model_version": pd.array(np.full(n_lines, self.version, object), dtype="str"),
+            },
+            copy=False,
         )
 
     def _context(
         self,
-        frame: pd.DataFrame,
+        columns: Mapping[str, Any],
         X: dict[str, np.ndarray],
-        signals: dict[str, object],
+        signals: dict[str, Any],
         idx: np.ndarray,
-    ) -> dict[str, np.ndarray]:
-        """Evidence columns of the explained lines, as a row of the frame of features,
-        signals and raw fields would give them (features first, then signals, then raw)."""
+    ) -> _Evidence:
+        """Evidence columns of the explained lines.
+
+        Values as a row of the frame of features, signals and raw fields would give them
+        (features first, then signals, then the ``_raw`` fields); each column is taken
+        only when a reason reads it.
+        """
         state = self.bundle.state
-        context: dict[str, np.ndarray] = {}
+        sources: dict[str, tuple[Any, np.ndarray | None]] = {}
         for c, col in X.items():
+            labels = None
             if c in state.categories:
                 # A category's value, or NaN when unseen/missing (what the Categorical gives).
                 labels = self._labels.get(c)
                 if labels is None:
                     labels = np.array([*state.categories[c], np.nan], dtype=object)
                     self._labels[c] = labels
-                context[c] = labels[col[idx]]
-            else:
-                context[c] = col[idx]
+            sources[c] = (col, labels)
         for c, values in signals.items():
-            if c not in context:
-                context[c] = np.asarray(values)[idx]
+            sources.setdefault(c, (values, None))
         for c in ("country_of_origin", "country_of_export", *state.passthrough):
-            context.setdefault(c + "_raw", frame[c].to_numpy()[idx])
-        return context
+            sources.setdefault(c + "_raw", (columns[c], None))
+        return _Evidence(sources, idx)

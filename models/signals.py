@@ -8,9 +8,9 @@ distinct value and are mapped back, and a :class:`SignalCache` keeps them across
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -160,6 +160,7 @@ TEXT_DTYPES = {
         for r in ("mfr", "shp")
         for k in ("name", "alias", "list", "citation")
     },
+    "ev_names_xj_terms": "str",
     "ev_rg_good": "str",
     "ev_rg_rule_ids": "str",
 }
@@ -186,11 +187,12 @@ SIGNAL_INPUTS = (
 Column = Any  # a frame column (pd.Series) or, for small batches, its NumPy array
 
 
-def _text_spread(
-    per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtype: str
-) -> Any:
-    """:func:`spread` to a text dtype; a small batch gets the object array the extension
-    array would convert to (missing: NaN for ``str``, NA for ``string``)."""
+def _text_spread(per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtype: str) -> Any:
+    """:func:`spread` to a text dtype.
+
+    A small batch gets the object array the extension array would convert to (missing: NaN
+    for ``str``, NA for ``string``).
+    """
     if len(codes) > SMALL_BATCH:
         return spread(per_unique, codes, missing, dtype)
     na = pd.NA if dtype == "string" else np.nan
@@ -198,11 +200,19 @@ def _text_spread(
     return np.fromiter(vals, dtype=object, count=len(vals))[codes]
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, Column]:
-    """The frame's columns once, as arrays for a small batch (see ``SMALL_BATCH``)."""
+def frame_columns(frame: pd.DataFrame, names: Sequence[str] = SIGNAL_INPUTS) -> dict[str, Column]:
+    """Columns read once, as NumPy arrays for a small batch (see ``SMALL_BATCH``).
+
+    Args:
+        frame: Contract-shaped lines.
+        names: Columns to read.
+
+    Returns:
+        Column name -> the frame's column (large batch) or its ``to_numpy()`` (small).
+    """
     if len(frame) > SMALL_BATCH:
-        return {c: frame[c] for c in SIGNAL_INPUTS}
-    return {c: frame[c].to_numpy() for c in SIGNAL_INPUTS}
+        return {c: frame[c] for c in names}
+    return {c: frame[c].to_numpy() for c in names}
 
 
 @lru_cache(maxsize=1)
@@ -323,7 +333,7 @@ def _slices(s: Column, *cuts: slice) -> list[np.ndarray]:
     return [spread([u[cut] for u in uniques], codes, np.nan) for cut in cuts]
 
 
-def _route(f: dict[str, Column], out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _route(f: Mapping[str, Column], out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     ocodes, ouniq = factorize(f["country_of_origin"])
     origin = spread(list(ouniq), ocodes, np.nan)
     (export,) = _slices(f["country_of_export"], slice(None))
@@ -341,7 +351,7 @@ def _route(f: dict[str, Column], out: dict[str, Any]) -> tuple[np.ndarray, np.nd
 
 
 def _addresses(
-    f: dict[str, Column], origin: np.ndarray, cache: SignalCache, out: dict[str, Any]
+    f: Mapping[str, Column], origin: np.ndarray, cache: SignalCache, out: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     countries = {}
     for role, col in (("mfr", "manufacturer_address"), ("shp", "shipper_address")):
@@ -368,7 +378,10 @@ def _addresses(
 
 
 def _parties(
-    f: dict[str, Column], countries: dict[str, np.ndarray], cache: SignalCache, out: dict[str, Any]
+    f: Mapping[str, Column],
+    countries: dict[str, np.ndarray],
+    cache: SignalCache,
+    out: dict[str, Any],
 ) -> None:
     mcodes, muniq = factorize(f["manufacturer_name"])
     scodes, suniq = factorize(f["shipper_name"])
@@ -397,7 +410,7 @@ def _desc_terms(up: str) -> tuple[str, bool]:
     return risk, risk != ""
 
 
-def _description(f: dict[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
+def _description(f: Mapping[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
     codes, uniques = factorize(f["goods_description"])
     upper = _upper(_text(uniques), cache.upper)
     places = _places(upper, cache)
@@ -409,7 +422,7 @@ def _description(f: dict[str, Column], cache: SignalCache, out: dict[str, Any]) 
     out["ev_desc_terms"] = _text_spread(terms[:-1], codes, terms[-1], "str")
 
 
-def _entities(f: dict[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
+def _entities(f: Mapping[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
     for role, col in (("mfr", "manufacturer_name"), ("shp", "shipper_name")):
         codes, uniques = factorize(f[col])
         texts = _text(uniques)
@@ -464,7 +477,7 @@ def _goods(hts: Column, origin: Column, cache: SignalCache, out: dict[str, Any])
     out["ev_rg_rule_ids"] = _text_spread(cols["rg_rule_ids"], pair, "", "str")
 
 
-def _values(f: dict[str, Column], out: dict[str, Any]) -> None:
+def _values(f: Mapping[str, Column], out: dict[str, Any]) -> None:
     qty = np.asarray(f["quantity"], dtype="float64")
     kg = np.asarray(f["gross_weight_kg"], dtype="float64")
     val = np.asarray(f["declared_value_usd"], dtype="float64")
@@ -476,7 +489,7 @@ def _values(f: dict[str, Column], out: dict[str, Any]) -> None:
         out["log_kg_per_unit"] = np.where((kg > 0) & (qty > 0), np.log(kg / qty), np.nan)
 
 
-def _shape(frame: pd.DataFrame, f: dict[str, Column], out: dict[str, Any]) -> None:
+def _shape(frame: pd.DataFrame, f: Mapping[str, Column], out: dict[str, Any]) -> None:
     codes, _ = factorize(f["entry_id"])
     if len(codes) and codes.min() < 0:  # an unknown entry id: keep groupby's NaN
         out["lines_in_entry"] = (
@@ -510,7 +523,7 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
     cols: dict[str, Any] = {}
     for c, v in out.items():
         if c in TEXT_DTYPES and isinstance(v, np.ndarray):  # a small batch's object array
-            cols[c] = pd.array(v, dtype=TEXT_DTYPES[c])
+            cols[c] = pd.array(v, dtype=TEXT_DTYPES[c])  # type: ignore[call-overload]
         elif isinstance(v, np.ndarray) and v.dtype == object:
             cols[c] = pd.Series(v, index=frame.index, dtype=object)
         else:
@@ -518,7 +531,11 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
     return pd.DataFrame(cols, index=frame.index)
 
 
-def signal_columns(frame: pd.DataFrame, cache: SignalCache | None = None) -> dict[str, Any]:
+def signal_columns(
+    frame: pd.DataFrame,
+    cache: SignalCache | None = None,
+    columns: Mapping[str, Column] | None = None,
+) -> dict[str, Any]:
     """The signals of :func:`derive_signals` as plain columns (arrays), in ``SIGNAL_ORDER``.
 
     Building a 66-column frame costs more than the signals themselves for a few lines, so
@@ -527,12 +544,13 @@ def signal_columns(frame: pd.DataFrame, cache: SignalCache | None = None) -> dic
     Args:
         frame: Lines as returned by the contract reader (every contract column present).
         cache: Memo of distinct-value checks, reused across calls; a fresh one if None.
+        columns: :func:`frame_columns` of ``frame`` if the caller already read them.
 
     Returns:
         Signal name -> NumPy or pandas extension array aligned with ``frame``.
     """
     cache = cache or SignalCache()
-    f = _columns(frame)
+    f = frame_columns(frame) if columns is None else columns
     out: dict[str, Any] = {}
     goods: dict[str, Any] = {}
     _goods(f["hts_code"], f["country_of_origin"], cache, goods)

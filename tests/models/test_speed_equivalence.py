@@ -90,3 +90,23 @@ def test_scores_identical(
         json.dumps(r, ensure_ascii=False) for r in got["reasons"]
     ]
     assert (as_json["reasons"] == "[]").sum() == len(score) - int(np.ceil(0.1 * len(score)))
+
+
+def test_small_batches_identical(
+    lines: tuple[pd.DataFrame, pd.DataFrame], states: tuple[object, new_features.FeatureState]
+) -> None:
+    """Small batches take the array path (no Arrow columns): still the frozen results."""
+    _, score = lines
+    old_state, new_state = states
+    old_cache, new_cache = old_signals.SignalCache(), new_signals.SignalCache()
+    # One line, a few lines (dict factorising), a few hundred (arrays, pandas factorising);
+    # the first chunk sees a cold cache, the later ones reuse it.
+    for part in (score.iloc[[3]], score.iloc[10:47], score.iloc[::29], score.iloc[[0, 5, 5]]):
+        expected = old_signals.derive_signals(part, old_cache)
+        got = new_signals.derive_signals(part, new_cache)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        pd.testing.assert_frame_equal(
+            new_features.build_features(part, new_state, new_cache),
+            old_features.build_features(part, old_state),
+            check_exact=True,
+        )
