@@ -232,8 +232,9 @@ def _history(who: str, key: str) -> Callable[[pd.Series, bool], tuple[str, dict[
         if lines < 0.5:
             return f"The {who} has no history in the training data (new).", ev
         return (
-            f"The {who}: {ev['prior_violations']} violations in {ev['prior_inspections']} past "
-            f"inspections over {ev['prior_lines']} lines."
+            f"The {who} had {_n(ev['prior_violations'], 'violation')} in "
+            f"{_n(ev['prior_inspections'], 'past inspection')} "
+            f"over {_n(ev['prior_lines'], 'line')}."
         ), ev
 
     return fn
