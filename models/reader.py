@@ -9,8 +9,10 @@ the quarantine file. How problems are reported is described in ``docs/data-contr
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -72,144 +74,285 @@ class ReadResult:
     quarantine_path: Path | None = None
 
 
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_INT_RE = re.compile(r"\d{1,9}")
+_DATE_FULL_RE = re.compile(_DATE_RE)
+_HTS_SEP_RE = re.compile(r"[.\s]")
+_HTS_RE = re.compile(r"\d{6,10}")
+_LOCODE_RE = re.compile(r"[A-Z]{2}[A-Z0-9]{3}")
+_PORT_RE = re.compile(r"\d{4}")
+
+
+class _Text:
+    """A text column factorised: each row's code into its distinct values.
+
+    Checks run once per distinct value, so a column costs the same few calls for one row or
+    a million. ``raw`` holds the distinct texts as given and ``clean`` the same stripped,
+    blank as ``None`` (unknown); the last entry of both is ``None``, the code of a missing
+    cell, so every code is a valid index.
+    """
+
+    def __init__(self, s: pd.Series) -> None:
+        if s.dtype != _STR:
+            s = s.astype("str")
+        arr = pa.array(s.array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        enc = pc.dictionary_encode(arr)
+        self.raw: list[str | None] = [*enc.dictionary.to_pylist(), None]
+        stripped = pc.utf8_trim_whitespace(enc.dictionary).to_pylist()
+        self.clean: list[str | None] = [v if v else None for v in stripped] + [None]
+        indices = enc.indices
+        if indices.null_count:
+            indices = indices.fill_null(len(self.raw) - 1)
+        self.codes: np.ndarray = indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+
+    def present(self) -> np.ndarray:
+        """Per distinct value: not unknown."""
+        return np.array([v is not None for v in self.clean], dtype=bool)
+
+    def mapped(self, fn: str) -> list[str | None]:
+        """The clean values through an Arrow string kernel (as pandas' ``.str`` uses)."""
+        return getattr(pc, fn)(pa.array(self.clean, type=pa.large_string())).to_pylist()  # type: ignore[no-any-return]
+
+    def numbers(self, values: list[str | None] | None = None) -> np.ndarray:
+        """Per distinct value: ``pd.to_numeric`` of the clean text (NaN if not a number)."""
+        obj = np.array(self.clean if values is None else values, dtype=object)
+        return np.asarray(pd.to_numeric(obj, errors="coerce"), dtype="float64")
+
+
+def _str_array(values: list[str | None], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Text (pandas ``str``; ``None`` = NaN) of each row from its code."""
+    table = pa.array(values, type=pa.large_string())
+    return pd.arrays.ArrowStringArray(table.take(pa.array(codes)), dtype=_STR)  # type: ignore[call-arg]
+
+
+def _unknown_str(n: int) -> pd.api.extensions.ExtensionArray:
+    nulls = pa.nulls(n, type=pa.large_string())
+    return pd.arrays.ArrowStringArray(nulls, dtype=_STR)  # type: ignore[call-arg]
+
+
 class _Problems:
     """Collects (position, column, reason) problems; each (row, column) is kept once."""
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.by_column: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self.texts: dict[str, _Text] = {}
 
-    def flag(self, column: str, mask: pd.Series | np.ndarray, values: pd.Series, why: str) -> None:
-        """Flag rows where ``mask``; ``why`` is formatted with ``{v}`` = the cell's text."""
-        mask = np.asarray(mask, dtype=bool)
+    def add(self, column: str, pos: np.ndarray, reasons: list[str]) -> None:
+        """Flag rows at positions ``pos`` (ascending) unless already flagged in ``column``."""
         seen = self.by_column.get(column)
-        if seen is not None:
-            mask = mask & ~np.isin(np.arange(self.n), seen[0])
-        pos = np.flatnonzero(mask)
+        if seen is not None and len(pos):
+            keep = ~np.isin(pos, seen[0])
+            pos, reasons = pos[keep], [r for r, k in zip(reasons, keep.tolist(), strict=True) if k]
         if len(pos) == 0:
             return
-        reasons = [why.format(v=v) for v in values.iloc[pos].tolist()]
         if seen is not None:
             pos, reasons = np.concatenate([seen[0], pos]), seen[1] + reasons
         self.by_column[column] = (pos, reasons)
+
+    def flag_values(self, column: str, t: _Text, why: list[str | None]) -> None:
+        """Flag rows whose distinct value has a reason (``why``: one per distinct value)."""
+        bad = np.array([w is not None for w in why], dtype=bool)
+        if not bad.any():
+            return
+        pos = np.flatnonzero(bad[t.codes])
+        self.add(column, pos, [why[c] for c in t.codes[pos].tolist()])  # type: ignore[misc]
+
+    def flag_rows(self, column: str, t: _Text, mask: np.ndarray, why: str) -> None:
+        """Flag rows where ``mask``; ``why`` is formatted with ``{v}`` = the cell's clean text."""
+        pos = np.flatnonzero(mask)
+        if len(pos):
+            self.add(column, pos, [why.format(v=t.clean[c]) for c in t.codes[pos].tolist()])
 
     def bad_positions(self) -> np.ndarray:
         """Sorted positions of rows with at least one problem."""
         parts = [pos for pos, _ in self.by_column.values()]
         return np.unique(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
 
-    def report(self, raw: pd.DataFrame, rows: np.ndarray, source: str) -> pd.DataFrame:
-        """The bad-row report, sorted by row then contract column order."""
-        order = {c: i for i, c in enumerate(raw.columns)}
-        recs: list[tuple[int, str, str, str]] = []
+    def report(self, columns: Sequence[str], rows: np.ndarray, source: str) -> pd.DataFrame:
+        """The bad-row report, sorted by row then column order (``columns``)."""
+        order = {c: i for i, c in enumerate(columns)}
+        recs: list[tuple[int, int, str, str, str]] = []
         for column, (pos, reasons) in self.by_column.items():
-            values = raw[column].iloc[pos].fillna("").astype(str).tolist()
-            recs += zip(rows[pos].tolist(), [column] * len(pos), values, reasons, strict=True)
-        df = pd.DataFrame(recs, columns=["row", "column", "value", "reason"])
-        df["source"] = source
-        df = df.astype({"row": "int64", "column": "str", "value": "str", "reason": "str"})
-        df["_o"] = df["column"].map(order)
-        df = df.sort_values(["row", "_o"], kind="stable").drop(columns="_o")
-        return df.reset_index(drop=True)
+            t = self.texts[column]
+            values = [t.raw[c] or "" for c in t.codes[pos].tolist()]
+            o = order[column]
+            recs += [
+                (r, o, column, v, why)
+                for r, v, why in zip(rows[pos].tolist(), values, reasons, strict=True)
+            ]
+        recs.sort(key=lambda rec: (rec[0], rec[1]))
+        return pd.DataFrame(
+            {
+                "row": np.array([r[0] for r in recs], dtype=np.int64),
+                "column": pd.array([r[2] for r in recs], dtype=_STR),
+                "value": pd.array([r[3] for r in recs], dtype=_STR),
+                "reason": pd.array([r[4] for r in recs], dtype=_STR),
+                "source": pd.array([source] * len(recs), dtype=_STR),
+            }
+        )
 
 
-def _empty_report() -> pd.DataFrame:
+@lru_cache(maxsize=1)
+def _empty_report_template() -> pd.DataFrame:
     df = pd.DataFrame({c: pd.Series(dtype="str") for c in REPORT_COLUMNS})
     return df.astype({"row": "int64"})
 
 
-def _clean(s: pd.Series) -> pd.Series:
-    """Text with surrounding blanks removed; empty cells become NaN (unknown)."""
-    s = s.astype("str").str.strip()
-    return s.where(s != "")
+def _empty_report() -> pd.DataFrame:
+    return _empty_report_template().copy()
 
 
-def _check_column(name: str, s: pd.Series, p: _Problems) -> pd.Series:
-    """Validate one contract column (text, stripped) and return it normalised."""
+_Array = np.ndarray | pd.api.extensions.ExtensionArray
+
+
+def _check_column(name: str, t: _Text, p: _Problems) -> _Array:
+    """Validate one contract column (factorised text) and return it normalised."""
     kind = BY_NAME[name].kind
-    present = s.notna()
+    present = t.present()
     if BY_NAME[name].required:
-        p.flag(name, ~present, s, "missing required value")
+        p.flag_values(name, t, [None if v else "missing required value" for v in present])
+    clean = t.clean
     if kind in (Kind.ID, Kind.TEXT):
-        return s
+        return _str_array(clean, t.codes)
     if kind is Kind.INTEGER:
-        ok = s.str.fullmatch(r"\d{1,9}", na=False)
-        n = pd.to_numeric(s.where(ok), errors="coerce")
-        p.flag(name, present & ~(ok & (n >= 1)), s, "not an integer >= 1: '{v}'")
-        return n.where(n >= 1)
+        cand = [v if v is not None and _INT_RE.fullmatch(v) else None for v in clean]
+        n = t.numbers(cand)
+        good = n >= 1
+        why = [
+            f"not an integer >= 1: '{v}'" if v is not None and not g else None
+            for v, g in zip(clean, good.tolist(), strict=True)
+        ]
+        p.flag_values(name, t, why)
+        return np.where(good, n, np.nan)[t.codes]
     if kind is Kind.DATE:
-        ok = s.str.fullmatch(_DATE_RE, na=False)
-        d = pd.to_datetime(s.str.slice(0, 10).where(ok), format="%Y-%m-%d", errors="coerce")
+        cand = [v[:10] if v is not None and _DATE_FULL_RE.fullmatch(v) else None for v in clean]
+        parsed = pd.to_datetime(np.array(cand, dtype=object), format="%Y-%m-%d", errors="coerce")
         # Years outside datetime64[ns] (e.g. 0001, 9999) would overflow below: a bad date.
-        d = d.where(d.isna() | ((d >= _DATE_MIN) & (d <= _DATE_MAX)))
-        p.flag(name, present & d.isna(), s, "unparseable date '{v}'")
-        return d.astype("datetime64[ns]")
+        d = parsed.where(parsed.isna() | ((parsed >= _DATE_MIN) & (parsed <= _DATE_MAX)))
+        nat = d.isna()
+        why = [
+            f"unparseable date '{v}'" if v is not None and bad else None
+            for v, bad in zip(clean, nat.tolist(), strict=True)
+        ]
+        p.flag_values(name, t, why)
+        return np.asarray(d.astype("datetime64[ns]"))[t.codes]
     if kind is Kind.HTS:
-        digits = s.str.replace(r"[.\s]", "", regex=True)
-        ok = digits.str.fullmatch(r"\d{6,10}", na=False)
-        p.flag(name, present & ~ok, s, "not an HTS code of 6 to 10 digits: '{v}'")
-        return digits
+        digits = [None if v is None else _HTS_SEP_RE.sub("", v) for v in clean]
+        why = [
+            f"not an HTS code of 6 to 10 digits: '{v}'"
+            if v is not None and not _HTS_RE.fullmatch(dg or "")
+            else None
+            for v, dg in zip(clean, digits, strict=True)
+        ]
+        p.flag_values(name, t, why)
+        return _str_array(digits, t.codes)
     if kind is Kind.COUNTRY:
-        up = s.str.upper()
-        p.flag(
-            name, present & ~up.isin(country_codes()), s, "not an ISO 3166-1 alpha-2 code: '{v}'"
-        )
-        return up
+        up = t.mapped("utf8_upper")
+        codes = country_codes()
+        why = [
+            f"not an ISO 3166-1 alpha-2 code: '{v}'" if v is not None and u not in codes else None
+            for v, u in zip(clean, up, strict=True)
+        ]
+        p.flag_values(name, t, why)
+        return _str_array(up, t.codes)
     if kind is Kind.LOCODE:
-        up = s.str.upper().str.replace(" ", "", regex=False)
-        ok = up.str.fullmatch(r"[A-Z]{2}[A-Z0-9]{3}", na=False)
-        ok &= up.str.slice(0, 2).isin(country_codes())
-        p.flag(name, present & ~ok, s, "not a UN/LOCODE (country + 3 characters): '{v}'")
-        return up
+        up = [None if u is None else u.replace(" ", "") for u in t.mapped("utf8_upper")]
+        codes = country_codes()
+        why = [
+            f"not a UN/LOCODE (country + 3 characters): '{v}'"
+            if v is not None and not (_LOCODE_RE.fullmatch(u or "") and (u or "")[:2] in codes)
+            else None
+            for v, u in zip(clean, up, strict=True)
+        ]
+        p.flag_values(name, t, why)
+        return _str_array(up, t.codes)
     if kind is Kind.PORT:
-        ok = s.str.fullmatch(r"\d{4}", na=False)
-        p.flag(name, present & ~ok, s, "not a 4-digit CBP port code: '{v}'")
-        return s
+        why = [
+            f"not a 4-digit CBP port code: '{v}'"
+            if v is not None and not _PORT_RE.fullmatch(v)
+            else None
+            for v in clean
+        ]
+        p.flag_values(name, t, why)
+        return _str_array(clean, t.codes)
     if kind is Kind.TRANSPORT:
-        low = s.str.lower()
+        low = t.mapped("utf8_lower")
         modes = "/".join(sorted(TRANSPORT_MODES))
-        p.flag(name, present & ~low.isin(TRANSPORT_MODES), s, f"not one of {modes}: '{{v}}'")
-        return low
+        why = [
+            f"not one of {modes}: '{v}'" if v is not None and lw not in TRANSPORT_MODES else None
+            for v, lw in zip(clean, low, strict=True)
+        ]
+        p.flag_values(name, t, why)
+        return _str_array(low, t.codes)
     if kind is Kind.NUMBER:
-        x = pd.to_numeric(s, errors="coerce").astype("float64")
-        finite = pd.Series(np.isfinite(x.to_numpy()), index=x.index)
-        p.flag(name, present & ~(finite & (x >= 0)), s, "not a finite number >= 0: '{v}'")
-        return x
+        x = t.numbers()
+        ok = np.isfinite(x) & (x >= 0)
+        why = [
+            f"not a finite number >= 0: '{v}'" if v is not None and not g else None
+            for v, g in zip(clean, ok.tolist(), strict=True)
+        ]
+        p.flag_values(name, t, why)
+        return x[t.codes]
     raise AssertionError(f"label or unknown kind {kind}")  # labels are checked in _check_labels
 
 
-def _check_labels(raw: pd.DataFrame, p: _Problems) -> dict[str, pd.Series]:
+def _text(raw: pd.DataFrame, name: str, p: _Problems) -> _Text:
+    t = _Text(raw[name])
+    p.texts[name] = t
+    return t
+
+
+def _check_labels(raw: pd.DataFrame, p: _Problems) -> dict[str, _Array]:
     """Validate the label columns and the rules that tie them together."""
     n = len(raw)
-    out: dict[str, pd.Series] = {}
+    out: dict[str, _Array] = {}
     if "inspected" in raw:
-        s = _clean(raw["inspected"])
-        low = s.str.lower()
-        ok = low.isin(TRUE_VALUES | FALSE_VALUES)
-        p.flag("inspected", s.isna(), s, "missing value (expected true/false)")
-        p.flag("inspected", ~ok, s, "not a boolean (true/false/1/0/yes/no): '{v}'")
-        out["inspected"] = low.isin(TRUE_VALUES).astype(bool)
-        not_inspected = low.isin(FALSE_VALUES).to_numpy()
+        t = _text(raw, "inspected", p)
+        low = t.mapped("utf8_lower")
+        why = [
+            "missing value (expected true/false)"
+            if v is None
+            else None
+            if lw in TRUE_VALUES or lw in FALSE_VALUES
+            else f"not a boolean (true/false/1/0/yes/no): '{v}'"
+            for v, lw in zip(t.clean, low, strict=True)
+        ]
+        p.flag_values("inspected", t, why)
+        out["inspected"] = np.array([lw in TRUE_VALUES for lw in low], dtype=bool)[t.codes]
+        not_inspected = np.array([lw in FALSE_VALUES for lw in low], dtype=bool)[t.codes]
     else:
         # No label columns: a scoring file. Its lines were not inspected as far as we know.
-        out["inspected"] = pd.Series(np.zeros(n, dtype=bool), index=raw.index)
+        out["inspected"] = np.zeros(n, dtype=bool)
         not_inspected = np.ones(n, dtype=bool)
-    reason = _clean(raw["inspection_reason"]) if "inspection_reason" in raw else None
-    if reason is not None:
-        low = reason.str.lower()
-        bad = reason.notna() & ~low.isin(INSPECTION_REASONS)
-        p.flag("inspection_reason", bad, reason, "not one of random/targeted/tip: '{v}'")
-        unexpected = reason.notna() & not_inspected
-        p.flag("inspection_reason", unexpected, reason, "set on a line not inspected: '{v}'")
-        out["inspection_reason"] = low
+    if "inspection_reason" in raw:
+        t = _text(raw, "inspection_reason", p)
+        low = t.mapped("utf8_lower")
+        why = [
+            f"not one of random/targeted/tip: '{v}'"
+            if v is not None and lw not in INSPECTION_REASONS
+            else None
+            for v, lw in zip(t.clean, low, strict=True)
+        ]
+        p.flag_values("inspection_reason", t, why)
+        unexpected = t.present()[t.codes] & not_inspected
+        p.flag_rows("inspection_reason", t, unexpected, "set on a line not inspected: '{v}'")
+        out["inspection_reason"] = _str_array(low, t.codes)
     if "violation" in raw:
-        s = _clean(raw["violation"])
+        t = _text(raw, "violation", p)
         # pandas writes a 0/1 column holding NaN as 0.0/1.0, so accept those spellings too.
-        x = pd.to_numeric(s, errors="coerce").astype("float64")
-        ok = s.isna() | x.isin([0.0, 1.0])
-        p.flag("violation", ~ok, s, "not 1, 0 or empty: '{v}'")
-        p.flag("violation", s.notna() & not_inspected, s, "set on a line not inspected: '{v}'")
-        out["violation"] = x
+        x = t.numbers()
+        ok = (x == 0.0) | (x == 1.0)
+        why = [
+            f"not 1, 0 or empty: '{v}'" if v is not None and not g else None
+            for v, g in zip(t.clean, ok.tolist(), strict=True)
+        ]
+        p.flag_values("violation", t, why)
+        unexpected = t.present()[t.codes] & not_inspected
+        p.flag_rows("violation", t, unexpected, "set on a line not inspected: '{v}'")
+        out["violation"] = x[t.codes]
     return out
 
 
@@ -275,32 +418,44 @@ class SeenKeys:
 
 
 def _check_duplicates(
-    frame: pd.DataFrame,
+    entry_id: _Text,
+    line_no: np.ndarray,
     rows: np.ndarray,
     p: _Problems,
     source: str,
     seen: SeenKeys | None,
 ) -> None:
     """Flag later occurrences of an (entry_id, line_no) key, within and across chunks/files."""
-    valid = (frame["entry_id"].notna() & frame["line_no"].notna()).to_numpy()
-    key = frame["entry_id"] + "\x1f" + frame["line_no"].astype("Int64").astype("str")
-    key = key.where(valid)
-    later = key.duplicated(keep="first").to_numpy() & valid
+    valid = entry_id.present()[entry_id.codes] & ~np.isnan(line_no)
     vpos = np.flatnonzero(valid)
-    h1, h2 = SeenKeys.fingerprint(key.to_numpy(dtype=object)[vpos].tolist())
-    found = np.full(len(key), -1, dtype=np.intp)
+    ids = entry_id.clean
+    keys = [
+        f"{ids[c]}\x1f{int(x)}"
+        for c, x in zip(entry_id.codes[vpos].tolist(), line_no[vpos].tolist(), strict=True)
+    ]
+    kcodes, _ = pd.factorize(np.array(keys, dtype=object))
+    _, first = np.unique(kcodes, return_index=True)
+    later_v = np.ones(len(vpos), dtype=bool)
+    later_v[first] = False
+    later = np.zeros(len(valid), dtype=bool)
+    later[vpos] = later_v
+    first_row = np.zeros(len(valid), dtype=np.int64)
+    first_row[vpos] = rows[vpos][first[kcodes]] if len(vpos) else []
+    h1, h2 = SeenKeys.fingerprint(keys)
+    found = np.full(len(valid), -1, dtype=np.intp)
     if seen is not None:
         found[vpos] = seen.find(h1, h2)
-    earlier = found >= 0
-    dup = later | earlier
+    dup = later | (found >= 0)
     if dup.any():
-        first = pd.Series(rows, index=key.index).groupby(key).transform("first")
-        where = [
-            _first_seen(seen.where(f), source) if seen is not None and f >= 0 else f"row {r}"
-            for f, r in zip(found[dup].tolist(), first[dup].tolist(), strict=True)
+        pos = np.flatnonzero(dup)
+        why = "duplicate (entry_id, line_no); first seen at {v}"
+        reasons = [
+            why.format(
+                v=_first_seen(seen.where(f), source) if seen is not None and f >= 0 else f"row {r}"
+            )
+            for f, r in zip(found[pos].tolist(), first_row[pos].tolist(), strict=True)
         ]
-        values = pd.Series(where, index=key.index[dup]).reindex(key.index)
-        p.flag("line_no", dup, values, "duplicate (entry_id, line_no); first seen at {v}")
+        p.add("line_no", pos, reasons)
     if seen is not None:
         new = (valid & ~dup)[vpos]
         seen.add(h1[new], h2[new], rows[vpos][new], source)
@@ -320,37 +475,43 @@ def _validate(
     absent = [c for c in [*needed, *passthrough] if c not in raw.columns]
     if absent:
         raise MissingColumnError(absent)
-    raw = raw.reset_index(drop=True)
-    p = _Problems(len(raw))
-    out: dict[str, pd.Series] = {}
+    n = len(raw)
+    p = _Problems(n)
+    out: dict[str, _Array] = {}
     for col in COLUMNS:
         if col.label:
             continue
         if col.name in raw:
-            out[col.name] = _check_column(col.name, _clean(raw[col.name]), p)
+            out[col.name] = _check_column(col.name, _text(raw, col.name, p), p)
         else:  # absent optional column: all unknown, so downstream sees every column
-            dtype = "float64" if col.kind is Kind.NUMBER else "str"
-            out[col.name] = pd.Series(np.nan, index=raw.index, dtype=dtype)
+            out[col.name] = np.full(n, np.nan) if col.kind is Kind.NUMBER else _unknown_str(n)
     out.update(_check_labels(raw, p))
-    out.setdefault("inspection_reason", pd.Series(np.nan, index=raw.index, dtype="str"))
-    out.setdefault("violation", pd.Series(np.nan, index=raw.index, dtype="float64"))
+    out.setdefault("inspection_reason", _unknown_str(n))
+    out.setdefault("violation", np.full(n, np.nan))
     for name, kind in passthrough.items():
-        s = _clean(raw[name])
+        t = _text(raw, name, p)
         if kind == "numeric":
-            x = pd.to_numeric(s, errors="coerce").astype("float64")
-            p.flag(name, s.notna() & ~np.isfinite(x), s, "not a finite number: '{v}'")
-            out[name] = x
+            x = t.numbers()
+            why = [
+                f"not a finite number: '{v}'" if v is not None and not fin else None
+                for v, fin in zip(t.clean, np.isfinite(x).tolist(), strict=True)
+            ]
+            p.flag_values(name, t, why)
+            out[name] = x[t.codes]
         else:
-            out[name] = s
-    frame = pd.DataFrame(out)
-    _check_duplicates(frame, rows, p, source, seen)
+            out[name] = _str_array(t.clean, t.codes)
+    line_no = np.asarray(out["line_no"], dtype="float64")
+    _check_duplicates(p.texts["entry_id"], line_no, rows, p, source, seen)
     bad = p.bad_positions()
-    good = np.ones(len(raw), dtype=bool)
-    good[bad] = False
-    frame = frame[good].reset_index(drop=True)
-    frame["line_no"] = frame["line_no"].astype("int64")
-    report = p.report(raw, rows, source) if len(bad) else _empty_report()
-    result = ReadResult(frame, report, dict(passthrough), n_read=len(raw))
+    if len(bad):
+        good = np.ones(n, dtype=bool)
+        good[bad] = False
+        keep = np.flatnonzero(good)
+        out = {k: v[keep] for k, v in out.items()}
+    out["line_no"] = np.asarray(out["line_no"]).astype("int64")
+    frame = pd.DataFrame(out)
+    report = p.report(list(raw.columns), rows, source) if len(bad) else _empty_report()
+    result = ReadResult(frame, report, dict(passthrough), n_read=n)
     return result, bad
 
 
@@ -388,7 +549,10 @@ def validate_frame(
         MissingColumnError: A required column is absent.
     """
     rows = np.arange(row_offset, row_offset + len(raw), dtype=np.int64)
-    text = pd.DataFrame({c: _as_text(raw[c]) for c in raw.columns}, index=raw.index)
+    if all(dt == _STR for dt in raw.dtypes):
+        text = raw  # already text: no copy
+    else:
+        text = pd.DataFrame({c: _as_text(raw[c]) for c in raw.columns}, index=raw.index)
     kinds = passthrough or {}
     result, _ = _validate(
         text, rows, require_labels=require_labels, passthrough=kinds, source=source, seen=None

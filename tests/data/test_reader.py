@@ -310,3 +310,43 @@ def test_unsupported_suffix(tmp_path):
     path.write_text("x")
     with pytest.raises(ContractError, match="unsupported file type"):
         read_entry_lines(path)
+
+
+def test_validate_frame_one_line_equals_the_same_line_in_a_large_frame(lines):
+    bad = {
+        "entry_date": {5: "2024-02-30", 7: " 2024-03-14T00:00 "},
+        "hts_code": {7: "61O9", 11: " 6109 10 00 12 "},
+        "country_of_origin": {7: "", 13: " vn "},
+        "port_of_lading": {7: "vn sgn", 17: "XXSGN"},
+        "transport_mode": {7: "ship", 19: " Air "},
+        "quantity": {7: "-1", 23: "1e3", 29: "inf"},
+        "inspected": {7: "maybe", 31: "No"},
+        "inspection_reason": {31: "random", 37: "tip"},
+        "violation": {31: "1", 41: "1.0"},
+        "entry_id": {43: "  "},  # a bad key elsewhere must not change other rows' results
+        "line_no": {45: "1"},  # a duplicate (left out below: alone it is not one)
+    }
+    raw = pd.DataFrame(lines(2000, **bad))
+    raw["x_rate"] = ["1.5", "", "high", "2"] * 500
+    kinds = {"x_rate": "numeric"}
+    whole = validate_frame(raw, passthrough=kinds)
+    assert len(whole.bad_rows.query("row == 8")) == 5  # several bad cells on one line
+    dup = whole.bad_rows.query("row == 46")["reason"].tolist()
+    assert dup == ["duplicate (entry_id, line_no); first seen at row 1"]
+    for i in [0, 2, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 1999]:
+        one = validate_frame(
+            raw.iloc[[i]].reset_index(drop=True), passthrough=kinds, row_offset=i + 1
+        )
+        expected = whole.bad_rows[whole.bad_rows["row"] == i + 1].reset_index(drop=True)
+        pd.testing.assert_frame_equal(one.bad_rows, expected, check_exact=True)
+        frame = whole.frame[whole.frame["line_no"] == i + 1].reset_index(drop=True)
+        pd.testing.assert_frame_equal(one.frame, frame, check_exact=True)
+
+
+def test_duplicate_message_names_an_integer_row(lines):
+    raw = pd.DataFrame(lines(4, line_no={1: "1"}, entry_id={3: ""}))
+    result = validate_frame(raw)
+    assert result.bad_rows["reason"].tolist() == [
+        "duplicate (entry_id, line_no); first seen at row 1",
+        "missing required value",
+    ]
