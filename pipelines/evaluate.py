@@ -135,25 +135,18 @@ def evaluate_command(
     """``flrisk evaluate``: score labelled lines with a registered model and print the table."""
     import typer
 
-    from models.reader import read_entry_lines
     from models.registry import fetch_bundle, resolve
     from models.scoring import Scorer
     from models.settings import get_settings
     from models.signals import derive_signals
     from pipelines.baselines import legacy_rule_scores, random_scores
     from pipelines.config import load_config
-    from pipelines.train import quarantine_path
+    from pipelines.train import read_labelled
 
     settings = get_settings()
     resolved = resolve(model_uri, settings)
     scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
-    res = read_entry_lines(
-        data,
-        mapping,
-        allow_bad_rows=allow_bad_rows,
-        require_labels=True,
-        quarantine_path=quarantine_path(settings, data[0]),
-    )
+    res = read_labelled(settings, data, mapping, allow_bad_rows)
     frame = res.frame
     scored = scorer.score(frame, reasons=0)
     p = scored["risk_score"].to_numpy()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from models.artifact import ModelBundle
 from models.features import build_features, fit_feature_state
+from models.reader import ReadResult, read_entry_lines
 from models.reference import reference_versions
 from models.scoring import calibrate
 from models.settings import Settings
@@ -284,6 +285,19 @@ def quarantine_path(settings: Settings, first_input: Path) -> Path:
     return settings.data_dir / "quarantine" / f"{Path(first_input).stem}.{stamp}.quarantine.csv"
 
 
+def read_labelled(
+    settings: Settings, data: list[Path], mapping: Path | None, allow_bad_rows: bool
+) -> ReadResult:
+    """Labelled lines for training or evaluation, bad rows quarantined under the data folder."""
+    return read_entry_lines(
+        data,
+        mapping,
+        allow_bad_rows=allow_bad_rows,
+        require_labels=True,
+        quarantine_path=quarantine_path(settings, data[0]),
+    )
+
+
 def train_command(
     data: list[Path],
     mapping: Path | None,
@@ -295,20 +309,13 @@ def train_command(
     allow_bad_rows: bool,
 ) -> str:
     """``flrisk train``: returns the registered ``models:/NAME/VERSION``."""
-    from models.reader import read_entry_lines
     from models.settings import get_settings
     from pipelines.config import load_config
     from pipelines.registry import log_training
 
     settings = get_settings()
     cfg = load_config(config)
-    res = read_entry_lines(
-        data,
-        mapping,
-        allow_bad_rows=allow_bad_rows,
-        require_labels=True,
-        quarantine_path=quarantine_path(settings, data[0]),
-    )
+    res = read_labelled(settings, data, mapping, allow_bad_rows)
     frame = res.frame
     if res.quarantine_path is not None:
         print(f"{len(res.bad_rows)} problems in bad rows quarantined to {res.quarantine_path}")

@@ -25,10 +25,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from models.settings import Settings
 from models.store import AuditStore, canonical_json, now_iso
 from models.store import feedback as feedback_table
 from serving.auth import KeyStore
+from serving.deps import get_settings, get_store
 from serving.model_holder import LoadedModel, ModelHolder, ModelUnavailableError
 from serving.schemas import FeedbackIn
 from serving.workbench_charts import highlight, steps_for, value_range_svg, waterfall_svg
@@ -87,16 +87,6 @@ def _state(request: Request) -> WorkbenchState:
     return wb
 
 
-def _settings(request: Request) -> Settings:
-    s: Settings = request.app.state.settings
-    return s
-
-
-def _store(request: Request) -> AuditStore:
-    s: AuditStore = request.app.state.store
-    return s
-
-
 def _model(request: Request) -> LoadedModel:
     holder: ModelHolder = request.app.state.holder
     try:
@@ -149,7 +139,7 @@ def _worklist(request: Request, session: Session, wl_id: str) -> Worklist:
 
 def _demo(request: Request) -> DemoData | None:
     wb = _state(request)
-    settings = _settings(request)
+    settings = get_settings(request)
     path = settings.demo_data
     if not path:
         return None
@@ -224,7 +214,7 @@ async def signin(request: Request) -> Response:
         return _signin(request, "The sign-in form expired. Please try again.", 400)
     keys: KeyStore = request.app.state.keys
     who = keys.verify(str(form.get("api_key") or "").strip())
-    store = _store(request)
+    store = get_store(request)
     if who is None:
         await run_in_threadpool(
             audit_event, store, request_id=_rid(), key_id="-", action="workbench_signin_failed"
@@ -251,7 +241,7 @@ async def signout(request: Request) -> Response:
     await _form(request, session)
     _state(request).sessions.drop(session.sid)
     await run_in_threadpool(
-        audit_event, _store(request), request_id=_rid(), key_id=session.key_id,
+        audit_event, get_store(request), request_id=_rid(), key_id=session.key_id,
         action="workbench_signout",
     )  # fmt: skip
     resp = RedirectResponse("/signin", status.HTTP_303_SEE_OTHER)
@@ -282,12 +272,12 @@ async def upload(request: Request) -> Response:
         raise PageError(422, "No file", "Choose a CSV or Parquet file of entry lines to upload.")
     model = _model(request)
     try:
-        read = await run_in_threadpool(read_upload, file, _settings(request).data_dir)
+        read = await run_in_threadpool(read_upload, file, get_settings(request).data_dir)
     except UploadRefusedError as exc:
         return _render(request, "start.html", {"demo": None, "upload_error": exc}, 422)
     wl = await run_in_threadpool(
         lambda: build_worklist(
-            _state(request), model=model, store=_store(request),
+            _state(request), model=model, store=get_store(request),
             metrics=request.app.state.metrics, frame=read.frame, n_read=read.n_read,
             bad_rows=read.bad_rows, key_id=session.key_id, source=file.filename or "upload",
             request_id=_rid(),
@@ -316,7 +306,7 @@ async def demo_day(request: Request) -> Response:
 
         wl = await run_in_threadpool(
             lambda: build_worklist(
-                wb, model=model, store=_store(request), metrics=request.app.state.metrics,
+                wb, model=model, store=get_store(request), metrics=request.app.state.metrics,
                 frame=frame, n_read=len(frame), bad_rows=pd.DataFrame(), key_id=session.key_id,
                 source=source, request_id=_rid(),
             )
@@ -416,7 +406,7 @@ async def export(request: Request, wl_id: str) -> Response:
 
     text = await run_in_threadpool(build)
     await run_in_threadpool(
-        audit_event, _store(request), request_id=_rid(), key_id=session.key_id,
+        audit_event, get_store(request), request_id=_rid(), key_id=session.key_id,
         action="workbench_export", model=wl.model,
         detail={"worklist": wl.id, "source": wl.source, "rows": len(ordered),
                 "filters": vars(args["filters"]), "capacity": cap.n},
@@ -464,8 +454,8 @@ async def entry(request: Request, wl_id: str, entry_id: str) -> Response:
             value_range_svg(float(uv["unit_value_usd"]), float(uv["typical_usd"])) if known else ""
         )
     rid = _rid()
-    await run_in_threadpool(_audit_view, _store(request), wl, lines, rid, session.key_id)
-    outcomes = await run_in_threadpool(_outcomes, _store(request), entry_id)
+    await run_in_threadpool(_audit_view, get_store(request), wl, lines, rid, session.key_id)
+    outcomes = await run_in_threadpool(_outcomes, get_store(request), entry_id)
     return _render(
         request, "entry.html",
         {"wl": wl, "entry_id": entry_id, "lines": lines, "outcomes": outcomes,
@@ -516,7 +506,7 @@ async def outcome(request: Request, wl_id: str) -> Response:
     if wl.audit is not None:
         # Feedback joins the line's audited input: make sure the scoring rows are written.
         await run_in_threadpool(wl.audit.result, 120)
-    store = _store(request)
+    store = get_store(request)
     rid = _rid()
     saved = await run_in_threadpool(store_feedback, store, item, session.key_id, rid)
     await run_in_threadpool(
@@ -537,7 +527,7 @@ async def model(request: Request) -> Response:
     """The served model: identity, metrics, plots, model card, reference versions."""
     _session(request, "score")
     m = _model(request)
-    data = await run_in_threadpool(model_page, _settings(request), m)
+    data = await run_in_threadpool(model_page, get_settings(request), m)
     return _render(request, "model.html", data)
 
 
@@ -546,7 +536,7 @@ async def model(request: Request) -> Response:
 async def model_plot(request: Request, name: str) -> Response:
     """A plot of the served version's evaluation (only the known names)."""
     _session(request, "score")
-    path = plot_path(_settings(request), _model(request), name)
+    path = plot_path(get_settings(request), _model(request), name)
     if path is None:
         raise PageError(404, "No such plot", f"The served model has no plot {name}.")
     return FileResponse(path, media_type="image/png")
