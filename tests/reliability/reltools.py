@@ -34,7 +34,8 @@ def _serving_helpers() -> ModuleType:
     name = "flrisk_serving_test_helpers"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "serving" / "conftest.py")
+    path = REPO / "tests" / "serving" / "servetools.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -6,7 +6,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from conftest import auth, lines_json
+from servetools import auth, lines_json
 
 from models.feedback import load_feedback_lines
 from serving.auth import KeyStore, create_key
@@ -65,7 +65,7 @@ def test_feedback_validation_and_scope(api: SimpleNamespace) -> None:
 
 
 def test_load_feedback_without_store_is_empty(tmp_path) -> None:
-    from conftest import make_settings
+    from servetools import make_settings
 
     got = load_feedback_lines(make_settings(tmp_path / "none"), ["entry_id", "line_no"])
     assert got.empty and list(got.columns) == ["entry_id", "line_no"]
@@ -168,7 +168,7 @@ def test_keys_are_hashed_and_scoped(tmp_path) -> None:
 
 
 def test_bootstrap_key_printed_once(make_client, tmp_path, capsys) -> None:
-    from conftest import make_settings
+    from servetools import make_settings
 
     s = make_settings(tmp_path / "boot", bootstrap_key=True)
     client, _, _ = make_client(s, with_keys=False)

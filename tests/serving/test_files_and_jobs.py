@@ -8,7 +8,7 @@ import time
 from types import SimpleNamespace
 
 import pandas as pd
-from conftest import auth, lines_json
+from servetools import auth, lines_json
 
 
 def _csv(frame: pd.DataFrame, bad: dict[int, dict[str, str]] | None = None) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from conftest import auth, lines_json, make_settings, register
+from servetools import auth, lines_json, make_settings, register
 
 from models.registry import client as mlflow_client
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from conftest import auth, lines_json
+from servetools import auth, lines_json
 from sqlalchemy import text
 
 from models.registry import fetch_bundle, resolve

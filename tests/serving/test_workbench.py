@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import lines_json
 from fastapi.testclient import TestClient
+from servetools import lines_json
 
 from serving.worklist import (
     Filters,
