@@ -1,17 +1,28 @@
 """Load test on loopback: N concurrent clients POST 1-line /v1/score requests for D seconds.
 
+Two ways to load the server, both reported:
+
+- **paced** (``--rate R``, requests per second per client): each client sends on a fixed
+  schedule, as a screening system forwarding lines as they arrive does. Latency is timed
+  from the *scheduled* send time, so a server that stalls cannot hide its stall by slowing
+  the clients down (no coordinated omission). This is the load the latency targets are for.
+- **saturation** (``--rate 0``): each client sends its next request as soon as the last one
+  is answered. This measures the most one worker can take; the latency is then mostly
+  queueing (Little's law: latency = clients / throughput), not service time.
+
 Reports requests, errors (any non-200 or transport error), throughput and latency
 percentiles, and checks the audit log: audit rows written during the run = lines scored.
 
 Against a server it starts itself (one uvicorn worker, the registry's ``@champion``; its own
 temporary data folder for the audit store and keys)::
 
-    .venv/bin/python bench/load.py --clients 8 --duration 60 \
+    .venv/bin/python bench/load.py --clients 8 --rate 5 --duration 60 \
         --tracking-uri sqlite:///$PWD/data/mlflow.db --data data/sim/score.csv
 
-``--tracking-uri`` defaults to ``MLFLOW_TRACKING_URI``. Results are printed and written to
-``bench/results/load.json``. The CI test (``tests/reliability/test_load.py``) calls
-:func:`run_load` for 15 s against a server process of its own.
+``--saturation`` adds a closed-loop run of the same length. ``--tracking-uri`` defaults to
+``MLFLOW_TRACKING_URI``. Results are printed and written to ``bench/results/load.json``.
+The CI test (``tests/reliability/test_load.py``) calls :func:`run_load` for 15 s against a
+server process of its own.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ class LoadResult:
 
     clients: int
     duration_s: float
+    rate_per_client: float = 0.0
     requests: int = 0
     errors: int = 0
     lines_scored: int = 0
@@ -57,8 +69,11 @@ class LoadResult:
 
     def summary(self) -> str:
         """One line of figures."""
+        how = "closed loop"
+        if self.rate_per_client:
+            how = f"paced {self.rate_per_client:g} req/s each"
         return (
-            f"{self.clients} clients x {self.duration_s:.0f} s: {self.requests} requests, "
+            f"{self.clients} clients ({how}) x {self.duration_s:.0f} s: {self.requests} requests, "
             f"{self.errors} errors, {self.throughput_rps:.1f} req/s, p50 {self.p50_ms:.1f} ms, "
             f"p90 {self.p90_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms "
             f"(targets p50 <= {TARGETS_MS['p50']:.0f} ms, p99 <= {TARGETS_MS['p99']:.0f} ms)"
@@ -71,10 +86,19 @@ async def _client(
 ) -> None:  # fmt: skip
     headers = {"Authorization": f"Bearer {key}"}
     n = i
+    period = 1.0 / out.rate_per_client if out.rate_per_client > 0 else 0.0
+    # Paced clients start spread over one period, so their requests interleave.
+    due = time.perf_counter() + period * i / out.clients
     while time.perf_counter() < stop:
         body = bodies[n % len(bodies)]
         n += out.clients
-        t0 = time.perf_counter()
+        if period:
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            t0, due = due, due + period  # timed from the schedule, even when sent late
+        else:
+            t0 = time.perf_counter()
         try:
             r = await http.post("/v1/score", json=body, headers=headers)
             status = str(r.status_code)
@@ -94,9 +118,9 @@ async def _client(
 
 
 async def _run(
-    url: str, key: str, bodies: list[dict[str, Any]], clients: int, duration: float
+    url: str, key: str, bodies: list[dict[str, Any]], clients: int, duration: float, rate: float
 ) -> LoadResult:
-    out = LoadResult(clients=clients, duration_s=duration)
+    out = LoadResult(clients=clients, duration_s=duration, rate_per_client=rate)
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
@@ -116,7 +140,12 @@ async def _run(
 
 
 def run_load(
-    url: str, key: str, lines: list[dict[str, Any]], clients: int = 8, duration: float = 60.0
+    url: str,
+    key: str,
+    lines: list[dict[str, Any]],
+    clients: int = 8,
+    duration: float = 60.0,
+    rate: float = 5.0,
 ) -> LoadResult:
     """``clients`` concurrent clients, each sending one line per request, for ``duration`` s.
 
@@ -126,12 +155,14 @@ def run_load(
         lines: Lines as API JSON; request ``k`` sends ``lines[k % len(lines)]``.
         clients: Concurrent clients (one connection each).
         duration: Seconds of load (after one warm-up request).
+        rate: Requests per second per client, on a fixed schedule; 0 for closed loop (send
+            again as soon as answered).
     """
     bodies = [{"lines": [line], "reasons": 3} for line in lines]
     # A thread of its own owns the event loop: the caller may already run one (pytest with
     # Playwright's sync API leaves a loop in the main thread).
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _run(url, key, bodies, clients, duration)).result()
+        return pool.submit(asyncio.run, _run(url, key, bodies, clients, duration, rate)).result()
 
 
 def free_port() -> int:
@@ -144,6 +175,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--rate", type=float, default=5.0, help="req/s per client; 0: closed loop")
+    parser.add_argument("--saturation", action="store_true", help="also a closed-loop run")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "sim" / "score.csv")
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"))
     parser.add_argument("--lines", type=int, default=500, help="distinct lines to cycle")
@@ -176,7 +209,12 @@ def main() -> None:
                 time.sleep(0.1)
             else:
                 raise SystemExit("server did not become ready")
-            result = run_load(url, key, lines, args.clients, args.duration)
+            result = run_load(url, key, lines, args.clients, args.duration, args.rate)
+            saturation = (
+                run_load(url, key, lines, args.clients, args.duration, 0.0)
+                if args.saturation
+                else None
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -184,10 +222,16 @@ def main() -> None:
         audited = sum(1 for r in store.audit_rows() if r["action"] == "score")
         store.dispose()
     print(result.summary())
-    # The warm-up request is audited too: one line more than the measured requests scored.
-    print(f"audit rows {audited} = scored lines {result.lines_scored} + 1 warm-up")
-    out = {**asdict(result), "audit_rows": audited}
+    runs = [result] if saturation is None else [result, saturation]
+    if saturation is not None:
+        print(saturation.summary())
+    scored = sum(r.lines_scored for r in runs)
+    # Each run's warm-up request is audited too: one line more per run.
+    print(f"audit rows {audited} = scored lines {scored} + {len(runs)} warm-up")
+    out: dict[str, Any] = {**asdict(result), "audit_rows": audited}
     out.pop("request_ids")
+    if saturation is not None:
+        out["saturation"] = {k: v for k, v in asdict(saturation).items() if k != "request_ids"}
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
     (ROOT / "bench" / "results" / "load.json").write_text(json.dumps(out, indent=2))
 

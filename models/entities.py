@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -298,6 +299,29 @@ class EntityMatcher:
                     break
             self._cache[query] = result
 
+    def match_texts(self, names: list[str]) -> list[tuple[Any, str, str, float, str, str]]:
+        """:meth:`match` of each name as a tuple, without building a frame.
+
+        Args:
+            names: Declared names; ``""`` never matches.
+
+        Returns:
+            Per name, ``(entity_id, entity_name, matched_alias, similarity, list,
+            citation)`` as in :meth:`match` (``entity_id`` is ``pd.NA`` when no match).
+        """
+        normalized = [normalize_name(v) for v in names]
+        self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
+        out: list[tuple[Any, str, str, float, str, str]] = []
+        for norm in normalized:
+            row, choice, score = self._cache.get(norm, (-1, -1, 0.0))
+            if row < 0:
+                out.append((pd.NA, "", "", 0.0, "", ""))
+            else:
+                entity_id, entity_name, listed, citation = self._rows[row]
+                shown = self._choice_shown[choice]
+                out.append((entity_id, entity_name, shown, score, listed, citation))
+        return out
+
     def match(self, names: pd.Series) -> pd.DataFrame:
         """Match company names against the listed entities.
 
@@ -311,18 +335,7 @@ class EntityMatcher:
         """
         raw = names.astype("string").fillna("")
         distinct = pd.unique(raw.to_numpy())
-        normalized = {value: normalize_name(str(value)) for value in distinct}
-        new = sorted({n for n in normalized.values() if n and n not in self._cache})
-        self._match_new(new)
-        by_value: dict[str, tuple[object, ...]] = {}
-        for value, norm in normalized.items():
-            row, choice, score = self._cache.get(norm, (-1, -1, 0.0))
-            if row < 0:
-                by_value[value] = (pd.NA, "", "", 0.0, "", "")
-            else:
-                entity_id, entity_name, listed, citation = self._rows[row]
-                shown = self._choice_shown[choice]
-                by_value[value] = (entity_id, entity_name, shown, score, listed, citation)
+        by_value = dict(zip(distinct, self.match_texts([str(v) for v in distinct]), strict=True))
         rows = [by_value[value] for value in raw.to_numpy()]
         out = pd.DataFrame(rows, columns=list(MATCH_COLUMNS), index=names.index)
         out["entity_id"] = out["entity_id"].astype("string")

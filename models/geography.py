@@ -129,6 +129,22 @@ def _default_index() -> _Index:
     return _Index(load_xinjiang_places())
 
 
+def xinjiang_terms(
+    texts: list[str], places: pd.DataFrame | None = None
+) -> list[tuple[bool, str, str, bool]]:
+    """:func:`find_xinjiang` of each text as a tuple, without building a frame.
+
+    Args:
+        texts: Addresses or descriptions.
+        places: Place table (default: :func:`models.reference.load_xinjiang_places`).
+
+    Returns:
+        Per text, ``(xj_hit, xj_terms, xj_place, xj_postal)`` as in :func:`find_xinjiang`.
+    """
+    index = _default_index() if places is None else _Index(places)
+    return [index.find(t) for t in texts]
+
+
 def find_xinjiang(texts: pd.Series, places: pd.DataFrame | None = None) -> pd.DataFrame:
     """Find Xinjiang place names and postal codes in free text.
 
@@ -142,10 +158,9 @@ def find_xinjiang(texts: pd.Series, places: pd.DataFrame | None = None) -> pd.Da
         none), ``xj_place`` (canonical name of the most specific place found) and
         ``xj_postal`` (a 6-digit token 830000-849999, Xinjiang's postal range).
     """
-    index = _default_index() if places is None else _Index(places)
     raw = texts.astype("string").fillna("")
     distinct = pd.unique(raw.to_numpy())
-    results = {value: index.find(str(value)) for value in distinct}
+    results = dict(zip(distinct, xinjiang_terms([str(v) for v in distinct], places), strict=True))
     rows = [results[value] for value in raw.to_numpy()]
     out = pd.DataFrame(rows, columns=list(XJ_COLUMNS), index=texts.index)
     out["xj_hit"] = out["xj_hit"].astype(bool)

@@ -139,6 +139,21 @@ def _lookup_one(
     return sector, priority, ilab_fl, ilab_any, derived, good_name, "|".join(ids)
 
 
+def risk_goods_rows(
+    keys: list[tuple[str, str]],
+) -> list[tuple[str, bool, bool, bool, bool, str, str]]:
+    """:func:`risk_goods_lookup` of each ``(hs6, origin)`` as a tuple, without frames.
+
+    Args:
+        keys: ``(hs6, origin)`` pairs, stripped and upper-cased, ``""`` for unknown.
+
+    Returns:
+        Per pair, the values of ``RISK_COLUMNS`` in order.
+    """
+    rules = _rules_for(load_risk_goods())
+    return [_lookup_one(rules, code, country) for code, country in keys]
+
+
 def risk_goods_lookup(hs6: pd.Series, origin: pd.Series) -> pd.DataFrame:
     """Risk-goods evidence per entry line.
 
@@ -164,11 +179,7 @@ def risk_goods_lookup(hs6: pd.Series, origin: pd.Series) -> pd.DataFrame:
         index=hs6.index,
     )
     distinct = keys.drop_duplicates()
-    rules = _rules_for(load_risk_goods())
-    values = [
-        _lookup_one(rules, code, country)
-        for code, country in zip(distinct["hs6"], distinct["origin"], strict=True)
-    ]
+    values = risk_goods_rows(list(zip(distinct["hs6"], distinct["origin"], strict=True)))
     table = pd.DataFrame(values, columns=list(RISK_COLUMNS))
     table["hs6"] = distinct["hs6"].to_numpy()
     table["origin"] = distinct["origin"].to_numpy()

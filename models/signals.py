@@ -19,9 +19,9 @@ import pycountry
 
 from models.distinct import combine, factorize, memo_map, spread
 from models.entities import MATCH_COLUMNS, EntityMatcher, normalize_name
-from models.geography import find_xinjiang
+from models.geography import xinjiang_terms
 from models.hs import RISK_COLUMNS as RG_COLUMNS
-from models.hs import risk_goods_lookup
+from models.hs import risk_goods_rows
 
 # South-East and South Asian hubs through which Chinese goods are most often re-routed.
 TRANSSHIPMENT_HUBS = frozenset(
@@ -278,16 +278,7 @@ def _places(texts: list[str], cache: SignalCache) -> list[tuple[bool, str, str, 
     """Xinjiang check of each text, computed once per text per process."""
     new = [t for t in dict.fromkeys(texts) if t not in cache.places]
     if new:
-        found = find_xinjiang(pd.Series(new, dtype=object))
-        for v, hit, terms, place, postal in zip(
-            new,
-            found["xj_hit"],
-            found["xj_terms"],
-            found["xj_place"],
-            found["xj_postal"],
-            strict=True,
-        ):
-            cache.places[v] = (bool(hit), str(terms), str(place), bool(postal))
+        cache.places.update(zip(new, xinjiang_terms(new), strict=True))
     return [cache.places[t] for t in texts]
 
 
@@ -428,9 +419,7 @@ def _entities(f: Mapping[str, Column], cache: SignalCache, out: dict[str, Any]) 
         texts = _text(uniques)
         new = [t for t in dict.fromkeys(texts) if t not in cache.entities]
         if new:
-            m = cache.matcher.match(pd.Series(new, dtype=object))
-            for t, *row in zip(new, *(m[c] for c in MATCH_COLUMNS), strict=True):
-                cache.entities[t] = tuple(row)
+            cache.entities.update(zip(new, cache.matcher.match_texts(new), strict=True))
         rows = [cache.entities[t] for t in texts]
         cols = dict(zip(MATCH_COLUMNS, zip(*rows, strict=True), strict=True))
         sim = spread(cols["similarity"][:-1], codes, np.nan, "float64")
@@ -459,12 +448,7 @@ def _goods(hts: Column, origin: Column, cache: SignalCache, out: dict[str, Any])
     keys = list(zip(hs6, org, strict=True))
     new = [k for k in dict.fromkeys(keys) if k not in cache.goods]
     if new:
-        rg = risk_goods_lookup(
-            pd.Series([k[0] for k in new], dtype=object),
-            pd.Series([k[1] for k in new], dtype=object),
-        )
-        for k, *row in zip(new, *(rg[c] for c in RG_COLUMNS), strict=True):
-            cache.goods[k] = tuple(row)
+        cache.goods.update(zip(new, risk_goods_rows(new), strict=True))
     cols = dict(zip(RG_COLUMNS, zip(*[cache.goods[k] for k in keys], strict=True), strict=True))
     is_cn = spread([u == "CN" for u in ouniq], ocodes, False, "bool")
     prio = spread(cols["rg_priority"], pair, False, "bool")

@@ -1,14 +1,17 @@
 """FastAPI dependencies, as ``Annotated`` aliases (full-stack-template style).
 
 The objects live on ``app.state`` (built by :func:`serving.app.create_app`), so several
-apps with different settings can coexist in one process (tests do).
+apps with different settings can coexist in one process (tests do). The ``get_*`` getters
+are for code that holds a request; the dependencies are ``async`` because none of them
+blocks: FastAPI runs plain ``def`` dependencies in the thread pool, and a hop there and
+back per dependency costs more than scoring one line.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -55,14 +58,34 @@ def get_jobs(request: Request) -> JobManager:
     return jobs
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-HolderDep = Annotated[ModelHolder, Depends(get_holder)]
-StoreDep = Annotated[AuditStore, Depends(get_store)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-JobsDep = Annotated[JobManager, Depends(get_jobs)]
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
 
 
-def current_model(holder: HolderDep) -> LoadedModel:
+async def _holder(request: Request) -> ModelHolder:
+    return get_holder(request)
+
+
+async def _store(request: Request) -> AuditStore:
+    return get_store(request)
+
+
+async def _metrics(request: Request) -> Metrics:
+    return get_metrics(request)
+
+
+async def _jobs(request: Request) -> JobManager:
+    return get_jobs(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+HolderDep = Annotated[ModelHolder, Depends(_holder)]
+StoreDep = Annotated[AuditStore, Depends(_store)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+JobsDep = Annotated[JobManager, Depends(_jobs)]
+
+
+async def current_model(holder: HolderDep) -> LoadedModel:
     """The served model, taken once for the whole request (reloads never change it midway).
 
     Raises ``ModelUnavailableError`` (answered 503 by the app) when none is loaded.
@@ -73,7 +96,7 @@ def current_model(holder: HolderDep) -> LoadedModel:
 ModelDep = Annotated[LoadedModel, Depends(current_model)]
 
 
-def request_id(response: Response) -> str:
+async def request_id(response: Response) -> str:
     """A fresh id for this request, echoed in ``X-Request-ID`` and written to the audit."""
     rid = uuid.uuid4().hex
     response.headers["X-Request-ID"] = rid
@@ -83,7 +106,7 @@ def request_id(response: Response) -> str:
 RequestIdDep = Annotated[str, Depends(request_id)]
 
 
-def principal(
+async def principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key)],
@@ -104,10 +127,10 @@ def principal(
     return found
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency: a key holding ``scope`` (403 otherwise), within its rate (429)."""
 
-    def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
         if scope not in who.scopes:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, detail=f"this key lacks the '{scope}' scope"

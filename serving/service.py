@@ -18,7 +18,7 @@ import pandas as pd
 from fastapi.exceptions import RequestValidationError
 
 from models.contract import OPTIONAL, REQUIRED
-from models.reader import validate_frame
+from models.reader import validate_records
 from models.store import AuditStore, canonical_json, input_hash, now_iso
 from serving.metrics import Metrics
 from serving.model_holder import LoadedModel, ModelHolder
@@ -81,8 +81,8 @@ def lines_to_frame(
                 )
     if errors:
         raise RequestValidationError(errors)
-    raw = pd.DataFrame({c: [_text(line.get(c)) for line in lines] for c in columns}, dtype="object")
-    result = validate_frame(raw, passthrough=dict(passthrough), source="request", row_offset=0)
+    raw = {c: [_text(line.get(c)) for line in lines] for c in columns}
+    result = validate_records(raw, passthrough=dict(passthrough), source="request", row_offset=0)
     if len(result.bad_rows):
         raise RequestValidationError(
             [
@@ -101,24 +101,27 @@ def lines_to_frame(
 def unknown_fields(frame: pd.DataFrame, passthrough: Mapping[str, str]) -> list[list[str]]:
     """Per line, the optional fields that were empty or absent (evidence the scorer lacked)."""
     cols = [c for c in (*OPTIONAL, *passthrough) if c in frame.columns]
-    if not cols or not len(frame):
-        return [[] for _ in range(len(frame))]
-    missing = frame[cols].isna().to_numpy()
+    n = len(frame)
+    if not cols or not n:
+        return [[] for _ in range(n)]
+    # Column by column: one isna over a frame of mixed dtypes costs more than these reads.
+    missing = np.empty((n, len(cols)), dtype=bool)
+    for j, c in enumerate(cols):
+        missing[:, j] = pd.isna(frame[c].array)
     names = np.array(cols, dtype=object)
     return [names[row].tolist() for row in missing]
 
 
-def score_lines(
-    model: LoadedModel, frame: pd.DataFrame, reasons: int, explain_share: float = 1.0
-) -> pd.DataFrame:
-    """``Scorer.score`` plus ``unknown_fields`` per line."""
-    scored = model.scorer.score(frame, reasons=reasons, explain_share=explain_share)
-    scored["unknown_fields"] = unknown_fields(frame, model.scorer.bundle.state.passthrough)
-    return scored
+def results(
+    scored: pd.DataFrame, unknown: Sequence[list[str]] | None = None
+) -> list[dict[str, Any]]:
+    """Scored lines as response dicts, in order.
 
-
-def results(scored: pd.DataFrame) -> list[dict[str, Any]]:
-    """Scored lines as response dicts, in order."""
+    Args:
+        scored: ``Scorer.score`` output, with an ``unknown_fields`` column unless
+            ``unknown`` gives them.
+        unknown: Per line, the fields that were unknown.
+    """
     return [
         {
             "entry_id": str(e),
@@ -134,7 +137,7 @@ def results(scored: pd.DataFrame) -> list[dict[str, Any]]:
             scored["risk_score"],
             scored["risk_band"],
             scored["reasons"],
-            scored["unknown_fields"],
+            scored["unknown_fields"] if unknown is None else unknown,
             strict=True,
         )
     ]
@@ -227,8 +230,8 @@ def score_and_audit(
         AuditUnavailableError: The audit write failed (the caller answers 503).
     """
     t0 = time.perf_counter()
-    scored = score_lines(model, frame, reasons, explain_share)
-    out = results(scored)
+    scored = model.scorer.score(frame, reasons=reasons, explain_share=explain_share)
+    out = results(scored, unknown_fields(frame, model.scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
     try:
         store.record(

@@ -10,6 +10,7 @@ from models.reader import (
     iter_entry_lines,
     read_entry_lines,
     validate_frame,
+    validate_records,
 )
 
 # One case per kind of bad cell: (column, bad value, words expected in the reason).
@@ -285,6 +286,34 @@ def test_validate_frame_json_like_values():
     assert result.frame["line_no"].tolist() == [1, 3]  # 3.0 after the null is still line 3
     assert result.frame["violation"].tolist()[0] == 1.0
     assert result.frame["inspected"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize("n", [1, 3, 200])
+def test_validate_records_equals_validate_frame(lines, n):
+    rows = lines(
+        n,
+        hts_code={0: " 6109.10 "},
+        country_of_origin={0: "vn", n - 1: "XX"},
+        shipper_name={0: "\u3000ACME\x1c", n - 1: "  "},
+        quantity={n - 1: "-3"},
+        line_no={n - 1: "1"},  # a duplicate of line 1 when n > 1
+        inspected={n - 1: "maybe"},
+    )
+    for r in rows:
+        r.pop("inspection_reason", None)
+    columns = {c: [r.get(c) for r in rows] for c in rows[0]}
+    columns["x_rate"] = ["1.5", None, "high"][:n] + ["2"] * max(0, n - 3)
+    kinds = {"x_rate": "numeric"}
+    frame = validate_frame(pd.DataFrame(columns, dtype="object"), passthrough=kinds, source="s")
+    records = validate_records(columns, passthrough=kinds, source="s")
+    assert len(records.bad_rows) > 0
+    pd.testing.assert_frame_equal(records.frame, frame.frame)
+    pd.testing.assert_frame_equal(records.bad_rows, frame.bad_rows)
+
+
+def test_validate_records_refuses_ragged_columns():
+    with pytest.raises(ValueError, match="different lengths"):
+        validate_records({"entry_id": ["E1"], "line_no": ["1", "2"]})
 
 
 def test_passthrough_columns(lines):
