@@ -91,8 +91,11 @@ def lines_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def bench_inprocess(scorer: Any, frame: pd.DataFrame, n: int) -> dict[str, float]:
+    import gc
+
     for i in range(20):  # warm the signal cache and LightGBM
         scorer.score(frame.iloc[[i % len(frame)]], reasons=3)
+    gc.freeze()  # as the server does once its model is loaded (serving/model_holder.py)
     times = []
     for i in range(n):
         t0 = time.perf_counter()

@@ -340,24 +340,34 @@ class _ColumnView:
     """
 
     def __init__(self, frame: pd.DataFrame | Mapping[str, np.ndarray]) -> None:
-        self._cols: Mapping[str, np.ndarray]
+        self._src: Mapping[str, np.ndarray]
         if isinstance(frame, pd.DataFrame):
-            self._cols = {c: frame[c].to_numpy() for c in frame.columns}
+            self._src = {c: frame[c].to_numpy() for c in frame.columns}
         else:
-            self._cols = frame  # may compute columns on first use: not copied
+            self._src = frame  # may compute columns on first use: not copied
+        # Columns already asked for, in a plain dict: a row's get is then one lookup.
+        self.cols: dict[str, np.ndarray | None] = {}
+
+    def column(self, key: str) -> np.ndarray | None:
+        col = self._src.get(key)
+        self.cols[key] = col
+        return col
 
     def row(self, i: int) -> _RowView:
-        return _RowView(self._cols, i)
+        return _RowView(self, i)
 
 
 class _RowView:
-    __slots__ = ("_cols", "_i")
+    __slots__ = ("_cols", "_i", "_view")
 
-    def __init__(self, cols: Mapping[str, np.ndarray], i: int) -> None:
-        self._cols, self._i = cols, i
+    def __init__(self, view: _ColumnView, i: int) -> None:
+        self._view, self._cols, self._i = view, view.cols, i
 
     def get(self, key: str, default: Any = None) -> Any:
-        col = self._cols.get(key)
+        try:
+            col = self._cols[key]
+        except KeyError:
+            col = self._view.column(key)
         return default if col is None else col[self._i]
 
 

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from models.scoring import Scorer
+from pipelines.prefetch import prefetch
 
 OUTPUT_COLUMNS = ["entry_id", "line_no", "risk_score", "risk_band", "reasons", "model_version"]
 
@@ -48,13 +49,14 @@ def score_files(
         for path in data:
             # One quarantine file per input, beside the output: inputs may be read-only.
             quarantine = out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
-            for chunk in iter_entry_lines(
+            chunks = iter_entry_lines(
                 path,
                 mapping,
                 chunk_rows=chunk_rows,
                 allow_bad_rows=allow_bad_rows,
                 quarantine_path=quarantine,
-            ):
+            )
+            for chunk in prefetch(chunks):
                 scored = _serialise(
                     scorer.score(
                         chunk.frame, reasons=reasons, explain_share=explain_share, as_json=True
