@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -181,6 +180,9 @@ def main() -> None:
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI"))
     parser.add_argument("--lines", type=int, default=500, help="distinct lines to cycle")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))  # run as a script: its sibling helpers
+    from _common import row, write
+
     from models.reader import read_entry_lines
     from models.store import AuditStore
     from serving.auth import create_key
@@ -228,12 +230,27 @@ def main() -> None:
     scored = sum(r.lines_scored for r in runs)
     # Each run's warm-up request is audited too: one line more per run.
     print(f"audit rows {audited} = scored lines {scored} + {len(runs)} warm-up")
-    out: dict[str, Any] = {**asdict(result), "audit_rows": audited}
-    out.pop("request_ids")
+    paced = f"{args.clients} clients x {args.rate:g} req/s, 1 line"
+    rows = [
+        row(f"{paced}: p50", result.p50_ms, "ms", target=TARGETS_MS["p50"], higher_is_better=False),
+        row(f"{paced}: p99", result.p99_ms, "ms", target=TARGETS_MS["p99"], higher_is_better=False),
+        row(f"{paced}: errors", result.errors, "", target=0, higher_is_better=False),
+        row("audit rows - scored lines - warm-ups", audited - scored - len(runs), "",
+            target=0, higher_is_better=False),
+    ]  # fmt: skip
     if saturation is not None:
-        out["saturation"] = {k: v for k, v in asdict(saturation).items() if k != "request_ids"}
-    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench" / "results" / "load.json").write_text(json.dumps(out, indent=2))
+        rows.append(
+            row(f"closed loop, {args.clients} clients: throughput", saturation.throughput_rps,
+                "req/s", alternative="p99 (queueing)", alt_value=saturation.p99_ms)
+        )  # fmt: skip
+    strip = ("request_ids",)
+    extra: dict[str, Any] = {
+        "paced": {k: v for k, v in asdict(result).items() if k not in strip},
+        "audit_rows": audited,
+    }
+    if saturation is not None:
+        extra["saturation"] = {k: v for k, v in asdict(saturation).items() if k not in strip}
+    write("load", rows, **extra)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,18 @@ def plan(quick: bool, big: bool) -> list[tuple[str, list[str]]]:
         ("spark", ["--lines", str(200_000 if quick else 1_000_000)]),
         ("kcs", []),
         ("serve", ["--n", "50" if quick else "300"]),
+        (
+            "load",
+            [
+                "--clients",
+                "8",
+                "--rate",
+                "5",
+                "--duration",
+                "15" if quick else "60",
+                "--saturation",
+            ],
+        ),
         ("workbench", ["--lines", "20000" if quick else "50000", "--runs", "1" if quick else "3"]),
     ]
 
@@ -139,17 +151,14 @@ def main() -> None:
         if not script.is_file():
             notes.append(f"{name}: skipped (bench/{name}.py not present)")
             continue
-        if name in ("serve", "workbench"):
+        if name in ("serve", "workbench", "load"):
             sim = simulated(200_000 if args.quick else 1_000_000)
             registered_champion(sim)
             extra = [*extra, "--data", str(sim / "score.csv")]
+            if name in ("serve", "load"):
+                extra += ["--tracking-uri", f"sqlite:///{data_dir / 'mlflow.db'}"]
             if name == "serve":
-                extra += [
-                    "--model-uri",
-                    "models:/flrisk@champion",
-                    "--tracking-uri",
-                    f"sqlite:///{data_dir / 'mlflow.db'}",
-                ]
+                extra += ["--model-uri", "models:/flrisk@champion"]
         print(f"\n=== {name} {' '.join(extra)}", flush=True)
         t0 = time.perf_counter()
         proc = subprocess.run(

@@ -66,6 +66,9 @@ class ReadResult:
         passthrough: Pass-through feature columns: name -> ``"categorical"`` | ``"numeric"``.
         n_read: Rows read in total (good + bad; blank lines are not rows).
         quarantine_path: Where bad rows were written, if any.
+        arrays: For a few rows validated from records, each column of ``frame`` as the
+            NumPy array ``frame[c].to_numpy()`` gives (reading them back from the frame
+            costs more than scoring one line); None otherwise.
     """
 
     frame: pd.DataFrame
@@ -73,9 +76,11 @@ class ReadResult:
     passthrough: dict[str, str]
     n_read: int
     quarantine_path: Path | None = None
+    arrays: dict[str, np.ndarray] | None = None
 
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_FEW = 64  # rows up to which per-row Python beats a vectorised kernel's fixed cost
 _INT_RE = re.compile(r"\d{1,9}")
 _DATE_FULL_RE = re.compile(_DATE_RE)
 _HTS_SEP_RE = re.compile(r"[.\s]")
@@ -94,6 +99,7 @@ class _Text:
     """
 
     def __init__(self, s: pd.Series | Sequence[str | None]) -> None:
+        values: list[str] | None = None
         if isinstance(s, pd.Series):
             if s.dtype != _STR:
                 s = s.astype("str")
@@ -109,11 +115,12 @@ class _Text:
         else:
             # A few JSON lines: a dict factorises them faster than any frame machinery.
             index: dict[str, int] = {}
-            seq = [-1 if v is None else index.setdefault(v, len(index)) for v in s]
-            distinct = pa.array(list(index), type=pa.large_string())
+            seq = [len(s) if v is None else index.setdefault(v, len(index)) for v in s]
+            values = list(index)
+            distinct = pa.array(values, type=pa.large_string())
             codes = np.array(seq, dtype=np.intp)
-            codes[codes < 0] = len(index)
-        self.raw: list[str | None] = [*distinct.to_pylist(), None]
+            codes[codes == len(s)] = len(index)
+        self.raw: list[str | None] = [*(distinct.to_pylist() if values is None else values), None]
         # Arrow's trim in both cases, so both agree on what counts as whitespace.
         stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
         self.clean: list[str | None] = [v if v else None for v in stripped] + [None]
@@ -135,8 +142,11 @@ class _Text:
 
 def _str_array(values: list[str | None], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """Text (pandas ``str``; ``None`` = NaN) of each row from its code."""
-    table = pa.array(values, type=pa.large_string())
-    return pd.arrays.ArrowStringArray(table.take(pa.array(codes)), dtype=_STR)  # type: ignore[call-arg]
+    if len(codes) <= _FEW:  # Python's indexing beats Arrow's take kernel for a few rows
+        taken = pa.array([values[c] for c in codes.tolist()], type=pa.large_string())
+    else:
+        taken = pa.array(values, type=pa.large_string()).take(pa.array(codes))
+    return pd.arrays.ArrowStringArray(taken, dtype=_STR)  # type: ignore[call-arg]
 
 
 def _unknown_str(n: int) -> pd.api.extensions.ExtensionArray:
@@ -529,7 +539,10 @@ def _validate(
     out["line_no"] = np.asarray(out["line_no"]).astype("int64")
     frame = pd.DataFrame(out)
     report = p.report(names, rows, source) if len(bad) else _empty_report()
-    result = ReadResult(frame, report, dict(passthrough), n_read=n)
+    arrays = None
+    if not isinstance(raw, pd.DataFrame) and n <= _FEW:
+        arrays = {c: v if isinstance(v, np.ndarray) else v.to_numpy() for c, v in out.items()}
+    result = ReadResult(frame, report, dict(passthrough), n_read=n, arrays=arrays)
     return result, bad
 
 

@@ -149,8 +149,46 @@ class Scorer:
         reasons: int = 3,
         explain_share: float = 1.0,
         as_json: bool = False,
+        arrays: Mapping[str, np.ndarray] | None = None,
     ) -> pd.DataFrame:
         """Score lines and explain the riskiest.
+
+        Args:
+            frame: Contract-shaped lines (as returned by the reader).
+            reasons: Reasons per explained line (0 for none).
+            explain_share: Share of lines, riskiest first, that get reasons (1.0: all).
+            as_json: Give ``reasons`` as JSON text (what files store), not lists.
+            arrays: ``ReadResult.arrays`` of ``frame``, if the reader gave them.
+
+        Returns:
+            ``entry_id, line_no, risk_score, risk_band, reasons, model_version`` per line, in
+            the input order (see :meth:`score_columns`).
+        """
+        cols = self.score_columns(frame, reasons, explain_share, as_json, arrays)
+        entry_id = frame["entry_id"]
+        # One frame built at once (adding columns one by one costs ~0.1 ms each), from arrays
+        # of the dtypes pandas would infer (inference costs as much again for one line).
+        return pd.DataFrame(
+            {
+                "entry_id": entry_id.array if entry_id.dtype == "str" else entry_id.to_numpy(),
+                "line_no": frame["line_no"].to_numpy(),
+                "risk_score": cols["risk_score"],
+                "risk_band": pd.array(cols["risk_band"], dtype="str"),
+                "reasons": pd.Series(cols["reasons"], dtype=object),  # never inferred as text
+                "model_version": pd.array(np.full(len(frame), self.version, object), dtype="str"),
+            },
+            copy=False,
+        )
+
+    def score_columns(
+        self,
+        frame: pd.DataFrame,
+        reasons: int = 3,
+        explain_share: float = 1.0,
+        as_json: bool = False,
+        arrays: Mapping[str, np.ndarray] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """:meth:`score` as arrays, without the output frame (the API answers from these).
 
         Args:
             frame: Contract-shaped lines (as returned by the reader).
@@ -159,16 +197,21 @@ class Scorer:
                 SHAP costs ~100x a prediction, so large batches explain only what is shown.
             as_json: Give ``reasons`` as JSON text (what files store), not lists; unexplained
                 lines share one ``"[]"`` string instead of millions of empty lists.
+            arrays: ``ReadResult.arrays`` of ``frame`` (its columns as NumPy arrays), used
+                instead of reading the columns back from a small frame.
 
         Returns:
-            ``entry_id, line_no, risk_score, risk_band, reasons, model_version`` per line, in
-            the input order; ``reasons`` is a list (empty for unexplained lines).
+            ``risk_score`` (float), ``risk_band`` (text) and ``reasons`` (object: a list per
+            line, empty if unexplained, or JSON text) per line, in the input order.
         """
         n_lines = len(frame)  # columns are read as arrays: the index plays no part
         state = self.bundle.state
         # Plain columns end to end: the same feature code as training, without building
         # frames whose fixed cost dominates small batches.
-        columns = frame_columns(frame, FRAME_INPUTS)  # each column read once
+        if arrays is not None and n_lines <= SMALL_BATCH:  # what frame_columns would read
+            columns: dict[str, Any] = {c: arrays[c] for c in FRAME_INPUTS}
+        else:
+            columns = frame_columns(frame, FRAME_INPUTS)  # each column read once
         signals = signal_columns(frame, self.cache, columns)
         X = feature_columns(frame, state, signals=signals, columns=columns)
         data = self._matrix(X, n_lines)
@@ -203,20 +246,11 @@ class Scorer:
                 explained[empty] = pd.Series(
                     [[] for _ in range(len(empty))], dtype=object
                 ).to_numpy()
-        entry_id = frame["entry_id"]
-        # One frame built at once (adding columns one by one costs ~0.1 ms each), from arrays
-        # of the dtypes pandas would infer (inference costs as much again for one line).
-        return pd.DataFrame(
-            {
-                "entry_id": entry_id.array if entry_id.dtype == "str" else entry_id.to_numpy(),
-                "line_no": frame["line_no"].to_numpy(),
-                "risk_score": p,
-                "risk_band": pd.array(risk_band(p, self.bundle.thresholds), dtype="str"),
-                "reasons": pd.Series(explained, dtype=object),  # never inferred as text
-                "model_version": pd.array(np.full(n_lines, self.version, object), dtype="str"),
-            },
-            copy=False,
-        )
+        return {
+            "risk_score": p,
+            "risk_band": risk_band(p, self.bundle.thresholds),
+            "reasons": explained,
+        }
 
     def _context(
         self,

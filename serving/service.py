@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 from fastapi.exceptions import RequestValidationError
 
 from models.contract import OPTIONAL, REQUIRED
-from models.reader import validate_records
+from models.reader import ReadResult, validate_records
 from models.store import AuditStore, canonical_json, input_hash, now_iso
 from serving.metrics import Metrics
 from serving.model_holder import LoadedModel, ModelHolder
@@ -53,6 +54,13 @@ def _text(value: Any) -> str | None:
 def lines_to_frame(
     lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
 ) -> pd.DataFrame:
+    """The frame of :func:`validate_lines`."""
+    return validate_lines(lines, passthrough).frame
+
+
+def validate_lines(
+    lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
+) -> ReadResult:
     """Validate JSON lines with the contract reader; 422 naming line index and field.
 
     Args:
@@ -95,11 +103,18 @@ def lines_to_frame(
                 for r in result.bad_rows.itertuples(index=False)
             ]
         )
-    return result.frame
+    return result
 
 
-def unknown_fields(frame: pd.DataFrame, passthrough: Mapping[str, str]) -> list[list[str]]:
-    """Per line, the optional fields that were empty or absent (evidence the scorer lacked)."""
+def unknown_fields(
+    frame: pd.DataFrame,
+    passthrough: Mapping[str, str],
+    arrays: Mapping[str, np.ndarray] | None = None,
+) -> list[list[str]]:
+    """Per line, the optional fields that were empty or absent (evidence the scorer lacked).
+
+    ``arrays``: the frame's columns as arrays (``ReadResult.arrays``), read instead.
+    """
     cols = [c for c in (*OPTIONAL, *passthrough) if c in frame.columns]
     n = len(frame)
     if not cols or not n:
@@ -107,19 +122,19 @@ def unknown_fields(frame: pd.DataFrame, passthrough: Mapping[str, str]) -> list[
     # Column by column: one isna over a frame of mixed dtypes costs more than these reads.
     missing = np.empty((n, len(cols)), dtype=bool)
     for j, c in enumerate(cols):
-        missing[:, j] = pd.isna(frame[c].array)
+        missing[:, j] = pd.isna(frame[c].array if arrays is None else arrays[c])
     names = np.array(cols, dtype=object)
     return [names[row].tolist() for row in missing]
 
 
 def results(
-    scored: pd.DataFrame, unknown: Sequence[list[str]] | None = None
+    scored: pd.DataFrame | Mapping[str, Any], unknown: Sequence[list[str]] | None = None
 ) -> list[dict[str, Any]]:
     """Scored lines as response dicts, in order.
 
     Args:
-        scored: ``Scorer.score`` output, with an ``unknown_fields`` column unless
-            ``unknown`` gives them.
+        scored: ``Scorer.score`` output, or any mapping of its columns (arrays), with an
+            ``unknown_fields`` column unless ``unknown`` gives them.
         unknown: Per line, the fields that were unknown.
     """
     return [
@@ -223,15 +238,21 @@ def score_and_audit(
     key_id: str,
     action: str,
     explain_share: float = 1.0,
+    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Score, then audit every line in one transaction; only audited scores are returned.
+
+    ``arrays``: ``ReadResult.arrays`` of ``frame``, when the reader gave them.
 
     Raises:
         AuditUnavailableError: The audit write failed (the caller answers 503).
     """
     t0 = time.perf_counter()
-    scored = model.scorer.score(frame, reasons=reasons, explain_share=explain_share)
-    out = results(scored, unknown_fields(frame, model.scorer.bundle.state.passthrough))
+    scorer = model.scorer
+    scored: dict[str, Any] = scorer.score_columns(frame, reasons, explain_share, arrays=arrays)
+    ids = arrays if arrays is not None else frame
+    scored |= {"entry_id": ids["entry_id"], "line_no": ids["line_no"]}
+    out = results(scored, unknown_fields(frame, scorer.bundle.state.passthrough, arrays))
     latency = (time.perf_counter() - t0) * 1000.0
     try:
         store.record(
@@ -243,8 +264,8 @@ def score_and_audit(
     except Exception:
         metrics.audit_failures.inc()
         raise
-    for band, n in scored["risk_band"].value_counts().items():
-        metrics.scores.labels(str(band)).inc(int(n))
+    for band, n in Counter(scored["risk_band"].tolist()).items():
+        metrics.scores.labels(str(band)).inc(n)
     return out
 
 

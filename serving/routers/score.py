@@ -37,10 +37,10 @@ from serving.schemas import (
 from serving.service import (
     bad_rows_list,
     frame_inputs,
-    lines_to_frame,
     rank_entries,
     score_and_audit,
     shadow_score,
+    validate_lines,
 )
 
 router = APIRouter(prefix="/v1", tags=["score"])
@@ -77,10 +77,12 @@ def score(
     model declares. Every line is written to the audit log before the answer is sent.
     """
     inputs = [line.model_dump(exclude_none=True) for line in body.lines]
-    frame = lines_to_frame(inputs, model.scorer.bundle.state.passthrough)
+    read = validate_lines(inputs, model.scorer.bundle.state.passthrough)
+    frame = read.frame
     results = score_and_audit(
         model=model, store=store, metrics=metrics, frame=frame, inputs=inputs,
         reasons=body.reasons, request_id=rid, key_id=who.key_id, action="score",
+        arrays=read.arrays,
     )  # fmt: skip
     if holder.shadow is not None:
         background.add_task(shadow_score, holder, frame, rid, metrics)

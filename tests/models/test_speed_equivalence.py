@@ -110,3 +110,30 @@ def test_small_batches_identical(
             old_features.build_features(part, old_state),
             check_exact=True,
         )
+
+
+def test_reader_arrays_score_exactly_like_the_frame(
+    lines: tuple[pd.DataFrame, pd.DataFrame], states: tuple[object, new_features.FeatureState]
+) -> None:
+    """The API's path (records -> ``ReadResult.arrays``) scores as ``flrisk score``'s frame."""
+    from models.reader import validate_records
+
+    train, score = lines
+    _, new_state = states
+    X_train = new_features.build_features(train, new_state)
+    params = {"objective": "binary", "num_leaves": 15, "verbosity": -1, "num_threads": 1}
+    booster = lgb.train(params, lgb.Dataset(X_train, train["inspected"].astype(float)), 20)
+    bundle = ModelBundle(
+        booster, new_state, Calibration(1.0, 0.0), {"high": 0.5, "elevated": 0.2}, {}
+    )
+    text = score.drop(columns=["inspected", "inspection_reason", "violation"]).astype(object)
+    text["entry_date"] = score["entry_date"].dt.strftime("%Y-%m-%d")
+    for part in (text.iloc[[3]], text.iloc[10:47]):
+        records = {c: [None if pd.isna(v) else str(v) for v in part[c]] for c in part.columns}
+        read = validate_records(records)
+        assert read.arrays is not None
+        for c, arr in read.arrays.items():
+            pd.testing.assert_series_equal(pd.Series(arr), pd.Series(read.frame[c].to_numpy()))
+        with_arrays = Scorer(bundle).score(read.frame, reasons=3, arrays=read.arrays)
+        from_frame = Scorer(bundle).score(read.frame, reasons=3)
+        pd.testing.assert_frame_equal(with_arrays, from_frame, check_exact=True)
