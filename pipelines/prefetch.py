@@ -35,27 +35,30 @@ def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
     """
     if depth < 1:
         raise ValueError("depth must be >= 1")
-    ready: queue.Queue[object] = queue.Queue(maxsize=depth)
+    ready: queue.Queue[object] = queue.Queue()
+    # A slot is taken before an item is *made* and given back when the consumer takes one:
+    # at most ``depth`` items exist beyond the one in use (chunks are large).
+    slots = threading.Semaphore(depth)
     stop = threading.Event()
 
-    def put(item: object) -> bool:
+    def take_slot() -> bool:
         while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
+            if slots.acquire(timeout=0.1):
                 return True
-            except queue.Full:
-                continue
         return False
 
     def produce() -> None:
+        it = iter(items)
         try:
-            for item in items:
-                if not put(item):
+            while take_slot():
+                try:
+                    item = next(it)
+                except StopIteration:
+                    ready.put(_DONE)
                     return
+                ready.put(item)
         except BaseException as exc:  # handed to the consumer, raised there
-            put(_Failed(exc))
-            return
-        put(_DONE)
+            ready.put(_Failed(exc))
 
     worker = threading.Thread(target=produce, name="prefetch", daemon=True)
     worker.start()
@@ -66,7 +69,9 @@ def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
                 return
             if isinstance(item, _Failed):
                 raise item.exc
+            slots.release()
             yield item  # type: ignore[misc]
+            del item  # not kept alive while the next one is awaited
     finally:
         stop.set()
         worker.join()

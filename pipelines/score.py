@@ -32,9 +32,23 @@ def score_files(
     reasons: int,
     explain_share: float,
     allow_bad_rows: bool,
-    chunk_rows: int = 500_000,
+    chunk_rows: int = 250_000,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
+
+    The next chunk is read and validated in a thread while the current one is scored, so
+    about two chunks are in memory at a time (``chunk_rows`` bounds the peak).
+
+    Args:
+        scorer: The loaded model.
+        data: Input files (CSV or Parquet), scored in order.
+        out: Output file; written as ``out.part`` and renamed when complete.
+        mapping: Column mapping (TOML) for other layouts, or None.
+        reasons: Reasons per explained line (0 for none).
+        explain_share: Share of each chunk's lines, riskiest first, that get reasons.
+        allow_bad_rows: Quarantine bad rows and go on, instead of stopping at the first chunk
+            that has any.
+        chunk_rows: Lines per chunk.
 
     Returns:
         Lines scored.
