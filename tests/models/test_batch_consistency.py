@@ -76,3 +76,19 @@ def test_one_thousand_lines_equal_the_big_batch(
     rows = np.flatnonzero(big["entry_id"].isin(picked).to_numpy())
     assert len(rows) == 1000
     _assert_same(scorer.score(big.iloc[rows], reasons=3), scored.iloc[rows])
+
+
+def test_reused_matrix_buffer_gives_the_same_scores(
+    batch: tuple[Scorer, pd.DataFrame, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big batches build their model matrix in a reused buffer: same scores, big then small."""
+    import models.scoring
+
+    scorer, big, scored = batch
+    monkeypatch.setattr(models.scoring, "BIG_BATCH", 1000)
+    fresh = Scorer(scorer.bundle)
+    _assert_same(fresh.score(big, reasons=3), scored)
+    # Whole entries only (lines_in_entry counts the batch's lines), in the larger buffer.
+    cut = int(np.flatnonzero(big["entry_id"].to_numpy() == big["entry_id"].iloc[5000])[0])
+    _assert_same(fresh.score(big.iloc[:cut], reasons=3), scored.iloc[:cut])
+    assert fresh._local.flat.size >= len(big) * len(scorer.bundle.state.feature_names)
