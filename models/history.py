@@ -161,7 +161,8 @@ class PartyHistory:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PartyHistory:
         """Inverse of :meth:`to_json`."""
-        cols = ("party", "month", "first_month", *COUNTS)
-        table = pd.DataFrame({c: data[c] for c in cols})
-        table["party"] = table["party"].astype(object)
-        return cls(key=data["key"], table=table)
+        # Parties as codes into their distinct names: one string per party, not one per
+        # party and month.
+        party = pd.Categorical(data["party"])
+        ints = {c: np.asarray(data[c], dtype=np.int64) for c in ("month", "first_month", *COUNTS)}
+        return cls(key=data["key"], table=pd.DataFrame({"party": party, **ints}))

@@ -33,7 +33,9 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
         from models.reader import validate_frame
 
         k = int((params or {}).get("reasons", 0))
-        lines = validate_frame(model_input.astype(str).where(model_input.notna())).frame
+        passthrough = dict(self._scorer.bundle.state.passthrough)
+        text = model_input.astype(str).where(model_input.notna())
+        lines = validate_frame(text, passthrough=passthrough).frame  # keep mapped features
         out = self._scorer.score(lines, reasons=k)
         return out[["entry_id", "line_no", "risk_score", "risk_band"]]
 

@@ -1,0 +1,47 @@
+"""The MLflow pyfunc (models from code) scores like the Scorer, pass-through features included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.artifact import Calibration, ModelBundle, save_bundle
+from models.features import build_features, fit_feature_state
+from models.reader import read_entry_lines
+from models.scoring import Scorer
+
+
+def test_pyfunc_keeps_passthrough_features(tmp_path: Path) -> None:
+    from models.pyfunc_entry import FlriskPyfunc
+    from pipelines.simulate import run
+
+    run(out=tmp_path / "sim", lines=4000, seed=3)
+    kinds = {"x_office": "categorical", "x_rate": "numeric"}
+    train = read_entry_lines(tmp_path / "sim" / "train.csv", require_labels=True).frame
+    score = read_entry_lines(tmp_path / "sim" / "score.csv").frame.head(300)
+    for f in (train, score):
+        f["x_office"] = np.where(np.arange(len(f)) % 3 == 0, "north", "south")
+        f["x_rate"] = (np.arange(len(f)) % 7).astype(float)
+    state = fit_feature_state(train, passthrough=kinds)
+    X = build_features(train, state)
+    booster = lgb.train(
+        {"objective": "binary", "num_leaves": 7, "verbosity": -1, "num_threads": 1},
+        lgb.Dataset(X, train["violation"].fillna(0).astype(float)),
+        10,
+    )
+    assert "x_office" in X.columns and "x_rate" in X.columns
+    bundle = ModelBundle(booster, state, Calibration(1.0, 0.0), {"high": 0.5, "elevated": 0.2}, {})
+    folder = save_bundle(bundle, tmp_path / "bundle")
+    model = FlriskPyfunc()
+    model.load_context(SimpleNamespace(artifacts={"bundle": str(folder)}))
+    text = score.drop(columns=["inspected", "inspection_reason", "violation"]).astype(object)
+    text["entry_date"] = score["entry_date"].dt.strftime("%Y-%m-%d")
+    got = model.predict(None, text)
+    want = Scorer(bundle).score(score, reasons=0)
+    np.testing.assert_array_equal(got["risk_score"].to_numpy(), want["risk_score"].to_numpy())
+    assert got["risk_band"].tolist() == want["risk_band"].tolist()
+    assert isinstance(got, pd.DataFrame) and len(got) == len(score)
