@@ -43,6 +43,15 @@ def states(lines: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[object, new_featur
     return old_features.fit_feature_state(train), new_features.fit_feature_state(train)
 
 
+def _bundle(
+    train: pd.DataFrame, X_train: pd.DataFrame, state: new_features.FeatureState, cal: Calibration
+) -> ModelBundle:
+    """A small model on ``X_train`` (target: inspected), bundled with ``state``."""
+    params = {"objective": "binary", "num_leaves": 15, "verbosity": -1, "num_threads": 1}
+    booster = lgb.train(params, lgb.Dataset(X_train, train["inspected"].astype(float)), 20)
+    return ModelBundle(booster, state, cal, {"high": 0.5, "elevated": 0.2}, {})
+
+
 def test_signals_identical_across_chunks(lines: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, score = lines
     old_cache, new_cache = old_signals.SignalCache(), new_signals.SignalCache()
@@ -73,11 +82,9 @@ def test_scores_identical(
 ) -> None:
     train, score = lines
     old_state, new_state = states
-    X_train = old_features.build_features(train, old_state)
-    params = {"objective": "binary", "num_leaves": 15, "verbosity": -1, "num_threads": 1}
-    booster = lgb.train(params, lgb.Dataset(X_train, train["inspected"].astype(float)), 20)
     cal = Calibration(a=0.9, b=-0.2)
-    bundle = ModelBundle(booster, new_state, cal, {"high": 0.5, "elevated": 0.2}, {})
+    bundle = _bundle(train, old_features.build_features(train, old_state), new_state, cal)
+    booster = bundle.booster
     expected = calibrate(
         np.asarray(booster.predict(old_features.build_features(score, old_state), raw_score=True)),
         cal,
@@ -121,11 +128,7 @@ def test_reader_arrays_score_exactly_like_the_frame(
     train, score = lines
     _, new_state = states
     X_train = new_features.build_features(train, new_state)
-    params = {"objective": "binary", "num_leaves": 15, "verbosity": -1, "num_threads": 1}
-    booster = lgb.train(params, lgb.Dataset(X_train, train["inspected"].astype(float)), 20)
-    bundle = ModelBundle(
-        booster, new_state, Calibration(1.0, 0.0), {"high": 0.5, "elevated": 0.2}, {}
-    )
+    bundle = _bundle(train, X_train, new_state, Calibration(1.0, 0.0))
     text = score.drop(columns=["inspected", "inspection_reason", "violation"]).astype(object)
     text["entry_date"] = score["entry_date"].dt.strftime("%Y-%m-%d")
     for part in (text.iloc[[3]], text.iloc[10:47]):
