@@ -27,6 +27,7 @@ from models.store import AuditStore, AuditUnavailableError
 from serving.auth import KeyStore, bootstrap_admin_key
 from serving.jobs import JobManager
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
+from serving.memory import limit_malloc_arenas
 from serving.metrics import Metrics
 from serving.middleware import MetricsMiddleware, SecurityHeadersMiddleware
 from serving.model_holder import ModelHolder, ModelUnavailableError, RegistryUnavailableError
@@ -97,6 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create the audit tables, the demo key, load the model; stop jobs at shutdown."""
     settings: Settings = app.state.settings
     store: AuditStore = app.state.store
+    limit_malloc_arenas()  # before the thread pool's threads first allocate
     try:
         await run_in_threadpool(store.create)
     except SQLAlchemyError as exc:  # not ready until it answers; scoring will 503

@@ -7,8 +7,6 @@ the old model stays alive until its last request finishes (plain reference count
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import json
 import logging
@@ -24,6 +22,7 @@ from models.reader import validate_records
 from models.registry import ModelNotFoundError, ResolvedModel, client, fetch_bundle, resolve
 from models.scoring import Scorer
 from models.settings import Settings
+from serving.memory import release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +119,6 @@ _WARM_LINE = {
 }  # fmt: skip
 
 
-def _release_free_memory() -> None:
-    """Give the heap freed by loading (the parsed JSON state) back to the OS (glibc only)."""
-    # Not glibc: the freed memory is reused by the process, just not returned.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def _warm(scorer: Scorer) -> None:
     state = scorer.bundle.state
     line = {**_WARM_LINE, **{c: None for c in state.passthrough}}
@@ -199,7 +191,7 @@ class ModelHolder:
             # out of the cyclic collector's scans, which otherwise cost more than scoring a
             # line (CPython's gc.freeze, meant for exactly this).
             gc.freeze()
-            _release_free_memory()
+            release_free_memory()
             log.info("serving %s (bundle %s)", loaded.resolved.uri, loaded.bundle_hash[:12])
             self._reload_shadow()
             return ReloadResult(True, previous.info() if previous else None, loaded.info())
