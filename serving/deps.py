@@ -1,10 +1,10 @@
 """FastAPI dependencies, as ``Annotated`` aliases (full-stack-template style).
 
 The objects live on ``app.state`` (built by :func:`serving.app.create_app`), so several
-apps with different settings can coexist in one process (tests do). The ``get_*`` getters
-are for code that holds a request; the dependencies are ``async`` because none of them
-blocks: FastAPI runs plain ``def`` dependencies in the thread pool, and a hop there and
-back per dependency costs more than scoring one line.
+apps with different settings can coexist in one process (tests do). The dependencies are
+``async`` because none of them blocks: FastAPI runs plain ``def`` dependencies in the thread
+pool, and a hop there and back per dependency costs more than scoring one line. Settings and
+the store also have plain getters, for the workbench's synchronous code.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_holder(request: Request) -> ModelHolder:
+async def get_holder(request: Request) -> ModelHolder:
     """The app's model holder."""
     holder: ModelHolder = request.app.state.holder
     return holder
@@ -46,13 +46,13 @@ def get_store(request: Request) -> AuditStore:
     return store
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """The app's Prometheus metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_jobs(request: Request) -> JobManager:
+async def get_jobs(request: Request) -> JobManager:
     """The app's background job manager."""
     jobs: JobManager = request.app.state.jobs
     return jobs
@@ -62,27 +62,15 @@ async def _settings(request: Request) -> Settings:
     return get_settings(request)
 
 
-async def _holder(request: Request) -> ModelHolder:
-    return get_holder(request)
-
-
 async def _store(request: Request) -> AuditStore:
     return get_store(request)
 
 
-async def _metrics(request: Request) -> Metrics:
-    return get_metrics(request)
-
-
-async def _jobs(request: Request) -> JobManager:
-    return get_jobs(request)
-
-
 SettingsDep = Annotated[Settings, Depends(_settings)]
-HolderDep = Annotated[ModelHolder, Depends(_holder)]
+HolderDep = Annotated[ModelHolder, Depends(get_holder)]
 StoreDep = Annotated[AuditStore, Depends(_store)]
-MetricsDep = Annotated[Metrics, Depends(_metrics)]
-JobsDep = Annotated[JobManager, Depends(_jobs)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+JobsDep = Annotated[JobManager, Depends(get_jobs)]
 
 
 async def current_model(holder: HolderDep) -> LoadedModel:

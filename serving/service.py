@@ -51,13 +51,6 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def lines_to_frame(
-    lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
-) -> pd.DataFrame:
-    """The frame of :func:`validate_lines`."""
-    return validate_lines(lines, passthrough).frame
-
-
 def validate_lines(
     lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
 ) -> ReadResult:

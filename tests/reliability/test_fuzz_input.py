@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from models.contract import COLUMNS, ContractError
 from models.reader import ReadResult, read_entry_lines
 from serving.schemas import EntryLineIn, FeedbackIn, ScoreRequest
-from serving.service import lines_to_frame
+from serving.service import validate_lines
 
 FUZZ = settings(
     max_examples=60, deadline=None, derandomize=True, database=None,
@@ -201,7 +201,7 @@ def test_score_request_model_never_crashes(body: Any) -> None:
         return
     inputs = [line.model_dump(exclude_none=True) for line in req.lines]
     try:
-        frame = lines_to_frame(inputs, {})
+        frame = validate_lines(inputs, {}).frame
     except RequestValidationError as exc:
         for err in exc.errors():
             loc = err["loc"]
