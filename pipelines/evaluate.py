@@ -16,13 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.metrics import bootstrap_metrics
+from pipelines.metrics import bootstrap_draws, intervals, paired_difference
 
 VIEW_TEXT = {
     "random_sample": "random-inspection sample of the window (unbiased; cut-offs over all lines)",
     "all_inspected": "all inspected lines of the window (biased toward legacy targeting)",
     "hidden_truth": "every line of the window against the simulator's hidden truth",
 }
+
+
+# Baselines the model is compared with by a paired bootstrap (``model_minus_<name>`` rows).
+COMPARED = ("logistic", "legacy_rules")
 
 
 def views(
@@ -49,12 +53,17 @@ def evaluate_scores(
     truth: np.ndarray | None,
     cfg: dict[str, Any],
 ) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """Metrics with bootstrap intervals: ``{view: {model: {metric: {value, lo, hi}}}}``."""
+    """Metrics with bootstrap intervals: ``{view: {model: {metric: {value, lo, hi}}}}``.
+
+    When ``scores`` has a ``model`` and baselines, each view also gets rows
+    ``model_minus_<baseline>``: the paired difference (same resampled lines for both), the
+    direct test of "the model beats this baseline".
+    """
     values = frame["declared_value_usd"].to_numpy(dtype=float)
     out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for view, (y, mask) in views(frame, truth).items():
-        out[view] = {
-            name: bootstrap_metrics(
+        draws = {
+            name: bootstrap_draws(
                 s,
                 y,
                 mask,
@@ -66,6 +75,13 @@ def evaluate_scores(
             )
             for name, s in scores.items()
         }
+        out[view] = {name: intervals(*d) for name, d in draws.items()}
+        if "model" in draws and int(cfg["bootstrap"]) > 0:
+            for name in COMPARED:
+                if name in draws:
+                    out[view][f"model_minus_{name}"] = paired_difference(
+                        draws["model"], draws[name]
+                    )
     return out
 
 
@@ -101,17 +117,24 @@ def metrics_table(results: dict[str, dict[str, dict[str, dict[str, float]]]]) ->
             "|---" * (len(cols) + 1) + "|",
         ]
         for model, m in models.items():
+            fmt = "+.3f" if model.startswith("model_minus_") else ".3f"
             cells = []
             for c in cols:
                 v = m.get(c)
                 cells.append(
                     ""
                     if v is None or np.isnan(v["value"])
-                    else f"{v['value']:.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
+                    else f"{v['value']:{fmt}} [{v['lo']:{fmt}}, {v['hi']:{fmt}}]"
                 )
             lines.append(f"| {model} | " + " | ".join(cells) + " |")
         base = next(iter(models.values())).get("base_rate", {}).get("value", float("nan"))
         lines += ["", f"base rate in this view: {base:.4f}", ""]
+        if any(m.startswith("model_minus_") for m in models):
+            lines += [
+                "`model_minus_X`: the model's metric minus X's on the same bootstrap resamples "
+                "(paired); an interval above 0 means the model is better (below 0 for brier).",
+                "",
+            ]
     return "\n".join(lines)
 
 

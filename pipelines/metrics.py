@@ -74,7 +74,10 @@ def _weighted(
     return out
 
 
-def bootstrap_metrics(
+Draws = tuple[dict[str, float], dict[str, np.ndarray]]
+
+
+def bootstrap_draws(
     scores: np.ndarray,
     y: np.ndarray,
     labelled: np.ndarray,
@@ -83,12 +86,14 @@ def bootstrap_metrics(
     seed: int,
     values: np.ndarray | None = None,
     probs: np.ndarray | None = None,
-) -> dict[str, dict[str, float]]:
-    """Metrics of one ranking with 95% bootstrap intervals.
+) -> Draws:
+    """Point metrics of one ranking and their value on each bootstrap resample.
 
     The top-k% cut-offs are set on the ranking of *all* lines of the window (what an officer
     would inspect); the labelled lines, the only source of uncertainty about the truth, are
-    resampled with replacement.
+    resampled with replacement. Resamples are drawn over the labelled lines in window order,
+    so rankings of the same window evaluated with the same ``seed`` see the same resampled
+    lines: their draws are paired (see ``paired_difference``).
 
     Args:
         scores: Score of every line in the window.
@@ -101,7 +106,7 @@ def bootstrap_metrics(
         probs: Calibrated probabilities, for the Brier score.
 
     Returns:
-        ``{metric: {"value", "lo", "hi"}}``.
+        ``(point, draws)``: ``{metric: value}`` and ``{metric: array of n_boot values}``.
     """
     tops = {f"{round(c * 100):g}": top_mask(scores, c)[labelled] for c in capacities}
     yl = y[labelled].astype(float)
@@ -116,14 +121,54 @@ def bootstrap_metrics(
     draws: dict[str, list[float]] = {k: [] for k in point}
     for _ in range(n_boot):
         w = np.bincount(rng.integers(0, len(yl), len(yl)), minlength=len(yl)).astype(float)
-        for k, v in _weighted(yl, sl, tops, w, vl, pl).items():
+        for k, v in _weighted(yl, sl, tops, w[order], vl, pl).items():
             draws[k].append(v)
+    return point, {k: np.array(v, dtype=float) for k, v in draws.items()}
+
+
+def intervals(point: dict[str, float], draws: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """``{metric: {"value", "lo", "hi"}}``: point values with 95% percentile intervals."""
     out: dict[str, dict[str, float]] = {}
     for k, v in point.items():
-        arr = np.array([d for d in draws[k] if not np.isnan(d)])
+        arr = draws[k][~np.isnan(draws[k])]
         lo, hi = np.percentile(arr, [2.5, 97.5]) if len(arr) else (np.nan, np.nan)
         out[k] = {"value": v, "lo": float(lo), "hi": float(hi)}
     return out
+
+
+def bootstrap_metrics(
+    scores: np.ndarray,
+    y: np.ndarray,
+    labelled: np.ndarray,
+    capacities: list[float],
+    n_boot: int,
+    seed: int,
+    values: np.ndarray | None = None,
+    probs: np.ndarray | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metrics of one ranking with 95% bootstrap intervals (arguments of ``bootstrap_draws``).
+
+    Returns:
+        ``{metric: {"value", "lo", "hi"}}``.
+    """
+    return intervals(*bootstrap_draws(scores, y, labelled, capacities, n_boot, seed, values, probs))
+
+
+def paired_difference(a: Draws, b: Draws) -> dict[str, dict[str, float]]:
+    """Metric of ranking ``a`` minus that of ``b``, with a 95% paired bootstrap interval.
+
+    Both must come from ``bootstrap_draws`` on the same window, labels and seed, so each
+    resample holds the same lines for both. The interval of the difference is then much
+    narrower than the two marginal intervals suggest: what the lines' luck does to one
+    ranking it largely does to the other. An interval above zero means ``a`` ranks better
+    (below zero for the Brier score, where lower is better).
+
+    Returns:
+        ``{metric: {"value", "lo", "hi"}}`` for metrics both rankings have.
+    """
+    (pa, da), (pb, db) = a, b
+    keep = [k for k in pa if k != "base_rate" and k in pb and not np.isnan(pa[k] - pb[k])]
+    return intervals({k: pa[k] - pb[k] for k in keep}, {k: da[k] - db[k] for k in keep})
 
 
 def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:

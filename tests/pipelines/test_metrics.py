@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from pipelines.metrics import average_precision, bootstrap_metrics, reliability, top_mask
+from pipelines.metrics import (
+    average_precision,
+    bootstrap_draws,
+    bootstrap_metrics,
+    intervals,
+    paired_difference,
+    reliability,
+    top_mask,
+)
 
 
 def test_top_mask_takes_the_requested_share():
@@ -53,3 +61,37 @@ def test_reliability_bins_cover_all_lines():
     rows = reliability(p, y, bins=5)
     assert sum(r["n"] for r in rows) == 500
     assert rows[0]["observed"] < rows[-1]["observed"]
+
+
+def _world(n, seed=0):
+    rng = np.random.default_rng(seed)
+    risk = rng.random(n)
+    y = (rng.random(n) < risk**3).astype(float)
+    return rng, risk, y
+
+
+def test_a_ranking_minus_itself_is_zero_on_every_resample():
+    rng, risk, y = _world(2_000)
+    labelled = rng.random(2_000) < 0.5
+    d = bootstrap_draws(risk, y, labelled, [0.05], n_boot=50, seed=3)
+    diff = paired_difference(d, d)
+    assert "base_rate" not in diff
+    for v in diff.values():
+        assert v == {"value": 0.0, "lo": 0.0, "hi": 0.0}
+
+
+def test_paired_difference_separates_what_overlapping_marginal_intervals_cannot():
+    n = 4_000
+    rng, risk, y = _world(n)
+    better, worse = risk, risk + rng.normal(0, 0.03, n)
+    ones = np.ones(n, dtype=bool)
+    a = bootstrap_draws(better, y, ones, [0.05], n_boot=200, seed=5)
+    b = bootstrap_draws(worse, y, ones, [0.05], n_boot=200, seed=5)
+    ia, ib = intervals(*a)["pr_auc"], intervals(*b)["pr_auc"]
+    assert ia["lo"] < ib["hi"]  # the marginal intervals overlap...
+    diff = paired_difference(a, b)["pr_auc"]
+    assert diff["value"] == pytest.approx(ia["value"] - ib["value"])
+    assert 0 < diff["lo"] < diff["value"] < diff["hi"]  # ...the paired one excludes zero
+    # Unpaired resamples (another seed for b) lose that: the interval is several times wider.
+    unpaired = paired_difference(a, bootstrap_draws(worse, y, ones, [0.05], 200, seed=6))
+    assert unpaired["pr_auc"]["hi"] - unpaired["pr_auc"]["lo"] > 2 * (diff["hi"] - diff["lo"])
