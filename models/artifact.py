@@ -16,11 +16,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import lightgbm as lgb
+from typing import TYPE_CHECKING, Any
 
 from models.features import FeatureState
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 MODEL_FILE = "model.lgb"
 STATE_FILE = "feature_state.json"
@@ -118,6 +119,10 @@ def load_bundle(folder: Path, num_threads: int = 2) -> ModelBundle:
             raise ModelIntegrityError(
                 f"{name} hash {actual[:12]} does not match manifest {expected[:12]}: refusing model"
             )
+    # Imported here, not at the top: the server first imports it without the scikit-learn
+    # integration it never uses (serving.memory.import_lean).
+    import lightgbm as lgb
+
     booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
     state = FeatureState.from_json(json.loads((folder / STATE_FILE).read_text()))
     return ModelBundle(

@@ -27,7 +27,7 @@ from models.store import AuditStore, AuditUnavailableError
 from serving.auth import KeyStore, bootstrap_admin_key
 from serving.jobs import JobManager
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
-from serving.memory import limit_malloc_arenas
+from serving.memory import import_lean, limit_malloc_arenas
 from serving.metrics import Metrics
 from serving.middleware import MetricsMiddleware, SecurityHeadersMiddleware
 from serving.model_holder import ModelHolder, ModelUnavailableError, RegistryUnavailableError
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         The app; the model is loaded when its lifespan starts.
     """
     settings = settings or get_settings()
+    import_lean()  # before anything imports LightGBM or MLflow with all their extras
     app = FastAPI(
         title="flrisk",
         summary="Forced-labour risk scores for US import entry lines",

@@ -1,13 +1,21 @@
 """Process memory policy of the server (glibc's allocator; no-ops elsewhere).
 
 A long-running server with a thread pool keeps what glibc's per-thread arenas once held and
-what loading a model freed; both show up as resident memory that nothing uses.
+what loading a model freed; both show up as resident memory that nothing uses. Libraries
+also import optional integrations the server never calls (``import_lean``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
+import sys
+
+# Library -> optional integrations it imports eagerly when installed, which serving never
+# uses: LightGBM's scikit-learn API (scikit-learn and its SciPy parts: ~65 MB resident) and
+# MLflow's Spark schema types (PySpark: ~10 MB). Both libraries catch the ImportError.
+LEAN_IMPORTS = {"lightgbm": ("sklearn",), "mlflow": ("pyspark",)}
 
 _M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
 
@@ -38,3 +46,33 @@ def release_free_memory() -> None:
     if libc is not None:
         with contextlib.suppress(AttributeError):
             libc.malloc_trim(0)
+
+
+def import_lean(plan: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """Import each library while its unused optional integrations look uninstalled.
+
+    A module set to ``None`` in ``sys.modules`` makes ``import`` raise ImportError, the case
+    these libraries handle as "not installed". The entries are removed afterwards, so a later
+    import of the integration itself still works. A library already imported is left alone.
+
+    Args:
+        plan: Library -> integrations to hide (default: ``LEAN_IMPORTS``).
+
+    Returns:
+        The libraries imported lean.
+    """
+    done = []
+    for library, extras in (LEAN_IMPORTS if plan is None else plan).items():
+        if library in sys.modules:
+            continue
+        hidden = [m for m in extras if m not in sys.modules]
+        for m in hidden:
+            sys.modules[m] = None  # type: ignore[assignment]
+        try:
+            importlib.import_module(library)
+        finally:
+            for m in hidden:
+                if sys.modules.get(m, 0) is None:
+                    del sys.modules[m]
+        done.append(library)
+    return done
