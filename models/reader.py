@@ -9,6 +9,7 @@ the quarantine file. How problems are reported is described in ``docs/data-contr
 from __future__ import annotations
 
 import csv
+import datetime
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,6 +90,10 @@ _LOCODE_RE = re.compile(r"[A-Z]{2}[A-Z0-9]{3}")
 _PORT_RE = re.compile(r"\d{4}")
 
 
+# Arrow case kernels that Python's str methods match exactly on ASCII text.
+_ASCII_CASE = {"utf8_upper": str.upper, "utf8_lower": str.lower}
+
+
 class _Text:
     """A text column factorised: each row's code into its distinct values.
 
@@ -117,12 +122,16 @@ class _Text:
             index: dict[str, int] = {}
             seq = [len(s) if v is None else index.setdefault(v, len(index)) for v in s]
             values = list(index)
-            distinct = pa.array(values, type=pa.large_string())
             codes = np.array(seq, dtype=np.intp)
             codes[codes == len(s)] = len(index)
-        self.raw: list[str | None] = [*(distinct.to_pylist() if values is None else values), None]
-        # Arrow's trim in both cases, so both agree on what counts as whitespace.
-        stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
+        if values is None:
+            self.raw: list[str | None] = [*distinct.to_pylist(), None]
+            stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
+        else:
+            self.raw = [*values, None]
+            # str.strip and Arrow's trim remove the same characters (every code point was
+            # compared), and for a few values Python skips Arrow's per-call cost.
+            stripped = [v.strip() for v in values]
         self.clean: list[str | None] = [v if v else None for v in stripped] + [None]
         self.codes: np.ndarray = codes
 
@@ -131,7 +140,10 @@ class _Text:
         return np.array([v is not None for v in self.clean], dtype=bool)
 
     def mapped(self, fn: str) -> list[str | None]:
-        """The clean values through an Arrow string kernel (as pandas' ``.str`` uses)."""
+        """The clean values through an Arrow case kernel (as pandas' ``.str`` uses)."""
+        py = _ASCII_CASE.get(fn)
+        if py is not None and all(v is None or v.isascii() for v in self.clean):
+            return [None if v is None else py(v) for v in self.clean]  # same on ASCII
         return getattr(pc, fn)(pa.array(self.clean, type=pa.large_string())).to_pylist()  # type: ignore[no-any-return]
 
     def numbers(self, values: list[str | None] | None = None) -> np.ndarray:
@@ -228,6 +240,23 @@ def _empty_report() -> pd.DataFrame:
 
 
 _Array = np.ndarray | pd.api.extensions.ExtensionArray
+# Dates datetime64[ns] can hold (a year like 0001 or 9999 would overflow: a bad date).
+_DAY_MIN, _DAY_MAX = _DATE_MIN.date(), _DATE_MAX.date()
+
+
+def _date(v: str | None) -> datetime.date | None:
+    """The calendar date of a contract date text, or None if it is not one.
+
+    Plain Python per distinct value: one ``pd.to_datetime`` call costs ~300 us whatever
+    the size, more than all the other checks of a line together.
+    """
+    if v is None or not _DATE_FULL_RE.fullmatch(v):
+        return None
+    try:
+        d = datetime.date.fromisoformat(v[:10])  # the regex leaves YYYY-MM-DD only
+    except ValueError:  # month 13, 30 February, year 0000
+        return None
+    return d if _DAY_MIN <= d <= _DAY_MAX else None
 
 
 def _check_column(name: str, t: _Text, p: _Problems) -> _Array:
@@ -250,17 +279,13 @@ def _check_column(name: str, t: _Text, p: _Problems) -> _Array:
         p.flag_values(name, t, why)
         return np.where(good, n, np.nan)[t.codes]
     if kind is Kind.DATE:
-        cand = [v[:10] if v is not None and _DATE_FULL_RE.fullmatch(v) else None for v in clean]
-        parsed = pd.to_datetime(np.array(cand, dtype=object), format="%Y-%m-%d", errors="coerce")
-        # Years outside datetime64[ns] (e.g. 0001, 9999) would overflow below: a bad date.
-        d = parsed.where(parsed.isna() | ((parsed >= _DATE_MIN) & (parsed <= _DATE_MAX)))
-        nat = d.isna()
+        days = [_date(v) for v in clean]
         why = [
-            f"unparseable date '{v}'" if v is not None and bad else None
-            for v, bad in zip(clean, nat.tolist(), strict=True)
+            f"unparseable date '{v}'" if v is not None and d is None else None
+            for v, d in zip(clean, days, strict=True)
         ]
         p.flag_values(name, t, why)
-        return np.asarray(d.astype("datetime64[ns]"))[t.codes]
+        return np.array(days, dtype="datetime64[ns]")[t.codes]  # None -> NaT
     if kind is Kind.HTS:
         digits = [None if v is None else _HTS_SEP_RE.sub("", v) for v in clean]
         why = [

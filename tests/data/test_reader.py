@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -294,6 +296,10 @@ def test_validate_records_equals_validate_frame(lines, n):
         n,
         hts_code={0: " 6109.10 "},
         country_of_origin={0: "vn", n - 1: "XX"},
+        # Non-ASCII case maps go through Arrow, ASCII ones through Python: both must agree.
+        country_of_export={0: "ﬀ"},
+        port_of_lading={n - 1: "vnsgn"},
+        transport_mode={0: " VESSEL "},
         shipper_name={0: "\u3000ACME\x1c", n - 1: "  "},
         quantity={n - 1: "-3"},
         line_no={n - 1: "1"},  # a duplicate of line 1 when n > 1
@@ -379,3 +385,25 @@ def test_duplicate_message_names_an_integer_row(lines):
         "duplicate (entry_id, line_no); first seen at row 1",
         "missing required value",
     ]
+
+
+DATES = [
+    "2024-03-14", "2024-02-29", "2023-02-29", "2024-13-01", "2024-00-10", "0000-01-01",
+    "0001-01-01", "1677-09-21", "1677-09-22", "2262-04-11", "2262-04-12", "9999-12-31",
+    "2024-03-14T00:00", "2024-03-14 00:00:00.000", "2024-03-14T12:00", "2024-3-14", "soon",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", DATES)
+def test_dates_parse_as_pandas_does_within_the_datetime64_range(text, lines):
+    frame = pd.DataFrame(lines(1, entry_date={0: text}))
+    got = validate_frame(frame)
+    # The reference: pandas' strict format on the date part, then datetime64[ns]'s range.
+    full = re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?", text)
+    ref = pd.to_datetime(text[:10] if full else None, format="%Y-%m-%d", errors="coerce")
+    in_range = not pd.isna(ref) and pd.Timestamp("1677-09-22") <= ref <= pd.Timestamp("2262-04-11")
+    if in_range:
+        assert got.frame["entry_date"].tolist() == [ref]
+    else:
+        assert got.frame.empty
+        assert got.bad_rows["reason"].tolist() == [f"unparseable date '{text}'"]
