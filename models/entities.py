@@ -139,6 +139,9 @@ GENERIC = frozenset(
     }
 )
 _CHUNK = 10_000  # queries per cdist call: bounds the score matrix to ~20 MB
+# Up to this many queries, cdist runs in the calling thread: starting its worker threads
+# costs ~150 us, more than scoring a few names against every alias.
+_FEW_QUERIES = 16
 _TOP_K = 5
 _TOKEN_SIMILARITY = 85.0  # one typo in a word of 7+ letters, a missing letter in 4+
 _LONG_GENERIC_WORDS = 4
@@ -207,6 +210,11 @@ def _shares_distinctive(alias_tokens: set[str], query: str) -> bool:
     return True
 
 
+def _sort_tokens(text: str) -> str:
+    """Words sorted, one space apart (``token_sort_ratio`` is ``ratio`` of these)."""
+    return " ".join(sorted(text.split()))
+
+
 class EntityMatcher:
     """Fuzzy, alias-aware matcher of company names against the listed entities.
 
@@ -234,6 +242,7 @@ class EntityMatcher:
                     self._choice_shown.append(spelling.strip())
                     self._choice_row.append(row_no)
         self._choice_tokens = [_distinctive(text) for text in self._choice_text]
+        self._choice_sorted = [_sort_tokens(text) for text in self._choice_text]
         self._cache: dict[str, tuple[int, int, float]] = {}  # norm -> (row, choice, score)
 
     def _accept(self, query: str, choice: int, score: float) -> bool:
@@ -261,14 +270,16 @@ class EntityMatcher:
 
     def _match_chunk(self, queries: list[str]) -> None:
         # Token-sort ignores word order; the plain ratio survives a typo in a first letter,
-        # which moves a word in the sorted order ("INJIANG" for "XINJIANG").
+        # which moves a word in the sorted order ("INJIANG" for "XINJIANG"). Token-sort is
+        # the plain ratio of the word-sorted texts, so the aliases are sorted once, here.
+        workers = 1 if len(queries) <= _FEW_QUERIES else -1
         scores = np.maximum(
             process.cdist(
-                queries,
-                self._choice_text,
-                scorer=fuzz.token_sort_ratio,
+                [_sort_tokens(q) for q in queries],
+                self._choice_sorted,
+                scorer=fuzz.ratio,
                 dtype=np.float32,
-                workers=-1,
+                workers=workers,
                 score_cutoff=self.min_similarity,
             ),
             process.cdist(
@@ -276,7 +287,7 @@ class EntityMatcher:
                 self._choice_text,
                 scorer=fuzz.ratio,
                 dtype=np.float32,
-                workers=-1,
+                workers=workers,
                 score_cutoff=self.min_similarity,
             ),
         )

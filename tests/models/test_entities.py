@@ -150,3 +150,23 @@ def test_manifest_typos_still_match(matcher, declared, entity_id):
 )
 def test_sharing_only_some_distinctive_words_does_not_match(matcher, near_miss):
     assert pd.isna(matcher.match(pd.Series([near_miss])).loc[0, "entity_id"])
+
+
+def test_sorted_alias_ratio_is_token_sort_ratio_for_every_alias():
+    from rapidfuzz import fuzz
+
+    from models.entities import _sort_tokens
+
+    m = EntityMatcher()
+    queries = ["XINJIANG  ZHONGTAI\tCHEMICAL", "CHEMICAL ZHONGTAI", "B A", "X\u3000Y Z", "", "A"]
+    for q in queries:
+        for alias in m._choice_text:
+            expected = fuzz.token_sort_ratio(q, alias)
+            assert fuzz.ratio(_sort_tokens(q), _sort_tokens(alias)) == expected
+
+
+def test_one_name_and_a_batch_match_the_same():
+    names = ["ZHONGTAI CHEMICAL XINJIANG", "ACME TEXTILES", "HOSHINE SILICON"] * 10
+    one = [EntityMatcher().match_texts([n]) for n in names[:3]]
+    many = EntityMatcher().match_texts(names)  # above the single-thread threshold
+    assert [r[0] for r in one] == many[:3]
