@@ -94,6 +94,8 @@ def _fit_sorted(
     rnd = insp & (frame["inspection_reason"].astype(object) == "random").to_numpy()
     all_inspected = bool(insp.all())
     strategies = ["inspected"] if all_inspected else list(learn["strategies"])
+    if not all_inspected:
+        lgb_cfg = {**lgb_cfg, **cfg.get("lightgbm_targeted", {})}
     propensity = None
     if not all_inspected:
         prop_model = fit_propensity(X.iloc[idx["train"]], insp[idx["train"]], num_threads, seed)

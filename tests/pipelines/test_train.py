@@ -40,6 +40,16 @@ def test_same_data_and_seed_give_a_byte_identical_model(small_history, tmp_path)
     assert a.bundle.bundle_hash == b.bundle.bundle_hash
 
 
+def test_category_limits_apply_only_to_labels_from_targeted_inspections(small_history):
+    targeted = fit(small_history, {}, _cfg()).bundle.booster.model_to_string()
+    assert "[max_cat_threshold: 4]" in targeted and "[min_data_per_group: 2000]" in targeted
+    # Every line inspected (as in the KCS benchmark): LightGBM's defaults.
+    inspected = small_history[small_history["inspected"].fillna(False).astype(bool)]
+    everything = fit(inspected.reset_index(drop=True), {}, _cfg()).bundle.booster
+    text = everything.model_to_string()
+    assert "[max_cat_threshold: 32]" in text and "[min_data_per_group: 100]" in text
+
+
 def test_bundle_refuses_a_tampered_model(small_history, tmp_path):
     folder = save_bundle(fit(small_history, {}, _cfg()).bundle, tmp_path / "m")
     load_bundle(folder)
