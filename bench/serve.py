@@ -16,7 +16,8 @@ Run (after ``make train``, which registers ``flrisk@champion`` with its pyfunc):
 
 ``--model-uri``/``--tracking-uri`` default to ``FLRISK_MODEL_URI``/``MLFLOW_TRACKING_URI``.
 Results are printed with their ratio to target (or to flrisk) and written to
-``bench/results/serve.json``. ``--skip-mlflow`` measures flrisk only.
+``bench/results/serve.json``. ``--skip-mlflow`` measures flrisk only. Both servers run side
+by side and requests alternate between them, so the ratios hold when the machine drifts.
 """
 
 from __future__ import annotations
@@ -131,95 +132,141 @@ def time_posts(client: httpx.Client, url: str, bodies: list[Any], **kw: Any) -> 
     return times
 
 
-def bench_flrisk(model_uri: str, tracking: str, frame: pd.DataFrame, n: int) -> dict[str, float]:
-    from serving.auth import create_key
+class Flrisk:
+    """The flrisk API in its own uvicorn process (one worker), and a client for it."""
 
-    tmp = Path(tempfile.mkdtemp(prefix="flrisk-bench-"))
-    key = create_key(tmp / "api_keys.json", "bench", ["score"])
-    port = free_port()
-    env = {**os.environ, "FLRISK_DATA_DIR": str(tmp), "MLFLOW_TRACKING_URI": tracking,
-           "FLRISK_BOOTSTRAP_KEY": "false", "FLRISK_RATE_LIMIT_PER_MINUTE": "1e9",
-           "FLRISK_RATE_LIMIT_BURST": "1000000", "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
-    code = ("import uvicorn; from serving.app import create_app; "
-            f"uvicorn.run(create_app(model_uri={model_uri!r}), host='127.0.0.1', port={port}, "
-            "workers=1, log_level='warning', access_log=False)")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/readyz", proc)
-        url = f"http://127.0.0.1:{port}/v1/score"
-        lines = lines_json(frame)
-        one = [{"lines": [lines[i % len(lines)]], "reasons": 3} for i in range(n)]
-        big = {"lines": [lines[i % len(lines)] for i in range(1000)], "reasons": 3}
-        with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
-            time_posts(c, url, one[:30])  # warm-up
-            t1 = time_posts(c, url, one)
-            t1000 = time_posts(c, url, [big] * 10)
-        return {"http_1_p50_ms": pct(t1, 50), "http_1_p99_ms": pct(t1, 99),
-                "http_1000_p50_ms": pct(t1000, 50), "rss_mb": tree_rss_mb(proc.pid)}  # fmt: skip
-    finally:
-        stop(proc)
+    def __init__(self, model_uri: str, tracking: str, frame: pd.DataFrame) -> None:
+        from serving.auth import create_key
+
+        tmp = Path(tempfile.mkdtemp(prefix="flrisk-bench-"))
+        key = create_key(tmp / "api_keys.json", "bench", ["score"])
+        port = free_port()
+        env = {**os.environ, "FLRISK_DATA_DIR": str(tmp), "MLFLOW_TRACKING_URI": tracking,
+               "FLRISK_BOOTSTRAP_KEY": "false", "FLRISK_RATE_LIMIT_PER_MINUTE": "1e9",
+               "FLRISK_RATE_LIMIT_BURST": "1000000",
+               "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
+        code = ("import uvicorn; from serving.app import create_app; "
+                f"uvicorn.run(create_app(model_uri={model_uri!r}), host='127.0.0.1', port={port}, "
+                "workers=1, log_level='warning', access_log=False)")  # fmt: skip
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
+        self.ready = f"http://127.0.0.1:{port}/readyz"
+        self.url = f"http://127.0.0.1:{port}/v1/score"
+        self.lines = lines_json(frame)
+        self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+    def wait(self) -> None:
+        wait_http(self.ready, self.proc)
+
+    def one(self, i: int) -> float:
+        """Milliseconds to score line ``i`` with 3 reasons."""
+        return time_posts(self.client, self.url, [{"lines": [self.line(i)], "reasons": 3}])[0]
+
+    def thousand(self) -> float:
+        body = {"lines": [self.line(i) for i in range(1000)], "reasons": 3}
+        return time_posts(self.client, self.url, [body])[0]
+
+    def line(self, i: int) -> dict[str, Any]:
+        return self.lines[i % len(self.lines)]
+
+    def close(self) -> None:
+        self.client.close()
+        stop(self.proc)
 
 
-def bench_mlflow(
-    model_uri: str, tracking: str, frame: pd.DataFrame, bundle: Any, n: int
-) -> dict[str, float]:
-    import shap
+class MlflowShap:
+    """``mlflow models serve`` of the registered pyfunc, plus ``shap.TreeExplainer`` for the
+    reasons on the client side: what a data scientist would otherwise run."""
 
-    from models.features import build_features
+    def __init__(self, model_uri: str, tracking: str, frame: pd.DataFrame, bundle: Any) -> None:
+        import shap
+        from mlflow.models import get_model_info
 
-    port = free_port()
-    # mlflow serve execs `uvicorn` from PATH: make it this interpreter's.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MLFLOW_DISABLE_TELEMETRY": "true",
-           "PATH": path}  # fmt: skip
-    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-p", str(port),
-           "-h", "127.0.0.1", "--env-manager", "local", "-w", "1"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    explainer = shap.TreeExplainer(bundle.booster)
-    from mlflow.models import get_model_info
+        port = free_port()
+        # mlflow serve execs `uvicorn` from PATH: make it this interpreter's.
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        env = {**os.environ, "MLFLOW_TRACKING_URI": tracking, "MLFLOW_DISABLE_TELEMETRY": "true",
+               "PATH": path}  # fmt: skip
+        cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri, "-p", str(port),
+               "-h", "127.0.0.1", "--env-manager", "local", "-w", "1"]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+        self.explainer = shap.TreeExplainer(bundle.booster)
+        self.state = bundle.state
+        # Send exactly the pyfunc signature's columns, as text; empty cells are unknown.
+        signature = get_model_info(model_uri).signature
+        names = signature.inputs.input_names() if signature is not None else None
+        raw = pd.DataFrame(lines_json(frame))
+        raw = (raw.reindex(columns=names) if names else raw).fillna("").astype(str)
+        if "inspected" in raw:  # the signature was inferred from training lines: labels included
+            raw["inspected"] = "false"
+        self.raw, self.frame = raw, frame
+        self.ping = f"http://127.0.0.1:{port}/ping"
+        self.url = f"http://127.0.0.1:{port}/invocations"
+        self.client = httpx.Client(timeout=120)
 
-    # Send exactly the pyfunc signature's columns, as text; empty cells are unknown.
-    signature = get_model_info(model_uri).signature
-    names = signature.inputs.input_names() if signature is not None else None
-    raw = pd.DataFrame(lines_json(frame))
-    raw = (raw.reindex(columns=names) if names else raw).fillna("").astype(str)
-    if "inspected" in raw:  # the signature was inferred from training lines: labels included
-        raw["inspected"] = "false"
+    def wait(self) -> None:
+        wait_http(self.ping, self.proc, timeout=300)
 
-    def payload(rows: pd.DataFrame) -> dict[str, Any]:
-        return {"dataframe_split": rows.to_dict(orient="split", index=False)}
+    def _timed(self, idx: list[int]) -> float:
+        from models.features import build_features
 
-    def explain(rows: pd.DataFrame) -> None:
+        rows = self.raw.iloc[idx]
+        t0 = time.perf_counter()
+        r = self.client.post(
+            self.url, json={"dataframe_split": rows.to_dict(orient="split", index=False)}
+        )
+        if r.status_code != 200:
+            raise RuntimeError(f"mlflow serve answered {r.status_code}: {r.text[:500]}")
         # The reasons: SHAP values of the booster on the model matrix (what flrisk returns).
-        x = build_features(rows, bundle.state)
-        explainer.shap_values(x)
+        x = build_features(self.frame.iloc[idx].reset_index(drop=True), self.state)
+        self.explainer.shap_values(x)
+        return (time.perf_counter() - t0) * 1000
 
+    def one(self, i: int) -> float:
+        return self._timed([i % len(self.raw)])
+
+    def thousand(self) -> float:
+        return self._timed([i % len(self.raw) for i in range(1000)])
+
+    def close(self) -> None:
+        self.client.close()
+        stop(self.proc)
+
+
+def bench_http(
+    model_uri: str, tracking: str, frame: pd.DataFrame, bundle: Any, n: int, alternative: bool
+) -> dict[str, float]:
+    """flrisk over HTTP and, with ``alternative``, mlflow + shap, requests interleaved.
+
+    One request to flrisk, then the same line to the alternative, and so on: a slow spell
+    of the machine (they last seconds to minutes on a shared VM) slows both alike, so the
+    ratio holds even when the absolute figures drift.
+    """
+    servers: dict[str, Any] = {"": Flrisk(model_uri, tracking, frame)}
     try:
-        wait_http(f"http://127.0.0.1:{port}/ping", proc, timeout=300)
-        url = f"http://127.0.0.1:{port}/invocations"
-        t1, t1000 = [], []
-        with httpx.Client(timeout=120) as c:
-            for i in range(30 + n):
-                row = raw.iloc[[i % len(raw)]]
-                t0 = time.perf_counter()
-                r = c.post(url, json=payload(row))
-                if r.status_code != 200:
-                    raise RuntimeError(f"mlflow serve answered {r.status_code}: {r.text[:500]}")
-                explain(frame.iloc[[i % len(frame)]])
-                if i >= 30:
-                    t1.append((time.perf_counter() - t0) * 1000)
-            idx = [i % len(raw) for i in range(1000)]
-            big, big_frame = raw.iloc[idx], frame.iloc[idx].reset_index(drop=True)
-            for _ in range(10):
-                t0 = time.perf_counter()
-                c.post(url, json=payload(big)).raise_for_status()
-                explain(big_frame)
-                t1000.append((time.perf_counter() - t0) * 1000)
-        rss = tree_rss_mb(proc.pid)
-        return {"mlflow_http_1_p50_ms": pct(t1, 50), "mlflow_http_1_p99_ms": pct(t1, 99),
-                "mlflow_http_1000_p50_ms": pct(t1000, 50), "mlflow_rss_mb": rss}  # fmt: skip
+        if alternative:
+            servers["mlflow_"] = MlflowShap(model_uri, tracking, frame, bundle)
+        for server in servers.values():
+            server.wait()
+        for i in range(30):  # warm-up
+            for server in servers.values():
+                server.one(i)
+        one: dict[str, list[float]] = {p: [] for p in servers}
+        big: dict[str, list[float]] = {p: [] for p in servers}
+        for i in range(30, 30 + n):
+            for p, server in servers.items():
+                one[p].append(server.one(i))
+        for _ in range(10):
+            for p, server in servers.items():
+                big[p].append(server.thousand())
+        res: dict[str, float] = {}
+        for p, server in servers.items():
+            res.update({f"{p}http_1_p50_ms": pct(one[p], 50), f"{p}http_1_p99_ms": pct(one[p], 99),
+                        f"{p}http_1000_p50_ms": pct(big[p], 50),
+                        f"{p}rss_mb": tree_rss_mb(server.proc.pid)})  # fmt: skip
+        return res
     finally:
-        stop(proc)
+        for server in servers.values():
+            server.close()
 
 
 def main() -> None:
@@ -233,7 +280,6 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "sim" / "score.csv")
     ap.add_argument("--n", type=int, default=300, help="single-line requests per measurement")
     ap.add_argument("--skip-mlflow", action="store_true")
-    ap.add_argument("--mlflow-only", action="store_true", help="keep flrisk figures from --out")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
     args = ap.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -251,15 +297,8 @@ def main() -> None:
     bundle = fetch_bundle(resolved, settings)
     frame = read_entry_lines(args.data, allow_bad_rows=True).frame.head(5000).reset_index(drop=True)
     res: dict[str, Any] = {"model": resolved.uri, "lines_file": str(args.data), "n": args.n}
-    if args.mlflow_only and args.out.is_file():  # re-measure the alternative only
-        res.update({k: v for k, v in json.loads(args.out.read_text()).items() if k in TARGETS})
-    else:
-        res.update(bench_inprocess(Scorer(bundle, version=resolved.uri), frame, args.n))
-        res.update(bench_flrisk(resolved.uri, tracking, frame, args.n))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=2))  # keep flrisk's figures if mlflow fails
-    if not args.skip_mlflow:
-        res.update(bench_mlflow(resolved.uri, tracking, frame, bundle, args.n))
+    res.update(bench_inprocess(Scorer(bundle, version=resolved.uri), frame, args.n))
+    res.update(bench_http(resolved.uri, tracking, frame, bundle, args.n, not args.skip_mlflow))
     print(f"\nserving benchmark, {resolved.uri}")
     for k, target in TARGETS.items():
         v = res[k]
