@@ -268,7 +268,9 @@ def _upper(texts: list[str], memo: dict[str, str] | None = None) -> list[str]:
     most of a single line's description check).
     """
     if memo is None:
-        return pd.Series(texts, dtype="str").str.upper().tolist() if texts else []
+        if all(t.isascii() for t in texts):  # Python's and Arrow's tables agree on ASCII
+            return [t.upper() for t in texts]
+        return pd.Series(texts, dtype="str").str.upper().tolist()
     new = [t for t in dict.fromkeys(texts) if t not in memo]
     memo.update(zip(new, _upper(new), strict=True))
     return [memo[t] for t in texts]
