@@ -136,24 +136,6 @@ def intervals(point: dict[str, float], draws: dict[str, np.ndarray]) -> dict[str
     return out
 
 
-def bootstrap_metrics(
-    scores: np.ndarray,
-    y: np.ndarray,
-    labelled: np.ndarray,
-    capacities: list[float],
-    n_boot: int,
-    seed: int,
-    values: np.ndarray | None = None,
-    probs: np.ndarray | None = None,
-) -> dict[str, dict[str, float]]:
-    """Metrics of one ranking with 95% bootstrap intervals (arguments of ``bootstrap_draws``).
-
-    Returns:
-        ``{metric: {"value", "lo", "hi"}}``.
-    """
-    return intervals(*bootstrap_draws(scores, y, labelled, capacities, n_boot, seed, values, probs))
-
-
 def paired_difference(a: Draws, b: Draws) -> dict[str, dict[str, float]]:
     """Metric of ranking ``a`` minus that of ``b``, with a 95% paired bootstrap interval.
 

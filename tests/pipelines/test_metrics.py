@@ -4,7 +4,6 @@ import pytest
 from pipelines.metrics import (
     average_precision,
     bootstrap_draws,
-    bootstrap_metrics,
     intervals,
     paired_difference,
     reliability,
@@ -36,7 +35,7 @@ def test_precision_uses_all_lines_for_the_cutoff_but_only_labelled_lines_for_the
     y[[950, 960, 970, 980, 990]] = 1
     # Ten labelled negatives far below the cut-off.
     labelled[:10] = True
-    m = bootstrap_metrics(scores, y, labelled, [0.05], n_boot=0, seed=0)
+    m = intervals(*bootstrap_draws(scores, y, labelled, [0.05], n_boot=0, seed=0))
     assert m["precision_at_5"]["value"] == pytest.approx(0.5)
     assert m["recall_at_5"]["value"] == pytest.approx(1.0)
     assert m["base_rate"]["value"] == pytest.approx(5 / 20)
@@ -48,7 +47,8 @@ def test_bootstrap_interval_contains_the_point_and_narrows_with_more_labels():
     def width(n):
         s = rng.random(n)
         y = (rng.random(n) < s * 0.3).astype(float)
-        m = bootstrap_metrics(s, y, np.ones(n, dtype=bool), [0.05], n_boot=200, seed=1)["pr_auc"]
+        draws = bootstrap_draws(s, y, np.ones(n, dtype=bool), [0.05], n_boot=200, seed=1)
+        m = intervals(*draws)["pr_auc"]
         assert m["lo"] <= m["value"] <= m["hi"]
         return m["hi"] - m["lo"]
 
