@@ -211,7 +211,11 @@ def _shares_distinctive(alias_tokens: set[str], query: str) -> bool:
 
 
 def _sort_tokens(text: str) -> str:
-    """Words sorted, one space apart (``token_sort_ratio`` is ``ratio`` of these)."""
+    """Words sorted, one space apart (``token_sort_ratio`` is ``ratio`` of these).
+
+    Exact for normalised names (single spaces); rapidfuzz does not split on U+00A0 or
+    U+0085 where ``str.split`` does.
+    """
     return " ".join(sorted(text.split()))
 
 

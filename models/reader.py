@@ -83,7 +83,7 @@ class ReadResult:
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
 _FEW = 64  # rows up to which per-row Python beats a vectorised kernel's fixed cost
 _INT_RE = re.compile(r"\d{1,9}")
-_DATE_FULL_RE = re.compile(_DATE_RE)
+_DATE_FULL_RE = re.compile(_DATE_RE, re.ASCII)  # digits 0-9 only, not "٢٠٢٤"
 _HTS_SEP_RE = re.compile(r"[.\s]")
 _HTS_RE = re.compile(r"\d{6,10}")
 _LOCODE_RE = re.compile(r"[A-Z]{2}[A-Z0-9]{3}")

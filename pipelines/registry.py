@@ -112,6 +112,7 @@ def log_training(
                 "strategy": result.chosen,
                 "git_commit": commit,
                 "data_digest": result.data_digest,
+                "lightgbm_targeted_applied": str(result.targeted_labels).lower(),
             }
         )
         mlflow.log_metrics(

@@ -46,6 +46,8 @@ class TrainResult:
     test_truth: np.ndarray | None = field(repr=False)
     explain_features: pd.DataFrame = field(repr=False)
     data_digest: str = ""
+    # Whether [lightgbm_targeted] was applied (labels from targeted inspections).
+    targeted_labels: bool = False
 
 
 def _log(msg: str, t0: float) -> None:
@@ -95,7 +97,9 @@ def _fit_sorted(
     all_inspected = bool(insp.all())
     strategies = ["inspected"] if all_inspected else list(learn["strategies"])
     if not all_inspected:
+        # Its keys take precedence over [lightgbm]'s: set them in [lightgbm_targeted].
         lgb_cfg = {**lgb_cfg, **cfg.get("lightgbm_targeted", {})}
+        _log(f"labels from targeted inspections: {cfg.get('lightgbm_targeted', {})} applied", t0)
     propensity = None
     if not all_inspected:
         prop_model = fit_propensity(X.iloc[idx["train"]], insp[idx["train"]], num_threads, seed)
@@ -252,6 +256,7 @@ def _fit_sorted(
         test_truth=t_test,
         explain_features=X.iloc[te],
         data_digest=data_digest(frame),
+        targeted_labels=not all_inspected,
     )
 
 

@@ -136,7 +136,8 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         The app; the model is loaded when its lifespan starts.
     """
     settings = settings or get_settings()
-    import_lean()  # before anything imports LightGBM or MLflow with all their extras
+    if settings.lean_imports:
+        import_lean()  # before anything imports LightGBM or MLflow with all their extras
     app = FastAPI(
         title="flrisk",
         summary="Forced-labour risk scores for US import entry lines",

@@ -11,11 +11,13 @@ import contextlib
 import ctypes
 import importlib
 import sys
+import threading
 
 # Library -> optional integrations it imports eagerly when installed, which serving never
 # uses: LightGBM's scikit-learn API (scikit-learn and its SciPy parts: ~65 MB resident) and
 # MLflow's Spark schema types (PySpark: ~10 MB). Both libraries catch the ImportError.
 LEAN_IMPORTS = {"lightgbm": ("sklearn",), "mlflow": ("pyspark",)}
+_LEAN_LOCK = threading.Lock()
 
 _M_ARENA_MAX = -8  # mallopt parameter number, from glibc's malloc.h
 
@@ -52,8 +54,12 @@ def import_lean(plan: dict[str, tuple[str, ...]] | None = None) -> list[str]:
     """Import each library while its unused optional integrations look uninstalled.
 
     A module set to ``None`` in ``sys.modules`` makes ``import`` raise ImportError, the case
-    these libraries handle as "not installed". The entries are removed afterwards, so a later
-    import of the integration itself still works. A library already imported is left alone.
+    these libraries handle as "not installed". The entries are removed afterwards, so the
+    integration itself can still be imported, but the library keeps its decision for the
+    life of the process: after this, LightGBM's scikit-learn estimators and MLflow's Spark
+    schema types are off. Call it once at start-up, before other threads import (the hiding
+    is process-wide), and only in a process that serves; ``FLRISK_LEAN_IMPORTS=false``
+    turns it off. A library already imported is left alone.
 
     Args:
         plan: Library -> integrations to hide (default: ``LEAN_IMPORTS``).
@@ -62,17 +68,18 @@ def import_lean(plan: dict[str, tuple[str, ...]] | None = None) -> list[str]:
         The libraries imported lean.
     """
     done = []
-    for library, extras in (LEAN_IMPORTS if plan is None else plan).items():
-        if library in sys.modules:
-            continue
-        hidden = [m for m in extras if m not in sys.modules]
-        for m in hidden:
-            sys.modules[m] = None  # type: ignore[assignment]
-        try:
-            importlib.import_module(library)
-        finally:
+    with _LEAN_LOCK:
+        for library, extras in (LEAN_IMPORTS if plan is None else plan).items():
+            if library in sys.modules:
+                continue
+            hidden = [m for m in extras if m not in sys.modules]
             for m in hidden:
-                if sys.modules.get(m, 0) is None:
-                    del sys.modules[m]
-        done.append(library)
+                sys.modules[m] = None  # type: ignore[assignment]
+            try:
+                importlib.import_module(library)
+            finally:
+                for m in hidden:
+                    if sys.modules.get(m, 0) is None:
+                        del sys.modules[m]
+            done.append(library)
     return done

@@ -392,9 +392,11 @@ DATES = [
     "0001-01-01", "1677-09-21", "1677-09-22", "2262-04-11", "2262-04-12", "9999-12-31",
     "2024-03-14T00:00", "2024-03-14 00:00:00.000", "2024-03-14T12:00", "2024-3-14", "soon",
 ]  # fmt: skip
+# Digits other than 0-9 (pandas took some of these): refused, as in every other date.
+NON_ASCII_DATES = ["2024-03-1\u0664", "\u0662024-03-14", "2024-03-1\uff14"]
 
 
-@pytest.mark.parametrize("text", DATES)
+@pytest.mark.parametrize("text", DATES + NON_ASCII_DATES)
 def test_dates_parse_as_pandas_does_within_the_datetime64_range(text, lines):
     frame = pd.DataFrame(lines(1, entry_date={0: text}))
     got = validate_frame(frame)
@@ -402,8 +404,28 @@ def test_dates_parse_as_pandas_does_within_the_datetime64_range(text, lines):
     full = re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?", text)
     ref = pd.to_datetime(text[:10] if full else None, format="%Y-%m-%d", errors="coerce")
     in_range = not pd.isna(ref) and pd.Timestamp("1677-09-22") <= ref <= pd.Timestamp("2262-04-11")
+    if text in NON_ASCII_DATES:
+        in_range = False
     if in_range:
         assert got.frame["entry_date"].tolist() == [ref]
     else:
         assert got.frame.empty
         assert got.bad_rows["reason"].tolist() == [f"unparseable date '{text}'"]
+
+
+def test_python_trim_and_case_maps_equal_arrows_kernels():
+    """The few-lines path trims and changes case in Python; Arrow does it for frames."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from models.reader import _Text
+
+    points = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
+    for texts in (["x" + c for c in points], [c + "x" for c in points]):
+        assert [t.strip() for t in texts] == pc.utf8_trim_whitespace(pa.array(texts)).to_pylist()
+    values = ["vn", "Vnsgn", " vessel ", "ﬀ", "straße", "İx", None]
+    for chosen in (values[:3], values):  # all ASCII (Python), mixed (Arrow)
+        t = _Text(chosen)
+        arrow = pa.array(t.clean, type=pa.large_string())
+        assert t.mapped("utf8_upper") == pc.utf8_upper(arrow).to_pylist()
+        assert t.mapped("utf8_lower") == pc.utf8_lower(arrow).to_pylist()

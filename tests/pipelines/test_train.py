@@ -72,6 +72,8 @@ def test_registered_version_carries_evaluation_and_provenance(registered_model):
     run = client(s).get_run(tags["run_id"])
     assert "hidden_truth.model.pr_auc" in run.data.metrics
     assert run.data.params["strategy"] == tags["strategy"]
+    assert run.data.params["lightgbm_targeted_applied"] == "true"  # simulated: targeted labels
+    assert "hidden_truth.model_minus_logistic.pr_auc_lo" in run.data.metrics
 
 
 def test_model_beats_legacy_rules_and_random_on_hidden_truth(registered_model):

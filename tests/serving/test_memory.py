@@ -1,6 +1,9 @@
+import json
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 from serving.memory import import_lean
 
@@ -35,28 +38,43 @@ def test_import_lean_hides_the_extra_only_while_the_library_imports(tmp_path, mo
     assert import_lean({"flrisk_fake_lib": ("flrisk_fake_extra",)}) == []
 
 
-def test_the_server_process_imports_lightgbm_and_mlflow_without_sklearn_and_pyspark(tmp_path):
+@pytest.mark.slow
+def test_a_lean_server_loads_the_model_and_explains_a_line(registered_model, tmp_path):
+    """In a fresh process (pytest's has imported everything already): the server imports
+    LightGBM and MLflow without scikit-learn and PySpark, then loads, scores and explains."""
+    from serving.service import frame_inputs
+
     code = """
-        import sys
+        import json, sys
+        from fastapi.testclient import TestClient
+        from models.settings import Settings
         from serving.app import create_app
-        create_app()
-        import lightgbm, mlflow
-        from mlflow.tracking import MlflowClient
-        import numpy as np
-        rng = np.random.default_rng(0)
-        data = lightgbm.Dataset(rng.random((200, 3)), label=rng.random(200) > 0.5)
-        booster = lightgbm.train({"verbose": -1, "num_threads": 1}, data, 3)
-        assert booster.predict(rng.random((2, 3)), pred_contrib=True).shape == (2, 4)
-        assert MlflowClient
+        from serving.auth import create_key
+
+        settings = Settings()
+        key = create_key(settings.keys_path(), "t", ["score"])
+        app = create_app(settings, model_uri=sys.argv[1])
+        with TestClient(app) as client:
+            body = {"lines": [json.loads(sys.argv[2])], "reasons": 3}
+            r = client.post("/v1/score", json=body, headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200, r.text
+        assert r.json()["results"][0]["reasons"], r.text
         print(sorted(m for m in ("sklearn", "pyspark") if m in sys.modules))
     """
-    env = {"FLRISK_DATA_DIR": str(tmp_path), "MLFLOW_DISABLE_TELEMETRY": "true", "PATH": ""}
+    line = json.dumps(frame_inputs(registered_model.score_lines.head(1))[0])
+    env = {
+        "FLRISK_DATA_DIR": str(tmp_path),
+        "FLRISK_BOOTSTRAP_KEY": "false",
+        "MLFLOW_TRACKING_URI": registered_model.settings.tracking_uri(),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "PATH": "",
+    }
     out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), registered_model.uri, line],
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
-        check=True,
+        timeout=300,
     )
+    assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
