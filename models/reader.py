@@ -38,6 +38,7 @@ from models.contract import (
     country_codes,
 )
 from models.mapping import ColumnMapping, load_mapping
+from models.textcase import case_map
 
 __all__ = [
     "BadRowsError",
@@ -90,10 +91,6 @@ _LOCODE_RE = re.compile(r"[A-Z]{2}[A-Z0-9]{3}")
 _PORT_RE = re.compile(r"\d{4}")
 
 
-# Arrow case kernels that Python's str methods match exactly on ASCII text.
-_ASCII_CASE = {"utf8_upper": str.upper, "utf8_lower": str.lower}
-
-
 class _Text:
     """A text column factorised: each row's code into its distinct values.
 
@@ -104,7 +101,6 @@ class _Text:
     """
 
     def __init__(self, s: pd.Series | Sequence[str | None]) -> None:
-        values: list[str] | None = None
         if isinstance(s, pd.Series):
             if s.dtype != _STR:
                 s = s.astype("str")
@@ -117,21 +113,18 @@ class _Text:
             if indices.null_count:
                 indices = indices.fill_null(len(distinct))
             codes = indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+            self.raw: list[str | None] = [*distinct.to_pylist(), None]
+            stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
         else:
             # A few JSON lines: a dict factorises them faster than any frame machinery.
             index: dict[str, int] = {}
             seq = [len(s) if v is None else index.setdefault(v, len(index)) for v in s]
-            values = list(index)
             codes = np.array(seq, dtype=np.intp)
             codes[codes == len(s)] = len(index)
-        if values is None:
-            self.raw: list[str | None] = [*distinct.to_pylist(), None]
-            stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
-        else:
-            self.raw = [*values, None]
+            self.raw = [*index, None]
             # str.strip and Arrow's trim remove the same characters (every code point was
             # compared), and for a few values Python skips Arrow's per-call cost.
-            stripped = [v.strip() for v in values]
+            stripped = [v.strip() for v in index]
         self.clean: list[str | None] = [v if v else None for v in stripped] + [None]
         self.codes: np.ndarray = codes
 
@@ -140,11 +133,8 @@ class _Text:
         return np.array([v is not None for v in self.clean], dtype=bool)
 
     def mapped(self, fn: str) -> list[str | None]:
-        """The clean values through an Arrow case kernel (as pandas' ``.str`` uses)."""
-        py = _ASCII_CASE.get(fn)
-        if py is not None and all(v is None or v.isascii() for v in self.clean):
-            return [None if v is None else py(v) for v in self.clean]  # same on ASCII
-        return getattr(pc, fn)(pa.array(self.clean, type=pa.large_string())).to_pylist()  # type: ignore[no-any-return]
+        """The clean values through Arrow's ``utf8_upper`` or ``utf8_lower``."""
+        return case_map(self.clean, fn)
 
     def numbers(self, values: list[str | None] | None = None) -> np.ndarray:
         """Per distinct value: ``pd.to_numeric`` of the clean text (NaN if not a number)."""
@@ -169,8 +159,7 @@ def _unknown_str(n: int) -> pd.api.extensions.ExtensionArray:
 class _Problems:
     """Collects (position, column, reason) problems; each (row, column) is kept once."""
 
-    def __init__(self, n: int) -> None:
-        self.n = n
+    def __init__(self) -> None:
         self.by_column: dict[str, tuple[np.ndarray, list[str]]] = {}
         self.texts: dict[str, _Text] = {}
 
@@ -529,7 +518,7 @@ def _validate(
     if absent:
         raise MissingColumnError(absent)
     n = len(rows)
-    p = _Problems(n)
+    p = _Problems()
     out: dict[str, _Array] = {}
     for col in COLUMNS:
         if col.label:

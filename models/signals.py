@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from models.entities import MATCH_COLUMNS, EntityMatcher, normalize_name
 from models.geography import xinjiang_terms
 from models.hs import RISK_COLUMNS as RG_COLUMNS
 from models.hs import risk_goods_rows
+from models.textcase import case_map
 
 # South-East and South Asian hubs through which Chinese goods are most often re-routed.
 TRANSSHIPMENT_HUBS = frozenset(
@@ -268,9 +269,7 @@ def _upper(texts: list[str], memo: dict[str, str] | None = None) -> list[str]:
     most of a single line's description check).
     """
     if memo is None:
-        if all(t.isascii() for t in texts):  # Python's and Arrow's tables agree on ASCII
-            return [t.upper() for t in texts]
-        return pd.Series(texts, dtype="str").str.upper().tolist()
+        return cast(list[str], case_map(texts, "utf8_upper"))  # no None in, none out
     new = [t for t in dict.fromkeys(texts) if t not in memo]
     memo.update(zip(new, _upper(new), strict=True))
     return [memo[t] for t in texts]
