@@ -10,7 +10,7 @@ under a millisecond and a million lines keep their vectorised throughput.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,32 +133,45 @@ class FeatureState:
 
 
 def _history_keys(
-    frame: pd.DataFrame, signals: pd.DataFrame | Mapping[str, Any], high_card: list[str]
+    column: Callable[[str], Any],
+    signals: pd.DataFrame | Mapping[str, Any],
+    high_card: list[str],
 ) -> dict[str, np.ndarray]:
-    """Party / goods key per line for each history, as object arrays (missing: None or NaN)."""
+    """Party / goods key per line for each history, as object arrays (missing: None or NaN).
+
+    Args:
+        column: Reads a contract column of the lines: a frame's column, or the reader's
+            array of it.
+        signals: The lines' signals.
+        high_card: High-cardinality pass-through columns with a history of their own.
+    """
     keys = {
         "imp": np.asarray(signals["imp_key"], dtype=object),
         "mfr": np.asarray(signals["mfr_key"], dtype=object),
         "shp": np.asarray(signals["shp_key"], dtype=object),
         "hs6": np.asarray(signals["hs6"], dtype=object),
-        "origin_heading": _origin_heading(frame["country_of_origin"], signals["hs_heading"]),
+        "origin_heading": _origin_heading(column("country_of_origin"), signals["hs_heading"]),
     }
     for col in high_card:
-        src = frame[col]
-        values = src.to_numpy(dtype=object, copy=True)  # a copy: the frame stays untouched
-        values[~src.notna().to_numpy()] = None
+        values = np.array(column(col), dtype=object)  # a copy: the lines stay untouched
+        values[pd.isna(values)] = None
         keys[col] = values
     return keys
 
 
-def _origin_heading(origin: pd.Series, heading: Any) -> np.ndarray:
-    """``origin.astype(str) + ":" + heading`` (missing part: NaN), once per distinct pair."""
-    if not isinstance(origin.dtype, pd.StringDtype):
+def _origin_heading(origin: pd.Series | np.ndarray, heading: Any) -> np.ndarray:
+    """``origin.astype(str) + ":" + heading`` (missing part: NaN), once per distinct pair.
+
+    Args:
+        origin: A frame's column, or the reader's array of that text column (NaN: unknown).
+        heading: The HS heading of each line.
+    """
+    if isinstance(origin, pd.Series) and not isinstance(origin.dtype, pd.StringDtype):
         # Object origins turn missing into "nan"/"None" text under astype(str): keep that.
         return (origin.astype(str) + ":" + pd.Series(heading, index=origin.index)).to_numpy(
             dtype=object
         )
-    ocodes, ouniq = factorize(origin.to_numpy())
+    ocodes, ouniq = factorize(np.asarray(origin))
     hcodes, huniq = factorize(np.asarray(heading, dtype=object))
     pair, first = combine(ocodes, hcodes)
     text = [
@@ -231,7 +244,7 @@ def fit_feature_state(
     )
     histories = {
         name: PartyHistory.fit(name, key, hist_frame)
-        for name, key in _history_keys(frame, signals, high_card).items()
+        for name, key in _history_keys(frame.__getitem__, signals, high_card).items()
     }
     state = FeatureState(
         categories=categories,
@@ -295,7 +308,7 @@ def features_frame(
 
 
 def feature_columns(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | None,
     state: FeatureState,
     cache: SignalCache | None = None,
     signals: pd.DataFrame | Mapping[str, Any] | None = None,
@@ -308,7 +321,8 @@ def feature_columns(
     vectorised throughput.
 
     Args:
-        frame: Contract-shaped lines (labels, if present, are ignored).
+        frame: Contract-shaped lines (labels, if present, are ignored); None when
+            ``columns`` holds every contract column (the reader's ``arrays``).
         state: Output of :func:`fit_feature_state`.
         cache: Signal memo to reuse across calls.
         signals: Precomputed signals for ``frame`` (frame or column mapping).
@@ -324,11 +338,18 @@ def feature_columns(
         signals = signal_columns(frame, cache, columns)
 
     def read(col: str) -> Any:
-        return cols[col] if col in cols else frame[col]
+        if col in cols:
+            return cols[col]
+        if frame is None:
+            raise KeyError(f"column {col!r} is neither in the frame nor in its columns")
+        return frame[col]
+
+    def is_line_column(col: str) -> bool:
+        return col in cols or (frame is not None and col in frame.columns)
 
     X: dict[str, Any] = {}
     for col in state.categorical_features:
-        src = read(col) if col in frame.columns else signals[col]
+        src = read(col) if is_line_column(col) else signals[col]
         X[col] = _categorical_codes(src, state.categories[col], state.positions(col))
     for col in SIGNAL_NUMERIC:
         X[col] = np.asarray(signals[col], dtype="float64")
@@ -341,10 +362,13 @@ def feature_columns(
         X[col] = vf[col]
     for col, kind in state.passthrough.items():
         if kind == "numeric":
-            X[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64").to_numpy()
+            num = pd.to_numeric(read(col), errors="coerce")
+            num = num.astype("float64") if isinstance(num, pd.Series) else num
+            X[col] = np.asarray(num, dtype="float64")
     months = _month_index(read("entry_date"))
     high_card = [c for c in state.histories if c not in HISTORY_KEYS]
-    keys = _history_keys(frame, signals, high_card)
+    # A frame's own columns (their dtype decides how a missing origin reads), else arrays.
+    keys = _history_keys(read if frame is None else frame.__getitem__, signals, high_card)
     for name, hist in state.histories.items():
         X.update(hist.feature_arrays(keys[name], months, state.prior_rate))
     names = state.feature_names or list(X)

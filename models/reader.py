@@ -11,9 +11,8 @@ from __future__ import annotations
 import csv
 import datetime
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -58,27 +57,51 @@ _DATE_MIN, _DATE_MAX = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11")
 _DATE_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?"
 
 
-@dataclass(frozen=True)
 class ReadResult:
     """Good rows with normalised dtypes, and the report of the bad ones.
 
     Attributes:
-        frame: Good rows only, every contract column present, index reset.
+        frame: Good rows only, every contract column present, index reset. Built on first
+            access when the reader gave ``arrays``: scoring a few lines never needs it, and
+            building it costs as much as validating them.
         bad_rows: One row per (row, column) problem: ``row, column, value, reason, source``.
         passthrough: Pass-through feature columns: name -> ``"categorical"`` | ``"numeric"``.
         n_read: Rows read in total (good + bad; blank lines are not rows).
         quarantine_path: Where bad rows were written, if any.
         arrays: For a few rows validated from records, each column of ``frame`` as the
-            NumPy array ``frame[c].to_numpy()`` gives (reading them back from the frame
-            costs more than scoring one line); None otherwise.
+            NumPy array ``frame[c].to_numpy()`` gives; None otherwise.
     """
 
-    frame: pd.DataFrame
-    bad_rows: pd.DataFrame
-    passthrough: dict[str, str]
-    n_read: int
-    quarantine_path: Path | None = None
-    arrays: dict[str, np.ndarray] | None = None
+    __slots__ = ("_frame", "arrays", "bad_rows", "n_read", "passthrough", "quarantine_path")
+
+    def __init__(
+        self,
+        frame: pd.DataFrame | Callable[[], pd.DataFrame],
+        bad_rows: pd.DataFrame,
+        passthrough: dict[str, str],
+        n_read: int,
+        quarantine_path: Path | None = None,
+        arrays: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self._frame = frame
+        self.bad_rows = bad_rows
+        self.passthrough = passthrough
+        self.n_read = n_read
+        self.quarantine_path = quarantine_path
+        self.arrays = arrays
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The good rows (see the class docstring)."""
+        if not isinstance(self._frame, pd.DataFrame):
+            self._frame = self._frame()
+        return self._frame
+
+    def __repr__(self) -> str:
+        return (
+            f"ReadResult(n_read={self.n_read}, bad_rows={len(self.bad_rows)}, "
+            f"quarantine_path={self.quarantine_path!r})"
+        )
 
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -142,18 +165,33 @@ class _Text:
         return np.asarray(pd.to_numeric(obj, errors="coerce"), dtype="float64")
 
 
-def _str_array(values: list[str | None], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Text (pandas ``str``; ``None`` = NaN) of each row from its code."""
+def _str_array(values: list[str | None], codes: np.ndarray) -> _Array:
+    """Text of each row from its code (``None``: unknown).
+
+    Many rows give pandas ``str``; a few give the object array (``NaN``: unknown) that the
+    column's ``to_numpy()`` would, and :func:`_frame_of` turns it into ``str``.
+    """
     if len(codes) <= _FEW:  # Python's indexing beats Arrow's take kernel for a few rows
-        taken = pa.array([values[c] for c in codes.tolist()], type=pa.large_string())
-    else:
-        taken = pa.array(values, type=pa.large_string()).take(pa.array(codes))
-    return pd.arrays.ArrowStringArray(taken, dtype=_STR)  # type: ignore[call-arg]
+        nan_for_none = [np.nan if v is None else v for v in values]
+        taken = np.empty(len(codes), dtype=object)
+        taken[:] = [nan_for_none[c] for c in codes.tolist()]
+        return taken
+    arr = pa.array(values, type=pa.large_string()).take(pa.array(codes))
+    return pd.arrays.ArrowStringArray(arr, dtype=_STR)  # type: ignore[call-arg]
 
 
-def _unknown_str(n: int) -> pd.api.extensions.ExtensionArray:
-    nulls = pa.nulls(n, type=pa.large_string())
-    return pd.arrays.ArrowStringArray(nulls, dtype=_STR)  # type: ignore[call-arg]
+def _unknown_str(n: int) -> _Array:
+    return _str_array([None], np.zeros(n, dtype=np.intp))
+
+
+def _frame_of(columns: Mapping[str, _Array]) -> pd.DataFrame:
+    """The frame of validated columns; object arrays (text of a few rows) become ``str``."""
+    return pd.DataFrame(
+        {
+            c: pd.array(v, dtype=_STR) if isinstance(v, np.ndarray) and v.dtype == object else v
+            for c, v in columns.items()
+        }
+    )
 
 
 class _Problems:
@@ -551,12 +589,13 @@ def _validate(
         keep = np.flatnonzero(good)
         out = {k: v[keep] for k, v in out.items()}
     out["line_no"] = np.asarray(out["line_no"]).astype("int64")
-    frame = pd.DataFrame(out)
     report = p.report(names, rows, source) if len(bad) else _empty_report()
     arrays = None
     if not isinstance(raw, pd.DataFrame) and n <= _FEW:
         arrays = {c: v if isinstance(v, np.ndarray) else v.to_numpy() for c, v in out.items()}
-    result = ReadResult(frame, report, dict(passthrough), n_read=n, arrays=arrays)
+        result = ReadResult(partial(_frame_of, out), report, dict(passthrough), n, arrays=arrays)
+    else:
+        result = ReadResult(_frame_of(out), report, dict(passthrough), n_read=n)
     return result, bad
 
 

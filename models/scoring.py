@@ -202,7 +202,7 @@ class Scorer:
 
     def score_columns(
         self,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | None,
         reasons: int = 3,
         explain_share: float = 1.0,
         as_json: bool = False,
@@ -211,27 +211,32 @@ class Scorer:
         """:meth:`score` as arrays, without the output frame (the API answers from these).
 
         Args:
-            frame: Contract-shaped lines (as returned by the reader).
+            frame: Contract-shaped lines (as returned by the reader); may be None when
+                ``arrays`` are given.
             reasons: Reasons per explained line (0 for none).
             explain_share: Share of lines, riskiest first, that get reasons (1.0: all).
                 SHAP costs ~100x a prediction, so large batches explain only what is shown.
             as_json: Give ``reasons`` as JSON text (what files store), not lists; unexplained
                 lines share one ``"[]"`` string instead of millions of empty lists.
-            arrays: ``ReadResult.arrays`` of ``frame`` (its columns as NumPy arrays), used
-                instead of reading the columns back from a small frame.
+            arrays: ``ReadResult.arrays`` (every column of the lines as a NumPy array, given
+                for a few lines only): scored from these, ``frame`` is not read at all.
 
         Returns:
             ``risk_score`` (float), ``risk_band`` (text) and ``reasons`` (object: a list per
             line, empty if unexplained, or JSON text) per line, in the input order.
         """
-        n_lines = len(frame)  # columns are read as arrays: the index plays no part
         state = self.bundle.state
         # Plain columns end to end: the same feature code as training, without building
         # frames whose fixed cost dominates small batches.
-        if arrays is not None and n_lines <= SMALL_BATCH:  # what frame_columns would read
-            columns: dict[str, Any] = {c: arrays[c] for c in FRAME_INPUTS}
-        else:
+        if arrays is not None:  # what frame_columns would read, and every other column
+            columns: Mapping[str, Any] = arrays
+            frame = None
+            n_lines = len(arrays["entry_id"])
+        elif frame is not None:
             columns = frame_columns(frame, FRAME_INPUTS)  # each column read once
+            n_lines = len(frame)  # columns are read as arrays: the index plays no part
+        else:
+            raise ValueError("score_columns needs the lines as a frame or as arrays")
         signals = signal_columns(frame, self.cache, columns)
         X = feature_columns(frame, state, signals=signals, columns=columns)
         data = self._matrix(X, n_lines)
@@ -250,8 +255,11 @@ class Scorer:
             contrib = self.bundle.booster.predict(
                 sub, pred_contrib=True, num_threads=self._threads(len(idx))
             )
+            evidence = dict(columns)
+            if frame is not None:
+                evidence.update({c: frame[c] for c in state.passthrough if c not in columns})
             context = self._context(
-                {**columns, **{c: frame[c] for c in state.passthrough if c not in columns}},
+                evidence,
                 X,
                 signals,
                 idx,

@@ -474,14 +474,12 @@ def _values(f: Mapping[str, Column], out: dict[str, Any]) -> None:
         out["log_kg_per_unit"] = np.where((kg > 0) & (qty > 0), np.log(kg / qty), np.nan)
 
 
-def _shape(frame: pd.DataFrame, f: Mapping[str, Column], out: dict[str, Any]) -> None:
-    codes, _ = factorize(f["entry_id"])
-    if len(codes) and codes.min() < 0:  # an unknown entry id: keep groupby's NaN
-        out["lines_in_entry"] = (
-            frame.groupby("entry_id")["line_no"].transform("size").astype("float64").to_numpy()
-        )
-    else:
-        out["lines_in_entry"] = np.bincount(codes)[codes].astype("float64")
+def _shape(f: Mapping[str, Column], out: dict[str, Any]) -> None:
+    codes, uniques = factorize(f["entry_id"])
+    known = codes >= 0
+    counts = np.bincount(codes[known], minlength=len(uniques)).astype("float64")
+    # An unknown entry id gets NaN, as a groupby on it would give.
+    out["lines_in_entry"] = np.where(known, counts[np.maximum(codes, 0)], np.nan)
     missing = np.column_stack([np.asarray(pd.isna(f[c])) for c in EVIDENCE_COLS]).reshape(
         len(codes), len(EVIDENCE_COLS)
     )
@@ -517,7 +515,7 @@ def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.
 
 
 def signal_columns(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | None,
     cache: SignalCache | None = None,
     columns: Mapping[str, Column] | None = None,
 ) -> dict[str, Any]:
@@ -527,7 +525,8 @@ def signal_columns(
     scoring works on these columns and only :func:`derive_signals` wraps them in a frame.
 
     Args:
-        frame: Lines as returned by the contract reader (every contract column present).
+        frame: Lines as returned by the contract reader (every contract column present);
+            None when ``columns`` holds them all.
         cache: Memo of distinct-value checks, reused across calls; a fresh one if None.
         columns: :func:`frame_columns` of ``frame`` if the caller already read them.
 
@@ -535,7 +534,11 @@ def signal_columns(
         Signal name -> NumPy or pandas extension array aligned with ``frame``.
     """
     cache = cache or SignalCache()
-    f = frame_columns(frame) if columns is None else columns
+    if columns is None:
+        if frame is None:
+            raise ValueError("signal_columns needs a frame or its columns")
+        columns = frame_columns(frame)
+    f = columns
     out: dict[str, Any] = {}
     goods: dict[str, Any] = {}
     _goods(f["hts_code"], f["country_of_origin"], cache, goods)
@@ -548,7 +551,7 @@ def signal_columns(
     _entities(f, cache, out)
     out.update(goods)
     _values(f, out)
-    _shape(frame, f, out)
+    _shape(f, out)
     out["risky"] = (
         (out["rg_priority_cn"] > 0)
         | (out["mfr_xj"] > 0)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import (
     Boolean,
@@ -72,6 +72,9 @@ feedback = Table(
     Column("note", Text),
 )
 
+BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another process's write lock
+RAW_ROWS = 64  # batches up to this size are written through the driver (see AuditStore.record)
+
 # Actions whose rows carry a scored input line (feedback rows carry the feedback itself).
 SCORING_ACTIONS = ("score", "score_file")
 
@@ -100,7 +103,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # the writer lock instead of failing at once under concurrent requests.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
@@ -125,12 +128,13 @@ class AuditStore:
         self.engine = make_engine(url)
         self._ready = False
         self._lock = threading.Lock()
+        self._inserts: dict[tuple[str, ...], tuple[str, tuple[str, ...] | None]] = {}
+        self._dbapi_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
         # SQLite has one writer at a time; a writer that finds the file locked sleeps in its
         # busy handler (milliseconds to tens of ms). Writers of this process queue here
         # instead, which costs microseconds. PostgreSQL takes concurrent inserts.
-        self._writing: AbstractContextManager[Any] = (
-            threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
-        )
+        self._sqlite_writer = threading.Lock() if url.startswith("sqlite") else None
+        self._writing: AbstractContextManager[Any] = self._sqlite_writer or contextlib.nullcontext()
 
     def create(self) -> None:
         """Create the tables if they do not exist (idempotent)."""
@@ -151,8 +155,29 @@ class AuditStore:
         except SQLAlchemyError:
             return False
 
-    def record(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Append audit rows in one transaction (executemany).
+    @overload
+    def record(self, rows: Iterable[Mapping[str, Any]], *, wait: Literal[True] = ...) -> int: ...
+
+    @overload
+    def record(self, rows: Iterable[Mapping[str, Any]], *, wait: bool) -> int | None: ...
+
+    def record(self, rows: Iterable[Mapping[str, Any]], *, wait: bool = True) -> int | None:
+        """Append audit rows (dicts with the same keys) in one transaction.
+
+        A few rows go straight to the driver, their INSERT compiled once by SQLAlchemy for
+        the dialect: for the one row of a scored line, SQLAlchemy's execution machinery
+        cost several times the write itself. Many rows take SQLAlchemy's batching.
+
+        Args:
+            rows: The audit rows.
+            wait: False to give up, writing nothing, rather than wait for another writer: a
+                thread of this process, or another process holding the SQLite file's write
+                lock. A database server is never written without waiting (its round trip
+                has no bound here).
+
+        Returns:
+            The number of rows written; None when ``wait`` is False and the write would
+            have waited.
 
         Raises:
             AuditUnavailableError: The write failed; nothing was recorded.
@@ -160,13 +185,63 @@ class AuditStore:
         batch = list(rows)
         if not batch:
             return 0
+        writer = self._sqlite_writer
+        if not wait and writer is None:
+            return None
         try:
             self._ensure()
-            with self._writing, self.engine.begin() as conn:
-                conn.execute(audit.insert(), batch)
-        except SQLAlchemyError as exc:
+            if wait and len(batch) > RAW_ROWS:
+                with self._writing, self.engine.begin() as conn:
+                    conn.execute(audit.insert(), batch)
+                return len(batch)
+            sql, keys = self._insert_sql(tuple(batch[0]))
+            values = [tuple(r[k] for k in keys) for r in batch] if keys else batch
+            if wait:
+                with self._writing:
+                    return self._write(sql, values, wait=True)
+            assert writer is not None  # checked above: only SQLite writes without waiting
+            if not writer.acquire(blocking=False):
+                return None
+            try:
+                return self._write(sql, values, wait=False)
+            finally:
+                writer.release()
+        except (SQLAlchemyError, self._dbapi_error, KeyError) as exc:
             raise AuditUnavailableError(f"audit write failed: {type(exc).__name__}") from exc
-        return len(batch)
+
+    def _write(self, sql: str, values: list[Any], *, wait: bool) -> int | None:
+        """``executemany`` on a pooled driver connection, committed; see :meth:`record`."""
+        conn = self.engine.raw_connection()
+        try:
+            with contextlib.closing(conn.cursor()) as cur:
+                if not wait:  # SQLite: fail at once if another process holds the lock
+                    cur.execute("PRAGMA busy_timeout=0")
+                try:
+                    cur.executemany(sql, values)
+                    conn.commit()
+                except self._dbapi_error as exc:
+                    if not wait and getattr(exc, "sqlite_errorname", "") == "SQLITE_BUSY":
+                        return None  # the pool rolls the connection back on its return
+                    raise
+                finally:
+                    if not wait:
+                        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        finally:
+            conn.close()
+        return len(values)
+
+    def _insert_sql(self, columns: tuple[str, ...]) -> tuple[str, tuple[str, ...] | None]:
+        """The audit INSERT for ``columns`` in the driver's own parameter style, compiled once.
+
+        Returns the SQL and, for positional styles, the column order of its parameters.
+        """
+        found = self._inserts.get(columns)
+        if found is None:
+            dialect = self.engine.dialect
+            compiled = audit.insert().compile(dialect=dialect, column_keys=list(columns))
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            found = self._inserts[columns] = (compiled.string, order)
+        return found
 
     def record_feedback(self, item: Mapping[str, Any], audit_row: Mapping[str, Any]) -> int:
         """Store one feedback record and its audit row in one transaction; return its id.

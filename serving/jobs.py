@@ -35,7 +35,7 @@ import pandas as pd
 from models.store import AuditStore, AuditUnavailableError, now_iso
 from serving.metrics import Metrics
 from serving.model_holder import LoadedModel
-from serving.service import frame_inputs, rank_entries, score_and_audit, unknown_fields
+from serving.service import audit, frame_inputs, rank_entries, score_lines, unknown_fields
 
 log = logging.getLogger(__name__)
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -156,11 +156,13 @@ class JobManager:
         todo = chunk[[not a for a in audited]].reset_index(drop=True)
         fresh: list[dict[str, Any]] = []
         if len(todo):
-            fresh = score_and_audit(
-                model=job["model"], store=job["store"], metrics=job["metrics"], frame=todo,
-                inputs=frame_inputs(todo), reasons=job["reasons"], request_id=job["job_id"],
-                key_id=job["key_id"], action="score_file", explain_share=job["explain_share"],
+            scored = score_lines(
+                model=job["model"], frame=todo, inputs=frame_inputs(todo),
+                reasons=job["reasons"], request_id=job["job_id"], key_id=job["key_id"],
+                action="score_file", explain_share=job["explain_share"],
             )  # fmt: skip
+            audit(job["store"], job["metrics"], scored)  # raises before any score is kept
+            fresh = scored.results
         if not any(audited):
             return fresh
         passthrough = job["model"].scorer.bundle.state.passthrough

@@ -1,8 +1,9 @@
 """The scoring path shared by the JSON and file endpoints, the jobs and the workbench.
 
-JSON lines are turned into a frame of text and validated by ``models.reader.validate_frame``,
-so the API and ``flrisk score`` normalise a line identically; scores come from
-``Scorer.score`` unchanged. Every scored line is audited before anything is returned.
+JSON lines are validated as columns of texts by ``models.reader.validate_records`` (the
+same checks as a file's), so the API and ``flrisk score`` normalise a line identically; scores
+come from ``Scorer.score_columns``, the code behind ``Scorer.score``. Every scored line is
+audited before anything is returned.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -100,22 +102,23 @@ def validate_lines(
 
 
 def unknown_fields(
-    frame: pd.DataFrame,
-    passthrough: Mapping[str, str],
-    arrays: Mapping[str, np.ndarray] | None = None,
+    lines: pd.DataFrame | Mapping[str, np.ndarray], passthrough: Mapping[str, str]
 ) -> list[list[str]]:
     """Per line, the optional fields that were empty or absent (evidence the scorer lacked).
 
-    ``arrays``: the frame's columns as arrays (``ReadResult.arrays``), read instead.
+    Args:
+        lines: The validated lines: a frame, or its columns as arrays (``ReadResult.arrays``).
+        passthrough: Pass-through feature columns the served model declares.
     """
-    cols = [c for c in (*OPTIONAL, *passthrough) if c in frame.columns]
-    n = len(frame)
+    cols = [c for c in (*OPTIONAL, *passthrough) if c in lines]
+    n = len(lines) if isinstance(lines, pd.DataFrame) else len(lines["entry_id"])
     if not cols or not n:
         return [[] for _ in range(n)]
     # Column by column: one isna over a frame of mixed dtypes costs more than these reads.
     missing = np.empty((n, len(cols)), dtype=bool)
     for j, c in enumerate(cols):
-        missing[:, j] = pd.isna(frame[c].array if arrays is None else arrays[c])
+        col = lines[c]
+        missing[:, j] = pd.isna(col.array if isinstance(col, pd.Series) else col)
     names = np.array(cols, dtype=object)
     return [names[row].tolist() for row in missing]
 
@@ -219,12 +222,23 @@ def audit_rows(
     return rows
 
 
-def score_and_audit(
+@dataclass(frozen=True)
+class Scored:
+    """Scored lines awaiting their audit write (see :func:`score_lines`).
+
+    Attributes:
+        results: The response dict of each line, in order.
+        rows: The audit row of each line.
+    """
+
+    results: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+
+
+def score_lines(
     *,
     model: LoadedModel,
-    store: AuditStore,
-    metrics: Metrics,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | None,
     inputs: Sequence[Mapping[str, Any]],
     reasons: int,
     request_id: str,
@@ -232,42 +246,70 @@ def score_and_audit(
     action: str,
     explain_share: float = 1.0,
     arrays: Mapping[str, np.ndarray] | None = None,
-) -> list[dict[str, Any]]:
-    """Score, then audit every line in one transaction; only audited scores are returned.
+) -> Scored:
+    """Score lines and build their audit rows; nothing is written (see :func:`audit`).
 
-    ``arrays``: ``ReadResult.arrays`` of ``frame``, when the reader gave them.
-
-    Raises:
-        AuditUnavailableError: The audit write failed (the caller answers 503).
+    Args:
+        model: The served model.
+        frame: The validated lines, or None when ``arrays`` hold them.
+        inputs: Each line as received (its audit record).
+        reasons: Reasons per line.
+        request_id: The request (or job) id written to the audit.
+        key_id: The caller's key id.
+        action: The audit action (``score``, ``score_file``).
+        explain_share: Share of lines, riskiest first, that get reasons.
+        arrays: ``ReadResult.arrays``: a few lines, scored without building their frame.
     """
     t0 = time.perf_counter()
     scorer = model.scorer
+    lines = arrays if arrays is not None else frame
+    if lines is None:
+        raise ValueError("score_lines needs the lines as a frame or as arrays")
     scored: dict[str, Any] = scorer.score_columns(frame, reasons, explain_share, arrays=arrays)
-    ids = arrays if arrays is not None else frame
-    scored |= {"entry_id": ids["entry_id"], "line_no": ids["line_no"]}
-    out = results(scored, unknown_fields(frame, scorer.bundle.state.passthrough, arrays))
+    scored |= {"entry_id": lines["entry_id"], "line_no": lines["line_no"]}
+    out = results(scored, unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
+    rows = audit_rows(
+        request_id=request_id, key_id=key_id, action=action, model=model,
+        inputs=inputs, lines=out, latency_ms=latency,
+    )  # fmt: skip
+    return Scored(out, rows)
+
+
+def audit(store: AuditStore, metrics: Metrics, scored: Scored, *, wait: bool = True) -> bool:
+    """Write the audit rows of scored lines in one transaction, then count them by band.
+
+    Args:
+        store: The audit store.
+        metrics: The app's metrics.
+        scored: Output of :func:`score_lines`.
+        wait: False to write only if that needs no wait for another writer (see
+            ``AuditStore.record``); nothing is written or counted otherwise.
+
+    Returns:
+        True once written; False when ``wait`` is False and the write would have waited.
+
+    Raises:
+        AuditUnavailableError: The write failed (the caller answers 503).
+    """
     try:
-        store.record(
-            audit_rows(
-                request_id=request_id, key_id=key_id, action=action, model=model,
-                inputs=inputs, lines=out, latency_ms=latency,
-            )
-        )  # fmt: skip
+        if store.record(scored.rows, wait=wait) is None:
+            return False
     except Exception:
         metrics.audit_failures.inc()
         raise
-    for band, n in Counter(scored["risk_band"].tolist()).items():
+    for band, n in Counter(r["risk_band"] for r in scored.results).items():
         metrics.scores.labels(str(band)).inc(n)
-    return out
+    return True
 
 
-def shadow_score(
-    holder: ModelHolder, frame: pd.DataFrame, request_id: str, metrics: Metrics
-) -> None:
+def shadow_score(holder: ModelHolder, read: ReadResult, request_id: str, metrics: Metrics) -> None:
     """Score with the shadow model and log how it compares; never returned to the caller."""
     shadow, current = holder.shadow, holder.current
-    if shadow is None or current is None or not len(frame):
+    if shadow is None or current is None:
+        return
+    frame = read.frame  # built here, after the response, if the request did not need it
+    if not len(frame):
         return
     try:
         s = shadow.scorer.score(frame, reasons=0)

@@ -7,8 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -16,14 +17,15 @@ from models.contract import ContractError
 from models.reader import ReadResult, read_entry_lines
 from serving.deps import (
     BatchKey,
-    HolderDep,
     JobsDep,
     MetricsDep,
     ModelDep,
     RequestIdDep,
     ScoreKey,
+    ScoringDep,
     SettingsDep,
     StoreDep,
+    new_request_id,
 )
 from serving.jobs import job_id_for
 from serving.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE, _r
@@ -35,10 +37,12 @@ from serving.schemas import (
     ScoreResponse,
 )
 from serving.service import (
+    Scored,
+    audit,
     bad_rows_list,
     frame_inputs,
     rank_entries,
-    score_and_audit,
+    score_lines,
     shadow_score,
     validate_lines,
 )
@@ -46,6 +50,7 @@ from serving.service import (
 router = APIRouter(prefix="/v1", tags=["score"])
 SUFFIXES = {".csv": ".csv", ".txt": ".csv", ".parquet": ".parquet", ".pq": ".parquet"}
 CONTENT_TYPES = {"text/csv": ".csv", "application/vnd.apache.parquet": ".parquet"}
+INLINE_LINES = 16  # requests of up to this many lines are scored on the event loop
 
 
 @router.post(
@@ -61,32 +66,41 @@ CONTENT_TYPES = {"text/csv": ".csv", "application/vnd.apache.parquet": ".parquet
         **NO_MODEL,
     },
 )
-def score(
-    body: ScoreRequest,
-    who: ScoreKey,
-    model: ModelDep,
-    holder: HolderDep,
-    store: StoreDep,
-    metrics: MetricsDep,
-    rid: RequestIdDep,
-    background: BackgroundTasks,
-) -> dict[str, Any]:
+async def score(body: ScoreRequest, who: ScoreKey, ctx: ScoringDep) -> JSONResponse:
     """Score 1 to 1000 lines with the served model; explain each with up to 10 reasons.
 
     Fields the model does not know are refused (422), except pass-through features the
     model declares. Every line is written to the audit log before the answer is sent.
     """
+    rid = new_request_id()
+    model = ctx.model
     inputs = [line.model_dump(exclude_none=True) for line in body.lines]
-    read = validate_lines(inputs, model.scorer.bundle.state.passthrough)
-    frame = read.frame
-    results = score_and_audit(
-        model=model, store=store, metrics=metrics, frame=frame, inputs=inputs,
-        reasons=body.reasons, request_id=rid, key_id=who.key_id, action="score",
-        arrays=read.arrays,
-    )  # fmt: skip
-    if holder.shadow is not None:
-        background.add_task(shadow_score, holder, frame, rid, metrics)
-    return {"request_id": rid, "model": model.info(), "results": results}
+
+    def work(wait: bool) -> tuple[ReadResult, Scored, bool]:
+        read = validate_lines(inputs, model.scorer.bundle.state.passthrough)
+        scored = score_lines(
+            model=model, frame=None if read.arrays is not None else read.frame,
+            arrays=read.arrays, inputs=inputs, reasons=body.reasons, request_id=rid,
+            key_id=who.key_id, action="score",
+        )  # fmt: skip
+        return read, scored, audit(ctx.store, ctx.metrics, scored, wait=wait)
+
+    if len(inputs) <= INLINE_LINES:
+        # A few lines take ~2 ms: scored on the event loop, as the thread pool's hand-off
+        # and wake-up cost a large share of that. An audit write that would wait for
+        # another writer goes to the pool, leaving the loop free.
+        read, scored, written = work(wait=False)
+        if not written:
+            await run_in_threadpool(audit, ctx.store, ctx.metrics, scored)
+    else:
+        read, scored, _ = await run_in_threadpool(work, True)
+    shadow = None
+    if ctx.holder.shadow is not None:  # after the response is sent
+        shadow = BackgroundTask(shadow_score, ctx.holder, read, rid, ctx.metrics)
+    payload = {"request_id": rid, "model": model.info(), "results": scored.results}
+    # The payload is built from plain values (tested against ScoreResponse): validating it
+    # again on the way out would cost more than the audit write.
+    return JSONResponse(payload, headers={"X-Request-ID": rid}, background=shadow)
 
 
 def _suffix(upload: UploadFile) -> str:
@@ -236,13 +250,16 @@ async def score_file(
         return JSONResponse(
             JobAccepted(**body).model_dump(), status_code=202, headers={"Location": location}
         )
-    lines = await run_in_threadpool(
-        lambda: score_and_audit(
-            model=model, store=store, metrics=metrics, frame=read.frame,
-            inputs=frame_inputs(read.frame), reasons=reasons, request_id=rid,
-            key_id=who.key_id, action="score_file", explain_share=share,
-        )
-    )  # fmt: skip
+
+    def score_file_lines() -> list[dict[str, Any]]:
+        scored = score_lines(
+            model=model, frame=read.frame, inputs=frame_inputs(read.frame), reasons=reasons,
+            request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
+        )  # fmt: skip
+        audit(store, metrics, scored)  # raises (503) before any score is returned
+        return scored.results
+
+    lines = await run_in_threadpool(score_file_lines)
     return FileScoreResponse.model_validate(
         {"request_id": rid, "model": model.info(), "n_scored": len(lines),
          "entries": rank_entries(lines), **header}

@@ -62,6 +62,44 @@ def test_rows_round_trip_exactly(store: AuditStore) -> None:
     assert store.record([]) == 0
 
 
+def test_write_without_waiting_only_when_no_other_writer(store: AuditStore) -> None:
+    if not store.url.startswith("sqlite"):
+        assert store.record([_row(1)], wait=False) is None  # a server: always in the pool
+        assert store.audit_rows() == []
+        return
+    assert store.record([_row(1)], wait=False) == 1
+    with store._writing:  # a thread of this process is writing
+        assert store.record([_row(2)], wait=False) is None
+    import sqlite3
+    import time
+
+    other = sqlite3.connect(store.url.split("///", 1)[1])  # another process's connection
+    other.execute("BEGIN IMMEDIATE")  # holds the file's write lock
+    try:
+        t0 = time.perf_counter()
+        assert store.record([_row(3)], wait=False) is None
+        assert time.perf_counter() - t0 < 1.0  # gave up at once, not after the busy timeout
+    finally:
+        other.rollback()
+        other.close()
+    assert [r["entry_id"] for r in store.audit_rows()] == ["E-1"]
+    with store.engine.connect() as conn:  # the pooled connection waits again as configured
+        timeout = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    assert timeout == 5000
+    assert store.record([_row(4)], wait=False) == 1
+
+
+def test_many_rows_and_odd_rows(store: AuditStore) -> None:
+    many = [_row(i, score=i / 1000) for i in range(150)]  # past RAW_ROWS: SQLAlchemy's batching
+    assert store.record(many) == 150
+    assert [r["risk_score"] for r in store.audit_rows("r1")] == [i / 1000 for i in range(150)]
+    odd = _row(1000)
+    del odd["latency_ms"]
+    with pytest.raises(AuditUnavailableError):
+        store.record([_row(999), odd])
+    assert len(store.audit_rows("r1")) == 150
+
+
 def test_one_transaction_per_request(store: AuditStore) -> None:
     bad = _row(2)
     bad["request_id"] = None  # NOT NULL: the whole batch must be refused
