@@ -92,7 +92,7 @@ def lines_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame_inputs(frame)
 
 
-def bench_inprocess(scorer: Any, frame: pd.DataFrame, n: int) -> dict[str, float]:
+def bench_inprocess(scorer: Any, lines: list[dict[str, Any]], n: int) -> dict[str, float]:
     """One line at a time through what the API runs in process for it.
 
     ``inproc_1``: ``Scorer.score_columns`` with 3 reasons on a validated line (its arrays
@@ -104,7 +104,6 @@ def bench_inprocess(scorer: Any, frame: pd.DataFrame, n: int) -> dict[str, float
 
     from serving.service import validate_lines
 
-    lines = lines_json(frame)
     passthrough = scorer.bundle.state.passthrough
     for i in range(20):  # warm the signal cache and LightGBM
         read = validate_lines([lines[i]], passthrough)
@@ -136,7 +135,7 @@ def time_posts(client: httpx.Client, url: str, bodies: list[Any], **kw: Any) -> 
 class Flrisk:
     """The flrisk API in its own uvicorn process (one worker), and a client for it."""
 
-    def __init__(self, model_uri: str, tracking: str, frame: pd.DataFrame) -> None:
+    def __init__(self, model_uri: str, tracking: str, lines: list[dict[str, Any]]) -> None:
         from serving.auth import create_key
 
         tmp = Path(tempfile.mkdtemp(prefix="flrisk-bench-"))
@@ -152,7 +151,7 @@ class Flrisk:
         self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT)
         self.ready = f"http://127.0.0.1:{port}/readyz"
         self.url = f"http://127.0.0.1:{port}/v1/score"
-        self.lines = lines_json(frame)
+        self.lines = lines
         self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60)
 
     def wait(self) -> None:
@@ -179,7 +178,14 @@ class MlflowShap:
     """``mlflow models serve`` of the registered pyfunc, plus ``shap.TreeExplainer`` for the
     reasons on the client side: what a data scientist would otherwise run."""
 
-    def __init__(self, model_uri: str, tracking: str, frame: pd.DataFrame, bundle: Any) -> None:
+    def __init__(
+        self,
+        model_uri: str,
+        tracking: str,
+        frame: pd.DataFrame,
+        lines: list[dict[str, Any]],
+        bundle: Any,
+    ) -> None:
         port = free_port()
         # mlflow serve execs `uvicorn` from PATH: make it this interpreter's.
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -189,12 +195,19 @@ class MlflowShap:
                "-h", "127.0.0.1", "--env-manager", "local", "-w", "1"]  # fmt: skip
         self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
         try:
-            self._setup(model_uri, frame, bundle, port)
+            self._setup(model_uri, frame, lines, bundle, port)
         except BaseException:
             stop(self.proc)
             raise
 
-    def _setup(self, model_uri: str, frame: pd.DataFrame, bundle: Any, port: int) -> None:
+    def _setup(
+        self,
+        model_uri: str,
+        frame: pd.DataFrame,
+        lines: list[dict[str, Any]],
+        bundle: Any,
+        port: int,
+    ) -> None:
         import shap
         from mlflow.models import get_model_info
 
@@ -203,7 +216,7 @@ class MlflowShap:
         # Send exactly the pyfunc signature's columns, as text; empty cells are unknown.
         signature = get_model_info(model_uri).signature
         names = signature.inputs.input_names() if signature is not None else None
-        raw = pd.DataFrame(lines_json(frame))
+        raw = pd.DataFrame(lines)
         raw = (raw.reindex(columns=names) if names else raw).fillna("").astype(str)
         if "inspected" in raw:  # the signature was inferred from training lines: labels included
             raw["inspected"] = "false"
@@ -260,16 +273,15 @@ def compare(flrisk: Flrisk, alt: MlflowShap, n: int, start: int) -> dict[str, fl
 
     Every line is new to both servers (from ``start`` on): neither has cached its values.
     """
+    servers: tuple[Flrisk | MlflowShap, ...] = (flrisk, alt)
     steady: tuple[list[float], list[float]] = ([], [])
     for b, first in enumerate(range(start, start + n, BLOCK)):
         idx = range(first, min(first + BLOCK, start + n))
-        order = (0, 1) if b % 2 == 0 else (1, 0)
-        for k in order:
-            server = (flrisk, alt)[k]
-            steady[k].extend(server.one(i) for i in idx)
+        for k in (0, 1) if b % 2 == 0 else (1, 0):
+            steady[k].extend(servers[k].one(i) for i in idx)
     idle: tuple[list[float], list[float]] = ([], [])
     for i in range(start + n, start + 2 * n):
-        for k, server in enumerate((flrisk, alt)):
+        for k, server in enumerate(servers):
             time.sleep(IDLE_S)
             idle[k].append(server.one(i))
     firsts = [start + 2 * n + 1000 * j for j in range(BIG_REQUESTS)]
@@ -285,19 +297,25 @@ def compare(flrisk: Flrisk, alt: MlflowShap, n: int, start: int) -> dict[str, fl
 
 
 def bench_http(
-    model_uri: str, tracking: str, frame: pd.DataFrame, bundle: Any, n: int, alternative: bool
+    model_uri: str,
+    tracking: str,
+    frame: pd.DataFrame,
+    lines: list[dict[str, Any]],
+    bundle: Any,
+    n: int,
+    alternative: bool,
 ) -> dict[str, float]:
     """flrisk over HTTP; with ``alternative``, also against mlflow + shap (:func:`compare`).
 
     The targets are measured on flrisk alone, requests back to back.
     """
-    flrisk = Flrisk(model_uri, tracking, frame)
+    flrisk = Flrisk(model_uri, tracking, lines)
     alt = None
     try:
         flrisk.wait()
         if alternative:
             try:
-                alt = MlflowShap(model_uri, tracking, frame, bundle)
+                alt = MlflowShap(model_uri, tracking, frame, lines, bundle)
                 alt.wait()
             except Exception as exc:  # flrisk's own figures still count
                 print(f"alternative unavailable, flrisk measured alone: {exc!r}", flush=True)
@@ -354,8 +372,11 @@ def main() -> None:
     read = read_entry_lines(args.data, allow_bad_rows=True)
     frame = read.frame.head(25_000).reset_index(drop=True)  # new lines for every request
     res: dict[str, Any] = {"model": resolved.uri, "lines_file": str(args.data), "n": args.n}
-    res.update(bench_inprocess(Scorer(bundle, version=resolved.uri), frame, args.n))
-    res.update(bench_http(resolved.uri, tracking, frame, bundle, args.n, not args.skip_mlflow))
+    lines = lines_json(frame)  # once for every measurement: ~1 s per 25,000 lines
+    res.update(bench_inprocess(Scorer(bundle, version=resolved.uri), lines, args.n))
+    res.update(
+        bench_http(resolved.uri, tracking, frame, lines, bundle, args.n, not args.skip_mlflow)
+    )
     print(f"\nserving benchmark, {resolved.uri}")
     for k, target in TARGETS.items():
         v = res[k]

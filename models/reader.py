@@ -592,7 +592,7 @@ def _validate(
     report = p.report(names, rows, source) if len(bad) else _empty_report()
     arrays = None
     if not isinstance(raw, pd.DataFrame) and n <= _FEW:
-        arrays = {c: v if isinstance(v, np.ndarray) else v.to_numpy() for c, v in out.items()}
+        arrays = {c: np.asarray(v) for c, v in out.items()}  # a few rows: NumPy already
         result = ReadResult(partial(_frame_of, out), report, dict(passthrough), n, arrays=arrays)
     else:
         result = ReadResult(_frame_of(out), report, dict(passthrough), n_read=n)
