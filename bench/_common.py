@@ -47,7 +47,7 @@ def all_lines(sim: Path) -> Any:
     """Every simulated line (train + score), contract-validated, labels dropped."""
     import pandas as pd
 
-    from models.reader import read_entry_lines
+    from models.contract.reader import read_entry_lines
 
     frames = [read_entry_lines(sim / f"{n}.csv").frame for n in ("train", "score")]
     return pd.concat(frames, ignore_index=True)
@@ -62,7 +62,7 @@ def parquet_lines(sim: Path) -> Path:
     import pyarrow.csv as pv
     import pyarrow.parquet as pq
 
-    from models.contract import CONTRACT_COLUMNS, LABELS
+    from models.contract.columns import CONTRACT_COLUMNS, LABELS
 
     codes = ("entry_id", "hts_code", "importer_id", "manufacturer_id", "port_of_entry")
     options = pv.ConvertOptions(
@@ -77,11 +77,11 @@ def parquet_lines(sim: Path) -> Path:
 
 def bundle_for(sim: Path) -> Any:
     """A model trained on the simulated history (saved as a verified bundle, then loaded)."""
-    from models.artifact import load_bundle, save_bundle
+    from models.scoring.bundle import load_bundle, save_bundle
 
     folder = sim / "bundle"
     if not (folder / "manifest.json").is_file():
-        from models.reader import read_entry_lines
+        from models.contract.reader import read_entry_lines
         from pipelines.config import load_config
         from pipelines.train import fit
 

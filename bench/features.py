@@ -28,8 +28,8 @@ def main() -> None:
     frame = all_lines(sim)
     chunks = [frame.iloc[i : i + 250_000] for i in range(0, len(frame), 250_000)]
 
-    from models.features import build_features
-    from models.signals import SignalCache
+    from models.features.matrix import build_features
+    from models.features.signals import SignalCache
 
     cache = SignalCache()
     rates = []
@@ -41,7 +41,7 @@ def main() -> None:
 
     from rapidfuzz import fuzz, process
 
-    from models.entities import EntityMatcher, normalize_name
+    from models.reference.entities import EntityMatcher, normalize_name
 
     names = frame["manufacturer_name"].fillna("").astype(str)
     t0 = time.perf_counter()

@@ -33,9 +33,9 @@ def main() -> None:
 
     import numpy as np
 
-    from models.reader import read_entry_lines
-    from models.registry import fetch_bundle, resolve
-    from models.scoring import Scorer
+    from models.contract.reader import read_entry_lines
+    from models.scoring.lookup import fetch_bundle, resolve
+    from models.scoring.scorer import Scorer
     from models.settings import get_settings
     from pipelines.metrics import top_mask
     from pipelines.train import train_command

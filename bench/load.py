@@ -183,7 +183,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))  # run as a script: its sibling helpers
     from _common import row, write
 
-    from models.reader import read_entry_lines
+    from models.contract.reader import read_entry_lines
     from models.store import AuditStore
     from serving.auth import create_key
     from serving.service import frame_inputs

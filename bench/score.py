@@ -58,8 +58,8 @@ def big_run(sim: Path, big: Path, lines: int, share: float) -> list[dict[str, ob
     process, so the peak RSS is that run's alone."""
     out = CACHE / "big-scores.parquet"
     child = (
-        "import sys; from pathlib import Path; from models.artifact import load_bundle;"
-        "from models.scoring import Scorer; from pipelines.score import score_files;"
+        "import sys; from pathlib import Path; from models.scoring.bundle import load_bundle;"
+        "from models.scoring.scorer import Scorer; from pipelines.score import score_files;"
         "s = Scorer(load_bundle(Path(sys.argv[1]), num_threads=2), version='bench');"
         "k = 3 if float(sys.argv[4]) > 0 else 0;"
         "print(score_files(s, [Path(sys.argv[2])], Path(sys.argv[3]), None, k,"
@@ -111,8 +111,8 @@ def main() -> None:
     frame = all_lines(sim)
     chunks = [frame.iloc[i : i + 250_000] for i in range(0, len(frame), 250_000)]
 
-    from models.features import build_features
-    from models.scoring import Scorer
+    from models.features.matrix import build_features
+    from models.scoring.scorer import Scorer
 
     scorer = Scorer(bundle)
     for c in chunks:  # warm the caches, as a long-running scorer has them

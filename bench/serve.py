@@ -229,7 +229,7 @@ class MlflowShap:
         wait_http(self.ping, self.proc, timeout=300)
 
     def _timed(self, idx: list[int]) -> float:
-        from models.features import build_features
+        from models.features.matrix import build_features
 
         rows = self.raw.iloc[idx]
         t0 = time.perf_counter()
@@ -358,9 +358,9 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-    from models.reader import read_entry_lines
-    from models.registry import fetch_bundle, resolve
-    from models.scoring import Scorer
+    from models.contract.reader import read_entry_lines
+    from models.scoring.lookup import fetch_bundle, resolve
+    from models.scoring.scorer import Scorer
     from models.settings import Settings
 
     settings = Settings(num_threads=int(os.environ.get("FLRISK_NUM_THREADS", "2")))

@@ -23,7 +23,7 @@ def main() -> None:
 
     import pyarrow.parquet as pq
 
-    from models.scoring import Scorer
+    from models.scoring.scorer import Scorer
     from pipelines.score import score_files
     from pipelines.spark_score import read_lines, score_frame, spark_session
 

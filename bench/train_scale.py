@@ -19,7 +19,7 @@ from _common import row, simulated, write
 
 CHILD = """
 import json, resource, sys, time, contextlib, io
-from models.reader import read_entry_lines
+from models.contract.reader import read_entry_lines
 from pipelines.config import load_config
 from pipelines.train import fit
 frame = read_entry_lines(sys.argv[1] + "/train.csv", require_labels=True).frame

@@ -31,7 +31,7 @@ def load_feedback_lines(settings: Settings, columns: list[str]) -> pd.DataFrame:
     Returns:
         The labelled lines (possibly none); an empty frame when there is no store yet.
     """
-    from models.reader import validate_frame
+    from models.contract.reader import validate_frame
     from models.store import AuditStore
 
     url = settings.audit_store_url()
@@ -67,6 +67,6 @@ def load_feedback_lines(settings: Settings, columns: list[str]) -> pd.DataFrame:
 
 
 def _contract() -> set[str]:
-    from models.contract import ALL_COLUMNS
+    from models.contract.columns import ALL_COLUMNS
 
     return set(ALL_COLUMNS)

@@ -158,10 +158,10 @@ def evaluate_command(
     """``flrisk evaluate``: score labelled lines with a registered model and print the table."""
     import typer
 
-    from models.registry import fetch_bundle, resolve
-    from models.scoring import Scorer
+    from models.features.signals import derive_signals
+    from models.scoring.lookup import fetch_bundle, resolve
+    from models.scoring.scorer import Scorer
     from models.settings import get_settings
-    from models.signals import derive_signals
     from pipelines.baselines import legacy_rule_scores, random_scores
     from pipelines.config import load_config
     from pipelines.train import read_labelled

@@ -20,7 +20,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models.artifact import Calibration
+from models.scoring.bundle import Calibration
 
 DETERMINISTIC = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from models.registry import ResolvedModel, client, fetch_bundle, resolve
+from models.scoring.lookup import ResolvedModel, client, fetch_bundle, resolve
 from models.settings import Settings, get_settings
 
 
@@ -22,7 +22,7 @@ def _holdout_metric(
     """Score a holdout file with a registered version; the metric in the least biased view."""
     import pandas as pd
 
-    from models.scoring import Scorer
+    from models.scoring.scorer import Scorer
     from pipelines.config import load_config
     from pipelines.evaluate import evaluate_scores
 

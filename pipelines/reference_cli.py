@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from models import reference
-from models.entities import normalize_name
-from models.hs import hs_exists, nomenclature, nomenclature_version
+from models.reference import tables as reference
+from models.reference.entities import normalize_name
+from models.reference.hs import hs_exists, nomenclature, nomenclature_version
 
 LISTS = {"UFLPA", "WRO", "FINDING"}
 BASES = {"ilab_forced_labor", "ilab_derived", "uflpa_priority"}

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from models.artifact import save_bundle
-from models.registry import BUNDLE_ARTIFACT, client
+from models.scoring.bundle import save_bundle
+from models.scoring.lookup import BUNDLE_ARTIFACT, client
 from models.settings import Settings
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def log_training(
         )
         mlflow.log_artifacts(str(reports), "evaluation")
         example = _input_example(result.test_frame)
-        entry = Path(str(resources.files("models") / "pyfunc_entry.py"))
+        entry = Path(str(resources.files("models.scoring") / "pyfunc.py"))
         signature = _input_schema(
             infer_signature(
                 example,
@@ -197,7 +197,7 @@ def _input_schema(signature: Any) -> Any:
     """
     from mlflow.types.schema import ColSpec, Schema
 
-    from models.contract import REQUIRED
+    from models.contract.columns import REQUIRED
 
     specs: list[Any] = [
         ColSpec(c.type, c.name, required=c.name in REQUIRED) for c in signature.inputs.inputs
@@ -207,7 +207,7 @@ def _input_schema(signature: Any) -> Any:
 
 
 def _input_example(frame: pd.DataFrame) -> pd.DataFrame:
-    from models.contract import CONTRACT_COLUMNS, LABELS
+    from models.contract.columns import CONTRACT_COLUMNS, LABELS
 
     cols = [c for c in CONTRACT_COLUMNS if c in frame.columns and c not in LABELS]
     ex = frame[cols].head(3).copy()

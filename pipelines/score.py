@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from models.scoring import Scorer
+from models.scoring.scorer import Scorer
 from pipelines.prefetch import prefetch
 
 OUTPUT_COLUMNS = ["entry_id", "line_no", "risk_score", "risk_band", "reasons", "model_version"]
@@ -53,7 +53,7 @@ def score_files(
     Returns:
         Lines scored.
     """
-    from models.reader import iter_entry_lines
+    from models.contract.reader import iter_entry_lines
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
@@ -106,7 +106,7 @@ def score_command(
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput."""
     import typer
 
-    from models.registry import fetch_bundle, resolve
+    from models.scoring.lookup import fetch_bundle, resolve
     from models.settings import get_settings
 
     settings = get_settings()

@@ -1,7 +1,7 @@
 """``flrisk score --engine spark``: the same reader, features and model on Spark partitions.
 
 Nothing is re-implemented for Spark. Each partition runs the contract reader's validation,
-:class:`~models.scoring.Scorer` and the JSON serialisation of ``flrisk score`` through
+:class:`~models.scoring.scorer.Scorer` and the JSON serialisation of ``flrisk score`` through
 ``mapInArrow``, so a line gets the same score (to the bit) on either engine.
 
 - The model travels as data, never as a pickled object: the driver broadcasts the LightGBM
@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from models.artifact import Calibration, ModelBundle
+from models.scoring.bundle import Calibration, ModelBundle
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from models.scoring import Scorer
+    from models.scoring.scorer import Scorer
 
 OUTPUT_SCHEMA = (
     "entry_id string, line_no long, risk_score double, risk_band string, reasons string, "
@@ -80,8 +80,8 @@ class ShippedBundle:
 
         import lightgbm as lgb
 
-        from models.features import FeatureState
-        from models.scoring import Scorer
+        from models.features.matrix import FeatureState
+        from models.scoring.scorer import Scorer
 
         bundle = ModelBundle(
             booster=lgb.Booster(model_str=self.model_text),
@@ -136,7 +136,7 @@ def _score_batches(
     entry_col: str,
 ) -> Iterator[pa.RecordBatch]:
     """Score one partition (sorted by entry) batch by batch, never splitting an entry."""
-    from models.reader import BadRowsError, SeenKeys, _parquet_text, _process
+    from models.contract.reader import BadRowsError, SeenKeys, _parquet_text, _process
     from pipelines.score import OUTPUT_COLUMNS
 
     cmap = _mapping(mapping_text)
@@ -192,7 +192,7 @@ def _mapping(text: str | None) -> Any:
         return None
     import tempfile
 
-    from models.mapping import load_mapping
+    from models.contract.mapping import load_mapping
 
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
         fh.write(text)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.history import month_index
+from models.features.history import month_index
 
 
 @dataclass(frozen=True)

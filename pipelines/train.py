@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.artifact import ModelBundle
-from models.features import build_features, fit_feature_state
-from models.reader import ReadResult, read_entry_lines
-from models.reference import reference_versions
-from models.scoring import calibrate
+from models.contract.reader import ReadResult, read_entry_lines
+from models.features.matrix import build_features, fit_feature_state
+from models.features.signals import SignalCache, derive_signals
+from models.reference.tables import reference_versions
+from models.scoring.bundle import ModelBundle
+from models.scoring.scorer import calibrate
 from models.settings import Settings
-from models.signals import SignalCache, derive_signals
 from pipelines.baselines import fit_logistic, legacy_rule_scores, logistic_scores, random_scores
 from pipelines.evaluate import evaluate_scores, metrics_table
 from pipelines.learn import Sample, fit_booster, fit_platt, fit_propensity, make_sample

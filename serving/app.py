@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from models.artifact import ModelIntegrityError
+from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError
 from serving.auth import KeyStore, bootstrap_admin_key

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.artifact import ModelIntegrityError
-from models.reader import validate_records
-from models.registry import ModelNotFoundError, ResolvedModel, client, fetch_bundle, resolve
-from models.scoring import Scorer
+from models.contract.reader import validate_records
+from models.scoring.bundle import ModelIntegrityError
+from models.scoring.lookup import ModelNotFoundError, ResolvedModel, client, fetch_bundle, resolve
+from models.scoring.scorer import Scorer
 from models.settings import Settings
 from serving.memory import release_free_memory
 

@@ -29,7 +29,7 @@ _COUNTRY = _doc(r"^\s*[A-Za-z]{2}\s*$")
 class EntryLineIn(BaseModel):
     """One entry line as in ``docs/data-contract.md``; optional fields may be null or absent.
 
-    Values are checked by the same contract reader as files (``models.reader``), so a value
+    Values are checked by the same contract reader as files (``models.contract.reader``), so a value
     that a CSV would refuse is refused here too, naming the line and field. Extra fields are
     accepted only when the served model declares them as pass-through features.
     """

@@ -1,6 +1,6 @@
 """The scoring path shared by the JSON and file endpoints, the jobs and the workbench.
 
-JSON lines are validated as columns of texts by ``models.reader.validate_records`` (the
+JSON lines are validated as columns of texts by ``models.contract.reader.validate_records`` (the
 same checks as a file's), so the API and ``flrisk score`` normalise a line identically; scores
 come from ``Scorer.score_columns``, the code behind ``Scorer.score``. Every scored line is
 audited before anything is returned.
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from fastapi.exceptions import RequestValidationError
 
-from models.contract import OPTIONAL, REQUIRED
-from models.reader import ReadResult, validate_records
+from models.contract.columns import OPTIONAL, REQUIRED
+from models.contract.reader import ReadResult, validate_records
 from models.store import AuditStore, canonical_json, input_hash, now_iso
 from serving.metrics import Metrics
 from serving.model_holder import LoadedModel, ModelHolder

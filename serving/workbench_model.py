@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from models.registry import client
+from models.scoring.lookup import client
 from models.settings import Settings
 from serving.model_holder import LoadedModel
 

@@ -172,8 +172,8 @@ class DemoData:
 
     def load(self) -> None:
         """Read the file once with the contract reader (bad rows skipped, reported)."""
-        from models.contract import ContractError
-        from models.reader import read_entry_lines
+        from models.contract.columns import ContractError
+        from models.contract.reader import read_entry_lines
 
         try:
             quarantine = Path(self.path).with_suffix(".workbench-quarantine.csv")

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from starlette.datastructures import UploadFile
 
-from models.contract import ContractError
-from models.reader import ReadResult, read_entry_lines
+from models.contract.columns import ContractError
+from models.contract.reader import ReadResult, read_entry_lines
 
 SUFFIXES = {".csv": ".csv", ".txt": ".csv", ".parquet": ".parquet", ".pq": ".parquet"}
 MAX_REPORT_ROWS = 200

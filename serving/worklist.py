@@ -150,7 +150,7 @@ def sectors(lines: pd.DataFrame) -> pd.Series:
     """Risk-goods sector of each line (by HS subheading and origin), "" when not a risk good."""
     if not len(lines):
         return pd.Series([], dtype="object")
-    from models.hs import hs6, risk_goods_lookup
+    from models.reference.hs import hs6, risk_goods_lookup
 
     found = risk_goods_lookup(hs6(lines["hts_code"]), lines["country_of_origin"])
     return found["rg_sector"].astype("string").fillna("").reset_index(drop=True)

@@ -54,7 +54,7 @@ def fast_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def registered_model(sim_dir: Path, fast_config: Path) -> SimpleNamespace:
     """``flrisk train`` on the simulated history, registered and promoted to @champion."""
-    from models.reader import read_entry_lines
+    from models.contract.reader import read_entry_lines
     from models.settings import get_settings
     from pipelines.train import train_command
 
@@ -83,7 +83,7 @@ def registered_model(sim_dir: Path, fast_config: Path) -> SimpleNamespace:
 @pytest.fixture()
 def tiny_lines() -> pd.DataFrame:
     """Three contract-shaped lines, parsed by the reader (used by unit tests)."""
-    from models.reader import validate_frame
+    from models.contract.reader import validate_frame
 
     raw = pd.DataFrame(
         {

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from models.reference import load_entities, load_xinjiang_places
+from models.reference.tables import load_entities, load_xinjiang_places
 from pipelines.simulate.actors import KINDS, build_world
 from pipelines.simulate.defects import inject
 from pipelines.simulate.entries import build_lines

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
-from models.artifact import ModelIntegrityError
+from models.scoring.bundle import ModelIntegrityError
 from serving.deps import AdminKey, HolderDep, MetricsDep
 from serving.model_holder import RegistryUnavailableError
 from serving.responses import AUTH, _r

@@ -13,8 +13,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from models.contract import ContractError
-from models.reader import ReadResult, read_entry_lines
+from models.contract.columns import ContractError
+from models.contract.reader import ReadResult, read_entry_lines
 from serving.deps import (
     BatchKey,
     JobsDep,

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from models import contract
-from models.contract import BadRowsError, MissingColumnError
+from models.contract import columns as contract
+from models.contract.columns import BadRowsError, MissingColumnError
 
 
 def test_columns_partition_the_contract():

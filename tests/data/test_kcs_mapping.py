@@ -6,8 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.mapping import load_mapping, passthrough_name
-from models.reader import read_entry_lines
+from models.contract.mapping import load_mapping, passthrough_name
+from models.contract.reader import read_entry_lines
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPING = REPO / "pipelines" / "mappings" / "kcs.toml"

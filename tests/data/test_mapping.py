@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.contract import ContractError, MissingColumnError
-from models.mapping import ColumnMapping, load_mapping, passthrough_name
-from models.reader import read_entry_lines
+from models.contract.columns import ContractError, MissingColumnError
+from models.contract.mapping import ColumnMapping, load_mapping, passthrough_name
+from models.contract.reader import read_entry_lines
 
 FOREIGN_TOML = """
 name = "acme"

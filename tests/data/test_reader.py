@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.contract import ALL_COLUMNS
-from models.reader import (
+from models.contract.columns import ALL_COLUMNS
+from models.contract.reader import (
     BadRowsError,
     ContractError,
     MissingColumnError,
@@ -418,7 +418,7 @@ def test_python_trim_and_case_maps_equal_arrows_kernels():
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from models.reader import _Text
+    from models.contract.reader import _Text
 
     points = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
     for texts in (["x" + c for c in points], [c + "x" for c in points]):

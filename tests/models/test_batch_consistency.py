@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.artifact import Calibration, ModelBundle
-from models.features import build_features, fit_feature_state
-from models.reader import read_entry_lines
-from models.scoring import Scorer
+from models.contract.reader import read_entry_lines
+from models.features.matrix import build_features, fit_feature_state
+from models.scoring.bundle import Calibration, ModelBundle
+from models.scoring.scorer import Scorer
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +82,10 @@ def test_reused_matrix_buffer_gives_the_same_scores(
     batch: tuple[Scorer, pd.DataFrame, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Big batches build their model matrix in a reused buffer: same scores, big then small."""
-    import models.scoring
+    import models.scoring.scorer
 
     scorer, big, scored = batch
-    monkeypatch.setattr(models.scoring, "BIG_BATCH", 1000)
+    monkeypatch.setattr(models.scoring.scorer, "BIG_BATCH", 1000)
     fresh = Scorer(scorer.bundle)
     _assert_same(fresh.score(big, reasons=3), scored)
     # Whole entries only (lines_in_entry counts the batch's lines), in the larger buffer.

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.reference import load_entities
-from models.registry import fetch_bundle, resolve
-from models.scoring import Scorer
+from models.reference.tables import load_entities
+from models.scoring.lookup import fetch_bundle, resolve
+from models.scoring.scorer import Scorer
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ import time
 import pandas as pd
 import pytest
 
-from models.entities import EntityMatcher, normalize_name
+from models.reference.entities import EntityMatcher, normalize_name
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_sharing_only_some_distinctive_words_does_not_match(matcher, near_miss):
 def test_sorted_alias_ratio_is_token_sort_ratio_for_every_alias():
     from rapidfuzz import fuzz
 
-    from models.entities import _sort_tokens
+    from models.reference.entities import _sort_tokens
 
     m = EntityMatcher()
     queries = ["XINJIANG  ZHONGTAI\tCHEMICAL", "CHEMICAL ZHONGTAI", "B A", "X\u3000Y Z", "", "A"]
@@ -166,7 +166,7 @@ def test_sorted_alias_ratio_is_token_sort_ratio_for_every_alias():
 
 
 def test_one_name_and_a_batch_match_the_same():
-    from models.entities import _FEW_QUERIES
+    from models.reference.entities import _FEW_QUERIES
 
     names = ["ZHONGTAI CHEMICAL XINJIANG", "HOSHINE SILICON", "XINJIANG TIANYE CO"]
     names += [f"ACME TEXTILES {i}" for i in range(_FEW_QUERIES)]  # distinct: past the threshold

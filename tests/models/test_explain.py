@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from models.explain import feature_groups, group_contributions, reasons_for
+from models.scoring.explain import feature_groups, group_contributions, reasons_for
 
 
 def test_every_feature_has_a_group_and_passthroughs_get_their_own():

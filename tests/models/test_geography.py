@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from models.geography import find_xinjiang, is_xinjiang_subdivision
+from models.reference.geography import find_xinjiang, is_xinjiang_subdivision
 
 
 @pytest.mark.parametrize(

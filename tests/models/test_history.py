@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.history import PartyHistory, month_index
+from models.features.history import PartyHistory, month_index
 
 
 def _lines() -> pd.DataFrame:

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from models.hs import chapter, heading, hs6, hs_description, hs_exists, risk_goods_lookup
+from models.reference.hs import chapter, heading, hs6, hs_description, hs_exists, risk_goods_lookup
 
 
 def test_hs6_chapter_heading():

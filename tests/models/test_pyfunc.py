@@ -9,14 +9,14 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models.artifact import Calibration, ModelBundle, save_bundle
-from models.features import build_features, fit_feature_state
-from models.reader import read_entry_lines
-from models.scoring import Scorer
+from models.contract.reader import read_entry_lines
+from models.features.matrix import build_features, fit_feature_state
+from models.scoring.bundle import Calibration, ModelBundle, save_bundle
+from models.scoring.scorer import Scorer
 
 
 def test_pyfunc_keeps_passthrough_features(tmp_path: Path) -> None:
-    from models.pyfunc_entry import FlriskPyfunc
+    from models.scoring.pyfunc import FlriskPyfunc
     from pipelines.simulate import run
 
     run(out=tmp_path / "sim", lines=4000, seed=3)

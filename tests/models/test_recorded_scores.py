@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.artifact import load_bundle
-from models.reader import read_entry_lines
-from models.scoring import Scorer
+from models.contract.reader import read_entry_lines
+from models.scoring.bundle import load_bundle
+from models.scoring.scorer import Scorer
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "scoring"
 
@@ -38,5 +38,7 @@ def test_recorded_scores_and_reasons_are_reproduced(
     assert [float(x).hex() for x in got["risk_score"]] == expected["risk_score"].tolist()
     assert got["risk_band"].tolist() == expected["risk_band"].tolist()
     reasons = [r if reasons_as_json else json.dumps(r, ensure_ascii=False) for r in got["reasons"]]
-    mismatched = [i for i, (a, b) in enumerate(zip(reasons, expected["reasons"])) if a != b]
+    mismatched = [
+        i for i, (a, b) in enumerate(zip(reasons, expected["reasons"], strict=True)) if a != b
+    ]
     assert not mismatched, f"{len(mismatched)} lines' reasons differ, first: line {mismatched[0]}"

@@ -6,8 +6,8 @@ import pandas as pd
 import pycountry
 import pytest
 
-from models import reference
-from models.hs import hs_exists
+from models.reference import tables as reference
+from models.reference.hs import hs_exists
 
 SHARED_ILAB = Path("/work/shared/reference/ilab-goods-list-2022.csv")
 

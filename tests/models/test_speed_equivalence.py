@@ -19,11 +19,11 @@ import pytest
 from frozen_v0 import features as old_features
 from frozen_v0 import signals as old_signals
 
-from models import features as new_features
-from models import signals as new_signals
-from models.artifact import Calibration, ModelBundle
-from models.reader import read_entry_lines
-from models.scoring import Scorer, calibrate
+from models.contract.reader import read_entry_lines
+from models.features import matrix as new_features
+from models.features import signals as new_signals
+from models.scoring.bundle import Calibration, ModelBundle
+from models.scoring.scorer import Scorer, calibrate
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_reader_arrays_score_exactly_like_the_frame(
     lines: tuple[pd.DataFrame, pd.DataFrame], states: tuple[object, new_features.FeatureState]
 ) -> None:
     """The API's path (records -> ``ReadResult.arrays``) scores as ``flrisk score``'s frame."""
-    from models.reader import validate_records
+    from models.contract.reader import validate_records
 
     train, score = lines
     _, new_state = states

@@ -21,7 +21,7 @@ def test_every_verb_has_help():
 
 @pytest.mark.slow
 def test_evaluate_prints_the_table_with_intervals(registered_model, tmp_path):
-    from models.reader import read_entry_lines
+    from models.contract.reader import read_entry_lines
 
     frame = read_entry_lines(registered_model.sim_dir / "train.csv", require_labels=True).frame
     recent = frame[frame["entry_date"] >= "2025-07-01"].copy()

@@ -5,7 +5,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from models import reference
+from models.reference import tables as reference
 from pipelines import reference_cli
 from pipelines.cli import app
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.reader import read_entry_lines
+from models.contract.reader import read_entry_lines
 from pipelines.simulate import run
 from pipelines.simulate.names import manifest_spellings, mid, normalize
 from pipelines.simulate.scenario import ScenarioError, load_scenario

@@ -50,8 +50,8 @@ def lines_file(registered_model: SimpleNamespace, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(scope="module")
 def pandas_scores(registered_model: SimpleNamespace, lines_file: Path) -> pd.DataFrame:
-    from models.registry import fetch_bundle, resolve
-    from models.scoring import Scorer
+    from models.scoring.lookup import fetch_bundle, resolve
+    from models.scoring.scorer import Scorer
     from pipelines.score import score_files
 
     settings = registered_model.settings
@@ -70,7 +70,7 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 def test_spark_engine_equals_pandas(
     spark: Any, registered_model: SimpleNamespace, lines_file: Path, pandas_scores: pd.DataFrame
 ) -> None:
-    from models.registry import fetch_bundle, resolve
+    from models.scoring.lookup import fetch_bundle, resolve
     from pipelines.spark_score import read_lines, score_frame
 
     settings = registered_model.settings
@@ -93,7 +93,7 @@ def test_spark_udf_equals_pandas(
     import mlflow.pyfunc
     from pyspark.sql import functions as F  # noqa: N812 (the usual Spark alias)
 
-    from models.contract import CONTRACT_COLUMNS
+    from models.contract.columns import CONTRACT_COLUMNS
 
     frame = spark.read.parquet(str(lines_file))
     cols = [c for c in CONTRACT_COLUMNS if c in frame.columns]

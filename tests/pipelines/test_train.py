@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.artifact import MODEL_FILE, ModelIntegrityError, load_bundle, save_bundle
-from models.reader import read_entry_lines
-from models.registry import client, fetch_bundle, resolve
-from models.scoring import Scorer
+from models.contract.reader import read_entry_lines
+from models.scoring.bundle import MODEL_FILE, ModelIntegrityError, load_bundle, save_bundle
+from models.scoring.lookup import client, fetch_bundle, resolve
+from models.scoring.scorer import Scorer
 from pipelines.config import load_config
 from pipelines.train import fit
 
@@ -115,14 +115,14 @@ def test_flrisk_score_equals_the_in_process_scorer(registered_model, tmp_path):
 
 def test_training_features_equal_serving_features(registered_model):
     """The registered model scores a training-time line exactly as the scorer does."""
-    from models.features import build_features
+    from models.features.matrix import build_features
 
     s = registered_model.settings
     bundle = fetch_bundle(resolve(registered_model.uri, s), s)
     lines = registered_model.score_lines
     X = build_features(lines, bundle.state)
     margin = bundle.booster.predict(X, raw_score=True)
-    from models.scoring import calibrate
+    from models.scoring.scorer import calibrate
 
     np.testing.assert_array_equal(
         calibrate(margin, bundle.calibration),

@@ -19,13 +19,13 @@ import pandas as pd
 import pytest
 from reltools import TINY, PgCluster, _pg_bin, free_port, helpers, make_settings, register
 
-from models.artifact import ModelBundle
+from models.scoring.bundle import ModelBundle
 
 
 @pytest.fixture(scope="session")
 def bundle(request: pytest.FixtureRequest) -> ModelBundle:
     """The session's trained model bundle."""
-    from models.registry import fetch_bundle, resolve
+    from models.scoring.lookup import fetch_bundle, resolve
 
     if TINY:
         tiny: ModelBundle = helpers.train_bundle()
@@ -37,7 +37,7 @@ def bundle(request: pytest.FixtureRequest) -> ModelBundle:
 @pytest.fixture(scope="session")
 def lines(request: pytest.FixtureRequest) -> pd.DataFrame:
     """300 normalised score lines of the simulated world."""
-    from models.reader import validate_frame
+    from models.contract.reader import validate_frame
 
     if TINY:
         return validate_frame(helpers.make_lines(300, seed=9, labels=False)).frame

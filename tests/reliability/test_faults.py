@@ -214,7 +214,7 @@ def test_quarantine_write_failure_is_a_clear_503(
     tmp_path: Path, shared_registry: SimpleNamespace, lines: pd.DataFrame,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    import models.reader
+    import models.contract.reader
     from serving.app import create_app
 
     settings = app_settings(tmp_path / "app", shared_registry)
@@ -222,7 +222,7 @@ def test_quarantine_write_failure_is_a_clear_503(
     rows = lines_json(lines.head(5))
     rows[2]["hts_code"] = "12AB"  # one bad row: the reader must quarantine it
     data = pd.DataFrame(rows).to_csv(index=False).encode()
-    real = models.reader.write_quarantine
+    real = models.contract.reader.write_quarantine
 
     def disk_full(q: pd.DataFrame, path: Path, *, append: bool = False) -> None:
         def raise_enospc(*_a: Any, **_k: Any) -> None:
@@ -231,7 +231,7 @@ def test_quarantine_write_failure_is_a_clear_503(
         monkeypatch.setattr(q, "to_csv", raise_enospc)
         real(q, path, append=append)
 
-    monkeypatch.setattr(models.reader, "write_quarantine", disk_full)
+    monkeypatch.setattr(models.contract.reader, "write_quarantine", disk_full)
     with TestClient(create_app(settings)) as client:
         r = client.post("/v1/score/file", files={"file": ("d.csv", io.BytesIO(data))},
                         headers=auth(keys["batcher"]))  # fmt: skip

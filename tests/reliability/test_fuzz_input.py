@@ -21,8 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 
-from models.contract import COLUMNS, ContractError
-from models.reader import ReadResult, read_entry_lines
+from models.contract.columns import COLUMNS, ContractError
+from models.contract.reader import ReadResult, read_entry_lines
 from serving.schemas import EntryLineIn, FeedbackIn, ScoreRequest
 from serving.service import validate_lines
 

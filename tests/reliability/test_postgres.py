@@ -207,7 +207,7 @@ def test_mlflow_backend_store_on_postgres_trains_registers_and_serves(
                         mlflow_tracking_uri=uri, audit_url=pg.url("served_audit"))  # fmt: skip
     keys = add_keys(settings)
     lines = helpers.make_lines(5, seed=12, labels=False)
-    from models.reader import validate_frame
+    from models.contract.reader import validate_frame
 
     body = {"lines": lines_json(validate_frame(lines).frame)}
     with TestClient(create_app(settings)) as client:

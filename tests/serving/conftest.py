@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 from servetools import add_keys, make_lines, make_settings, register, train_bundle
 
-from models.artifact import ModelBundle
-from models.reader import validate_frame
+from models.contract.reader import validate_frame
+from models.scoring.bundle import ModelBundle
 from models.settings import Settings
 
 
@@ -31,10 +31,10 @@ def model_source(request: pytest.FixtureRequest) -> SimpleNamespace:
     if os.environ.get("FLRISK_TEST_TINY_MODEL") == "1":
         lines = validate_frame(make_lines(120, seed=9, labels=False)).frame
         return SimpleNamespace(bundle=train_bundle(), lines=lines)
-    from models.registry import fetch_bundle, resolve
+    from models.scoring.lookup import fetch_bundle, resolve
 
     if os.environ.get("FLRISK_TEST_MODEL_URI"):  # an already registered model (dev runs)
-        from models.reader import read_entry_lines
+        from models.contract.reader import read_entry_lines
 
         uri, lines_path = os.environ["FLRISK_TEST_MODEL_URI"], os.environ["FLRISK_TEST_LINES"]
         s = Settings().model_copy(

@@ -16,11 +16,11 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models.artifact import Calibration, ModelBundle, save_bundle
-from models.features import build_features, fit_feature_state
-from models.reader import validate_frame
-from models.reference import reference_versions
-from models.registry import client
+from models.contract.reader import validate_frame
+from models.features.matrix import build_features, fit_feature_state
+from models.reference.tables import reference_versions
+from models.scoring.bundle import Calibration, ModelBundle, save_bundle
+from models.scoring.lookup import client
 from models.settings import Settings
 from serving.auth import SCOPES, create_key
 

@@ -6,7 +6,7 @@ import threading
 
 from servetools import auth, lines_json, make_settings, register
 
-from models.registry import client as mlflow_client
+from models.scoring.lookup import client as mlflow_client
 
 
 def test_no_model_start_is_not_ready_and_503_json(make_client, tmp_path, model_source) -> None:

@@ -9,8 +9,8 @@ import pytest
 from servetools import auth, lines_json
 from sqlalchemy import text
 
-from models.registry import fetch_bundle, resolve
-from models.scoring import Scorer
+from models.scoring.lookup import fetch_bundle, resolve
+from models.scoring.scorer import Scorer
 
 
 @pytest.mark.parametrize("n", [1, 16, 17, 64, 65, 120])
@@ -56,12 +56,12 @@ def test_a_few_lines_are_scored_without_building_their_frame(
 ) -> None:
     """The reader's arrays carry a few lines through scoring and the audit: building their
     frame would cost as much as validating them."""
-    import models.reader
+    import models.contract.reader
 
     def no_frame(*_: object) -> None:
         raise AssertionError("the frame of a few JSON lines was built")
 
-    monkeypatch.setattr(models.reader, "_frame_of", no_frame)
+    monkeypatch.setattr(models.contract.reader, "_frame_of", no_frame)
     lines = lines_json(model_source.lines.head(3))
     r = api.client.post(
         "/v1/score", json={"lines": lines, "reasons": 3}, headers=auth(api.keys["scorer"])

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from models.entities import EntityMatcher, normalize_name
-from models.geography import find_xinjiang
-from models.hs import risk_goods_lookup
+from models.reference.entities import EntityMatcher, normalize_name
+from models.reference.geography import find_xinjiang
+from models.reference.hs import risk_goods_lookup
 
 # South-East and South Asian hubs through which Chinese goods are most often re-routed.
 TRANSSHIPMENT_HUBS = frozenset(

@@ -38,7 +38,7 @@ def fit_value_stats(signals: pd.DataFrame, origin: pd.Series) -> dict[str, Any]:
     """Median and robust scale (1.4826 x MAD) of each measure per level's groups.
 
     Args:
-        signals: Output of :func:`models.signals.derive_signals` for the training lines.
+        signals: Output of :func:`models.features.signals.derive_signals` for the training lines.
         origin: Declared country of origin, aligned with ``signals``.
 
     Returns:

@@ -17,10 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.distinct import combine, factorize, spread
-from models.history import PartyHistory, month_index
-from models.signals import SignalCache, derive_signals, signal_columns
-from models.valuestats import GOODS_COLUMNS, MEASURES, fit_value_stats, value_feature_arrays
+from models.features.distinct import combine, factorize, spread
+from models.features.history import PartyHistory, month_index
+from models.features.signals import SignalCache, derive_signals, signal_columns
+from models.features.valuestats import (
+    GOODS_COLUMNS,
+    MEASURES,
+    fit_value_stats,
+    value_feature_arrays,
+)
 
 STATE_FORMAT = 1
 MAX_CATEGORIES = 200
@@ -274,7 +279,7 @@ def build_features(
         state: Output of :func:`fit_feature_state`.
         cache: Signal memo to reuse across calls (serving keeps one per process).
         signals: Precomputed :func:`derive_signals` output for ``frame`` (or its
-            :func:`~models.signals.signal_columns`), to avoid recomputing.
+            :func:`~models.features.signals.signal_columns`), to avoid recomputing.
 
     Returns:
         One row per line, columns ``state.feature_names`` (categoricals as fixed
@@ -326,7 +331,7 @@ def feature_columns(
         state: Output of :func:`fit_feature_state`.
         cache: Signal memo to reuse across calls.
         signals: Precomputed signals for ``frame`` (frame or column mapping).
-        columns: :func:`~models.signals.frame_columns` of ``frame``, if already read; the
+        columns: :func:`~models.features.signals.frame_columns` of ``frame``, if already read; the
             columns it lacks are read from ``frame``.
 
     Returns:

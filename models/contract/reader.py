@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from models.contract import (
+from models.contract.columns import (
     BY_NAME,
     COLUMNS,
     FALSE_VALUES,
@@ -36,8 +36,8 @@ from models.contract import (
     MissingColumnError,
     country_codes,
 )
-from models.mapping import ColumnMapping, load_mapping
-from models.textcase import case_map
+from models.contract.mapping import ColumnMapping, load_mapping
+from models.features.textcase import case_map
 
 __all__ = [
     "BadRowsError",

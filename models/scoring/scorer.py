@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.artifact import Calibration, ModelBundle
-from models.explain import reasons_for
-from models.features import feature_columns, features_frame
-from models.signals import SIGNAL_INPUTS, SignalCache, frame_columns, signal_columns
+from models.features.matrix import feature_columns, features_frame
+from models.features.signals import SIGNAL_INPUTS, SignalCache, frame_columns, signal_columns
+from models.scoring.bundle import Calibration, ModelBundle
+from models.scoring.explain import reasons_for
 
 BANDS = ("high", "elevated", "low")
 NO_REASONS = "[]"

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from models.contract import ALL_COLUMNS, LABELS, ContractError, MissingColumnError
+from models.contract.columns import ALL_COLUMNS, LABELS, ContractError, MissingColumnError
 
 PASSTHROUGH_PREFIX = "x_"
 

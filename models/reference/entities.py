@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from models.reference import load_entities
+from models.reference.tables import load_entities
 
 # Legal-form words carry no identity: "HOSHINE ... CO LTD" and "HOSHINE ... LIMITED" are one.
 LEGAL_FORMS = frozenset(

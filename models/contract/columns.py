@@ -1,6 +1,6 @@
 """The entry-line data contract as data: columns, their kinds, allowed values and errors.
 
-The prose version is ``docs/data-contract.md``; :mod:`models.reader` enforces what is here.
+The prose version is ``docs/data-contract.md``; :mod:`models.contract.reader` enforces what is here.
 Nothing in this module does I/O at import time: the ISO country list is built on first use.
 """
 

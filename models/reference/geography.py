@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from models.reference import load_xinjiang_places
+from models.reference.tables import load_xinjiang_places
 
 # Spellings that are common words or places outside Xinjiang (folded to upper case).
 NEEDS_CONTEXT = frozenset(
@@ -136,7 +136,7 @@ def xinjiang_terms(
 
     Args:
         texts: Addresses or descriptions.
-        places: Place table (default: :func:`models.reference.load_xinjiang_places`).
+        places: Place table (default: :func:`models.reference.tables.load_xinjiang_places`).
 
     Returns:
         Per text, ``(xj_hit, xj_terms, xj_place, xj_postal)`` as in :func:`find_xinjiang`.
@@ -150,7 +150,7 @@ def find_xinjiang(texts: pd.Series, places: pd.DataFrame | None = None) -> pd.Da
 
     Args:
         texts: Addresses or descriptions; missing values count as empty.
-        places: Place table (default: :func:`models.reference.load_xinjiang_places`).
+        places: Place table (default: :func:`models.reference.tables.load_xinjiang_places`).
 
     Returns:
         A frame on ``texts.index`` with ``xj_hit`` (a Xinjiang place name was found),

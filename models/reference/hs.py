@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from models.reference import load_risk_goods
+from models.reference.tables import load_risk_goods
 
 RISK_COLUMNS = (
     "rg_sector",

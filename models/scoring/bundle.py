@@ -3,7 +3,7 @@
 A bundle is a folder:
 
 - ``model.lgb``: LightGBM's native text model;
-- ``feature_state.json``: the fitted :class:`~models.features.FeatureState`;
+- ``feature_state.json``: the fitted :class:`~models.features.matrix.FeatureState`;
 - ``manifest.json``: SHA-256 of both files, calibration, risk-band thresholds, reference
   table versions, metrics and provenance.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.features import FeatureState
+from models.features.matrix import FeatureState
 
 if TYPE_CHECKING:
     import lightgbm as lgb

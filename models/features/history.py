@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.distinct import factorize, spread
+from models.features.distinct import factorize, spread
 
 COUNTS = ("n", "n_insp", "n_viol", "n_risky")
 # Months are packed with the party code into one int64 search key; the offset keeps any

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.artifact import ModelBundle, load_bundle
+from models.scoring.bundle import ModelBundle, load_bundle
 from models.settings import Settings
 
 URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from models.distinct import combine, factorize, memo_map, spread
-from models.entities import MATCH_COLUMNS, EntityMatcher, normalize_name
-from models.geography import xinjiang_terms
-from models.hs import RISK_COLUMNS as RG_COLUMNS
-from models.hs import risk_goods_rows
-from models.textcase import case_map
+from models.features.distinct import combine, factorize, memo_map, spread
+from models.features.textcase import case_map
+from models.reference.entities import MATCH_COLUMNS, EntityMatcher, normalize_name
+from models.reference.geography import xinjiang_terms
+from models.reference.hs import RISK_COLUMNS as RG_COLUMNS
+from models.reference.hs import risk_goods_rows
 
 # South-East and South Asian hubs through which Chinese goods are most often re-routed.
 TRANSSHIPMENT_HUBS = frozenset(

@@ -21,8 +21,8 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
 
     def load_context(self, context: Any) -> None:
         """Load and verify the bundle shipped as the ``bundle`` artifact."""
-        from models.artifact import load_bundle
-        from models.scoring import Scorer
+        from models.scoring.bundle import load_bundle
+        from models.scoring.scorer import Scorer
 
         self._scorer = Scorer(load_bundle(Path(context.artifacts["bundle"])))
 
@@ -30,7 +30,7 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         """Risk score and band per line (reasons via ``params={"reasons": k}``)."""
-        from models.reader import validate_frame
+        from models.contract.reader import validate_frame
 
         k = int((params or {}).get("reasons", 0))
         passthrough = dict(self._scorer.bundle.state.passthrough)

@@ -1,4 +1,4 @@
-"""Loaders for the reference tables shipped in ``models/reference_data``.
+"""Loaders for the reference tables shipped in ``models/reference/data``.
 
 Each table carries the source of every row; ``versions.json`` gives each table's version.
 Loaders are cached: the tables are read once per process and never mutated. Call
@@ -65,7 +65,7 @@ def data_dir() -> Path:
     if override:
         return Path(override)
     # Beside this module: robust to editable installs where models/ resolves as a namespace.
-    return Path(__file__).resolve().parent / "reference_data"
+    return Path(__file__).resolve().parent / "data"
 
 
 def _read(name: str) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""The data contract: its one declaration, the reader that enforces it, column mappings."""

@@ -1,0 +1,1 @@
+"""The one feature path: signals per line, fitted statistics, the model matrix."""

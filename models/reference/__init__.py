@@ -1,0 +1,1 @@
+"""Reference tables (entity lists, Xinjiang places, ILAB goods, HS) and their matchers."""

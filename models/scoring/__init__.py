@@ -1,0 +1,1 @@
+"""The model format, scoring, explanations, and looking models up in the registry."""
