@@ -31,7 +31,7 @@ def load_feedback_lines(settings: Settings, columns: list[str]) -> pd.DataFrame:
     Returns:
         The labelled lines (possibly none); an empty frame when there is no store yet.
     """
-    from models.contract.reader import validate_frame
+    from models.contract.validate import validate_lines
     from models.store import AuditStore
 
     url = settings.audit_store_url()
@@ -53,7 +53,7 @@ def load_feedback_lines(settings: Settings, columns: list[str]) -> pd.DataFrame:
         return _empty(columns)
     raw = pd.DataFrame(rows)
     passthrough = {c: "categorical" for c in columns if c in raw.columns and c not in _contract()}
-    result = validate_frame(raw, require_labels=True, passthrough=passthrough, source="feedback")
+    result = validate_lines(raw, require_labels=True, passthrough=passthrough, source="feedback")
     if len(result.bad_rows):
         log.warning(
             "skipped %d feedback line(s) that fail the contract",

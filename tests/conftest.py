@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 
 FAST_CONFIG = """
@@ -78,33 +77,3 @@ def registered_model(sim_dir: Path, fast_config: Path) -> SimpleNamespace:
         score_lines=score_lines.head(300).copy(),
         all_score_lines=score_lines,
     )
-
-
-@pytest.fixture()
-def tiny_lines() -> pd.DataFrame:
-    """Three contract-shaped lines, parsed by the reader (used by unit tests)."""
-    from models.contract.reader import validate_frame
-
-    raw = pd.DataFrame(
-        {
-            "entry_id": ["E1", "E1", "E2"],
-            "line_no": ["1", "2", "1"],
-            "entry_date": ["2025-01-10", "2025-01-10", "2025-02-01"],
-            "hts_code": ["6109.10.0012", "5201000000", "8471300100"],
-            "country_of_origin": ["CN", "CN", "DE"],
-            "manufacturer_name": [
-                "HOSHINE SILICON IND SHANSHAN CO LTD",
-                "ACME TEXTILE CO",
-                "MUELLER GMBH",
-            ],
-            "manufacturer_address": [
-                "No. 88 Tianshan Road, Shanshan, Xinjiang, China",
-                "5 Road, Ningbo, Zhejiang, China",
-                "Hauptstr. 1, Berlin, Germany",
-            ],
-            "quantity": ["100", "50", "3"],
-            "declared_value_usd": ["1000", "400", "3000"],
-            "gross_weight_kg": ["200", "100", "12"],
-        }
-    )
-    return validate_frame(raw).frame

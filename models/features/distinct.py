@@ -14,22 +14,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.contract.batch import Column, is_small
 
-def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+
+def factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
     """Codes per line and the distinct values (as Python objects); missing values get -1.
 
     A code of -1 picks the last element of an array, so :func:`spread` appends the result
     for a missing value at the end.
     """
-    if isinstance(values, np.ndarray) and len(values) <= SMALL:
-        return _factorize_small(values)
+    if is_small(len(values)):
+        # A dict beats pandas' hash tables, whose fixed cost per call dominates a few values.
+        return _factorize_small(np.asarray(values, dtype=object))
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
-
-
-# Arrays up to this length are factorised with a dict: pandas' hash tables cost ~20 us per
-# call whatever the size, more than a dict does for a few values.
-SMALL = 64
 
 
 def _factorize_small(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,10 +22,14 @@ COUNTS = ("n", "n_insp", "n_viol", "n_risky")
 _MONTH_OFFSET = 1 << 31
 
 
-def month_index(dates: pd.Series) -> pd.Series:
-    """Months since year 0, an integer that sorts like the calendar."""
-    d = pd.to_datetime(dates)
-    return (d.dt.year * 12 + d.dt.month - 1).astype("int64")
+def month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Months since year 0 (``year * 12 + month - 1``), an integer that sorts like the calendar.
+
+    Args:
+        dates: ``datetime64`` dates (the reader's form of ``entry_date``).
+    """
+    months = np.asarray(dates, dtype="datetime64[ns]").astype("datetime64[M]").astype("int64")
+    return months + 1970 * 12  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -57,7 +61,7 @@ class PartyHistory:
         df = pd.DataFrame(
             {
                 "party": np.asarray(parties, dtype=object),
-                "month": month_index(frame["entry_date"]).to_numpy(),
+                "month": month_index(frame["entry_date"]),
                 "n": 1,
                 "n_insp": frame["inspected"].fillna(False).astype(bool).astype("int64").to_numpy(),
                 "n_viol": (frame["violation"].fillna(0) == 1).astype("int64").to_numpy(),
@@ -70,27 +74,10 @@ class PartyHistory:
         monthly = monthly.sort_values(["month", "party"], kind="stable").reset_index(drop=True)
         return cls(key=key, table=monthly)
 
-    def features(self, parties: pd.Series, months: pd.Series, prior_rate: float) -> pd.DataFrame:
-        """History features of each line from the months strictly before its own.
-
-        Args:
-            parties: Party identifier per line.
-            months: ``month_index`` of each line's entry date.
-            prior_rate: Global violation rate among inspected lines, the smoothing prior.
-
-        Returns:
-            Frame aligned with ``parties``: prior lines, inspections, smoothed violation
-            rate, share of risky lines, months since first seen (NaN when never seen).
-        """
-        cols = self.feature_arrays(
-            parties.to_numpy(dtype=object), np.asarray(months, dtype="int64"), prior_rate
-        )
-        return pd.DataFrame(cols, index=parties.index)
-
-    def feature_arrays(
+    def features(
         self, parties: np.ndarray, months: np.ndarray, prior_rate: float
     ) -> dict[str, np.ndarray]:
-        """:meth:`features` as plain arrays (the cheap form for any batch size).
+        """History features of each line from the months strictly before its own.
 
         Args:
             parties: Party identifier per line (object array; missing: None or NaN).
@@ -98,7 +85,9 @@ class PartyHistory:
             prior_rate: Global violation rate among inspected lines, the smoothing prior.
 
         Returns:
-            Feature name -> float64 array aligned with ``parties``.
+            Feature name -> array aligned with ``parties``: prior lines, inspections,
+            smoothed violation rate, share of risky lines, months since first seen (NaN
+            when never seen).
         """
         codes_of, keys, values = self._sorted()
         # Party code of each line, looked up once per distinct party (missing: -1).
@@ -122,8 +111,8 @@ class PartyHistory:
                 f"hist_{k}_viol_rate": np.where(
                     n_insp > 0, (n_viol + strength * prior_rate) / (n_insp + strength), np.nan
                 ),
-                # int64 when every line found a history, as the as-of join left it (exact
-                # equality with the frozen implementation includes dtypes).
+                # int64 when every line found a history (a count); float when some did not
+                # (NaN-free zeros, but the column is shared with those lines).
                 f"hist_{k}_violations": n_viol.astype(np.int64) if hit.all() else n_viol,
                 f"hist_{k}_risky_share": np.where(n > 0, n_risky / np.where(n > 0, n, 1.0), np.nan),
                 f"hist_{k}_months_known": (months - first).astype("float64"),

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 import pycountry
 
+from models.contract.batch import Column, Lines, is_small
+from models.contract.textcase import case_map
 from models.features.distinct import combine, factorize, memo_map, spread
-from models.features.textcase import case_map
 from models.reference.entities import MATCH_COLUMNS, EntityMatcher, normalize_name
-from models.reference.geography import xinjiang_terms
+from models.reference.geography import find_xinjiang
 from models.reference.hs import RISK_COLUMNS as RG_COLUMNS
-from models.reference.hs import risk_goods_rows
+from models.reference.hs import risk_goods
 
 # South-East and South Asian hubs through which Chinese goods are most often re-routed.
 TRANSSHIPMENT_HUBS = frozenset(
@@ -125,6 +126,23 @@ SIGNAL_ORDER = (
 )
 
 
+# Text signals and their pandas dtype in :func:`signal_frame`.
+TEXT_DTYPES = {
+    **{c: "str" for c in ("hs6", "hs_heading", "hs_chapter", "rg_sector", "ev_desc_terms")},
+    **{f"{r}_addr_country": "str" for r in ("mfr", "shp")},
+    **{f"ev_{r}_xj_{k}": "str" for r in ("mfr", "shp") for k in ("terms", "place")},
+    **{f"ev_{r}_entity_id": "string" for r in ("mfr", "shp")},
+    **{
+        f"ev_{r}_entity_{k}": "str"
+        for r in ("mfr", "shp")
+        for k in ("name", "alias", "list", "citation")
+    },
+    "ev_names_xj_terms": "str",
+    "ev_rg_good": "str",
+    "ev_rg_rule_ids": "str",
+}
+
+
 @dataclass
 class SignalCache:
     """Per-process memo of the distinct-value checks, kept across calls (and file chunks).
@@ -145,75 +163,17 @@ class SignalCache:
     traders: dict[str, bool] = field(default_factory=dict)
 
 
-# Up to this many lines, columns are handled as NumPy object arrays: pandas' Arrow string
-# operations cost ~50 us each whatever the size, which dominates a single line's signals.
-# Larger batches keep the Arrow-backed columns, whose vectorised kernels win at scale. Both
-# forms hold the same values, so every signal is the same whichever form a batch takes.
-SMALL_BATCH = 512
-# Text signals and the pandas dtype :func:`derive_signals` gives them.
-TEXT_DTYPES = {
-    **{c: "str" for c in ("hs6", "hs_heading", "hs_chapter", "rg_sector", "ev_desc_terms")},
-    **{f"{r}_addr_country": "str" for r in ("mfr", "shp")},
-    **{f"ev_{r}_xj_{k}": "str" for r in ("mfr", "shp") for k in ("terms", "place")},
-    **{f"ev_{r}_entity_id": "string" for r in ("mfr", "shp")},
-    **{
-        f"ev_{r}_entity_{k}": "str"
-        for r in ("mfr", "shp")
-        for k in ("name", "alias", "list", "citation")
-    },
-    "ev_names_xj_terms": "str",
-    "ev_rg_good": "str",
-    "ev_rg_rule_ids": "str",
-}
-
-# Contract columns the signals read.
-SIGNAL_INPUTS = (
-    "entry_id",
-    "hts_code",
-    "country_of_origin",
-    "country_of_export",
-    "port_of_lading",
-    "manufacturer_id",
-    "manufacturer_name",
-    "manufacturer_address",
-    "shipper_name",
-    "shipper_address",
-    "importer_id",
-    "importer_name",
-    "goods_description",
-    "quantity",
-    "gross_weight_kg",
-    "declared_value_usd",
-)
-Column = Any  # a frame column (pd.Series) or, for small batches, its NumPy array
-
-
 def _text_spread(per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtype: str) -> Any:
-    """:func:`spread` to a text dtype.
+    """:func:`spread` to a text column in the batch's form (see ``models.contract.batch``).
 
     A small batch gets the object array the extension array would convert to (missing: NaN
     for ``str``, NA for ``string``).
     """
-    if len(codes) > SMALL_BATCH:
+    if not is_small(len(codes)):
         return spread(per_unique, codes, missing, dtype)
     na = pd.NA if dtype == "string" else np.nan
     vals = [na if v is None or v is pd.NA or v != v else v for v in (*per_unique, missing)]
     return np.fromiter(vals, dtype=object, count=len(vals))[codes]
-
-
-def frame_columns(frame: pd.DataFrame, names: Sequence[str] = SIGNAL_INPUTS) -> dict[str, Column]:
-    """Columns read once, as NumPy arrays for a small batch (see ``SMALL_BATCH``).
-
-    Args:
-        frame: Contract-shaped lines.
-        names: Columns to read.
-
-    Returns:
-        Column name -> the frame's column (large batch) or its ``to_numpy()`` (small).
-    """
-    if len(frame) > SMALL_BATCH:
-        return {c: frame[c] for c in names}
-    return {c: frame[c].to_numpy() for c in names}
 
 
 @lru_cache(maxsize=1)
@@ -279,7 +239,7 @@ def _places(texts: list[str], cache: SignalCache) -> list[tuple[bool, str, str, 
     """Xinjiang check of each text, computed once per text per process."""
     new = [t for t in dict.fromkeys(texts) if t not in cache.places]
     if new:
-        cache.places.update(zip(new, xinjiang_terms(new), strict=True))
+        cache.places.update(zip(new, find_xinjiang(new), strict=True))
     return [cache.places[t] for t in texts]
 
 
@@ -313,19 +273,13 @@ def _party_keys(ids: Column | None, names: Column, cache: SignalCache) -> np.nda
     return key
 
 
-def party_key(ids: pd.Series, names: pd.Series, cache: SignalCache | None = None) -> pd.Series:
-    """Stable party identifier: the declared ID when present, else the normalised name."""
-    keys = _party_keys(ids, names, cache or SignalCache())  # Series work as columns too
-    return pd.Series(keys, index=names.index, dtype=object)
-
-
 def _slices(s: Column, *cuts: slice) -> list[np.ndarray]:
     """``s.str[cut]`` for each cut, as object arrays (missing stays NaN), once per value."""
     codes, uniques = factorize(s)
     return [spread([u[cut] for u in uniques], codes, np.nan) for cut in cuts]
 
 
-def _route(f: Mapping[str, Column], out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _route(f: Lines, out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     ocodes, ouniq = factorize(f["country_of_origin"])
     origin = spread(list(ouniq), ocodes, np.nan)
     (export,) = _slices(f["country_of_export"], slice(None))
@@ -343,7 +297,7 @@ def _route(f: Mapping[str, Column], out: dict[str, Any]) -> tuple[np.ndarray, np
 
 
 def _addresses(
-    f: Mapping[str, Column], origin: np.ndarray, cache: SignalCache, out: dict[str, Any]
+    f: Lines, origin: np.ndarray, cache: SignalCache, out: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     countries = {}
     for role, col in (("mfr", "manufacturer_address"), ("shp", "shipper_address")):
@@ -370,7 +324,7 @@ def _addresses(
 
 
 def _parties(
-    f: Mapping[str, Column],
+    f: Lines,
     countries: dict[str, np.ndarray],
     cache: SignalCache,
     out: dict[str, Any],
@@ -402,7 +356,7 @@ def _desc_terms(up: str) -> tuple[str, bool]:
     return risk, risk != ""
 
 
-def _description(f: Mapping[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
+def _description(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
     codes, uniques = factorize(f["goods_description"])
     upper = _upper(_text(uniques), cache.upper)
     places = _places(upper, cache)
@@ -414,7 +368,7 @@ def _description(f: Mapping[str, Column], cache: SignalCache, out: dict[str, Any
     out["ev_desc_terms"] = _text_spread(terms[:-1], codes, terms[-1], "str")
 
 
-def _entities(f: Mapping[str, Column], cache: SignalCache, out: dict[str, Any]) -> None:
+def _entities(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
     for role, col in (("mfr", "manufacturer_name"), ("shp", "shipper_name")):
         codes, uniques = factorize(f[col])
         texts = _text(uniques)
@@ -449,7 +403,7 @@ def _goods(hts: Column, origin: Column, cache: SignalCache, out: dict[str, Any])
     keys = list(zip(hs6, org, strict=True))
     new = [k for k in dict.fromkeys(keys) if k not in cache.goods]
     if new:
-        cache.goods.update(zip(new, risk_goods_rows(new), strict=True))
+        cache.goods.update(zip(new, risk_goods(new), strict=True))
     cols = dict(zip(RG_COLUMNS, zip(*[cache.goods[k] for k in keys], strict=True), strict=True))
     is_cn = spread([u == "CN" for u in ouniq], ocodes, False, "bool")
     prio = spread(cols["rg_priority"], pair, False, "bool")
@@ -462,7 +416,7 @@ def _goods(hts: Column, origin: Column, cache: SignalCache, out: dict[str, Any])
     out["ev_rg_rule_ids"] = _text_spread(cols["rg_rule_ids"], pair, "", "str")
 
 
-def _values(f: Mapping[str, Column], out: dict[str, Any]) -> None:
+def _values(f: Lines, out: dict[str, Any]) -> None:
     qty = np.asarray(f["quantity"], dtype="float64")
     kg = np.asarray(f["gross_weight_kg"], dtype="float64")
     val = np.asarray(f["declared_value_usd"], dtype="float64")
@@ -474,7 +428,7 @@ def _values(f: Mapping[str, Column], out: dict[str, Any]) -> None:
         out["log_kg_per_unit"] = np.where((kg > 0) & (qty > 0), np.log(kg / qty), np.nan)
 
 
-def _shape(f: Mapping[str, Column], out: dict[str, Any]) -> None:
+def _shape(f: Lines, out: dict[str, Any]) -> None:
     codes, uniques = factorize(f["entry_id"])
     known = codes >= 0
     counts = np.bincount(codes[known], minlength=len(uniques)).astype("float64")
@@ -491,54 +445,18 @@ def _shape(f: Mapping[str, Column], out: dict[str, Any]) -> None:
     out["ev_missing"] = spread(text, codes, "")
 
 
-def derive_signals(frame: pd.DataFrame, cache: SignalCache | None = None) -> pd.DataFrame:
-    """Compute every stateless signal for contract-shaped lines.
+def derive_signals(lines: Lines, cache: SignalCache | None = None) -> dict[str, Column]:
+    """Compute every stateless signal of a batch of lines.
 
     Args:
-        frame: Lines as returned by the contract reader (every contract column present).
+        lines: Lines as the contract reader gives them (every contract column present).
         cache: Memo of distinct-value checks, reused across calls; a fresh one if None.
 
     Returns:
-        Frame aligned with ``frame`` holding the derived signals and their evidence columns.
-    """
-    out = signal_columns(frame, cache)
-    # Object arrays stay object (pandas would infer its string dtype, which the keys never had).
-    cols: dict[str, Any] = {}
-    for c, v in out.items():
-        if c in TEXT_DTYPES and isinstance(v, np.ndarray):  # a small batch's object array
-            cols[c] = pd.array(v, dtype=TEXT_DTYPES[c])  # type: ignore[call-overload]
-        elif isinstance(v, np.ndarray) and v.dtype == object:
-            cols[c] = pd.Series(v, index=frame.index, dtype=object)
-        else:
-            cols[c] = v
-    return pd.DataFrame(cols, index=frame.index)
-
-
-def signal_columns(
-    frame: pd.DataFrame | None,
-    cache: SignalCache | None = None,
-    columns: Mapping[str, Column] | None = None,
-) -> dict[str, Any]:
-    """The signals of :func:`derive_signals` as plain columns (arrays), in ``SIGNAL_ORDER``.
-
-    Building a 66-column frame costs more than the signals themselves for a few lines, so
-    scoring works on these columns and only :func:`derive_signals` wraps them in a frame.
-
-    Args:
-        frame: Lines as returned by the contract reader (every contract column present);
-            None when ``columns`` holds them all.
-        cache: Memo of distinct-value checks, reused across calls; a fresh one if None.
-        columns: :func:`frame_columns` of ``frame`` if the caller already read them.
-
-    Returns:
-        Signal name -> NumPy or pandas extension array aligned with ``frame``.
+        Signal name -> column aligned with ``lines``, in ``SIGNAL_ORDER``.
     """
     cache = cache or SignalCache()
-    if columns is None:
-        if frame is None:
-            raise ValueError("signal_columns needs a frame or its columns")
-        columns = frame_columns(frame)
-    f = columns
+    f = lines
     out: dict[str, Any] = {}
     goods: dict[str, Any] = {}
     _goods(f["hts_code"], f["country_of_origin"], cache, goods)
@@ -563,3 +481,20 @@ def signal_columns(
     out["imp_key"] = _party_keys(f["importer_id"], f["importer_name"], cache)
     out["shp_key"] = _party_keys(None, f["shipper_name"], cache)
     return {c: out[c] for c in SIGNAL_ORDER}
+
+
+def signal_frame(signals: Mapping[str, Column]) -> pd.DataFrame:
+    """The signals of a batch as a DataFrame: an adapter for statistics, reports, notebooks.
+
+    Text signals get their pandas text dtype (``TEXT_DTYPES``) whatever the batch's size;
+    party keys stay object (pandas would otherwise infer a text dtype they never had).
+    """
+    cols: dict[str, Any] = {}
+    for c, v in signals.items():
+        if c in TEXT_DTYPES and isinstance(v, np.ndarray):  # a small batch's object array
+            cols[c] = pd.array(v, dtype=TEXT_DTYPES[c])  # type: ignore[call-overload]
+        elif isinstance(v, np.ndarray) and v.dtype == object:
+            cols[c] = pd.Series(v, dtype=object)
+        else:
+            cols[c] = v
+    return pd.DataFrame(cols)

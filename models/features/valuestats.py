@@ -72,28 +72,13 @@ def fit_value_stats(signals: pd.DataFrame, origin: pd.Series) -> dict[str, Any]:
     return stats
 
 
-def value_features(signals: pd.DataFrame, origin: pd.Series, stats: dict[str, Any]) -> pd.DataFrame:
-    """Robust z-scores of each measure against the most specific fitted group.
-
-    Returns:
-        Frame aligned with ``signals``: ``<measure>_z`` and ``<measure>_typical`` (the
-        median used, kept as evidence for the reasons).
-    """
-    cols = value_feature_arrays(
-        {c: signals[c].to_numpy() for c in (*GOODS_COLUMNS, *MEASURES)},
-        origin.to_numpy(),
-        stats,
-    )
-    return pd.DataFrame(cols, index=signals.index)
-
-
 GOODS_COLUMNS = ("hs6", "hs_heading", "hs_chapter")
 
 
-def value_feature_arrays(
+def value_features(
     signals: Mapping[str, Any], origin: Any, stats: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """:func:`value_features` on plain columns (the cheap form for any batch size).
+    """Robust z-scores of each measure against the most specific fitted group.
 
     Args:
         signals: ``hs6``, ``hs_heading``, ``hs_chapter`` (text, missing: NaN/None) and the
@@ -102,7 +87,8 @@ def value_feature_arrays(
         stats: Output of :func:`fit_value_stats`.
 
     Returns:
-        ``<measure>_z`` and ``<measure>_typical`` float64 arrays.
+        ``<measure>_z`` and ``<measure>_typical`` (the median used, kept as evidence for
+        the reasons) float64 arrays.
     """
     # The typical value depends only on (hs6, heading, chapter, origin): look it up once per
     # distinct combination, then spread it to the lines.

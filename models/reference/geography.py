@@ -69,8 +69,6 @@ _OTHER_PROVINCES = re.compile(
 _POSTAL = re.compile(r"(?<!\d)(8[34]\d{4})(?!\d)")
 _KIND_RANK = {"region": 0, "prefecture": 1, "city": 2, "county": 2}
 
-XJ_COLUMNS = ("xj_hit", "xj_terms", "xj_place", "xj_postal")
-
 
 def fold(text: str) -> str:
     """Upper-case ``text`` with diacritics removed (``Ürümqi`` -> ``URUMQI``)."""
@@ -129,45 +127,23 @@ def _default_index() -> _Index:
     return _Index(load_xinjiang_places())
 
 
-def xinjiang_terms(
+def find_xinjiang(
     texts: list[str], places: pd.DataFrame | None = None
 ) -> list[tuple[bool, str, str, bool]]:
-    """:func:`find_xinjiang` of each text as a tuple, without building a frame.
+    """Find Xinjiang place names and postal codes in free texts.
 
     Args:
-        texts: Addresses or descriptions.
+        texts: Addresses or descriptions (``""`` for none).
         places: Place table (default: :func:`models.reference.tables.load_xinjiang_places`).
 
     Returns:
-        Per text, ``(xj_hit, xj_terms, xj_place, xj_postal)`` as in :func:`find_xinjiang`.
+        Per text, ``(xj_hit, xj_terms, xj_place, xj_postal)``: a Xinjiang place name was
+        found; the ``|``-joined spellings found, upper-cased as matched (``""`` if none);
+        the canonical name of the most specific place found; a 6-digit token
+        830000-849999 (Xinjiang's postal range) was found.
     """
     index = _default_index() if places is None else _Index(places)
     return [index.find(t) for t in texts]
-
-
-def find_xinjiang(texts: pd.Series, places: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Find Xinjiang place names and postal codes in free text.
-
-    Args:
-        texts: Addresses or descriptions; missing values count as empty.
-        places: Place table (default: :func:`models.reference.tables.load_xinjiang_places`).
-
-    Returns:
-        A frame on ``texts.index`` with ``xj_hit`` (a Xinjiang place name was found),
-        ``xj_terms`` (``|``-joined spellings found, upper-cased as matched, ``""`` if
-        none), ``xj_place`` (canonical name of the most specific place found) and
-        ``xj_postal`` (a 6-digit token 830000-849999, Xinjiang's postal range).
-    """
-    raw = texts.astype("string").fillna("")
-    distinct = pd.unique(raw.to_numpy())
-    results = dict(zip(distinct, xinjiang_terms([str(v) for v in distinct], places), strict=True))
-    rows = [results[value] for value in raw.to_numpy()]
-    out = pd.DataFrame(rows, columns=list(XJ_COLUMNS), index=texts.index)
-    out["xj_hit"] = out["xj_hit"].astype(bool)
-    out["xj_postal"] = out["xj_postal"].astype(bool)
-    out["xj_terms"] = out["xj_terms"].astype(str)
-    out["xj_place"] = out["xj_place"].astype(str)
-    return out
 
 
 def is_xinjiang_subdivision(code: str) -> bool:

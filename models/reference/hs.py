@@ -52,37 +52,10 @@ def hs_description(code: str) -> str:
     return nomenclature().get(_digits(str(code)), "")
 
 
-def _prefix(hts: pd.Series, width: int) -> pd.Series:
-    # Work on the distinct codes: an entry file repeats a few thousand codes many times.
-    raw = hts.astype("string").fillna("")
-    uniques = pd.unique(raw.to_numpy())
-    mapped = {}
-    for value in uniques:
-        digits = _digits(str(value))
-        mapped[value] = digits[:width] if len(digits) >= width else ""
-    return raw.map(mapped).astype(str)
-
-
-def hs6(hts: pd.Series) -> pd.Series:
-    """First 6 digits of HTS codes (digits-only or dotted).
-
-    Args:
-        hts: HTSUS or HS codes such as ``"6109.10.0012"`` or ``"6109100012"``.
-
-    Returns:
-        The HS subheading per row (``str``), ``""`` when fewer than 6 digits are present.
-    """
-    return _prefix(hts, 6)
-
-
-def heading(hts: pd.Series) -> pd.Series:
-    """First 4 digits (HS heading) of HTS codes, ``""`` when too short."""
-    return _prefix(hts, 4)
-
-
-def chapter(hts: pd.Series) -> pd.Series:
-    """First 2 digits (HS chapter) of HTS codes, ``""`` when too short."""
-    return _prefix(hts, 2)
+def hs6_of(code: str) -> str:
+    """First 6 digits of an HTS code (digits-only or dotted), ``""`` when fewer are present."""
+    digits = _digits(code)
+    return digits[:6] if len(digits) >= 6 else ""
 
 
 _Rule = tuple[str, str, str, str, str]
@@ -139,55 +112,23 @@ def _lookup_one(
     return sector, priority, ilab_fl, ilab_any, derived, good_name, "|".join(ids)
 
 
-def risk_goods_rows(
+def risk_goods(
     keys: list[tuple[str, str]],
 ) -> list[tuple[str, bool, bool, bool, bool, str, str]]:
-    """:func:`risk_goods_lookup` of each ``(hs6, origin)`` as a tuple, without frames.
-
-    Args:
-        keys: ``(hs6, origin)`` pairs, stripped and upper-cased, ``""`` for unknown.
-
-    Returns:
-        Per pair, the values of ``RISK_COLUMNS`` in order.
-    """
-    rules = _rules_for(load_risk_goods())
-    return [_lookup_one(rules, code, country) for code, country in keys]
-
-
-def risk_goods_lookup(hs6: pd.Series, origin: pd.Series) -> pd.DataFrame:
-    """Risk-goods evidence per entry line.
+    """Risk-goods evidence of each ``(hs6, origin)`` pair.
 
     A rule matches when its ``hs_prefix`` (heading or subheading) is a prefix of the line's
     HS subheading. Rules with an empty ``country`` apply to every origin.
 
     Args:
-        hs6: HS subheadings (6 digits, see :func:`hs6`); ``""`` or missing for unknown.
-        origin: Country of origin, ISO 3166-1 alpha-2, aligned with ``hs6``.
+        keys: ``(hs6, origin)`` pairs, stripped and upper-cased, ``""`` for unknown.
 
     Returns:
-        A frame on ``hs6.index`` with ``rg_sector`` (UFLPA priority sector or ``""``),
-        ``rg_priority`` (a priority rule for this origin), ``rg_ilab_fl`` (ILAB forced
-        labour for this origin), ``rg_ilab_any`` (ILAB forced labour for any origin),
+        Per pair, the values of ``RISK_COLUMNS`` in order: ``rg_sector`` (UFLPA priority
+        sector or ``""``), ``rg_priority`` (a priority rule for this origin), ``rg_ilab_fl``
+        (ILAB forced labour for this origin), ``rg_ilab_any`` (for any origin),
         ``rg_ilab_derived`` (ILAB derived good for this origin), ``rg_good`` and
         ``rg_rule_ids`` (``|``-joined rules that apply to this origin).
     """
-    keys = pd.DataFrame(
-        {
-            "hs6": hs6.astype("string").fillna("").str.strip().to_numpy(),
-            "origin": origin.astype("string").fillna("").str.strip().str.upper().to_numpy(),
-        },
-        index=hs6.index,
-    )
-    distinct = keys.drop_duplicates()
-    values = risk_goods_rows(list(zip(distinct["hs6"], distinct["origin"], strict=True)))
-    table = pd.DataFrame(values, columns=list(RISK_COLUMNS))
-    table["hs6"] = distinct["hs6"].to_numpy()
-    table["origin"] = distinct["origin"].to_numpy()
-    merged = keys.merge(table, on=["hs6", "origin"], how="left")
-    merged.index = hs6.index
-    out = merged[list(RISK_COLUMNS)].copy()
-    for col in ("rg_priority", "rg_ilab_fl", "rg_ilab_any", "rg_ilab_derived"):
-        out[col] = out[col].astype(bool)
-    for col in ("rg_sector", "rg_good", "rg_rule_ids"):
-        out[col] = out[col].astype(str)
-    return out
+    rules = _rules_for(load_risk_goods())
+    return [_lookup_one(rules, code, country) for code, country in keys]

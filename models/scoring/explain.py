@@ -10,10 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+
+from models.contract.batch import is_small
+
+
+class Row(Protocol):
+    """One line's evidence, as the sentence makers read it: ``row.get(name)``.
+
+    Values are what the line's columns hold (NumPy scalars, strings, NaN or NA); a name the
+    line has no column for gives ``default``.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The line's value of ``key``."""
+
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("listed_entity", ("mfr_list_sim", "shp_list_sim")),
@@ -92,7 +106,7 @@ def _s(v: Any) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
-def _entity(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _entity(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     role, sim = max(
         (("manufacturer", line.get("mfr_list_sim")), ("shipper", line.get("shp_list_sim"))),
         key=lambda t: -1.0 if t[1] is None or np.isnan(t[1]) else float(t[1]),
@@ -121,7 +135,7 @@ def _entity(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
     return "Neither the manufacturer nor the shipper matches the UFLPA or WRO entity lists.", {}
 
 
-def _xinjiang(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _xinjiang(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     terms = [
         t
         for t in (
@@ -141,7 +155,7 @@ def _xinjiang(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
     return "No Xinjiang place name or postal code in the party names or addresses.", {}
 
 
-def _description(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _description(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     terms = [t for t in _s(line.get("ev_desc_terms")).split("|") if t]
     if terms:
         return f"The goods description contains tell-tale terms: {', '.join(terms)}.", {
@@ -150,7 +164,7 @@ def _description(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
     return "The goods description has no tell-tale terms.", {}
 
 
-def _goods(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _goods(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     good, origin = _s(line.get("ev_rg_good")), _s(line.get("country_of_origin_raw"))
     ev = {
         "hs6": _s(line.get("hs6")),
@@ -176,7 +190,7 @@ def _goods(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
     return f"HS {ev['hs6']} is not a listed forced-labour risk good.", ev
 
 
-def _route(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _route(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     ev = {
         "origin": _s(line.get("country_of_origin_raw")),
         "export": _s(line.get("country_of_export_raw")),
@@ -195,12 +209,12 @@ def _route(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
     return f"Route consistent with declared origin {ev['origin']}.", ev
 
 
-def _origin(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _origin(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     o = _s(line.get("country_of_origin_raw"))
     return f"Declared country of origin {o}.", {"origin": o}
 
 
-def _value(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _value(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     z = line.get("log_unit_value_z", np.nan)
     lv, typ = line.get("log_unit_value", np.nan), line.get("log_unit_value_typical", np.nan)
     if z is None or np.isnan(z) or np.isnan(lv) or typ is None or np.isnan(typ):
@@ -219,8 +233,8 @@ def _value(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
     ), ev
 
 
-def _history(who: str, key: str) -> Callable[[pd.Series, bool], tuple[str, dict[str, Any]]]:
-    def fn(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _history(who: str, key: str) -> Callable[[Row, bool], tuple[str, dict[str, Any]]]:
+    def fn(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
         n = float(np.expm1(line.get(f"hist_{key}_inspected", 0.0) or 0.0))
         v = float(line.get(f"hist_{key}_violations", 0.0) or 0.0)
         lines = float(np.expm1(line.get(f"hist_{key}_lines", 0.0) or 0.0))
@@ -240,19 +254,19 @@ def _history(who: str, key: str) -> Callable[[pd.Series, bool], tuple[str, dict[
     return fn
 
 
-def _missing(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _missing(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     cols = [c for c in _s(line.get("ev_missing")).split("|") if c]
     if cols:
         return f"Unknown (not declared): {', '.join(cols)}.", {"missing": cols}
     return "All screening fields were declared.", {}
 
 
-def _entry(line: pd.Series, up: bool) -> tuple[str, dict[str, Any]]:
+def _entry(line: Row, up: bool) -> tuple[str, dict[str, Any]]:
     n = int(line.get("lines_in_entry", 1) or 1)
     return f"The entry has {n} line(s).", {"lines_in_entry": n}
 
 
-SENTENCES: dict[str, Callable[[pd.Series, bool], tuple[str, dict[str, Any]]]] = {
+SENTENCES: dict[str, Callable[[Row, bool], tuple[str, dict[str, Any]]]] = {
     "listed_entity": _entity,
     "xinjiang_address": _xinjiang,
     "goods_description": _description,
@@ -269,7 +283,7 @@ SENTENCES: dict[str, Callable[[pd.Series, bool], tuple[str, dict[str, Any]]]] = 
 }
 
 
-def _field_sentence(group: str, line: pd.Series) -> tuple[str, dict[str, Any]]:
+def _field_sentence(group: str, line: Row) -> tuple[str, dict[str, Any]]:
     kind, col = group.split(":", 1)
     val = _s(line.get(col + "_raw", line.get(col)))
     if kind == "history":
@@ -304,7 +318,7 @@ def _group_sums(contrib: np.ndarray, feature_names: list[str]) -> tuple[list[str
     """
     labels, steps = _group_layout(tuple(feature_names))
     n = contrib.shape[0]
-    if n <= 4:
+    if is_small(n):
         # A few lines: the same steps on Python floats (IEEE doubles, so bit-identical) cost
         # less than one NumPy call per step.
         return labels, np.array([_row_sums(row, len(labels), steps) for row in contrib.tolist()])
@@ -333,18 +347,10 @@ def _row_sums(row: list[float], n_groups: int, steps: list[np.ndarray]) -> list[
 
 
 class _ColumnView:
-    """Rows of a frame as cheap ``.get`` views (``frame.iloc[i]`` costs ~0.5 ms per row).
+    """Rows of evidence columns as cheap ``.get`` views (see :class:`Row`)."""
 
-    Each column is converted once; a row's ``get`` returns what ``frame.iloc[i].get`` would
-    (NumPy scalars, strings, NaN or NA), which is all the sentence makers use.
-    """
-
-    def __init__(self, frame: pd.DataFrame | Mapping[str, np.ndarray]) -> None:
-        self._src: Mapping[str, np.ndarray]
-        if isinstance(frame, pd.DataFrame):
-            self._src = {c: frame[c].to_numpy() for c in frame.columns}
-        else:
-            self._src = frame  # may compute columns on first use: not copied
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        self._src = columns  # may compute columns on first use: not copied
         # Columns already asked for, in a plain dict: a row's get is then one lookup.
         self.cols: dict[str, np.ndarray | None] = {}
 
@@ -374,7 +380,7 @@ class _RowView:
 def reasons_for(
     contrib: np.ndarray,
     feature_names: list[str],
-    context: pd.DataFrame | Mapping[str, np.ndarray],
+    context: Mapping[str, np.ndarray],
     k: int,
 ) -> list[list[dict[str, Any]]]:
     """Top-k reasons per line.
@@ -382,8 +388,8 @@ def reasons_for(
     Args:
         contrib: ``pred_contrib`` output (lines x features+1), log-odds.
         feature_names: Model feature names, in column order.
-        context: One row per line with feature values, signals and evidence columns (a
-            frame, or column name -> array as ``Series.to_numpy`` would give it).
+        context: Column name -> array with one value per line of ``contrib``: feature
+            values, signals and the lines' own fields (``<name>_raw``).
         k: Reasons per line.
 
     Returns:
@@ -399,7 +405,7 @@ def reasons_for(
     out: list[list[dict[str, Any]]] = []
     columns = _ColumnView(context)
     for i in range(rows):
-        line: Any = columns.row(i)  # duck-types the .get of a row Series
+        line = columns.row(i)
         items = []
         for j in order[i]:
             code, c = labels[j], float(values[i, j])

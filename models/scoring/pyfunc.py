@@ -30,13 +30,13 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         """Risk score and band per line (reasons via ``params={"reasons": k}``)."""
-        from models.contract.reader import validate_frame
+        from models.contract.validate import validate_lines
 
         k = int((params or {}).get("reasons", 0))
         passthrough = dict(self._scorer.bundle.state.passthrough)
         text = model_input.astype(str).where(model_input.notna())
-        lines = validate_frame(text, passthrough=passthrough).frame  # keep mapped features
-        out = self._scorer.score(lines, reasons=k)
+        lines = validate_lines(text, passthrough=passthrough).lines  # keep mapped features
+        out = self._scorer.score(lines, reasons=k).to_frame()
         return out[["entry_id", "line_no", "risk_score", "risk_band"]]
 
 

@@ -15,42 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.features.matrix import feature_columns, features_frame
-from models.features.signals import SIGNAL_INPUTS, SignalCache, frame_columns, signal_columns
+from models.contract.batch import TEXT_DTYPE, Column, Lines, is_small
+from models.features.matrix import build_features, model_frame
+from models.features.signals import SignalCache, derive_signals
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
 
 BANDS = ("high", "elevated", "low")
 NO_REASONS = "[]"
-# Columns the signals and features read (one read each per call).
-FRAME_INPUTS: tuple[str, ...] = tuple(
-    dict.fromkeys((*SIGNAL_INPUTS, "country_of_export", "transport_mode", "entry_date"))
-)
-# Batches up to this size predict on one thread (see ``Scorer._threads``).
-SMALL_BATCH = 64
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
 BIG_BATCH = 100_000
-
-
-def model_matrix(X: pd.DataFrame, pandas_categorical: list[list[str]] | None) -> np.ndarray | None:
-    """The float matrix LightGBM would build from ``X``, built directly (no frame copy).
-
-    Categoricals become their codes (missing: NaN), exactly as LightGBM converts a frame,
-    provided their categories are the ones the booster was trained with; otherwise None and
-    the caller lets LightGBM convert (and remap) the frame itself.
-    """
-    cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
-    if [list(X[c].cat.categories) for c in cats] != list(pandas_categorical or []):
-        return None
-    data = np.empty((len(X), X.shape[1]), dtype=np.float64, order="F")
-    for j, c in enumerate(X.columns):
-        col = X[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            codes = col.cat.codes.to_numpy()
-            data[:, j] = np.where(codes < 0, np.nan, codes)
-        else:
-            data[:, j] = col.to_numpy(dtype=np.float64)
-    return data
 
 
 def calibrate(margin: np.ndarray, cal: Calibration) -> np.ndarray:
@@ -78,13 +52,8 @@ class _Evidence(Mapping[str, np.ndarray]):
         got = self._done.get(key)
         if got is None:
             col, labels = self._sources[key]
-            if labels is not None:
-                got = labels[col[self._idx]]
-            elif isinstance(col, pd.Series):
-                got = col.iloc[self._idx].to_numpy()
-            else:
-                # Take first, then convert (an Arrow column converts only the taken lines).
-                got = np.asarray(col[self._idx])
+            # Take first, then convert (an Arrow column converts only the taken lines).
+            got = labels[col[self._idx]] if labels is not None else np.asarray(col[self._idx])
             self._done[key] = got
         return got
 
@@ -93,6 +62,48 @@ class _Evidence(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self._sources)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of a batch of lines, in the batch's order.
+
+    Attributes:
+        entry_id: Entry of each line (the batch's column).
+        line_no: Line number of each line.
+        risk_score: Calibrated probability of a violation (float64).
+        risk_band: ``high`` / ``elevated`` / ``low``.
+        reasons: Per line, a list of reasons (empty if unexplained), or their JSON text.
+        model_version: Registered model version (``name/version``) that scored them.
+    """
+
+    entry_id: Column
+    line_no: np.ndarray
+    risk_score: np.ndarray
+    risk_band: np.ndarray
+    reasons: np.ndarray
+    model_version: str
+
+    def __len__(self) -> int:
+        return len(self.risk_score)
+
+    def to_frame(self) -> pd.DataFrame:
+        """``entry_id, line_no, risk_score, risk_band, reasons, model_version`` as a frame."""
+        entry_id = self.entry_id
+        if isinstance(entry_id, np.ndarray):
+            entry_id = pd.array(entry_id, dtype=TEXT_DTYPE)
+        n = len(self)
+        return pd.DataFrame(
+            {
+                "entry_id": entry_id,
+                "line_no": self.line_no,
+                "risk_score": self.risk_score,
+                "risk_band": pd.array(self.risk_band, dtype="str"),
+                "reasons": pd.Series(self.reasons, dtype=object),  # never inferred as text
+                "model_version": pd.array(np.full(n, self.model_version, object), dtype="str"),
+            },
+            copy=False,
+        )
 
 
 @dataclass
@@ -112,20 +123,9 @@ class Scorer:
     _labels: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
 
-    def margins(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw log-odds of the booster."""
-        if len(X) == 0:
-            return np.zeros(0)
-        data = model_matrix(X, self.bundle.booster.pandas_categorical)
-        return np.asarray(
-            self.bundle.booster.predict(
-                X if data is None else data, raw_score=True, num_threads=self._threads(len(X))
-            )
-        )
-
     def _threads(self, n: int) -> int:
         # Starting a thread team costs more than a small batch's whole prediction.
-        return 1 if n <= SMALL_BATCH else self.bundle.num_threads
+        return 1 if is_small(n) else self.bundle.num_threads
 
     def _buffer(self, n: int, k: int) -> np.ndarray:
         """An uninitialised (n, k) Fortran-ordered float matrix.
@@ -133,7 +133,7 @@ class Scorer:
         Batches of ``BIG_BATCH`` lines or more reuse one buffer per thread: a fresh matrix of
         that size stalls for a fraction of a second now and then while the kernel gathers
         huge pages for it (measured: 25 ms usually, up to 340 ms), more than the
-        prediction itself. The matrix never leaves :meth:`score_columns`.
+        prediction itself. The matrix never leaves :meth:`score`.
         """
         if n < BIG_BATCH:
             return np.empty((n, k), dtype=np.float64, order="F")
@@ -154,7 +154,7 @@ class Scorer:
             cats = [state.categories[c] for c in X if c in state.categories]
             self._codes_match = cats == list(self.bundle.booster.pandas_categorical or [])
         if not self._codes_match:
-            return features_frame(X, state, pd.RangeIndex(n))
+            return model_frame(X, state)
         data = self._buffer(n, len(X))
         for j, (c, col) in enumerate(X.items()):
             if c in state.categories:
@@ -165,80 +165,29 @@ class Scorer:
 
     def score(
         self,
-        frame: pd.DataFrame,
+        lines: Lines,
         reasons: int = 3,
         explain_share: float = 1.0,
         as_json: bool = False,
-        arrays: Mapping[str, np.ndarray] | None = None,
-    ) -> pd.DataFrame:
-        """Score lines and explain the riskiest.
+    ) -> Scores:
+        """Score a batch of lines and explain the riskiest.
 
         Args:
-            frame: Contract-shaped lines (as returned by the reader).
+            lines: The lines, as the contract reader gives them.
             reasons: Reasons per explained line (0 for none).
             explain_share: Share of lines, riskiest first, that get reasons (1.0: all).
-            as_json: Give ``reasons`` as JSON text (what files store), not lists.
-            arrays: ``ReadResult.arrays`` of ``frame``, if the reader gave them.
+                TreeSHAP costs far more than a prediction, so large batches explain only
+                what an officer will look at.
+            as_json: Give ``reasons`` as JSON text (what files store), not lists;
+                unexplained lines share one ``"[]"`` string instead of millions of lists.
 
         Returns:
-            ``entry_id, line_no, risk_score, risk_band, reasons, model_version`` per line, in
-            the input order (see :meth:`score_columns`).
-        """
-        cols = self.score_columns(frame, reasons, explain_share, as_json, arrays)
-        entry_id = frame["entry_id"]
-        # One frame built at once (adding columns one by one costs ~0.1 ms each), from arrays
-        # of the dtypes pandas would infer (inference costs as much again for one line).
-        return pd.DataFrame(
-            {
-                "entry_id": entry_id.array if entry_id.dtype == "str" else entry_id.to_numpy(),
-                "line_no": frame["line_no"].to_numpy(),
-                "risk_score": cols["risk_score"],
-                "risk_band": pd.array(cols["risk_band"], dtype="str"),
-                "reasons": pd.Series(cols["reasons"], dtype=object),  # never inferred as text
-                "model_version": pd.array(np.full(len(frame), self.version, object), dtype="str"),
-            },
-            copy=False,
-        )
-
-    def score_columns(
-        self,
-        frame: pd.DataFrame | None,
-        reasons: int = 3,
-        explain_share: float = 1.0,
-        as_json: bool = False,
-        arrays: Mapping[str, np.ndarray] | None = None,
-    ) -> dict[str, np.ndarray]:
-        """:meth:`score` as arrays, without the output frame (the API answers from these).
-
-        Args:
-            frame: Contract-shaped lines (as returned by the reader); may be None when
-                ``arrays`` are given.
-            reasons: Reasons per explained line (0 for none).
-            explain_share: Share of lines, riskiest first, that get reasons (1.0: all).
-                SHAP costs ~100x a prediction, so large batches explain only what is shown.
-            as_json: Give ``reasons`` as JSON text (what files store), not lists; unexplained
-                lines share one ``"[]"`` string instead of millions of empty lists.
-            arrays: ``ReadResult.arrays`` (every column of the lines as a NumPy array, given
-                for a few lines only): scored from these, ``frame`` is not read at all.
-
-        Returns:
-            ``risk_score`` (float), ``risk_band`` (text) and ``reasons`` (object: a list per
-            line, empty if unexplained, or JSON text) per line, in the input order.
+            The scores, bands and reasons of every line, in the batch's order.
         """
         state = self.bundle.state
-        # Plain columns end to end: the same feature code as training, without building
-        # frames whose fixed cost dominates small batches.
-        if arrays is not None:  # what frame_columns would read, and every other column
-            columns: Mapping[str, Any] = arrays
-            frame = None
-            n_lines = len(arrays["entry_id"])
-        elif frame is not None:
-            columns = frame_columns(frame, FRAME_INPUTS)  # each column read once
-            n_lines = len(frame)  # columns are read as arrays: the index plays no part
-        else:
-            raise ValueError("score_columns needs the lines as a frame or as arrays")
-        signals = signal_columns(frame, self.cache, columns)
-        X = feature_columns(frame, state, signals=signals, columns=columns)
+        n_lines = len(lines)
+        signals = derive_signals(lines, self.cache)
+        X = build_features(lines, state, signals=signals)
         data = self._matrix(X, n_lines)
         threads = self._threads(n_lines)
         margin = (
@@ -255,15 +204,7 @@ class Scorer:
             contrib = self.bundle.booster.predict(
                 sub, pred_contrib=True, num_threads=self._threads(len(idx))
             )
-            evidence = dict(columns)
-            if frame is not None:
-                evidence.update({c: frame[c] for c in state.passthrough if c not in columns})
-            context = self._context(
-                evidence,
-                X,
-                signals,
-                idx,
-            )
+            context = self._context(lines, X, signals, idx)
             for i, items in zip(
                 idx, reasons_for(np.asarray(contrib), list(X), context, reasons), strict=True
             ):
@@ -274,17 +215,20 @@ class Scorer:
                 explained[empty] = pd.Series(
                     [[] for _ in range(len(empty))], dtype=object
                 ).to_numpy()
-        return {
-            "risk_score": p,
-            "risk_band": risk_band(p, self.bundle.thresholds),
-            "reasons": explained,
-        }
+        return Scores(
+            entry_id=lines["entry_id"],
+            line_no=np.asarray(lines["line_no"]),
+            risk_score=p,
+            risk_band=risk_band(p, self.bundle.thresholds),
+            reasons=explained,
+            model_version=self.version,
+        )
 
     def _context(
         self,
-        columns: Mapping[str, Any],
+        lines: Lines,
         X: dict[str, np.ndarray],
-        signals: dict[str, Any],
+        signals: Mapping[str, Column],
         idx: np.ndarray,
     ) -> _Evidence:
         """Evidence columns of the explained lines.
@@ -307,5 +251,5 @@ class Scorer:
         for c, values in signals.items():
             sources.setdefault(c, (values, None))
         for c in ("country_of_origin", "country_of_export", *state.passthrough):
-            sources.setdefault(c + "_raw", (columns[c], None))
+            sources.setdefault(c + "_raw", (lines[c], None))
         return _Evidence(sources, idx)

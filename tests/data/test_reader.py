@@ -11,9 +11,8 @@ from models.contract.reader import (
     MissingColumnError,
     iter_entry_lines,
     read_entry_lines,
-    validate_frame,
-    validate_records,
 )
+from models.contract.validate import validate_lines
 
 # One case per kind of bad cell: (column, bad value, words expected in the reason).
 BAD_CELLS = [
@@ -261,18 +260,18 @@ def test_chunked_reading_raises_without_allow_bad_rows(write_csv, lines):
         next(it)
 
 
-def test_validate_frame_is_pure_and_uses_positions(tmp_path, lines):
+def test_validate_lines_is_pure_and_uses_positions(tmp_path, lines):
     raw = pd.DataFrame(lines(3, violation={2: "x"}))
     raw["line_no"] = [1, 2, 3]  # non-text cells (JSON) are read as text first
-    result = validate_frame(raw, source="<api>")
+    result = validate_lines(raw, source="<api>")
     assert result.bad_rows[["row", "column", "source"]].values.tolist() == [
         [3, "violation", "<api>"]
     ]
     assert result.quarantine_path is None and not list(tmp_path.iterdir())
-    assert validate_frame(raw, row_offset=10).bad_rows["row"].tolist() == [12]
+    assert validate_lines(raw, row_offset=10).bad_rows["row"].tolist() == [12]
 
 
-def test_validate_frame_json_like_values():
+def test_validate_lines_json_like_values():
     raw = pd.DataFrame(
         [
             {"entry_id": "E1", "line_no": 1, "entry_date": "2024-03-14", "hts_code": "610910",
@@ -283,7 +282,7 @@ def test_validate_frame_json_like_values():
              "country_of_origin": "VN", "quantity": 3, "inspected": False, "violation": None},
         ]
     )  # fmt: skip
-    result = validate_frame(raw)
+    result = validate_lines(raw)
     assert result.bad_rows[["row", "column"]].values.tolist() == [[2, "line_no"]]
     assert result.frame["line_no"].tolist() == [1, 3]  # 3.0 after the null is still line 3
     assert result.frame["violation"].tolist()[0] == 1.0
@@ -291,7 +290,7 @@ def test_validate_frame_json_like_values():
 
 
 @pytest.mark.parametrize("n", [1, 3, 200])
-def test_validate_records_equals_validate_frame(lines, n):
+def test_columns_of_texts_validate_like_a_frame_of_them(lines, n):
     rows = lines(
         n,
         hts_code={0: " 6109.10 "},
@@ -310,16 +309,16 @@ def test_validate_records_equals_validate_frame(lines, n):
     columns = {c: [r.get(c) for r in rows] for c in rows[0]}
     columns["x_rate"] = ["1.5", None, "high"][:n] + ["2"] * max(0, n - 3)
     kinds = {"x_rate": "numeric"}
-    frame = validate_frame(pd.DataFrame(columns, dtype="object"), passthrough=kinds, source="s")
-    records = validate_records(columns, passthrough=kinds, source="s")
+    frame = validate_lines(pd.DataFrame(columns, dtype="object"), passthrough=kinds, source="s")
+    records = validate_lines(columns, passthrough=kinds, source="s")
     assert len(records.bad_rows) > 0
     pd.testing.assert_frame_equal(records.frame, frame.frame)
     pd.testing.assert_frame_equal(records.bad_rows, frame.bad_rows)
 
 
-def test_validate_records_refuses_ragged_columns():
+def test_ragged_columns_are_refused():
     with pytest.raises(ValueError, match="different lengths"):
-        validate_records({"entry_id": ["E1"], "line_no": ["1", "2"]})
+        validate_lines({"entry_id": ["E1"], "line_no": ["1", "2"]})
 
 
 def test_passthrough_columns(lines):
@@ -327,7 +326,7 @@ def test_passthrough_columns(lines):
     raw["x_office"] = ["a", "", "c"]
     raw["x_rate"] = ["1.5", "", "high"]
     kinds = {"x_office": "categorical", "x_rate": "numeric"}
-    result = validate_frame(raw, passthrough=kinds)
+    result = validate_lines(raw, passthrough=kinds)
     assert result.passthrough == kinds
     assert result.bad_rows[["row", "column"]].values.tolist() == [[3, "x_rate"]]
     assert result.frame["x_rate"].dtype == "float64" and result.frame["x_office"].dtype == "str"
@@ -337,7 +336,7 @@ def test_passthrough_columns(lines):
 def test_unknown_extra_columns_are_dropped(lines):
     raw = pd.DataFrame(lines(1))
     raw["note"] = "hello"
-    assert "note" not in validate_frame(raw).frame.columns
+    assert "note" not in validate_lines(raw).frame.columns
 
 
 def test_unsupported_suffix(tmp_path):
@@ -347,7 +346,7 @@ def test_unsupported_suffix(tmp_path):
         read_entry_lines(path)
 
 
-def test_validate_frame_one_line_equals_the_same_line_in_a_large_frame(lines):
+def test_validate_lines_one_line_equals_the_same_line_in_a_large_frame(lines):
     bad = {
         "entry_date": {5: "2024-02-30", 7: " 2024-03-14T00:00 "},
         "hts_code": {7: "61O9", 11: " 6109 10 00 12 "},
@@ -364,12 +363,12 @@ def test_validate_frame_one_line_equals_the_same_line_in_a_large_frame(lines):
     raw = pd.DataFrame(lines(2000, **bad))
     raw["x_rate"] = ["1.5", "", "high", "2"] * 500
     kinds = {"x_rate": "numeric"}
-    whole = validate_frame(raw, passthrough=kinds)
+    whole = validate_lines(raw, passthrough=kinds)
     assert len(whole.bad_rows.query("row == 8")) == 5  # several bad cells on one line
     dup = whole.bad_rows.query("row == 46")["reason"].tolist()
     assert dup == ["duplicate (entry_id, line_no); first seen at row 1"]
     for i in [0, 2, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 1999]:
-        one = validate_frame(
+        one = validate_lines(
             raw.iloc[[i]].reset_index(drop=True), passthrough=kinds, row_offset=i + 1
         )
         expected = whole.bad_rows[whole.bad_rows["row"] == i + 1].reset_index(drop=True)
@@ -380,7 +379,7 @@ def test_validate_frame_one_line_equals_the_same_line_in_a_large_frame(lines):
 
 def test_duplicate_message_names_an_integer_row(lines):
     raw = pd.DataFrame(lines(4, line_no={1: "1"}, entry_id={3: ""}))
-    result = validate_frame(raw)
+    result = validate_lines(raw)
     assert result.bad_rows["reason"].tolist() == [
         "duplicate (entry_id, line_no); first seen at row 1",
         "missing required value",
@@ -399,7 +398,7 @@ NON_ASCII_DATES = ["2024-03-1\u0664", "\u0662024-03-14", "2024-03-1\uff14"]
 @pytest.mark.parametrize("text", DATES + NON_ASCII_DATES)
 def test_dates_parse_as_pandas_does_within_the_datetime64_range(text, lines):
     frame = pd.DataFrame(lines(1, entry_date={0: text}))
-    got = validate_frame(frame)
+    got = validate_lines(frame)
     # The reference: pandas' strict format on the date part, then datetime64[ns]'s range.
     full = re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?", text)
     ref = pd.to_datetime(text[:10] if full else None, format="%Y-%m-%d", errors="coerce")
@@ -414,18 +413,18 @@ def test_dates_parse_as_pandas_does_within_the_datetime64_range(text, lines):
 
 
 def test_python_trim_and_case_maps_equal_arrows_kernels():
-    """The few-lines path trims and changes case in Python; Arrow does it for frames."""
+    """A small batch trims and changes case in Python; a large one with Arrow's kernels."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from models.contract.reader import _Text
+    from models.contract.text import TextCells
 
     points = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
     for texts in (["x" + c for c in points], [c + "x" for c in points]):
         assert [t.strip() for t in texts] == pc.utf8_trim_whitespace(pa.array(texts)).to_pylist()
     values = ["vn", "Vnsgn", " vessel ", "ﬀ", "straße", "İx", None]
     for chosen in (values[:3], values):  # all ASCII (Python), mixed (Arrow)
-        t = _Text(chosen)
+        t = TextCells(chosen)
         arrow = pa.array(t.clean, type=pa.large_string())
         assert t.mapped("utf8_upper") == pc.utf8_upper(arrow).to_pylist()
         assert t.mapped("utf8_lower") == pc.utf8_lower(arrow).to_pylist()

@@ -1,4 +1,3 @@
-import pandas as pd
 import pytest
 
 from models.reference.geography import find_xinjiang, is_xinjiang_subdivision
@@ -23,10 +22,10 @@ from models.reference.geography import find_xinjiang, is_xinjiang_subdivision
     ],
 )
 def test_known_spellings_resolve(text, place):
-    out = find_xinjiang(pd.Series([text]))
-    assert bool(out.loc[0, "xj_hit"])
-    assert out.loc[0, "xj_place"] == place
-    assert out.loc[0, "xj_terms"] != ""
+    ((hit, terms, found, _),) = find_xinjiang([text])
+    assert hit
+    assert found == place
+    assert terms != ""
 
 
 @pytest.mark.parametrize(
@@ -44,31 +43,26 @@ def test_known_spellings_resolve(text, place):
     ],
 )
 def test_other_places_are_not_xinjiang(text):
-    out = find_xinjiang(pd.Series([text]))
-    assert not bool(out.loc[0, "xj_hit"])
-    assert out.loc[0, "xj_terms"] == ""
-    assert out.loc[0, "xj_place"] == ""
+    ((hit, terms, found, _),) = find_xinjiang([text])
+    assert not hit
+    assert terms == ""
+    assert found == ""
 
 
 def test_postal_codes():
-    out = find_xinjiang(
-        pd.Series(["Post code 844000", "Zip 200120 Shanghai", "HS 8541430000", "830011"])
-    )
-    assert out["xj_postal"].tolist() == [True, False, False, True]
+    out = find_xinjiang(["Post code 844000", "Zip 200120 Shanghai", "HS 8541430000", "830011"])
+    assert [postal for *_, postal in out] == [True, False, False, True]
 
 
-def test_aligned_on_index_with_missing_values():
-    texts = pd.Series(["Kashgar", None, "Hamilton"], index=["a", "b", "c"])
-    out = find_xinjiang(texts)
-    assert list(out.index) == ["a", "b", "c"]
-    assert out["xj_hit"].tolist() == [True, False, False]
-    assert list(out.columns) == ["xj_hit", "xj_terms", "xj_place", "xj_postal"]
+def test_one_answer_per_text_in_order():
+    out = find_xinjiang(["Kashgar", "", "Hamilton"])
+    assert [hit for hit, *_ in out] == [True, False, False]
 
 
 def test_most_specific_place_wins_and_all_terms_listed():
-    out = find_xinjiang(pd.Series(["Moyu County, Hotan, Xinjiang"]))
-    assert out.loc[0, "xj_place"] == "Karakax"
-    assert set(out.loc[0, "xj_terms"].split("|")) == {"MOYU", "HOTAN", "XINJIANG"}
+    ((_, terms, place, _),) = find_xinjiang(["Moyu County, Hotan, Xinjiang"])
+    assert place == "Karakax"
+    assert set(terms.split("|")) == {"MOYU", "HOTAN", "XINJIANG"}
 
 
 @pytest.mark.parametrize(

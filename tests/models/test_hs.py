@@ -1,15 +1,11 @@
-import pandas as pd
 import pytest
 
-from models.reference.hs import chapter, heading, hs6, hs_description, hs_exists, risk_goods_lookup
+from models.reference.hs import RISK_COLUMNS, hs6_of, hs_description, hs_exists, risk_goods
 
 
-def test_hs6_chapter_heading():
-    codes = pd.Series(["6109.10.0012", "6109100012", "5201.00", "12", None], index=[4, 3, 2, 1, 0])
-    assert hs6(codes).tolist() == ["610910", "610910", "520100", "", ""]
-    assert heading(codes).tolist() == ["6109", "6109", "5201", "", ""]
-    assert chapter(codes).tolist() == ["61", "61", "52", "12", ""]
-    assert list(hs6(codes).index) == [4, 3, 2, 1, 0]
+def test_hs6_of_dotted_and_plain_codes():
+    codes = ["6109.10.0012", "6109100012", "5201.00", "12", ""]
+    assert [hs6_of(c) for c in codes] == ["610910", "610910", "520100", "", ""]
 
 
 def test_nomenclature():
@@ -21,8 +17,8 @@ def test_nomenclature():
     assert hs_description("0000") == ""
 
 
-def _one(code: str, origin: str) -> pd.Series:
-    return risk_goods_lookup(pd.Series([code]), pd.Series([origin])).iloc[0]
+def _one(code: str, origin: str) -> dict[str, object]:
+    return dict(zip(RISK_COLUMNS, risk_goods([(code, origin)])[0], strict=True))
 
 
 def test_cotton_from_china_is_ilab_listed_and_priority():
@@ -74,11 +70,6 @@ def test_unlisted_lines(code, origin):
     assert row["rg_sector"] == ""
 
 
-def test_lookup_is_aligned_and_typed():
-    out = risk_goods_lookup(
-        pd.Series(["520100", "520100", None], index=[9, 8, 7]),
-        pd.Series(["CN", "US", None], index=[9, 8, 7]),
-    )
-    assert list(out.index) == [9, 8, 7]
-    assert out["rg_ilab_fl"].tolist() == [True, False, False]
-    assert out["rg_priority"].dtype == bool
+def test_lookup_keeps_the_order_of_its_keys():
+    out = risk_goods([("520100", "CN"), ("520100", "US"), ("", "")])
+    assert [row[RISK_COLUMNS.index("rg_ilab_fl")] for row in out] == [True, False, False]

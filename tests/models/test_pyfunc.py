@@ -9,8 +9,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from models.contract.batch import Lines
 from models.contract.reader import read_entry_lines
-from models.features.matrix import build_features, fit_feature_state
+from models.features.matrix import build_features, fit_feature_state, model_frame
 from models.scoring.bundle import Calibration, ModelBundle, save_bundle
 from models.scoring.scorer import Scorer
 
@@ -26,8 +27,9 @@ def test_pyfunc_keeps_passthrough_features(tmp_path: Path) -> None:
     for f in (train, score):
         f["x_office"] = np.where(np.arange(len(f)) % 3 == 0, "north", "south")
         f["x_rate"] = (np.arange(len(f)) % 7).astype(float)
-    state = fit_feature_state(train, passthrough=kinds)
-    X = build_features(train, state)
+    train_lines, score_lines = Lines.from_frame(train, kinds), Lines.from_frame(score, kinds)
+    state = fit_feature_state(train_lines)
+    X = model_frame(build_features(train_lines, state), state)
     booster = lgb.train(
         {"objective": "binary", "num_leaves": 7, "verbosity": -1, "num_threads": 1},
         lgb.Dataset(X, train["violation"].fillna(0).astype(float)),
@@ -41,7 +43,7 @@ def test_pyfunc_keeps_passthrough_features(tmp_path: Path) -> None:
     text = score.drop(columns=["inspected", "inspection_reason", "violation"]).astype(object)
     text["entry_date"] = score["entry_date"].dt.strftime("%Y-%m-%d")
     got = model.predict(None, text)
-    want = Scorer(bundle).score(score, reasons=0)
-    np.testing.assert_array_equal(got["risk_score"].to_numpy(), want["risk_score"].to_numpy())
-    assert got["risk_band"].tolist() == want["risk_band"].tolist()
+    want = Scorer(bundle).score(score_lines, reasons=0)
+    np.testing.assert_array_equal(got["risk_score"].to_numpy(), want.risk_score)
+    assert got["risk_band"].tolist() == want.risk_band.tolist()
     assert isinstance(got, pd.DataFrame) and len(got) == len(score)

@@ -31,8 +31,8 @@ def test_recorded_scores_and_reasons_are_reproduced(
     expected: pd.DataFrame, reasons_as_json: bool
 ) -> None:
     scorer = Scorer(load_bundle(FIXTURE / "bundle", num_threads=1))
-    lines = read_entry_lines(FIXTURE / "lines.csv").frame
-    got = scorer.score(lines, reasons=3, as_json=reasons_as_json)
+    lines = read_entry_lines(FIXTURE / "lines.csv").lines
+    got = scorer.score(lines, reasons=3, as_json=reasons_as_json).to_frame()
     assert len(got) == len(expected) > 1000
     assert got["entry_id"].tolist() == expected["entry_id"].tolist()
     assert [float(x).hex() for x in got["risk_score"]] == expected["risk_score"].tolist()

@@ -1,0 +1,186 @@
+"""``Lines``: the one columnar form entry lines take through the core, at every size.
+
+The reader produces a :class:`Lines`; signals, features, scoring and explanations consume
+it. A batch is a set of named, equally long columns:
+
+- numbers are ``float64`` NumPy arrays (NaN: unknown), ``line_no`` is ``int64``,
+  dates are ``datetime64[ns]`` (NaT: unknown), flags are ``bool``;
+- text is a NumPy ``object`` array of ``str`` (NaN: unknown) in a small batch, and an
+  Arrow-backed pandas ``str`` array in a large one.
+
+The two forms of text hold the same values; which one a batch uses is decided here, once,
+by :func:`is_small`, and every kernel that has a per-value Python path and a vectorised path
+asks the same question. Python's per-call cost is lower for a few values, Arrow's per-value
+cost is lower for many, and nothing downstream can tell the difference in the results
+(``tests/models/test_batch_invariants.py`` checks it to the bit).
+
+DataFrames are adapters at the edges: :meth:`Lines.to_frame` for reports, notebooks and
+CSV output, :meth:`Lines.from_frame` for a frame the reader produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# The one size cut-off of the core: up to this many values, per-value Python beats a
+# vectorised kernel's fixed cost per call; above it, the vectorised kernel wins.
+SMALL_BATCH = 64
+
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+Column = Any
+"""A column of a :class:`Lines`: a NumPy array or an Arrow-backed pandas ``str`` array."""
+
+
+def is_small(n: int) -> bool:
+    """Whether ``n`` values take the per-value Python kernels (see the module docstring)."""
+    return n <= SMALL_BATCH
+
+
+def text_column(values: Sequence[str | None] | np.ndarray) -> Column:
+    """A text column in the form its length calls for (``None`` or NaN: unknown)."""
+    n = len(values)
+    if is_small(n):
+        out = np.empty(n, dtype=object)
+        out[:] = [np.nan if v is None else v for v in values]
+        return out
+    return pd.array(values, dtype=TEXT_DTYPE)
+
+
+def _is_text(col: Column) -> bool:
+    return not isinstance(col, np.ndarray) or col.dtype == object
+
+
+class Lines:
+    """Validated entry lines as named columns of one length.
+
+    ``lines[name]`` is a column, ``name in lines`` asks for one, ``len(lines)`` is the
+    number of lines. Build it with the reader (``models.contract.reader``), never by hand
+    from unvalidated text.
+
+    Attributes:
+        n: Number of lines.
+        passthrough: Pass-through feature columns: name -> ``"categorical"`` | ``"numeric"``.
+    """
+
+    __slots__ = ("_columns", "n", "passthrough")
+
+    def __init__(
+        self, columns: Mapping[str, Column], n: int, passthrough: Mapping[str, str] | None = None
+    ) -> None:
+        bad = [c for c, v in columns.items() if len(v) != n]
+        if bad:
+            raise ValueError(f"columns {bad} do not have {n} values")
+        self._columns = dict(columns)
+        self.n = n
+        self.passthrough = dict(passthrough or {})
+
+    def __getitem__(self, name: str) -> Column:
+        return self._columns[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def get(self, name: str, default: Column = None) -> Column:
+        """The column ``name``, or ``default`` if the lines have none."""
+        return self._columns.get(name, default)
+
+    def keys(self) -> KeysView[str]:
+        """Column names, in order."""
+        return self._columns.keys()
+
+    def items(self) -> ItemsView[str, Column]:
+        """(name, column) pairs, in order."""
+        return self._columns.items()
+
+    def __repr__(self) -> str:
+        return f"Lines(n={self.n}, columns={list(self._columns)})"
+
+    def take(self, index: np.ndarray | Sequence[int]) -> Lines:
+        """The lines at ``index`` (positions, or a boolean mask), in that order."""
+        idx = np.asarray(index)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        n = len(idx)
+        out: dict[str, Column] = {}
+        for name, col in self._columns.items():
+            taken = col[idx]
+            if _is_text(col):
+                taken = _text_form(taken, n)
+            out[name] = taken
+        return Lines(out, n, self.passthrough)
+
+    def with_columns(self, extra: Mapping[str, Column]) -> Lines:
+        """These lines with columns added or replaced."""
+        return Lines({**self._columns, **extra}, self.n, self.passthrough)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The lines as a DataFrame (text as pandas ``str``): an adapter for the edges."""
+        return pd.DataFrame(
+            {
+                c: pd.array(v, dtype=TEXT_DTYPE)
+                if isinstance(v, np.ndarray) and v.dtype == object
+                else v
+                for c, v in self._columns.items()
+            }
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, passthrough: Mapping[str, str] | None = None) -> Lines:
+        """The lines of a frame the reader produced (or :meth:`to_frame` of lines).
+
+        Args:
+            frame: Contract-shaped lines with the reader's dtypes.
+            passthrough: Pass-through feature columns of the lines.
+        """
+        n = len(frame)
+        cols: dict[str, Column] = {}
+        for c in frame.columns:
+            s = frame[c]
+            if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
+                cols[c] = _text_form(s.array, n)
+            else:
+                cols[c] = s.to_numpy()
+        return cls(cols, n, passthrough)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Lines]) -> Lines:
+        """Lines of several batches, one after another (the first batch's columns)."""
+        if not parts:
+            raise ValueError("no batches to concatenate")
+        if len(parts) == 1:
+            return parts[0]
+        n = sum(p.n for p in parts)
+        out: dict[str, Column] = {}
+        for name, first in parts[0]._columns.items():
+            cols = [p[name] for p in parts]
+            if _is_text(first):
+                merged = pd.concat([pd.Series(pd.array(c, dtype=TEXT_DTYPE)) for c in cols])
+                out[name] = _text_form(merged.array, n)
+            else:
+                out[name] = np.concatenate(cols)
+        return cls(out, n, parts[0].passthrough)
+
+
+def _text_form(values: Any, n: int) -> Column:
+    """Text values in the form :func:`is_small` gives ``n`` lines (NaN: unknown)."""
+    if is_small(n):
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            return values
+        arr = np.asarray(values, dtype=object)
+        if len(arr) and not isinstance(values, np.ndarray):
+            arr = np.where(pd.isna(arr), np.nan, arr).astype(object)
+        return arr
+    if isinstance(values, pd.api.extensions.ExtensionArray) and values.dtype == TEXT_DTYPE:
+        return values
+    return pd.array(np.asarray(values, dtype=object), dtype=TEXT_DTYPE)

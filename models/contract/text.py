@@ -1,0 +1,105 @@
+"""Text cells factorised once, so that every contract check runs once per distinct value.
+
+A column of a million lines repeats a few thousand values; the checks in
+``models.contract.checks`` see each value once and their verdicts are spread back by code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from models.contract.batch import TEXT_DTYPE, Column, is_small
+from models.contract.textcase import case_map
+
+
+class TextCells:
+    """A text column factorised: each row's code into its distinct values.
+
+    ``raw`` holds the distinct texts as given and ``clean`` the same stripped, blank as
+    ``None`` (unknown); the last entry of both is ``None``, the code of a missing cell, so
+    every code is a valid index.
+    """
+
+    def __init__(self, cells: pd.Series | Sequence[str | None]) -> None:
+        """Factorise ``cells`` (text; ``None`` or NaN: missing).
+
+        A few cells go through a dict and ``str.strip``; many through Arrow's dictionary
+        encoding and ``utf8_trim_whitespace``. Both give the same codes (first appearance
+        order) and the same stripped text (every code point was compared).
+        """
+        if is_small(len(cells)):
+            seq = _python_texts(cells)
+            index: dict[str, int] = {}
+            missing = len(seq)
+            codes = np.array(
+                [missing if v is None else index.setdefault(v, len(index)) for v in seq],
+                dtype=np.intp,
+            )
+            codes[codes == missing] = len(index)
+            self.raw: list[str | None] = [*index, None]
+            stripped = [v.strip() for v in index]
+        else:
+            enc = pc.dictionary_encode(_arrow_texts(cells))
+            distinct = enc.dictionary
+            indices = enc.indices
+            if indices.null_count:
+                indices = indices.fill_null(len(distinct))
+            codes = indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+            self.raw = [*distinct.to_pylist(), None]
+            stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
+        self.clean: list[str | None] = [v if v else None for v in stripped] + [None]
+        self.codes: np.ndarray = codes
+
+    def present(self) -> np.ndarray:
+        """Per distinct value: not unknown."""
+        return np.array([v is not None for v in self.clean], dtype=bool)
+
+    def mapped(self, fn: str) -> list[str | None]:
+        """The clean values through Arrow's ``utf8_upper`` or ``utf8_lower``."""
+        return case_map(self.clean, fn)
+
+    def numbers(self, values: list[str | None] | None = None) -> np.ndarray:
+        """Per distinct value: ``pd.to_numeric`` of the clean text (NaN if not a number)."""
+        obj = np.array(self.clean if values is None else values, dtype=object)
+        return np.asarray(pd.to_numeric(obj, errors="coerce"), dtype="float64")
+
+
+def _python_texts(cells: pd.Series | Sequence[str | None]) -> list[str | None]:
+    if isinstance(cells, pd.Series):
+        if cells.dtype != TEXT_DTYPE:
+            cells = cells.astype("str")
+        return [v if isinstance(v, str) else None for v in cells.tolist()]
+    return list(cells)
+
+
+def _arrow_texts(cells: pd.Series | Sequence[str | None]) -> pa.Array:
+    if isinstance(cells, pd.Series):
+        if cells.dtype != TEXT_DTYPE:
+            cells = cells.astype("str")
+        arr = pa.array(cells.array)
+    else:
+        arr = pa.array(cells, type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def text_from_codes(values: list[str | None], codes: np.ndarray) -> Column:
+    """The text of each row from its code (``None``: unknown), in the batch's text form."""
+    if is_small(len(codes)):
+        nan_for_none = [np.nan if v is None else v for v in values]
+        taken = np.empty(len(codes), dtype=object)
+        taken[:] = [nan_for_none[c] for c in codes.tolist()]
+        return taken
+    arr = pa.array(values, type=pa.large_string()).take(pa.array(codes))
+    return pd.arrays.ArrowStringArray(arr, dtype=TEXT_DTYPE)  # type: ignore[call-arg]
+
+
+def unknown_text(n: int) -> Column:
+    """A text column of ``n`` unknown values."""
+    return text_from_codes([None], np.zeros(n, dtype=np.intp))

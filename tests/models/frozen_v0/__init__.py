@@ -1,1 +1,0 @@
-"""Frozen copy of the feature code as it was before the performance work (regression oracle)."""
