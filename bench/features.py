@@ -29,7 +29,7 @@ def main() -> None:
     chunks = [frame.iloc[i : i + 250_000] for i in range(0, len(frame), 250_000)]
 
     from models.features.matrix import build_features
-    from models.features.signals import SignalCache
+    from models.features.cache import SignalCache
 
     cache = SignalCache()
     rates = []

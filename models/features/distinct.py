@@ -98,3 +98,27 @@ def spread(
     if dtype is None:
         return obj[codes]
     return pd.array(obj, dtype=dtype).take(codes)  # type: ignore[call-overload]
+
+
+def spread_text(per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtype: str) -> Any:
+    """:func:`spread` to a text column in the batch's form (see ``models.contract.batch``).
+
+    A small batch gets the object array the extension array would convert to (missing: NaN
+    for ``str``, NA for ``string``).
+    """
+    if not is_small(len(codes)):
+        return spread(per_unique, codes, missing, dtype)
+    na = pd.NA if dtype == "string" else np.nan
+    vals = [na if v is None or v is pd.NA or v != v else v for v in (*per_unique, missing)]
+    return np.fromiter(vals, dtype=object, count=len(vals))[codes]
+
+
+def texts_of(values: np.ndarray) -> list[str]:
+    """Distinct values as text; the last slot stands for a missing value (empty text)."""
+    return [*(str(v) for v in values), ""]
+
+
+def slices(s: Column, *cuts: slice) -> list[np.ndarray]:
+    """``s.str[cut]`` for each cut, as object arrays (missing stays NaN), once per value."""
+    codes, uniques = factorize(s)
+    return [spread([u[cut] for u in uniques], codes, np.nan) for cut in cuts]

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from models.contract.batch import Column, Lines
+from models.features.cache import SignalCache
 from models.features.distinct import combine, factorize, spread
 from models.features.history import PartyHistory, month_index
-from models.features.signals import SignalCache, derive_signals, signal_frame
+from models.features.signals import derive_signals, signal_frame
 from models.features.valuestats import (
     GOODS_COLUMNS,
     MEASURES,

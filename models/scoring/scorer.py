@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from models.contract.batch import TEXT_DTYPE, Column, Lines, is_small
+from models.features.cache import SignalCache
 from models.features.matrix import build_features, model_frame
-from models.features.signals import SignalCache, derive_signals
+from models.features.signals import derive_signals
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
 

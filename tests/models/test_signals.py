@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from models.features.signals import _upper
+from models.contract.textcase import upper_texts as _upper
 
 TEXTS = ["acme trading co", "Straße 5", "ﬁne goods", "ǆ ltd", "İstanbul", "", "x\u3000y"]
 

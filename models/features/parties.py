@@ -1,0 +1,100 @@
+"""Party signals: who made and who shipped the goods, and whether a list names them.
+
+Listed entities are matched on their names and aliases once per distinct name; party keys
+(declared ID, else the normalised name) identify a party across lines for its history.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.contract.batch import Column, Lines
+from models.contract.textcase import upper_texts
+from models.features.cache import SignalCache
+from models.features.distinct import combine, factorize, memo_map, spread, spread_text, texts_of
+from models.features.places import xinjiang_checks, xj_columns
+from models.reference.entities import MATCH_COLUMNS, normalize_name
+
+# Intermediaries: a trader or forwarder between the factory and the buyer is how goods change
+# their declared origin (transshipment) and how a listed producer disappears from the manifest.
+TRADER_TERMS = re.compile(
+    r"\b(?:LOGISTICS?|FORWARD\w*|SHIPPING|SUPPLY CHAIN|TRADING|TRADE"
+    r"|IMP(?:ORT)?\W*(?:&|AND)?\W*EXP(?:ORT)?|ENTERPRISES?|HOLDINGS?)\b"
+)
+
+
+def _name_key(name: str) -> str | None:
+    norm = normalize_name(name) if name else ""
+    return "N:" + norm if norm else None
+
+
+def party_keys(ids: Column | None, names: Column, cache: SignalCache) -> np.ndarray:
+    """Object array of party keys: the declared ID when present, else ``N:`` + normalised name."""
+    codes, uniques = factorize(names)
+    by_name = memo_map(texts_of(uniques), cache.parties, _name_key)
+    key = spread(by_name[:-1], codes, by_name[-1])
+    if ids is None:
+        return key
+    icodes, iuniq = factorize(ids)
+    id_obj = spread(list(iuniq), icodes, np.nan)
+    use_id = spread([str(u) != "" for u in iuniq], icodes, False, "bool")
+    key = np.where(use_id, id_obj, key)
+    key[key == "N:"] = None
+    return key
+
+
+def party_signals(
+    f: Lines,
+    countries: dict[str, np.ndarray],
+    cache: SignalCache,
+    out: dict[str, Any],
+) -> None:
+    """Manufacturer against shipper: names in Xinjiang, a trader between them, countries."""
+    mcodes, muniq = factorize(f["manufacturer_name"])
+    scodes, suniq = factorize(f["shipper_name"])
+    pair, first = combine(mcodes, scodes)
+    mtext, stext = texts_of(muniq), texts_of(suniq)
+    joined = [mtext[mcodes[i]] + " | " + stext[scodes[i]] for i in first]
+    xj = xj_columns([*xinjiang_checks(joined, cache), (False, "", "", False)], pair)
+    out["names_xj"] = xj["hit"]
+    mfr_norm = party_keys(None, f["manufacturer_name"], cache)
+    shp_norm = party_keys(None, f["shipper_name"], cache)
+    out["shipper_ne_mfr"] = (
+        pd.notna(mfr_norm) & pd.notna(shp_norm) & (mfr_norm != shp_norm)
+    ).astype("float64")
+    new = [t for t in stext if t not in cache.traders]
+    for t, up in zip(new, upper_texts(new), strict=True):
+        cache.traders[t] = TRADER_TERMS.search(up) is not None
+    trader = [cache.traders[t] for t in stext]
+    out["shipper_trader"] = spread(trader[:-1], scodes, trader[-1], "float64")
+    m, s = countries["mfr"], countries["shp"]
+    out["shipper_ctry_ne_mfr"] = ((m != "") & (s != "") & (m != s)).astype("float64")
+    out["ev_names_xj_terms"] = xj["terms"]
+
+
+def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
+    """Similarity of each party to a listed entity, with the entity as evidence (``ev_*``)."""
+    for role, col in (("mfr", "manufacturer_name"), ("shp", "shipper_name")):
+        codes, uniques = factorize(f[col])
+        texts = texts_of(uniques)
+        new = [t for t in dict.fromkeys(texts) if t not in cache.entities]
+        if new:
+            cache.entities.update(zip(new, cache.matcher.match_texts(new), strict=True))
+        rows = [cache.entities[t] for t in texts]
+        cols = dict(zip(MATCH_COLUMNS, zip(*rows, strict=True), strict=True))
+        sim = spread(cols["similarity"][:-1], codes, np.nan, "float64")
+        out[f"{role}_list_sim"] = sim
+        out[f"ev_{role}_entity_id"] = spread_text(cols["entity_id"][:-1], codes, pd.NA, "string")
+        for name, src in (
+            ("name", "entity_name"),
+            ("alias", "matched_alias"),
+            ("list", "list"),
+            ("citation", "citation"),
+        ):
+            out[f"ev_{role}_entity_{name}"] = spread_text(
+                cols[src][:-1], codes, cols[src][-1], "str"
+            )
