@@ -7,13 +7,14 @@ entities, unlisted Xinjiang producers and new South-East Asian front companies.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from pipelines.simulate.catalogue import catalogue
 from pipelines.simulate.countries import COUNTRIES, EASTERN_CN_REGIONS, City
-from pipelines.simulate.goods import COUNTRY_SECTORS, INDUSTRY_WORDS, sector_products
 from pipelines.simulate.names import (
     address,
     company_name,
@@ -135,7 +136,7 @@ class World:
     fronts: Ragged  # front companies per risky importer
 
 
-def _weighted(rng: np.random.Generator, table: dict[str, float]) -> str:
+def _weighted(rng: np.random.Generator, table: Mapping[str, float]) -> str:
     keys = list(table)
     p = np.array([table[k] for k in keys], dtype=float)
     return keys[int(rng.choice(len(keys), p=p / p.sum()))]
@@ -160,9 +161,10 @@ class _Registry:
         self.traders: dict[str, list[int]] = {}
 
     def _products(self, sectors: list[str], country: str) -> list[int]:
-        pool = np.unique(np.concatenate([sector_products(s, country) for s in sectors]))
+        cat = catalogue()
+        pool = np.unique(np.concatenate([cat.sector_products(s, country) for s in sectors]))
         if len(pool) == 0:  # e.g. a Mexican pasta maker: fall back to any origin
-            pool = np.unique(np.concatenate([sector_products(s, "CN") for s in sectors]))
+            pool = np.unique(np.concatenate([cat.sector_products(s, "CN") for s in sectors]))
         k = min(len(pool), int(self.rng.integers(1, 4)))
         return sorted(self.rng.choice(pool, size=k, replace=False).tolist())
 
@@ -190,7 +192,7 @@ class _Registry:
     ) -> int:
         rng = self.rng
         prof = COUNTRIES[iso2]
-        industry = pick(rng, INDUSTRY_WORDS[sectors[0]])
+        industry = pick(rng, catalogue().sectors[sectors[0]].industry_words)
         street_line = street(rng, COUNTRIES["CN"] if xinjiang else prof)
         if xinjiang:
             known = self.places.city_in(name) if name else None
@@ -288,6 +290,7 @@ def build_world(
     a, ex = sc.actors, sc.exposure
     start, n_days = sc.time.start, (sc.score_start - sc.time.start).days
     reg = _Registry(rng, XinjiangPlaces.from_table(places))
+    cat = catalogue()
 
     listed_names: dict[str, int] = {}
     added = 0
@@ -314,7 +317,8 @@ def build_world(
         # Fictional additions spread over the training window so list drift is always present.
         day = int(n_days * (k + 1) / (ex.ensure_list_additions - added + 1))
         sector = _weighted(rng, XJ_SECTORS)
-        brand, industry = pick(rng, COUNTRIES["CN"].brands), pick(rng, INDUSTRY_WORDS[sector])
+        brand = pick(rng, COUNTRIES["CN"].brands)
+        industry = pick(rng, cat.sectors[sector].industry_words)
         city = reg.places.cities[int(rng.integers(len(reg.places.cities)))][0]
         name = f"Xinjiang {city} {brand} {industry} Co., Ltd."
         alias = f"{brand} {industry} {city}"
@@ -358,7 +362,7 @@ def build_world(
     codes = sorted(shares)
     p = np.array([shares[c] for c in codes])
     for iso2 in rng.choice(codes, size=n_makers, p=p / p.sum()):
-        sector = _weighted(rng, COUNTRY_SECTORS[iso2])
+        sector = _weighted(rng, cat.country_sectors[iso2])
         is_mill = iso2 == "CN" and sector in MILL_SECTORS and rng.random() < ex.mill_share
         m = reg.maker(
             MILL if is_mill else NORMAL,
