@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.simulate.actors import FRONT, LISTED, MILL, NORMAL, XINJIANG
 from pipelines.simulate.catalogue import catalogue
+from pipelines.simulate.makers import FRONT, LISTED, MILL, NORMAL, XINJIANG
 from pipelines.simulate.scenario import Scenario
 
 MECHANISM_NAMES = (
