@@ -57,6 +57,13 @@ def _importer_name(rng: np.random.Generator, home_sector: str) -> str:
     return f"{pick(rng, US_BRANDS)} {trade} {pick(rng, US_SUFFIX)}"
 
 
+def _some(rng: np.random.Generator, pool: np.ndarray, home: np.ndarray, most: int) -> list[int]:
+    """1 to ``most`` distinct members of ``pool``, five times likelier where ``home`` holds."""
+    w = np.where(home, 5.0, 1.0)
+    k = min(int(rng.integers(1, most + 1)), len(pool))
+    return rng.choice(pool, size=k, replace=False, p=w / w.sum()).tolist()
+
+
 def build_importers(
     rng: np.random.Generator, sc: Scenario, lines: int, makers: pd.DataFrame
 ) -> tuple[pd.DataFrame, Ragged, np.ndarray, Ragged, Ragged]:
@@ -100,21 +107,9 @@ def build_importers(
         d: list[int] = []
         f: list[int] = []
         if risky[i]:
-            wd = np.where(sector[direct_pool] == home, 5.0, 1.0)
-            d = rng.choice(
-                direct_pool,
-                size=min(int(rng.integers(1, 4)), len(direct_pool)),
-                replace=False,
-                p=wd / wd.sum(),
-            ).tolist()
+            d = _some(rng, direct_pool, sector[direct_pool] == home, 3)
             if front_pool.size:
-                wf = np.where(sector[front_pool] == home, 5.0, 1.0)
-                f = rng.choice(
-                    front_pool,
-                    size=min(int(rng.integers(1, 3)), len(front_pool)),
-                    replace=False,
-                    p=wf / wf.sum(),
-                ).tolist()
+                f = _some(rng, front_pool, sector[front_pool] == home, 2)
         dirs.append(d)
         frs.append(f)
     share = np.where(risky, rng.beta(2.0, 2.0, n), 0.0)
