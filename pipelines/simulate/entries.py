@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.simulate.actors import FRONT, World
+from pipelines.simulate.actors import World
 from pipelines.simulate.countries import (
     COUNTRIES,
     THIRD_COUNTRY_PORTS,
@@ -18,6 +18,7 @@ from pipelines.simulate.countries import (
     US_PORTS_LAND,
     US_PORTS_PACIFIC,
 )
+from pipelines.simulate.makers import FRONT
 from pipelines.simulate.scenario import Scenario
 
 _ATLANTIC_ORIGINS = ("DE", "IT", "TR", "IN", "PK", "BD")

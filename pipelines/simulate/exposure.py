@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.simulate.actors import FRONT, LISTED, MILL, NORMAL, XINJIANG
-from pipelines.simulate.goods import PRODUCTS
+from pipelines.simulate.catalogue import catalogue
+from pipelines.simulate.makers import FRONT, LISTED, MILL, NORMAL, XINJIANG
 from pipelines.simulate.scenario import Scenario
 
 MECHANISM_NAMES = (
@@ -27,7 +27,7 @@ _BY_KIND = {LISTED: 1, XINJIANG: 2, MILL: 3, FRONT: 4}
 
 
 def _ilab_mask(product: np.ndarray, origin: np.ndarray) -> np.ndarray:
-    pairs = {(i, c) for i, p in enumerate(PRODUCTS) for c in p.ilab}
+    pairs = {(i, c) for i, p in enumerate(catalogue().products) for c in p.ilab_origins}
     keys = pd.MultiIndex.from_arrays([product, origin])
     wanted = pd.MultiIndex.from_tuples(sorted(pairs)) if pairs else keys[:0]
     return np.asarray(keys.isin(wanted))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.simulate.catalogue import catalogue
 from pipelines.simulate.exposure import MECHANISM_NAMES
-from pipelines.simulate.goods import PRIORITY_SECTORS, PRODUCTS
 from pipelines.simulate.scenario import Scenario
 
 REASONS = ("", "random", "targeted", "tip")
@@ -39,7 +39,7 @@ def inspect(
     """
     ins = sc.inspections
     n = len(lines)
-    priority = np.array([p.sector in PRIORITY_SECTORS for p in PRODUCTS])[lines["product"]]
+    priority = catalogue().priority_products()[lines["product"]]
     list_hit = lines["day"].to_numpy() >= lines["list_day"].to_numpy()
     cn_hit = priority & (lines["country_of_origin"].to_numpy() == "CN")
     miss = (

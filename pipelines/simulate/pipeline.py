@@ -10,12 +10,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from models.reference.tables import load_entities, load_xinjiang_places
-from pipelines.simulate.actors import KINDS, build_world
+from pipelines.simulate.actors import build_world
 from pipelines.simulate.defects import inject
 from pipelines.simulate.entries import build_lines
 from pipelines.simulate.exposure import MECHANISM_NAMES, assign_truth
 from pipelines.simulate.goods import line_goods
 from pipelines.simulate.inspections import REASONS, inspect
+from pipelines.simulate.makers import KINDS
 from pipelines.simulate.scenario import Scenario, load_scenario
 from pipelines.simulate.writer import (
     CONTRACT_COLUMNS,
