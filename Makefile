@@ -56,10 +56,11 @@ serve: $(STAMP) ## Serve the current @champion on http://127.0.0.1:8000
 	$(FLRISK) serve --host 127.0.0.1 --port 8000
 
 .PHONY: lint
-lint: $(STAMP) ## ruff check, ruff format --check, mypy
+lint: $(STAMP) ## ruff check, ruff format --check, mypy, lint-imports (the layers)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 .PHONY: fmt
 fmt: $(STAMP) ## Format and auto-fix with ruff

@@ -77,3 +77,38 @@ def registered_model(sim_dir: Path, fast_config: Path) -> SimpleNamespace:
         score_lines=score_lines.head(300).copy(),
         all_score_lines=score_lines,
     )
+
+
+@pytest.fixture()
+def make_lines():
+    """Build validated :class:`~models.contract.batch.Lines` of three ordinary lines.
+
+    Keyword arguments replace a column (one value per line, ``None`` for missing), so a
+    test states only what it is about: ``make_lines(goods_description=["GOODS", ...])``.
+    """
+    from models.contract.validate import validate_lines
+
+    base = {
+        "entry_id": ["E1", "E1", "E2"],
+        "line_no": ["1", "2", "1"],
+        "entry_date": ["2025-01-10", "2025-01-10", "2025-02-01"],
+        "hts_code": ["6109.10.0012", "5201000000", "8471300100"],
+        "country_of_origin": ["CN", "CN", "DE"],
+        "manufacturer_name": ["ACME TEXTILE CO", "ACME TEXTILE CO", "MUELLER GMBH"],
+        "manufacturer_address": [
+            "5 Road, Ningbo, Zhejiang, China",
+            "5 Road, Ningbo, Zhejiang, China",
+            "Hauptstr. 1, Berlin, Germany",
+        ],
+        "goods_description": ["COTTON T-SHIRTS", "RAW COTTON", "LAPTOP COMPUTERS"],
+        "quantity": ["100", "50", "3"],
+        "declared_value_usd": ["1000", "400", "3000"],
+        "gross_weight_kg": ["200", "100", "12"],
+    }
+
+    def build(**columns: list[str | None]):
+        result = validate_lines({**base, **columns}, source="test")
+        assert result.bad_rows.empty, result.bad_rows.to_dict("records")
+        return result.lines
+
+    return build
