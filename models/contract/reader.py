@@ -683,8 +683,12 @@ def write_quarantine(quarantine: pd.DataFrame, path: Path, *, append: bool = Fal
         raise ContractError(f"cannot write the quarantine file {path}: {exc}") from exc
 
 
-def _parquet_text(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
-    """A Parquet table as text columns (ints stay '3', dates become '2024-03-14')."""
+def parquet_text(table: pa.Table | pa.RecordBatch) -> pd.DataFrame:
+    """A Parquet table as text columns (ints stay '3', dates become '2024-03-14').
+
+    Public chunk API: the Spark engine turns each Arrow batch into the reader's text form
+    with it before :func:`validate_chunk`.
+    """
     cols = {}
     for name, col in zip(table.column_names, table.columns, strict=True):
         cols[name] = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
@@ -716,7 +720,7 @@ def _raw_chunks(path: Path, chunk_rows: int | None) -> Iterator[tuple[pd.DataFra
                     raise ContractError(f"{path}: duplicate column(s) {_duplicates(names)}")
                 batches = pf.iter_batches(batch_size=chunk_rows) if chunk_rows else [pf.read()]
                 for batch in batches:
-                    df = _parquet_text(batch)
+                    df = parquet_text(batch)
                     yield df, np.arange(start, start + len(df), dtype=np.int64)
                     start += len(df)
         except (pa.ArrowException, OSError) as exc:  # not Parquet, truncated, unreadable type
@@ -754,7 +758,7 @@ def _resolve(mapping: ColumnMapping | Path | str | None) -> ColumnMapping | None
     return load_mapping(mapping)
 
 
-def _process(
+def validate_chunk(
     original: pd.DataFrame,
     rows: np.ndarray,
     mapping: ColumnMapping | None,
@@ -763,6 +767,22 @@ def _process(
     source: str,
     seen: SeenKeys,
 ) -> tuple[ReadResult, pd.DataFrame | None]:
+    """Map and validate one chunk of text columns, as every reader path does.
+
+    Public chunk API: the Spark engine validates each partition batch with it, so a line
+    is checked exactly as ``flrisk score`` checks it.
+
+    Args:
+        original: The chunk as read (text columns, source layout).
+        rows: Source row numbers of the chunk's lines (for problem reports).
+        mapping: Column mapping for another layout, or None.
+        require_labels: Whether the label columns must be present.
+        source: Name of the input, for problem reports.
+        seen: Keys already seen in earlier chunks (duplicate detection across chunks).
+
+    Returns:
+        The validated lines and bad rows, and the quarantine frame (None without bad rows).
+    """
     raw = mapping.apply(original, require_labels=require_labels) if mapping else original
     kinds = mapping.passthrough_kinds if mapping else {}
     result, bad = _validate(
@@ -810,7 +830,7 @@ def read_entry_lines(
     results, quarantines = [], []
     for path in plist:
         for original, rows in _raw_chunks(path, None):
-            result, quarantine = _process(
+            result, quarantine = validate_chunk(
                 original, rows, cmap, require_labels=require_labels, source=path.name, seen=seen
             )
             results.append(result)
@@ -867,7 +887,7 @@ def iter_entry_lines(
     seen = SeenKeys()
     qpath: Path | None = None
     for original, rows in _raw_chunks(path, chunk_rows):
-        result, quarantine = _process(
+        result, quarantine = validate_chunk(
             original, rows, cmap, require_labels=require_labels, source=path.name, seen=seen
         )
         if quarantine is not None:
