@@ -12,7 +12,7 @@ from models.scoring.bundle import MODEL_FILE, ModelIntegrityError, load_bundle, 
 from models.scoring.lookup import client, fetch_bundle, resolve
 from models.scoring.scorer import Scorer
 from pipelines.config import load_config
-from pipelines.train import fit
+from pipelines.fit import fit
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +24,13 @@ def small_history(sim_dir):
 
 
 def _cfg():
-    cfg = load_config(None)
-    cfg["lightgbm"]["num_boost_round"] = 60
-    cfg["evaluation"]["bootstrap"] = 0
-    cfg["learning"]["strategies"] = ["inspected", "ipw"]
-    return cfg
+    return load_config(None).updated(
+        {
+            "lightgbm": {"num_boost_round": 60},
+            "evaluation": {"bootstrap": 0},
+            "learning": {"strategies": ["inspected", "ipw"]},
+        }
+    )
 
 
 def test_same_data_and_seed_give_a_byte_identical_model(small_history, tmp_path):
