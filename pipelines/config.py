@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from lightgbm.basic import _ConfigAliases
 
@@ -58,21 +58,58 @@ def _strings(v: Any) -> tuple[str, ...]:
     return tuple(v)
 
 
-def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
-    def convert(v: Any) -> str:
-        if v not in choices:
-            raise ValueError(f"expected one of {list(choices)}, got {v!r}")
-        return str(v)
-
-    return convert
+def _floats(v: Any) -> tuple[float, ...]:
+    if not isinstance(v, list):
+        raise TypeError(f"expected a list of numbers, got {v!r}")
+    return tuple(float(x) for x in v)
 
 
-def _strategies(v: Any) -> tuple[str, ...]:
-    names = _strings(v)
-    unknown = [s for s in names if s not in STRATEGIES]
-    if unknown or not names:
-        raise ValueError(f"strategies must be a non-empty list of {list(STRATEGIES)}, got {v!r}")
-    return names
+# How a TOML value becomes each field type of the configuration's dataclasses.
+CONVERTERS: dict[Any, Callable[[Any], Any]] = {
+    int: int,
+    float: float,
+    str: str,
+    bool: _boolean,
+    tuple[str, ...]: _strings,
+    tuple[float, ...]: _floats,
+}
+
+
+def _checked(
+    convert: Callable[[Any], Any], choices: tuple[str, ...] | None
+) -> Callable[[Any], Any]:
+    if choices is None:
+        return convert
+
+    def check(v: Any) -> Any:
+        out = convert(v)
+        values = out if isinstance(out, tuple) else (out,)
+        if not values or any(x not in choices for x in values):
+            raise ValueError(f"expected {list(choices)} (or a list of them), got {v!r}")
+        return out
+
+    return check
+
+
+def _section(cls: Any, tables: Mapping[str, Mapping[str, Any]], name: str) -> Any:
+    """The dataclass ``cls`` from table ``[name]``, each value converted to its field's type."""
+    hints = get_type_hints(cls)
+    return cls(
+        **{
+            f.name: _value(
+                tables[name],
+                name,
+                f.name,
+                _checked(CONVERTERS[hints[f.name]], f.metadata.get("choices")),
+            )
+            for f in fields(cls)
+        }
+    )
+
+
+def _table(section: Any) -> dict[str, Any]:
+    """A configuration dataclass back to its TOML table (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(section).items()}
 
 
 @cache
@@ -104,11 +141,11 @@ class SplitConfig:
 class LearningConfig:
     """``[learning]``: strategies for selection-biased labels and how one is chosen."""
 
-    strategies: tuple[str, ...]
+    strategies: tuple[str, ...] = field(metadata={"choices": STRATEGIES})
     pu_unlabelled_weight: float
     pu_unlabelled_sample: float
     propensity_floor: float
-    selection_metric: str
+    selection_metric: str = field(metadata={"choices": SELECTION_METRICS})
     refit_on_all: bool
 
 
@@ -199,53 +236,27 @@ class TrainConfig:
     @classmethod
     def from_tables(cls, t: Mapping[str, Mapping[str, Any]]) -> TrainConfig:
         """From parsed TOML tables (the defaults merged with a user's file)."""
-        s, le, b, e, p = t["split"], t["learning"], t["bands"], t["evaluation"], t["promotion"]
         _check_lightgbm_keys("lightgbm_targeted", t["lightgbm_targeted"])
         return cls(
-            split=SplitConfig(
-                test_months=_value(s, "split", "test_months", int),
-                valid_months=_value(s, "split", "valid_months", int),
-            ),
-            learning=LearningConfig(
-                strategies=_value(le, "learning", "strategies", _strategies),
-                pu_unlabelled_weight=_value(le, "learning", "pu_unlabelled_weight", float),
-                pu_unlabelled_sample=_value(le, "learning", "pu_unlabelled_sample", float),
-                propensity_floor=_value(le, "learning", "propensity_floor", float),
-                selection_metric=_value(
-                    le, "learning", "selection_metric", _one_of(SELECTION_METRICS)
-                ),
-                refit_on_all=_value(le, "learning", "refit_on_all", _boolean),
-            ),
+            split=_section(SplitConfig, t, "split"),
+            learning=_section(LearningConfig, t, "learning"),
             lightgbm=LightGBMConfig.from_table(t["lightgbm"]),
             lightgbm_targeted=dict(t["lightgbm_targeted"]),
-            bands=BandsConfig(
-                high_share=_value(b, "bands", "high_share", float),
-                elevated_share=_value(b, "bands", "elevated_share", float),
-            ),
-            evaluation=EvaluationConfig(
-                capacities=_value(e, "evaluation", "capacities", lambda v: tuple(map(float, v))),
-                bootstrap=_value(e, "evaluation", "bootstrap", int),
-                seed=_value(e, "evaluation", "seed", int),
-            ),
-            promotion=PromotionConfig(
-                metric=_value(p, "promotion", "metric", str),
-                min_gain=_value(p, "promotion", "min_gain", float),
-            ),
+            bands=_section(BandsConfig, t, "bands"),
+            evaluation=_section(EvaluationConfig, t, "evaluation"),
+            promotion=_section(PromotionConfig, t, "promotion"),
         )
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """Back to TOML-shaped tables (what a run logs as its parameters)."""
         return {
-            "split": asdict(self.split),
-            "learning": {**asdict(self.learning), "strategies": list(self.learning.strategies)},
+            "split": _table(self.split),
+            "learning": _table(self.learning),
             "lightgbm": self.lightgbm.table(),
             "lightgbm_targeted": dict(self.lightgbm_targeted),
-            "bands": asdict(self.bands),
-            "evaluation": {
-                **asdict(self.evaluation),
-                "capacities": list(self.evaluation.capacities),
-            },
-            "promotion": asdict(self.promotion),
+            "bands": _table(self.bands),
+            "evaluation": _table(self.evaluation),
+            "promotion": _table(self.promotion),
         }
 
     def updated(self, overrides: Mapping[str, Mapping[str, Any]]) -> TrainConfig:

@@ -38,17 +38,12 @@ def steps(monkeypatch, tmp_path):
     return SimpleNamespace(calls=calls, result=result)
 
 
+INPUTS = {"data": [Path("train.csv")], "mapping": None, "name": "flrisk", "config": None}
+FLAGS = {"truth": None, "use_feedback": True, "allow_bad_rows": False}
+
+
 def _train(promote_alias):
-    return train.train_command(
-        data=[Path("train.csv")],
-        mapping=None,
-        name="flrisk",
-        config=None,
-        truth=None,
-        use_feedback=True,
-        promote_alias=promote_alias,
-        allow_bad_rows=False,
-    )
+    return train.train_command(**INPUTS, **FLAGS, promote_alias=promote_alias)
 
 
 def test_steps_run_in_order_and_promotion_comes_last(steps, tmp_path):
