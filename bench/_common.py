@@ -83,7 +83,7 @@ def bundle_for(sim: Path) -> Any:
     if not (folder / "manifest.json").is_file():
         from models.contract.reader import read_entry_lines
         from pipelines.config import load_config
-        from pipelines.train import fit
+        from pipelines.fit import fit
 
         frame = read_entry_lines(sim / "train.csv", require_labels=True).frame
         with contextlib.redirect_stdout(io.StringIO()):

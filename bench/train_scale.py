@@ -1,6 +1,6 @@
 """Training cost against data size: time and peak RSS at several sizes, log-log slope.
 
-Each size is trained in a fresh subprocess (``pipelines.train.fit``, the code ``flrisk
+Each size is trained in a fresh subprocess (``pipelines.fit.fit``, the code ``flrisk
 train`` runs, without the registry) so its peak RSS is its own. A slope of 1 on log-log
 axes is linear growth; the target is no worse than linear, and 1M lines under 5 minutes.
 
@@ -21,7 +21,7 @@ CHILD = """
 import json, resource, sys, time, contextlib, io
 from models.contract.reader import read_entry_lines
 from pipelines.config import load_config
-from pipelines.train import fit
+from pipelines.fit import fit
 frame = read_entry_lines(sys.argv[1] + "/train.csv", require_labels=True).frame
 t0 = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):

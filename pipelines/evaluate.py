@@ -10,13 +10,25 @@ Views, each over *all* lines of the evaluation window (an officer ranks everythi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import typer
 
+from models.contract.batch import Lines
+from models.features.signals import derive_signals, signal_frame
+from models.scoring.lookup import fetch_bundle, resolve
+from models.scoring.scorer import Scorer
+from models.settings import get_settings
+from pipelines.baselines import legacy_rule_scores, random_scores
+from pipelines.config import EvaluationConfig, load_config
+from pipelines.labelled import load_truth, read_labelled
 from pipelines.metrics import bootstrap_draws, intervals, paired_difference
+
+Results = dict[str, dict[str, dict[str, dict[str, float]]]]
 
 VIEW_TEXT = {
     "random_sample": "random-inspection sample of the window (unbiased; cut-offs over all lines)",
@@ -46,13 +58,46 @@ def views(
     return out
 
 
+# Least biased first: the simulator's truth on every line (simulated data only), then the
+# random-inspection sample (unbiased, few positives), then every inspected line (biased
+# toward the legacy rules' targeting, used only when nothing better exists).
+HEADLINE_ORDER = ("hidden_truth", "random_sample", "all_inspected")
+
+
+def headline_view(available: Iterable[str]) -> str:
+    """The view whose metrics are the headline: the least biased one available.
+
+    One rule for the model card's plots and breakdowns, the registered version's
+    ``holdout_metrics`` and the promotion gate.
+
+    Args:
+        available: Names of the views that have labels (keys of :func:`views` or of
+            :func:`evaluate_scores`' results).
+
+    Raises:
+        ValueError: No known view among ``available``.
+    """
+    names = set(available)
+    for view in HEADLINE_ORDER:
+        if view in names:
+            return view
+    raise ValueError(f"no labelled evaluation view among {sorted(names)}")
+
+
+def headline_metrics(results: Results) -> dict[str, Any]:
+    """The model's PR-AUC and precision at 5% in the headline view, with the view's name."""
+    view = headline_view(results)
+    m = results[view]["model"]
+    return {"view": view, **{k: m[k]["value"] for k in ("pr_auc", "precision_at_5") if k in m}}
+
+
 def evaluate_scores(
     frame: pd.DataFrame,
     scores: dict[str, np.ndarray],
     probs: dict[str, np.ndarray | None],
     truth: np.ndarray | None,
-    cfg: dict[str, Any],
-) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    cfg: EvaluationConfig,
+) -> Results:
     """Metrics with bootstrap intervals: ``{view: {model: {metric: {value, lo, hi}}}}``.
 
     When ``scores`` has a ``model`` and baselines, each view also gets rows
@@ -60,23 +105,23 @@ def evaluate_scores(
     direct test of "the model beats this baseline".
     """
     values = frame["declared_value_usd"].to_numpy(dtype=float)
-    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    out: Results = {}
     for view, (y, mask) in views(frame, truth).items():
         draws = {
             name: bootstrap_draws(
                 s,
                 y,
                 mask,
-                list(cfg["capacities"]),
-                int(cfg["bootstrap"]),
-                int(cfg["seed"]),
+                list(cfg.capacities),
+                cfg.bootstrap,
+                cfg.seed,
                 values=values,
                 probs=probs.get(name),
             )
             for name, s in scores.items()
         }
         out[view] = {name: intervals(*d) for name, d in draws.items()}
-        if "model" in draws and int(cfg["bootstrap"]) > 0:
+        if "model" in draws and cfg.bootstrap > 0:
             for name in COMPARED:
                 if name in draws:
                     out[view][f"model_minus_{name}"] = paired_difference(
@@ -85,7 +130,7 @@ def evaluate_scores(
     return out
 
 
-def flat_metrics(results: dict[str, dict[str, dict[str, dict[str, float]]]]) -> dict[str, float]:
+def flat_metrics(results: Results) -> dict[str, float]:
     """``view.model.metric`` -> value (and ``_lo``/``_hi``), for MLflow."""
     flat: dict[str, float] = {}
     for view, models in results.items():
@@ -98,7 +143,7 @@ def flat_metrics(results: dict[str, dict[str, dict[str, dict[str, float]]]]) -> 
     return flat
 
 
-def metrics_table(results: dict[str, dict[str, dict[str, dict[str, float]]]]) -> str:
+def metrics_table(results: Results) -> str:
     """Markdown table, one block per view, one row per model, value [95% CI]."""
     cols = [
         "precision_at_1",
@@ -138,43 +183,19 @@ def metrics_table(results: dict[str, dict[str, dict[str, dict[str, float]]]]) ->
     return "\n".join(lines)
 
 
-def load_truth(path: Path, frame: pd.DataFrame) -> np.ndarray:
-    """Hidden truth aligned with ``frame`` by (entry_id, line_no); refuses missing lines."""
-    t = pd.read_csv(path, dtype={"entry_id": str})
-    merged = (
-        frame[["entry_id", "line_no"]]
-        .astype({"entry_id": object})
-        .merge(t.astype({"entry_id": object}), on=["entry_id", "line_no"], how="left")
-    )
-    if merged["true_violation"].isna().any():
-        n = int(merged["true_violation"].isna().sum())
-        raise ValueError(f"{path}: no hidden truth for {n} lines")
-    return merged["true_violation"].to_numpy(dtype=float)
-
-
 def evaluate_command(
     model_uri: str, data: list[Path], mapping: Path | None, truth: Path | None, allow_bad_rows: bool
 ) -> dict[str, Any]:
     """``flrisk evaluate``: score labelled lines with a registered model and print the table."""
-    import typer
-
-    from models.features.signals import derive_signals
-    from models.scoring.lookup import fetch_bundle, resolve
-    from models.scoring.scorer import Scorer
-    from models.settings import get_settings
-    from pipelines.baselines import legacy_rule_scores, random_scores
-    from pipelines.config import load_config
-    from pipelines.train import read_labelled
-
     settings = get_settings()
     resolved = resolve(model_uri, settings)
     scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
     res = read_labelled(settings, data, mapping, allow_bad_rows)
     frame = res.frame
-    scored = scorer.score(frame, reasons=0)
-    p = scored["risk_score"].to_numpy()
-    signals = derive_signals(frame, scorer.cache)
-    cfg = load_config(None)["evaluation"]
+    lines = Lines.from_frame(frame, res.passthrough)
+    p = scorer.score(lines, reasons=0).risk_score
+    signals = signal_frame(derive_signals(lines, scorer.cache))
+    cfg = load_config(None).evaluation
     results = evaluate_scores(
         frame,
         {

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from models.scoring.bundle import Calibration
+from models.scoring.scorer import calibrate
+from pipelines.config import LightGBMConfig
 
 DETERMINISTIC = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
 
@@ -34,11 +36,9 @@ class Sample:
     w: np.ndarray
 
 
-def lgb_params(cfg: dict[str, Any], num_threads: int) -> dict[str, Any]:
+def lgb_params(cfg: LightGBMConfig, num_threads: int) -> dict[str, Any]:
     """LightGBM parameters from the ``[lightgbm]`` table, made deterministic."""
-    skip = ("num_boost_round", "early_stopping_rounds", "monotone_increasing")
-    params = {k: v for k, v in cfg.items() if k not in skip}
-    return {"metric": "binary_logloss", **params, **DETERMINISTIC, "num_threads": num_threads}
+    return {"metric": "binary_logloss", **cfg.params, **DETERMINISTIC, "num_threads": num_threads}
 
 
 def fit_propensity(
@@ -114,7 +114,7 @@ def fit_booster(
     X: pd.DataFrame,
     train: Sample,
     valid: Sample | None,
-    cfg: dict[str, Any],
+    cfg: LightGBMConfig,
     num_threads: int,
     num_boost_round: int | None = None,
 ) -> lgb.Booster:
@@ -125,12 +125,12 @@ def fit_booster(
     noise the labels carry.
     """
     params = lgb_params(cfg, num_threads)
-    rising = set(cfg.get("monotone_increasing", []))
+    rising = set(cfg.monotone_increasing)
     if rising:
         params["monotone_constraints"] = [1 if c in rising else 0 for c in X.columns]
         params["monotone_constraints_method"] = "advanced"
     dtrain = lgb.Dataset(X.iloc[train.rows], train.y, weight=train.w, free_raw_data=True)
-    rounds = num_boost_round or int(cfg["num_boost_round"])
+    rounds = num_boost_round or cfg.num_boost_round
     if valid is None or len(valid.rows) == 0 or valid.y.sum() == 0:
         return lgb.train(params, dtrain, num_boost_round=rounds)
     dvalid = lgb.Dataset(X.iloc[valid.rows], valid.y, weight=valid.w, reference=dtrain)
@@ -139,7 +139,7 @@ def fit_booster(
         dtrain,
         num_boost_round=rounds,
         valid_sets=[dvalid],
-        callbacks=[lgb.early_stopping(int(cfg["early_stopping_rounds"]), verbose=False)],
+        callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
     )
 
 
@@ -177,3 +177,11 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, w: np.ndarray, fitted_on: str) 
         if abs(previous - current) < 1e-10 * max(1.0, abs(current)):
             break
     return Calibration(a=float(a), b=float(b), method="platt", fitted_on=fitted_on)
+
+
+def calibrated_scores(
+    booster: lgb.Booster, X: pd.DataFrame, calibration: Calibration, num_threads: int
+) -> np.ndarray:
+    """Calibrated probabilities of ``X``'s lines, as the scorer computes them."""
+    margin = np.asarray(booster.predict(X, raw_score=True, num_threads=num_threads))
+    return calibrate(margin, calibration)

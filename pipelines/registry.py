@@ -1,23 +1,22 @@
-"""MLflow tracking and registry: log a training run, register its model, move aliases."""
+"""MLflow tracking and registry: log a run, register its model, tag versions, move aliases.
+
+This module only talks to MLflow; what a run records is decided by the caller
+(``pipelines/run_record.py``), and reports and the bundle arrive as folders already written.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import tempfile
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from models.scoring.bundle import save_bundle
+from models.contract.columns import CONTRACT_COLUMNS, LABELS, REQUIRED
 from models.scoring.lookup import BUNDLE_ARTIFACT, client
 from models.settings import Settings
-
-if TYPE_CHECKING:
-    from pipelines.train import TrainResult
 
 EXPERIMENT = "flrisk-training"
 # Pinned for the pyfunc environment; MLflow would otherwise infer them by loading the model.
@@ -33,20 +32,12 @@ PYFUNC_REQUIREMENTS = [
 ]
 
 
-def git_commit() -> str:
-    """Commit of the working tree the run came from ('unknown' outside git)."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-            cwd=Path(__file__).parent,
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
+def _mlflow() -> Any:
+    """MLflow, imported only once its telemetry is switched off (read when it is imported)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    return mlflow
 
 
 def setup_tracking(settings: Settings) -> str:
@@ -54,9 +45,7 @@ def setup_tracking(settings: Settings) -> str:
 
     The artifact root is pinned under ``data_dir`` so runs never land in the caller's cwd.
     """
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    import mlflow
-
+    mlflow = _mlflow()
     c = client(settings)
     mlflow.set_tracking_uri(settings.tracking_uri())
     mlflow.set_registry_uri(settings.tracking_uri())
@@ -68,76 +57,54 @@ def setup_tracking(settings: Settings) -> str:
     return str(c.create_experiment(EXPERIMENT, artifact_location=root.as_uri()))
 
 
-def _flat(cfg: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for k, v in cfg.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = json.dumps(v) if isinstance(v, list) else str(v)
-    return out
+@dataclass(frozen=True)
+class TrainingRun:
+    """What one training run logs.
 
-
-def log_training(
-    result: TrainResult,
-    cfg: dict[str, Any],
-    config_path: Path | None,
-    data: list[Path],
-    mapping: Path | None,
-    name: str,
-    promote_alias: str | None,
-    settings: Settings,
-) -> str:
-    """Log params, metrics, artifacts and the pyfunc model; register; maybe promote.
-
-    Returns:
-        ``models:/NAME/VERSION`` of the new version.
+    Attributes:
+        params: Run parameters (text).
+        metrics: Run metrics.
+        config_files: Files logged under ``config/`` (training TOML, mapping).
+        reports: Folder of evaluation artifacts, logged under ``evaluation/``.
+        bundle_dir: The saved model bundle, the pyfunc model's artifact.
+        example: Contract-shaped lines: the model's input example and signature.
     """
-    import mlflow
+
+    params: dict[str, str]
+    metrics: dict[str, float]
+    config_files: list[Path]
+    reports: Path
+    bundle_dir: Path
+    example: pd.DataFrame = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RegisteredRun:
+    """The MLflow run and the model version it registered."""
+
+    run_id: str
+    name: str
+    version: str
+
+    @property
+    def uri(self) -> str:
+        """``models:/NAME/VERSION``."""
+        return f"models:/{self.name}/{self.version}"
+
+
+def log_training_run(settings: Settings, name: str, run: TrainingRun) -> RegisteredRun:
+    """Log params, metrics, artifacts and the pyfunc model, registered as a version of ``name``."""
+    exp_id = setup_tracking(settings)
+    mlflow = _mlflow()
     from mlflow.models import infer_signature
 
-    from pipelines.config import default_config_path
-    from pipelines.evaluate import flat_metrics
-    from pipelines.report import write_reports
-
-    exp_id = setup_tracking(settings)
-    commit = git_commit()
-    with mlflow.start_run(experiment_id=exp_id) as run, tempfile.TemporaryDirectory() as tmp:
-        tmpdir = Path(tmp)
-        mlflow.log_params(_flat(cfg))
-        mlflow.log_params(
-            {
-                "data": ",".join(str(d) for d in data),
-                "mapping": str(mapping or ""),
-                "strategy": result.chosen,
-                "git_commit": commit,
-                "data_digest": result.data_digest,
-                "lightgbm_targeted_applied": str(result.targeted_labels).lower(),
-            }
-        )
-        mlflow.log_metrics(
-            {k.replace("@", "_at_"): v for k, v in flat_metrics(result.results).items()}
-        )
-        mlflow.log_metrics(
-            {
-                f"strategy.{s}.{m}": v
-                for s, ms in result.strategy_table.items()
-                for m, v in ms.items()
-            }
-        )
-        mlflow.log_artifact(str(config_path or default_config_path()), "config")
-        if mapping:
-            mlflow.log_artifact(str(mapping), "config")
-        bundle_dir = save_bundle(result.bundle, tmpdir / BUNDLE_ARTIFACT)
-        reports = write_reports(
-            result,
-            tmpdir / "evaluation",
-            name,
-            {"git_commit": commit, "selection_metric": cfg["learning"]["selection_metric"]},
-        )
-        mlflow.log_artifacts(str(reports), "evaluation")
-        example = _input_example(result.test_frame)
-        entry = Path(str(resources.files("models.scoring") / "pyfunc.py"))
+    with mlflow.start_run(experiment_id=exp_id) as active:
+        mlflow.log_params(run.params)
+        mlflow.log_metrics(run.metrics)
+        for path in run.config_files:
+            mlflow.log_artifact(str(path), "config")
+        mlflow.log_artifacts(str(run.reports), "evaluation")
+        example = _input_example(run.example)
         signature = _input_schema(
             infer_signature(
                 example,
@@ -153,40 +120,56 @@ def log_training(
         )
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=str(entry),
-            artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+            python_model=str(Path(str(resources.files("models.scoring") / "pyfunc.py"))),
+            artifacts={BUNDLE_ARTIFACT: str(run.bundle_dir)},
             signature=signature,
             input_example=example,
             pip_requirements=PYFUNC_REQUIREMENTS,
             registered_model_name=name,
         )
-        version = str(info.registered_model_version)
-        run_id = run.info.run_id
+        return RegisteredRun(
+            run_id=active.info.run_id, name=name, version=str(info.registered_model_version)
+        )
+
+
+def set_version_tags(settings: Settings, name: str, version: str, tags: dict[str, str]) -> None:
+    """Set tags on a registered model version."""
     c = client(settings)
-    holdout = {"test_window": result.windows["test"], "data_digest": result.data_digest}
-    for key, value in {
-        "bundle_hash": result.bundle.bundle_hash,
-        "model_hash": result.bundle.model_hash,
-        "git_commit": commit,
-        "strategy": result.chosen,
-        "run_id": run_id,
-        "holdout": json.dumps(holdout),
-        "holdout_metrics": json.dumps(_headline(result.results)),
-    }.items():
+    for key, value in tags.items():
         c.set_model_version_tag(name, version, key, value)
-    uri = f"models:/{name}/{version}"
-    print(f"registered {uri} (run {run_id})")
-    if promote_alias:
-        from pipelines.promote import promote_command
-
-        promote_command(uri, promote_alias, force=False)
-    return uri
 
 
-def _headline(results: dict[str, Any]) -> dict[str, float]:
-    view = "random_sample" if "random_sample" in results else next(iter(results))
-    m = results[view]["model"]
-    return {"view": view, **{k: m[k]["value"] for k in ("pr_auc", "precision_at_5") if k in m}}  # type: ignore[dict-item]
+def version_tags(settings: Settings, name: str, version: str) -> dict[str, str]:
+    """Tags of a registered model version."""
+    return dict(client(settings).get_model_version(name, version).tags)
+
+
+def alias_version(settings: Settings, name: str, alias: str) -> str | None:
+    """Version holding ``alias`` of ``name``, or None when no version holds it."""
+    _mlflow()
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client(settings).get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_alias(settings: Settings, name: str, alias: str, version: str) -> None:
+    """Point ``alias`` of ``name`` at ``version``."""
+    client(settings).set_registered_model_alias(name, alias, version)
+
+
+def download_run_artifact(settings: Settings, run_id: str, artifact_path: str) -> Path:
+    """A run's artifact downloaded to a local temporary path."""
+    _mlflow()
+    from mlflow.artifacts import download_artifacts
+
+    return Path(
+        download_artifacts(
+            run_id=run_id, artifact_path=artifact_path, tracking_uri=settings.tracking_uri()
+        )
+    )
 
 
 def _input_schema(signature: Any) -> Any:
@@ -197,8 +180,6 @@ def _input_schema(signature: Any) -> Any:
     """
     from mlflow.types.schema import ColSpec, Schema
 
-    from models.contract.columns import REQUIRED
-
     specs: list[Any] = [
         ColSpec(c.type, c.name, required=c.name in REQUIRED) for c in signature.inputs.inputs
     ]
@@ -207,8 +188,6 @@ def _input_schema(signature: Any) -> Any:
 
 
 def _input_example(frame: pd.DataFrame) -> pd.DataFrame:
-    from models.contract.columns import CONTRACT_COLUMNS, LABELS
-
     cols = [c for c in CONTRACT_COLUMNS if c in frame.columns and c not in LABELS]
     ex = frame[cols].head(3).copy()
     ex["entry_date"] = pd.to_datetime(ex["entry_date"]).dt.strftime("%Y-%m-%d")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipelines.metrics import reliability
-
-if TYPE_CHECKING:
-    from pipelines.train import TrainResult
+from pipelines.evaluate import headline_view, views
+from pipelines.fit import TrainResult
+from pipelines.metrics import reliability, top_mask
 
 
 def _plt():  # type: ignore[no-untyped-def]
@@ -34,8 +33,6 @@ def _pr_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def plot_pr(result: TrainResult, path: Path) -> None:
     """Precision-recall curves of model and baselines in each view with labels."""
     plt = _plt()
-    from pipelines.evaluate import views
-
     vs = views(result.test_frame, result.test_truth)
     fig, axes = plt.subplots(1, len(vs), figsize=(5 * len(vs), 4), squeeze=False)
     styles = {"model": "-", "logistic": "--", "legacy_rules": "-.", "random": ":"}
@@ -51,12 +48,10 @@ def plot_pr(result: TrainResult, path: Path) -> None:
 
 
 def plot_reliability(result: TrainResult, path: Path) -> list[dict[str, Any]]:
-    """Reliability plot of the calibrated model in the least biased view available."""
+    """Reliability plot of the calibrated model in the headline view."""
     plt = _plt()
-    from pipelines.evaluate import views
-
     vs = views(result.test_frame, result.test_truth)
-    view = "hidden_truth" if "hidden_truth" in vs else next(iter(vs))
+    view = headline_view(vs)
     y, mask = vs[view]
     rows = reliability(result.test_scores["model"][mask], y[mask])
     fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -125,12 +120,9 @@ def feature_importance(result: TrainResult) -> pd.DataFrame:
 
 
 def breakdowns(result: TrainResult, by: str, top: int = 8) -> pd.DataFrame:
-    """Per-group counts and model recall at the global 5% cut-off, in the least biased view."""
-    from pipelines.evaluate import views
-    from pipelines.metrics import top_mask
-
+    """Per-group counts and model recall at the global 5% cut-off, in the headline view."""
     vs = views(result.test_frame, result.test_truth)
-    view = "hidden_truth" if "hidden_truth" in vs else next(iter(vs))
+    view = headline_view(vs)
     y, mask = vs[view]
     flagged = top_mask(result.test_scores["model"], 0.05)
     key = result.test_frame[by].astype(object).fillna("unknown")

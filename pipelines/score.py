@@ -9,12 +9,16 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import typer
 from tqdm import tqdm
 
+from models.contract.reader import iter_entry_lines
+from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
+from models.settings import get_settings
 from pipelines.prefetch import prefetch
-
-OUTPUT_COLUMNS = ["entry_id", "line_no", "risk_score", "risk_band", "reasons", "model_version"]
+from pipelines.score_output import OUTPUT_COLUMNS
+from pipelines.spark_score import score_spark
 
 
 def _serialise(scored: pd.DataFrame) -> pd.DataFrame:
@@ -53,8 +57,6 @@ def score_files(
     Returns:
         Lines scored.
     """
-    from models.contract.reader import iter_entry_lines
-
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     writer: pq.ParquetWriter | None = None
@@ -73,8 +75,8 @@ def score_files(
             for chunk in prefetch(chunks):
                 scored = _serialise(
                     scorer.score(
-                        chunk.frame, reasons=reasons, explain_share=explain_share, as_json=True
-                    )
+                        chunk.lines, reasons=reasons, explain_share=explain_share, as_json=True
+                    ).to_frame()
                 )
                 if out.suffix == ".parquet":
                     table = pa.Table.from_pandas(scored, preserve_index=False)
@@ -104,18 +106,11 @@ def score_command(
     explain_share: float = 1.0,
 ) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput."""
-    import typer
-
-    from models.scoring.lookup import fetch_bundle, resolve
-    from models.settings import get_settings
-
     settings = get_settings()
     resolved = resolve(model_uri, settings)
     bundle = fetch_bundle(resolved, settings)
     t0 = time.perf_counter()
     if engine == "spark":
-        from pipelines.spark_score import score_spark
-
         n = score_spark(
             bundle, resolved.uri, data, out, mapping, reasons, master, explain_share=explain_share
         )

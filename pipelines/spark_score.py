@@ -16,27 +16,32 @@ Nothing is re-implemented for Spark. Each partition runs the contract reader's v
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import lightgbm as lgb
 import numpy as np
 import pyarrow as pa
 
+from models.contract.columns import BadRowsError
+from models.contract.duplicates import SeenKeys
+from models.contract.mapping import load_mapping
+from models.contract.reader import parquet_text
+from models.contract.validate import validate_chunk
+from models.features.matrix import FeatureState
 from models.scoring.bundle import Calibration, ModelBundle
+from models.scoring.scorer import Scorer
+from pipelines.score_output import OUTPUT_ARROW_SCHEMA, OUTPUT_COLUMNS, OUTPUT_SPARK_DDL
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from models.scoring.scorer import Scorer
-
-OUTPUT_SCHEMA = (
-    "entry_id string, line_no long, risk_score double, risk_band string, reasons string, "
-    "model_version string"
-)
 BATCH_LINES = 100_000  # Arrow batch size: big enough to amortise per-batch pandas overhead
 LINES_PER_PARTITION = 500_000
 
@@ -59,8 +64,6 @@ class ShippedBundle:
     @classmethod
     def of(cls, bundle: ModelBundle, version: str) -> ShippedBundle:
         """Text form of a loaded (hash-verified) bundle."""
-        import json
-
         return cls(
             bundle_hash=bundle.bundle_hash,
             model_text=bundle.booster.model_to_string(num_iteration=-1),
@@ -76,13 +79,6 @@ class ShippedBundle:
         cached = _SCORERS.get(self.bundle_hash)
         if cached is not None:
             return cached
-        import json
-
-        import lightgbm as lgb
-
-        from models.features.matrix import FeatureState
-        from models.scoring.scorer import Scorer
-
         bundle = ModelBundle(
             booster=lgb.Booster(model_str=self.model_text),
             state=FeatureState.from_json(json.loads(self.state_json)),
@@ -136,9 +132,6 @@ def _score_batches(
     entry_col: str,
 ) -> Iterator[pa.RecordBatch]:
     """Score one partition (sorted by entry) batch by batch, never splitting an entry."""
-    from models.contract.reader import BadRowsError, SeenKeys, _parquet_text, _process
-    from pipelines.score import OUTPUT_COLUMNS
-
     cmap = _mapping(mapping_text)
     scorer = shipped.scorer()
     seen = SeenKeys()
@@ -159,41 +152,25 @@ def _score_batches(
                 continue
         else:
             carry = None
-        original = _parquet_text(table)
+        original = parquet_text(table)
         rows = np.arange(start, start + len(original), dtype=np.int64)
         start += len(original)
-        result, _ = _process(
+        result, _ = validate_chunk(
             original, rows, cmap, require_labels=False, source="partition", seen=seen
         )
         if len(result.bad_rows):
             raise BadRowsError(result.bad_rows, None)
         scored = scorer.score(
-            result.frame, reasons=reasons, explain_share=explain_share, as_json=True
-        )
+            result.lines, reasons=reasons, explain_share=explain_share, as_json=True
+        ).to_frame()
         yield from pa.Table.from_pandas(
-            scored[OUTPUT_COLUMNS], preserve_index=False, schema=_ARROW_OUTPUT
+            scored[OUTPUT_COLUMNS], preserve_index=False, schema=OUTPUT_ARROW_SCHEMA
         ).to_batches()
-
-
-_ARROW_OUTPUT = pa.schema(
-    [
-        ("entry_id", pa.string()),
-        ("line_no", pa.int64()),
-        ("risk_score", pa.float64()),
-        ("risk_band", pa.string()),
-        ("reasons", pa.string()),
-        ("model_version", pa.string()),
-    ]
-)
 
 
 def _mapping(text: str | None) -> Any:
     if text is None:
         return None
-    import tempfile
-
-    from models.contract.mapping import load_mapping
-
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
         fh.write(text)
     try:
@@ -246,7 +223,7 @@ def score_frame(
             batches, shipped.value, mapping_text, reasons, explain_share, entry_col
         )
 
-    return ordered.mapInArrow(run, OUTPUT_SCHEMA)
+    return ordered.mapInArrow(run, OUTPUT_SPARK_DDL)
 
 
 def score_spark(

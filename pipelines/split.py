@@ -33,7 +33,7 @@ def time_windows(dates: pd.Series, test_months: int, valid_months: int) -> Windo
     Raises:
         ValueError: Fewer than three distinct months of data.
     """
-    m = month_index(dates).to_numpy()
+    m = month_index(dates)
     months = np.unique(m)
     if len(months) < 3:
         raise ValueError(

@@ -1,6 +1,9 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
+from pipelines.config import EvaluationConfig
 from pipelines.evaluate import evaluate_scores, flat_metrics, metrics_table
 
 
@@ -27,7 +30,7 @@ def test_model_rows_get_paired_differences_against_the_baselines():
         "logistic": risk + rng.normal(0, 0.2, len(risk)),
         "random": rng.random(len(risk)),
     }
-    cfg = {"capacities": [0.01, 0.05], "bootstrap": 50, "seed": 1}
+    cfg = EvaluationConfig(capacities=(0.01, 0.05), bootstrap=50, seed=1)
     res = evaluate_scores(frame, scores, {"model": risk}, truth, cfg)
     truth_view = res["hidden_truth"]
     assert set(truth_view) == {"model", "logistic", "random", "model_minus_logistic"}
@@ -44,8 +47,10 @@ def test_model_rows_get_paired_differences_against_the_baselines():
 
 def test_no_differences_without_a_bootstrap_or_a_model():
     _, risk, truth, frame = _window(500)
-    cfg = {"capacities": [0.05], "bootstrap": 0, "seed": 1}
+    cfg = EvaluationConfig(capacities=(0.05,), bootstrap=0, seed=1)
     res = evaluate_scores(frame, {"model": risk, "logistic": risk}, {}, truth, cfg)
     assert set(res["hidden_truth"]) == {"model", "logistic"}
-    res = evaluate_scores(frame, {"a": risk, "logistic": risk}, {}, truth, {**cfg, "bootstrap": 20})
+    res = evaluate_scores(
+        frame, {"a": risk, "logistic": risk}, {}, truth, replace(cfg, bootstrap=20)
+    )
     assert set(res["hidden_truth"]) == {"a", "logistic"}

@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.contract.batch import Lines
 from models.contract.reader import read_entry_lines
 from models.scoring.bundle import MODEL_FILE, ModelIntegrityError, load_bundle, save_bundle
 from models.scoring.lookup import client, fetch_bundle, resolve
 from models.scoring.scorer import Scorer
 from pipelines.config import load_config
-from pipelines.train import fit
+from pipelines.fit import fit
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +25,13 @@ def small_history(sim_dir):
 
 
 def _cfg():
-    cfg = load_config(None)
-    cfg["lightgbm"]["num_boost_round"] = 60
-    cfg["evaluation"]["bootstrap"] = 0
-    cfg["learning"]["strategies"] = ["inspected", "ipw"]
-    return cfg
+    return load_config(None).updated(
+        {
+            "lightgbm": {"num_boost_round": 60},
+            "evaluation": {"bootstrap": 0},
+            "learning": {"strategies": ["inspected", "ipw"]},
+        }
+    )
 
 
 def test_same_data_and_seed_give_a_byte_identical_model(small_history, tmp_path):
@@ -106,27 +109,25 @@ def test_flrisk_score_equals_the_in_process_scorer(registered_model, tmp_path):
     s = registered_model.settings
     r = resolve(registered_model.uri, s)
     direct = Scorer(fetch_bundle(r, s), version=r.uri).score(
-        registered_model.all_score_lines, reasons=2
+        Lines.from_frame(registered_model.all_score_lines), reasons=2
     )
     assert len(written) == len(direct)
-    np.testing.assert_array_equal(written["risk_score"].to_numpy(), direct["risk_score"].to_numpy())
+    np.testing.assert_array_equal(written["risk_score"].to_numpy(), direct.risk_score)
     assert written["reasons"].map(lambda t: len(json.loads(t))).eq(2).all()
 
 
 def test_training_features_equal_serving_features(registered_model):
     """The registered model scores a training-time line exactly as the scorer does."""
-    from models.features.matrix import build_features
+    from models.features.matrix import build_features, model_frame
+    from models.scoring.scorer import calibrate
 
     s = registered_model.settings
     bundle = fetch_bundle(resolve(registered_model.uri, s), s)
-    lines = registered_model.score_lines
-    X = build_features(lines, bundle.state)
+    lines = Lines.from_frame(registered_model.score_lines)
+    X = model_frame(build_features(lines, bundle.state), bundle.state)
     margin = bundle.booster.predict(X, raw_score=True)
-    from models.scoring.scorer import calibrate
-
     np.testing.assert_array_equal(
-        calibrate(margin, bundle.calibration),
-        Scorer(bundle).score(lines, reasons=0)["risk_score"].to_numpy(),
+        calibrate(margin, bundle.calibration), Scorer(bundle).score(lines, reasons=0).risk_score
     )
 
 
