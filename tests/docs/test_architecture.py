@@ -28,7 +28,6 @@ def test_the_toy_signal_of_the_walkthrough_applies_and_passes(tmp_path: Path) ->
     shutil.copytree(REPO / "models", tmp_path / "models")
     (tmp_path / "tests" / "models").mkdir(parents=True)
     shutil.copy(REPO / "tests" / "conftest.py", tmp_path / "tests" / "conftest.py")
-    shutil.copy(REPO / "tests" / "models" / "test_signals.py", tmp_path / "tests" / "models")
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     (tmp_path / "walkthrough.diff").write_text(_walkthrough_diff())
     applied = subprocess.run(

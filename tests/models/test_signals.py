@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,3 +14,30 @@ def test_upper_is_the_pandas_accessor_with_or_without_a_memo(texts):
     memo: dict[str, str] = {}
     assert _upper(texts, memo) == expected
     assert _upper(texts, memo) == expected  # from the memo
+
+
+def test_goods_from_a_hub_made_in_china_are_routed_via_the_hub(make_lines):
+    from models.features.signals import derive_signals
+
+    lines = make_lines(
+        country_of_origin=["VN", "VN", "VN"],
+        manufacturer_address=[
+            "88 Renmin Road, Ningbo, Zhejiang, China",
+            "12 Nguyen Hue, District 1, Ho Chi Minh City, Vietnam",
+            None,
+        ],
+    )
+    signals = derive_signals(lines)
+    assert signals["route_cn_via_hub"].tolist() == [1.0, 0.0, 0.0]
+    assert signals["mfr_addr_country"].tolist()[:2] == ["CN", "VN"]
+
+
+def test_a_listed_alias_is_matched_with_its_entity_as_evidence(make_lines):
+    from models.features.signals import derive_signals
+
+    lines = make_lines(manufacturer_name=["XINJIANG CORPS", "ACME TEXTILE CO", None])
+    signals = derive_signals(lines)
+    assert signals["mfr_list_sim"][0] >= 88
+    assert signals["ev_mfr_entity_id"][0] == "UFLPA-0002"
+    assert not signals["mfr_list_sim"][1] >= 88
+    assert np.isnan(signals["mfr_list_sim"][2])
