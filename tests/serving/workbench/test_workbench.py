@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from servetools import lines_json
 
-from serving.worklist import (
+from serving.workbench.worklist import (
     Filters,
     capacity,
     entries_table,

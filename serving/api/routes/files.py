@@ -1,0 +1,202 @@
+"""Scoring uploaded files (``POST /v1/score/file``), and the background jobs of large ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from models.contract.columns import ContractError
+from models.contract.reader import ReadResult
+from serving.api.deps import BatchKey, RequestIdDep
+from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE, problem
+from serving.api.schemas import FileScoreResponse, JobAccepted, JobStatus
+from serving.deps import InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
+from serving.jobs import job_id_for
+from serving.service import audit, bad_rows_list, frame_inputs, rank_entries, score_lines
+from serving.uploads import read_copy, upload_copy, upload_suffix
+
+router = APIRouter(prefix="/v1", tags=["score"])
+
+
+def _read_upload(upload: UploadFile, data_dir: Path) -> tuple[ReadResult, str]:
+    """Copy the upload to a private temp folder, read it with the contract reader.
+
+    Returns:
+        The read result and the SHA-256 of the uploaded bytes (a job's identity).
+    """
+    suffix = upload_suffix(upload.filename, upload.content_type)
+    if suffix is None:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="upload a .csv or .parquet file"
+        )
+    try:
+        with upload_copy(upload, data_dir, suffix, "upload-") as copy:
+            try:
+                read = read_copy(copy)
+            except ContractError as exc:
+                if isinstance(exc.__cause__, OSError):  # the quarantine could not be written
+                    raise HTTPException(
+                        status.HTTP_503_SERVICE_UNAVAILABLE,
+                        detail="cannot write the quarantine record of the bad rows "
+                        f"({type(exc.__cause__).__name__}); nothing was scored",
+                    ) from exc
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    except OSError as exc:  # disk full, data folder not writable: say so, score nothing
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"cannot store the upload ({type(exc).__name__}); nothing was scored",
+        ) from exc
+    return read, copy.sha256
+
+
+_FILE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary",
+                                 "description": "Entry lines, .csv or .parquet"},
+                        "reasons": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3},
+                        "explain_share": {"type": "number", "minimum": 0, "maximum": 1,
+                                          "default": 1.0,
+                                          "description": "Share of lines, riskiest first, "
+                                          "that get reasons"},
+                    },
+                }
+            }
+        },
+    }
+}  # fmt: skip
+
+
+def _form_number(form: Any, name: str, default: float, lo: float, hi: float) -> float:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not lo <= value <= hi:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"'{name}' must be in [{lo}, {hi}]"
+        )
+    return value
+
+
+@router.post(
+    "/score/file",
+    summary="Score an uploaded file of entry lines",
+    openapi_extra=_FILE_BODY,
+    responses={
+        200: {"model": FileScoreResponse, "description": "Entries ranked by their riskiest line."},
+        202: {"model": JobAccepted, "description": "Large file: scored in the background."},
+        **AUTH,
+        **BAD_BODY,
+        **TOO_LARGE,
+        415: problem("Not a .csv or .parquet upload."),
+        **INVALID,
+        **NO_MODEL,
+    },
+)
+async def score_file(
+    request: Request,
+    who: BatchKey,
+    model: ModelDep,
+    store: StoreDep,
+    instruments: InstrumentsDep,
+    jobs: JobsDep,
+    settings: SettingsDep,
+    rid: RequestIdDep,
+) -> Any:
+    """Score a day's lines from a CSV or Parquet file (multipart field ``file``).
+
+    Bad rows are reported (row, column, value, reason) and the good ones scored. Files with
+    more good lines than ``sync_file_lines`` are scored in the background: the answer is
+    ``202`` with a job id to poll at ``GET /v1/jobs/{job_id}``.
+    """
+    # The form is parsed only now, after the key was checked: unauthenticated callers
+    # cannot make the server spool an upload.
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="field 'file' is required"
+        )
+    reasons = int(_form_number(form, "reasons", 3, 0, 10))
+    share = _form_number(form, "explain_share", 1.0, 0.0, 1.0)
+    read, file_sha256 = await run_in_threadpool(_read_upload, upload, settings.data_dir)
+    header = {
+        "n_read": read.n_read,
+        "bad_rows": bad_rows_list(read.bad_rows),
+        "bad_rows_total": len(read.bad_rows),
+    }
+    if len(read.frame) > settings.sync_file_lines:
+        job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share)
+        meta = jobs.submit(
+            job_id=job_id, key_id=who.key_id, model=model, store=store, instruments=instruments,
+            frame=read.frame, reasons=reasons, explain_share=share, header=header,
+        )  # fmt: skip
+        location = f"/v1/jobs/{job_id}"
+        body = {**header, "job_id": job_id, "status": meta["status"],
+                "n_lines": len(read.frame), "location": location}  # fmt: skip
+        return JSONResponse(
+            JobAccepted(**body).model_dump(), status_code=202, headers={"Location": location}
+        )
+
+    def score_file_lines() -> list[dict[str, Any]]:
+        scored = score_lines(
+            model=model, frame=read.frame, inputs=frame_inputs(read.frame), reasons=reasons,
+            request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
+        )  # fmt: skip
+        audit(store, instruments, scored)  # raises (503) before any score is returned
+        return scored.results
+
+    lines = await run_in_threadpool(score_file_lines)
+    return FileScoreResponse.model_validate(
+        {"request_id": rid, "model": model.info(), "n_scored": len(lines),
+         "entries": rank_entries(lines), **header}
+    )  # fmt: skip
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobStatus,
+    summary="A background scoring job",
+    responses={
+        200: {"description": "The job; `result` holds the ranked entries once done."},
+        **AUTH,
+        404: problem("No such job (or it belongs to another key)."),
+        422: problem("Invalid paging parameters."),
+    },
+)
+def get_job(
+    job_id: str,
+    who: BatchKey,
+    jobs: JobsDep,
+    offset: Annotated[int, Query(ge=0, description="Entries to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Entries to return")] = 1000,
+) -> dict[str, Any]:
+    """Status of a job; when done, its ranked entries (paged by ``offset``/``limit``)."""
+    meta = jobs.status(job_id)
+    # Another key's job is reported as absent: job ids must not leak other users' work.
+    if meta is None or (meta["key_id"] != who.key_id and "admin" not in who.scopes):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no job {job_id}")
+    out = {k: meta.get(k) for k in ("job_id", "status", "created", "finished", "n_lines", "error")}
+    if meta["status"] == "done":
+        entries, _total = jobs.result(job_id, offset, limit)
+        out["result"] = {
+            "request_id": job_id, "model": meta["model"], "n_read": meta["n_read"],
+            "n_scored": meta["n_lines"], "entries": entries, "bad_rows": meta["bad_rows"],
+            "bad_rows_total": meta["bad_rows_total"],
+        }  # fmt: skip
+    return out
