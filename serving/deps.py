@@ -10,7 +10,8 @@ pool, and a hop there and back per dependency costs more than scoring one line.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -28,55 +29,23 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-async def get_settings(request: Request) -> Settings:
-    """The app's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
+def from_state(name: str) -> Callable[[Request], Coroutine[Any, Any, Any]]:
+    """A dependency returning ``app.state.<name>``; its ``Annotated`` alias below gives its type."""
+
+    async def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    get.__name__ = f"get_{name}"
+    return get
 
 
-async def get_holder(request: Request) -> ModelHolder:
-    """The app's model holder."""
-    holder: ModelHolder = request.app.state.holder
-    return holder
-
-
-async def get_store(request: Request) -> AuditStore:
-    """The app's audit store."""
-    store: AuditStore = request.app.state.store
-    return store
-
-
-async def get_instruments(request: Request) -> Instruments:
-    """The app's Prometheus instruments."""
-    instruments: Instruments = request.app.state.instruments
-    return instruments
-
-
-async def get_jobs(request: Request) -> JobManager:
-    """The app's background job manager."""
-    jobs: JobManager = request.app.state.jobs
-    return jobs
-
-
-async def get_keys(request: Request) -> KeyStore:
-    """The app's API keys."""
-    keys: KeyStore = request.app.state.keys
-    return keys
-
-
-async def get_limiter(request: Request) -> RateLimiter:
-    """The app's per-key rate limiter."""
-    limiter: RateLimiter = request.app.state.limiter
-    return limiter
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-HolderDep = Annotated[ModelHolder, Depends(get_holder)]
-StoreDep = Annotated[AuditStore, Depends(get_store)]
-InstrumentsDep = Annotated[Instruments, Depends(get_instruments)]
-JobsDep = Annotated[JobManager, Depends(get_jobs)]
-KeysDep = Annotated[KeyStore, Depends(get_keys)]
-LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+SettingsDep = Annotated[Settings, Depends(from_state("settings"))]
+HolderDep = Annotated[ModelHolder, Depends(from_state("holder"))]
+StoreDep = Annotated[AuditStore, Depends(from_state("store"))]
+InstrumentsDep = Annotated[Instruments, Depends(from_state("instruments"))]
+JobsDep = Annotated[JobManager, Depends(from_state("jobs"))]
+KeysDep = Annotated[KeyStore, Depends(from_state("keys"))]
+LimiterDep = Annotated[RateLimiter, Depends(from_state("limiter"))]
 
 
 async def current_model(holder: HolderDep) -> LoadedModel:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from starlette.datastructures import FormData
 
-from serving.deps import LimiterDep
+from serving.deps import LimiterDep, from_state
 from serving.workbench.pages import PageError, enforce_rate
 from serving.workbench.sessions import COOKIE, Session
 from serving.workbench.state import WorkbenchState, Worklist
@@ -23,13 +23,8 @@ from serving.workbench.state import WorkbenchState, Worklist
 MAX_FORM_FIELDS = 20
 
 
-async def get_workbench(request: Request) -> WorkbenchState:
-    """The workbench's state (sessions, worklists, demo data) of this app."""
-    wb: WorkbenchState = request.app.state.workbench
-    return wb
-
-
-WorkbenchDep = Annotated[WorkbenchState, Depends(get_workbench)]
+# The workbench's state of this app: sessions, worklists, demo data.
+WorkbenchDep = Annotated[WorkbenchState, Depends(from_state("workbench"))]
 
 
 async def current_session(request: Request, wb: WorkbenchDep) -> Session:
