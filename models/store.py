@@ -275,6 +275,13 @@ class AuditStore:
         except SQLAlchemyError as exc:
             raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
 
+    def feedback_for(self, entry_id: str) -> list[dict[str, Any]]:
+        """The feedback records of one entry, oldest first (every line, every officer)."""
+        self._ensure()
+        q = select(feedback).where(feedback.c.entry_id == entry_id).order_by(feedback.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     def audit_rows(self, request_id: str | None = None) -> list[dict[str, Any]]:
         """Audit rows, oldest first (optionally of one request): for tests and reviews."""
         self._ensure()

@@ -1,7 +1,10 @@
-"""The API application: ``create_app`` builds it; the model is loaded in the lifespan.
+"""The application: ``create_app`` composes it; the model is loaded in the lifespan.
 
-Nothing happens at import time. ``flrisk serve`` runs ``create_app`` as a uvicorn factory in
-one worker process, so LightGBM is loaded once and never forked.
+The app's shared objects (settings, model holder, audit store, keys, rate limiter,
+instruments, jobs) are made here and kept on ``app.state``; the API (``serving/api``) and the
+workbench (``serving/workbench``) reach them through the dependencies of
+:mod:`serving.deps`. Nothing happens at import time. ``flrisk serve`` runs ``create_app`` as
+a uvicorn factory in one worker process, so LightGBM is loaded once and never forked.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,18 +26,18 @@ from starlette.concurrency import run_in_threadpool
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError
+from serving.api.router import router as api_router
 from serving.auth import KeyStore, bootstrap_admin_key
+from serving.instruments import Instruments
 from serving.jobs import JobManager
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
 from serving.memory import import_lean, limit_malloc_arenas
-from serving.metrics import Metrics
 from serving.middleware import MetricsMiddleware, SecurityHeadersMiddleware
 from serving.model_holder import ModelHolder, ModelUnavailableError, RegistryUnavailableError
-from serving.routers import admin, feedback, health, model, score
 
 log = logging.getLogger(__name__)
-WORKBENCH = "serving.routers.workbench"
-STATIC_DIR = Path(__file__).parent / "static"
+# The workbench is optional: an install without the package serves the API alone.
+WORKBENCH = "serving.workbench"
 # Start-up waits this long for the model, then serves (not ready) while it keeps loading.
 STARTUP_LOAD_WAIT_S = 20.0
 # With no periodic reload, a server without a model retries this often.
@@ -67,7 +69,7 @@ async def _watch_model(app: FastAPI, interval: float) -> None:
         try:
             result = await run_in_threadpool(holder.reload)
             if result.changed:
-                app.state.metrics.set_model(result.current)
+                app.state.instruments.set_model(result.current)
         except (RegistryUnavailableError, ModelIntegrityError) as exc:
             log.warning("model check kept the current model: %s", exc)
         except Exception:  # never let the watcher die: it is how a failed start recovers
@@ -83,7 +85,7 @@ async def _initial_load(app: FastAPI) -> None:
     holder: ModelHolder = app.state.holder
 
     def done(_fut: asyncio.Future[None]) -> None:
-        app.state.metrics.set_model(holder.current.info() if holder.current else None)
+        app.state.instruments.set_model(holder.current.info() if holder.current else None)
 
     load = asyncio.ensure_future(run_in_threadpool(holder.start))
     load.add_done_callback(done)
@@ -149,18 +151,13 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.state.store = AuditStore(settings.audit_store_url())
     app.state.keys = KeyStore(settings.keys_path())
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    app.state.metrics = Metrics()
+    app.state.instruments = Instruments()
     app.state.jobs = JobManager(settings.data_dir / "jobs")
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)
-    for module in (score, feedback, model, admin, health):
-        app.include_router(module.router)
+    app.include_router(api_router)
     if importlib.util.find_spec(WORKBENCH) is not None:
-        app.include_router(importlib.import_module(WORKBENCH).router)
-        if STATIC_DIR.is_dir():
-            from fastapi.staticfiles import StaticFiles
-
-            app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+        importlib.import_module(f"{WORKBENCH}.router").install(app)
     # Added last = outermost: limits run first, headers land on every response.
     if settings.cors_origins:
         app.add_middleware(
@@ -174,6 +171,6 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         json_limit=settings.max_json_bytes,
         upload_limit=settings.max_upload_bytes,
     )
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(MetricsMiddleware, instruments=app.state.instruments)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

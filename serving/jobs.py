@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from models.store import AuditStore, AuditUnavailableError, now_iso
-from serving.metrics import Metrics
+from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
 from serving.service import audit, frame_inputs, rank_entries, score_lines, unknown_fields
 
@@ -108,7 +108,7 @@ class JobManager:
         key_id: str,
         model: LoadedModel,
         store: AuditStore,
-        metrics: Metrics,
+        instruments: Instruments,
         frame: pd.DataFrame,
         reasons: int,
         explain_share: float,
@@ -140,7 +140,7 @@ class JobManager:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flrisk-job")
             self._active.add(job_id)
             self._executor.submit(
-                self._run, meta, model, store, metrics, frame, reasons, explain_share
+                self._run, meta, model, store, instruments, frame, reasons, explain_share
             )
         return meta
 
@@ -161,7 +161,7 @@ class JobManager:
                 reasons=job["reasons"], request_id=job["job_id"], key_id=job["key_id"],
                 action="score_file", explain_share=job["explain_share"],
             )  # fmt: skip
-            audit(job["store"], job["metrics"], scored)  # raises before any score is kept
+            audit(job["store"], job["instruments"], scored)  # raises before any score is kept
             fresh = scored.results
         if not any(audited):
             return fresh
@@ -178,14 +178,15 @@ class JobManager:
         meta: dict[str, Any],
         model: LoadedModel,
         store: AuditStore,
-        metrics: Metrics,
+        instruments: Instruments,
         frame: pd.DataFrame,
         reasons: int,
         explain_share: float,
     ) -> None:
         job_id = meta["job_id"]
         job = {"job_id": job_id, "key_id": meta["key_id"], "model": model, "store": store,
-               "metrics": metrics, "reasons": reasons, "explain_share": explain_share}  # fmt: skip
+               "instruments": instruments, "reasons": reasons,
+               "explain_share": explain_share}  # fmt: skip
         parts = self._path(job_id, ".parts")
         try:
             self._write_meta(job_id, {**meta, "status": "running"})

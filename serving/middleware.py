@@ -6,7 +6,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.metrics import Metrics
+from serving.instruments import Instruments
 
 # Self only: the workbench serves its own scripts and styles, nothing inline or remote.
 CSP = (
@@ -58,9 +58,9 @@ class SecurityHeadersMiddleware:
 class MetricsMiddleware:
     """Count requests and time them by route template (not raw path: bounded labels)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, instruments: Instruments) -> None:
         self.app = app
-        self.metrics = metrics
+        self.instruments = instruments
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """ASGI entry point."""
@@ -82,5 +82,5 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             method = scope.get("method", "")
-            self.metrics.requests.labels(template, method, str(status)).inc()
-            self.metrics.latency.labels(template, method).observe(time.perf_counter() - t0)
+            self.instruments.requests.labels(template, method, str(status)).inc()
+            self.instruments.latency.labels(template, method).observe(time.perf_counter() - t0)

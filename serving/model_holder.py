@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.audit_rows import ModelStamp
 from models.contract.reader import validate_records
 from models.scoring.bundle import ModelIntegrityError
 from models.scoring.lookup import ModelNotFoundError, ResolvedModel, client, fetch_bundle, resolve
@@ -48,6 +49,11 @@ class LoadedModel:
     def bundle_hash(self) -> str:
         """Hash of the bundle's model and feature state."""
         return self.scorer.bundle.bundle_hash
+
+    @property
+    def stamp(self) -> ModelStamp:
+        """What the audit log records of this model with each decision."""
+        return ModelStamp(self.resolved.uri, self.bundle_hash)
 
     def info(self) -> dict[str, Any]:
         """Identity for responses: name, version, alias, hash, reference versions."""

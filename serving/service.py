@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 from fastapi.exceptions import RequestValidationError
 
+from models.audit_rows import AuditRow, AuditRows
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.reader import ReadResult, validate_records
-from models.store import AuditStore, canonical_json, input_hash, now_iso
-from serving.metrics import Metrics
+from models.store import AuditStore
+from serving.instruments import Instruments
 from serving.model_holder import LoadedModel, ModelHolder
 
 log = logging.getLogger(__name__)
@@ -186,42 +187,6 @@ def frame_inputs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): plain(v) for k, v in r.items() if v is not None} for r in recs]
 
 
-def audit_rows(
-    *,
-    request_id: str,
-    key_id: str,
-    action: str,
-    model: LoadedModel,
-    inputs: Sequence[Mapping[str, Any]],
-    lines: Sequence[Mapping[str, Any]],
-    latency_ms: float,
-) -> list[dict[str, Any]]:
-    """One audit row per scored line: its input as received, the model and the decision."""
-    ts = now_iso()
-    rows = []
-    for inp, res in zip(inputs, lines, strict=True):
-        text = canonical_json(inp)
-        rows.append(
-            {
-                "request_id": request_id,
-                "ts": ts,
-                "key_id": key_id,
-                "entry_id": res["entry_id"],
-                "line_no": res["line_no"],
-                "input_hash": input_hash(text),
-                "input_json": text,
-                "model_version": model.resolved.uri,
-                "bundle_hash": model.bundle_hash,
-                "risk_score": res["risk_score"],
-                "risk_band": res["risk_band"],
-                "reasons_json": canonical_json({"reasons": res["reasons"]}),
-                "latency_ms": latency_ms,
-                "action": action,
-            }
-        )
-    return rows
-
-
 @dataclass(frozen=True)
 class Scored:
     """Scored lines awaiting their audit write (see :func:`score_lines`).
@@ -232,7 +197,7 @@ class Scored:
     """
 
     results: list[dict[str, Any]]
-    rows: list[dict[str, Any]]
+    rows: list[AuditRow]
 
 
 def score_lines(
@@ -269,19 +234,18 @@ def score_lines(
     scored |= {"entry_id": lines["entry_id"], "line_no": lines["line_no"]}
     out = results(scored, unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
-    rows = audit_rows(
-        request_id=request_id, key_id=key_id, action=action, model=model,
-        inputs=inputs, lines=out, latency_ms=latency,
-    )  # fmt: skip
+    rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)
     return Scored(out, rows)
 
 
-def audit(store: AuditStore, metrics: Metrics, scored: Scored, *, wait: bool = True) -> bool:
+def audit(
+    store: AuditStore, instruments: Instruments, scored: Scored, *, wait: bool = True
+) -> bool:
     """Write the audit rows of scored lines in one transaction, then count them by band.
 
     Args:
         store: The audit store.
-        metrics: The app's metrics.
+        instruments: The app's Prometheus instruments.
         scored: Output of :func:`score_lines`.
         wait: False to write only if that needs no wait for another writer (see
             ``AuditStore.record``); nothing is written or counted otherwise.
@@ -296,14 +260,16 @@ def audit(store: AuditStore, metrics: Metrics, scored: Scored, *, wait: bool = T
         if store.record(scored.rows, wait=wait) is None:
             return False
     except Exception:
-        metrics.audit_failures.inc()
+        instruments.audit_failures.inc()
         raise
     for band, n in Counter(r["risk_band"] for r in scored.results).items():
-        metrics.scores.labels(str(band)).inc(n)
+        instruments.scores.labels(str(band)).inc(n)
     return True
 
 
-def shadow_score(holder: ModelHolder, read: ReadResult, request_id: str, metrics: Metrics) -> None:
+def shadow_score(
+    holder: ModelHolder, read: ReadResult, request_id: str, instruments: Instruments
+) -> None:
     """Score with the shadow model and log how it compares; never returned to the caller."""
     shadow, current = holder.shadow, holder.current
     if shadow is None or current is None:
@@ -318,7 +284,7 @@ def shadow_score(holder: ModelHolder, read: ReadResult, request_id: str, metrics
         log.exception("shadow scoring failed for request %s", request_id)
         return
     for band, n in s["risk_band"].value_counts().items():
-        metrics.shadow_scores.labels(str(band)).inc(int(n))
+        instruments.shadow_scores.labels(str(band)).inc(int(n))
     agree = float((s["risk_band"].to_numpy() == c["risk_band"].to_numpy()).mean())
     diff = float(np.abs(s["risk_score"].to_numpy() - c["risk_score"].to_numpy()).mean())
     log.info(

@@ -1,9 +1,10 @@
 """Faults: a killed server mid-job, an unreachable registry, the audit store down, a failed
 quarantine write. Each must end in a clear answer, with no decision lost or unaudited.
 
-A corrupted model (hash mismatch) is ``tests/serving/test_reload.py::
+A corrupted model (hash mismatch) is ``tests/serving/api/test_reload.py::
 test_corrupted_model_is_refused_and_old_keeps_serving``; an audit table that vanished under
-a running app is ``tests/serving/test_score.py::test_audit_store_down_is_503_and_returns_nothing``.
+a running app is ``tests/serving/api/test_score.py::
+test_audit_store_down_is_503_and_returns_nothing``.
 """
 
 from __future__ import annotations

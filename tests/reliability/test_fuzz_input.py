@@ -23,7 +23,9 @@ from pydantic import ValidationError
 
 from models.contract.columns import COLUMNS, ContractError
 from models.contract.reader import ReadResult, read_entry_lines
-from serving.schemas import EntryLineIn, FeedbackIn, ScoreRequest
+from serving.api.entry_line import EntryLineIn
+from serving.api.schemas import ScoreRequest
+from serving.feedback import FeedbackIn
 from serving.service import validate_lines
 
 FUZZ = settings(

@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from reltools import PgCluster, add_keys, auth, helpers, lines_json
 
-from models.store import AuditStore, AuditUnavailableError, canonical_json, input_hash, now_iso
+from models.audit_rows import AuditRows, ModelStamp
+from models.store import AuditStore, AuditUnavailableError, now_iso
 
 pytestmark = pytest.mark.integration
 _DBS = iter(range(1000))
@@ -39,16 +40,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore
     s.dispose()
 
 
-def _row(i: int, request_id: str = "r1", score: float = 0.1, **kw: object) -> dict[str, object]:
+def _row(i: int, request_id: str = "r1", score: float = 0.1) -> dict[str, object]:
     line = {"entry_id": f"E-{i}", "line_no": 1, "manufacturer_name": "MÜLLER 株式会社 ☃"}
-    text = canonical_json(line)
-    return {
-        "request_id": request_id, "ts": now_iso(), "key_id": "k", "entry_id": f"E-{i}",
-        "line_no": 1, "input_hash": input_hash(text), "input_json": text,
-        "model_version": "models:/flrisk/1", "bundle_hash": "a" * 64, "risk_score": score,
-        "risk_band": "low", "reasons_json": canonical_json({"reasons": [{"code": "x"}]}),
-        "latency_ms": 1.5, "action": "score", **kw,
-    }  # fmt: skip
+    result = {"entry_id": f"E-{i}", "line_no": 1, "risk_score": score, "risk_band": "low",
+              "reasons": [{"code": "x"}]}  # fmt: skip
+    model = ModelStamp("models:/flrisk/1", "a" * 64)
+    (row,) = AuditRows(request_id, "k").scored("score", model, [line], [result], latency_ms=1.5)
+    return dict(row)
 
 
 def test_rows_round_trip_exactly(store: AuditStore) -> None:
@@ -113,8 +111,7 @@ def test_feedback_and_training_join(store: AuditStore) -> None:
     fb = {"ts": now_iso(), "key_id": "k", "entry_id": "E-1", "line_no": 1,
           "inspected": True, "inspection_reason": "targeted", "violation": 1,
           "outcome": "detained", "note": None}  # fmt: skip
-    audit = {"request_id": "f1", "ts": now_iso(), "key_id": "k", "entry_id": "E-1",
-             "line_no": 1, "action": "feedback"}  # fmt: skip
+    audit = dict(AuditRows("f1", "k").feedback("E-1", 1, fb))
     fid = store.record_feedback(fb, audit)
     assert fid >= 1 and store.has_scored("E-1", 1) and not store.has_scored("E-9", 1)
     store.record_feedback({**fb, "violation": 0}, audit)

@@ -123,10 +123,10 @@ def test_security_headers_on_workbench_pages(app: SimpleNamespace) -> None:
 
 
 def test_csv_export_guards_formulas() -> None:
-    worklist = pytest.importorskip("serving.worklist")
+    worklist = pytest.importorskip("serving.workbench.worklist")
     guard = getattr(worklist, "guard_cell", None)
     if guard is None:
-        pytest.skip("serving.worklist.guard_cell not present (workbench export owns it)")
+        pytest.skip("serving.workbench.worklist.guard_cell not present (workbench export owns it)")
     for bad in ('=HYPERLINK("http://x")', "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "＝1"):
         out = guard(bad)
         assert not str(out).startswith(("=", "+", "-", "@", "\t", "\r")), (bad, out)

@@ -8,10 +8,11 @@ from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
 from models.scoring.bundle import ModelIntegrityError
-from serving.deps import AdminKey, HolderDep, MetricsDep
+from serving.api.deps import AdminKey
+from serving.api.responses import AUTH, problem
+from serving.api.schemas import ReloadOut
+from serving.deps import HolderDep, InstrumentsDep
 from serving.model_holder import RegistryUnavailableError
-from serving.responses import AUTH, _r
-from serving.schemas import ReloadOut
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -23,26 +24,26 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
     responses={
         200: {"description": "Swapped to the alias's version, or already serving it."},
         **AUTH,
-        409: _r("The new version failed hash verification: refused; the old one serves on."),
-        503: _r("The registry could not resolve the alias; the current model serves on."),
+        409: problem("The new version failed hash verification: refused; the old one serves on."),
+        503: problem("The registry could not resolve the alias; the current model serves on."),
     },
 )
-async def reload(_who: AdminKey, holder: HolderDep, metrics: MetricsDep) -> Any:
+async def reload(_who: AdminKey, holder: HolderDep, instruments: InstrumentsDep) -> Any:
     """Resolve the alias again and swap atomically; in-flight requests finish on the old one."""
     serving = holder.current.resolved.uri if holder.current else "nothing"
     try:
         result = await run_in_threadpool(holder.reload)
     except ModelIntegrityError as exc:
-        metrics.reloads.labels("refused").inc()
+        instruments.reloads.labels("refused").inc()
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"model refused ({exc}); still serving {serving}"
         ) from exc
     except RegistryUnavailableError as exc:
-        metrics.reloads.labels("unavailable").inc()
+        instruments.reloads.labels("unavailable").inc()
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail=f"registry unavailable ({exc}); still serving {serving}",
         ) from exc
-    metrics.reloads.labels("changed" if result.changed else "unchanged").inc()
-    metrics.set_model(result.current)
+    instruments.reloads.labels("changed" if result.changed else "unchanged").inc()
+    instruments.set_model(result.current)
     return {"changed": result.changed, "previous": result.previous, "current": result.current}

@@ -1,4 +1,8 @@
-"""Prometheus metrics on a per-app registry (several apps in one process stay separate)."""
+"""The app's Prometheus instruments (counters, histograms, gauges) on a per-app registry.
+
+A registry per app keeps several apps in one process (tests) apart. Not to be confused with
+the model's quality metrics (``LoadedModel.metrics``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-class Metrics:
-    """Every metric the API exports."""
+class Instruments:
+    """Every Prometheus metric the app exports (``GET /metrics``)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)

@@ -1,9 +1,7 @@
-"""Reading an officer's upload with the contract reader, failing with words, not a traceback."""
+"""Reading an officer's upload (:mod:`serving.uploads`), failing with words, not a traceback."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +9,9 @@ import pandas as pd
 from starlette.datastructures import UploadFile
 
 from models.contract.columns import ContractError
-from models.contract.reader import ReadResult, read_entry_lines
+from models.contract.reader import ReadResult
+from serving.uploads import read_copy, upload_copy, upload_suffix
 
-SUFFIXES = {".csv": ".csv", ".txt": ".csv", ".parquet": ".parquet", ".pq": ".parquet"}
 MAX_REPORT_ROWS = 200
 
 
@@ -35,22 +33,6 @@ class UploadRefusedError(Exception):
         ]
 
 
-def suffix_of(filename: str) -> str:
-    """``.csv`` or ``.parquet`` for an upload's name.
-
-    Raises:
-        UploadRefusedError: Any other kind of file.
-    """
-    name = filename.lower()
-    for ext, kind in SUFFIXES.items():
-        if name.endswith(ext):
-            return kind
-    raise UploadRefusedError(
-        f"'{filename}' is not a CSV or Parquet file. Upload a .csv or .parquet file of entry "
-        "lines (see the data contract)."
-    )
-
-
 def read_upload(upload: UploadFile, data_dir: Path) -> ReadResult:
     """Copy the upload to a private temp folder and read it (bad rows reported, not fatal).
 
@@ -58,18 +40,17 @@ def read_upload(upload: UploadFile, data_dir: Path) -> ReadResult:
         UploadRefusedError: Wrong kind of file, a missing required column, an unreadable file, or
             no row that passes the contract.
     """
-    suffix = suffix_of(upload.filename or "")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=data_dir, prefix="wb-upload-") as tmp:
-        path = Path(tmp) / f"lines{suffix}"
-        with path.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, 1 << 20)
-        if path.stat().st_size == 0:
+    suffix = upload_suffix(upload.filename)  # by its name only: what the officer sees and fixes
+    if suffix is None:
+        raise UploadRefusedError(
+            f"'{upload.filename or ''}' is not a CSV or Parquet file. Upload a .csv or .parquet "
+            "file of entry lines (see the data contract)."
+        )
+    with upload_copy(upload, data_dir, suffix, "wb-upload-") as copy:
+        if copy.size == 0:
             raise UploadRefusedError("The file is empty.")
         try:
-            read = read_entry_lines(
-                path, allow_bad_rows=True, quarantine_path=Path(tmp) / "quarantine.csv"
-            )
+            read = read_copy(copy)
         except ContractError as exc:
             raise UploadRefusedError(f"The file was refused: {exc}") from exc
         except (ValueError, OSError) as exc:  # e.g. a binary file named .csv

@@ -1,4 +1,4 @@
-"""Server-side state of the workbench: sign-in sessions, scored worklists, the demo data.
+"""Server-side state of the workbench: its sessions, scored worklists, the demo data.
 
 All of it lives in memory of the single serving process (``flrisk serve`` runs one worker):
 a restart signs officers out and forgets uploads, which they can simply upload again.
@@ -6,8 +6,8 @@ a restart signs officers out and forgets uploads, which they can simply upload a
 
 from __future__ import annotations
 
-import hmac
-import secrets
+import os
+import tempfile
 import threading
 import time
 import uuid
@@ -19,77 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from serving.auth import Principal
+from models.contract.columns import ContractError
+from models.contract.reader import read_entry_lines
 from serving.model_holder import LoadedModel
+from serving.workbench.sessions import SessionStore
 
-SESSION_IDLE_S = 8 * 3600  # one shift
-SESSION_MAX_S = 12 * 3600
-MAX_SESSIONS = 10_000
 MAX_WORKLISTS = 12  # each holds a day's lines; older ones are dropped first
-
-
-@dataclass
-class Session:
-    """One signed-in browser: which key it signed in with, and its CSRF token."""
-
-    sid: str
-    key_id: str
-    scopes: frozenset[str]
-    csrf: str
-    created: float = field(default_factory=time.time)
-    seen: float = field(default_factory=time.time)
-
-    def check_csrf(self, token: str | None) -> bool:
-        """Whether a form's token is this session's (constant-time)."""
-        return bool(token) and hmac.compare_digest(str(token), self.csrf)
-
-
-class SessionStore:
-    """Random session ids -> sessions, with idle and absolute expiry."""
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
-
-    def create(self, who: Principal) -> Session:
-        """A new session for a verified key."""
-        s = Session(secrets.token_urlsafe(32), who.key_id, who.scopes, secrets.token_urlsafe(32))
-        with self._lock:
-            self._expire(time.time())
-            if len(self._sessions) >= MAX_SESSIONS:  # bounded memory: drop the stalest
-                oldest = min(self._sessions.values(), key=lambda x: x.seen)
-                self._sessions.pop(oldest.sid, None)
-            self._sessions[s.sid] = s
-        return s
-
-    def get(self, sid: str | None) -> Session | None:
-        """The live session behind a cookie value, refreshed; None if unknown or expired."""
-        if not sid:
-            return None
-        now = time.time()
-        with self._lock:
-            s = self._sessions.get(sid)
-            if s is None:
-                return None
-            if now - s.seen > SESSION_IDLE_S or now - s.created > SESSION_MAX_S:
-                self._sessions.pop(sid, None)
-                return None
-            s.seen = now
-            return s
-
-    def drop(self, sid: str) -> None:
-        """Sign out."""
-        with self._lock:
-            self._sessions.pop(sid, None)
-
-    def _expire(self, now: float) -> None:
-        stale = [
-            k
-            for k, s in self._sessions.items()
-            if now - s.seen > SESSION_IDLE_S or now - s.created > SESSION_MAX_S
-        ]
-        for k in stale:
-            del self._sessions[k]
 
 
 @dataclass
@@ -172,9 +107,6 @@ class DemoData:
 
     def load(self) -> None:
         """Read the file once with the contract reader (bad rows skipped, reported)."""
-        from models.contract.columns import ContractError
-        from models.contract.reader import read_entry_lines
-
         try:
             quarantine = Path(self.path).with_suffix(".workbench-quarantine.csv")
             result = read_entry_lines(
@@ -198,9 +130,6 @@ class DemoData:
 
 def _writable(path: Path) -> Path:
     # The demo file may sit in a read-only place; quarantine into the temp folder instead.
-    import os
-    import tempfile
-
     if os.access(path.parent, os.W_OK):
         return path
     return Path(tempfile.gettempdir()) / path.name
@@ -218,3 +147,13 @@ class WorkbenchState:
     auditor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="wb-audit")
     )
+
+    def demo_data(self, path: Path | None) -> DemoData | None:
+        """The demo data at ``path`` (``FLRISK_DEMO_DATA``), read on first use; None if unset."""
+        if not path:
+            return None
+        with self.demo_lock:
+            if self.demo is None:
+                self.demo = DemoData(Path(path))
+                self.demo.load()
+        return self.demo

@@ -19,7 +19,7 @@ def test_scores_equal_scorer_to_the_last_digit(
 ) -> None:
     """Sizes on both sides of each switch: scored on the event loop up to 16 lines (else in
     the thread pool), from the reader's arrays up to 64 (else from a frame)."""
-    from serving.schemas import ScoreResponse
+    from serving.api.schemas import ScoreResponse
 
     lines = model_source.lines.head(n).reset_index(drop=True)
     r = api.client.post(

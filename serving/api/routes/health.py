@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import HolderDep, MetricsDep, StoreDep
-from serving.responses import _r
+from serving.api.responses import problem
+from serving.deps import HolderDep, InstrumentsDep, StoreDep
 
 router = APIRouter(tags=["health"])
 
@@ -26,7 +26,7 @@ def healthz() -> dict[str, str]:
     summary="Readiness",
     responses={
         200: {"description": "A model is loaded and the audit store answers."},
-        503: _r("Not ready: `detail` says whether the model or the audit store is missing."),
+        503: problem("Not ready: `detail` says whether the model or the audit store is missing."),
     },
 )
 async def readyz(holder: HolderDep, store: StoreDep) -> Any:
@@ -54,6 +54,6 @@ async def readyz(holder: HolderDep, store: StoreDep) -> Any:
     response_class=Response,
     responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
 )
-def metrics(m: MetricsDep) -> Response:
+def metrics(m: InstrumentsDep) -> Response:
     """Requests by route and status, latencies, scores by band, the served model."""
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

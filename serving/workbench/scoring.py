@@ -14,12 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from models.store import AuditStore, canonical_json, now_iso
-from serving.metrics import Metrics
+from models.audit_rows import AuditRows
+from models.store import AuditStore
+from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
-from serving.service import audit_rows, frame_inputs, plain, results, unknown_fields
-from serving.workbench_state import WorkbenchState, Worklist, WorklistStore
-from serving.worklist import entries_table
+from serving.service import frame_inputs, plain, results, unknown_fields
+from serving.workbench.state import WorkbenchState, Worklist, WorklistStore
+from serving.workbench.worklist import entries_table
 
 ALL_REASONS = 100  # more than there are reason groups: every group, for the waterfall
 # Lines explained while the whole day is scored: the riskiest ones, which hold the top lines of
@@ -42,19 +43,35 @@ def audit_event(
     The detail goes in ``input_json``; ``entry_id`` stays empty, so training never mistakes
     it for a scored line.
     """
-    store.record(
-        [
-            {
-                "request_id": request_id,
-                "ts": now_iso(),
-                "key_id": key_id,
-                "input_json": canonical_json(detail or {}),
-                "model_version": model.resolved.uri if model else None,
-                "bundle_hash": model.bundle_hash if model else None,
-                "action": action,
-            }
-        ]
-    )
+    stamp = model.stamp if model else None
+    store.record([AuditRows(request_id, key_id).event(action, detail, stamp)])
+
+
+def audit_view(
+    store: AuditStore, wl: Worklist, lines: list[dict[str, Any]], request_id: str, key_id: str
+) -> None:
+    """Append one ``workbench_view`` row per line of an entry shown to an officer.
+
+    Args:
+        store: The audit store.
+        wl: The worklist the entry is in (its model scored the lines).
+        lines: :func:`explain_entry`'s lines, as shown.
+        request_id: The page request's id.
+        key_id: The officer's key id.
+    """
+    shown = [
+        {"entry_id": ln["line"]["entry_id"], "line_no": ln["line_no"],
+         "risk_score": ln["risk_score"], "risk_band": ln["risk_band"], "reasons": ln["reasons"]}
+        for ln in lines
+    ]  # fmt: skip
+    store.record(AuditRows(request_id, key_id).viewed("workbench_view", wl.model.stamp, shown))
+
+
+def _score(
+    model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0
+) -> pd.DataFrame:
+    # Every workbench score comes from here: the day's ranking, a page's reasons, an entry.
+    return model.scorer.score(lines, reasons=reasons, explain_share=share)
 
 
 def _audit_lines(
@@ -66,10 +83,9 @@ def _audit_lines(
     wl.shown.wait(timeout=FIRST_PAGE_WAIT_S)
     scored = scored.copy()
     scored["unknown_fields"] = unknown_fields(frame, model.scorer.bundle.state.passthrough)
-    rows = audit_rows(
-        request_id=request_id, key_id=key_id, action="workbench_score", model=model,
-        inputs=frame_inputs(frame), lines=results(scored), latency_ms=latency_ms,
-    )  # fmt: skip
+    rows = AuditRows(request_id, key_id).scored(
+        "workbench_score", model.stamp, frame_inputs(frame), results(scored), latency_ms
+    )
     return store.record(rows)
 
 
@@ -78,7 +94,7 @@ def build_worklist(
     *,
     model: LoadedModel,
     store: AuditStore,
-    metrics: Metrics,
+    instruments: Instruments,
     frame: pd.DataFrame,
     n_read: int,
     bad_rows: pd.DataFrame,
@@ -99,7 +115,7 @@ def build_worklist(
     t0 = time.perf_counter()
     frame = frame.reset_index(drop=True)
     share = min(1.0, EXPLAIN_FIRST / max(1, len(frame)))
-    scored = model.scorer.score(frame, reasons=3, explain_share=share)
+    scored = _score(model, frame, 3, share)
     latency = (time.perf_counter() - t0) * 1000.0
     entries = entries_table(frame, scored)
     audit_event(
@@ -108,7 +124,7 @@ def build_worklist(
                 "n_entries": len(entries), "bad_rows": len(bad_rows)},
     )  # fmt: skip
     for band, n in scored["risk_band"].value_counts().items():
-        metrics.scores.labels(str(band)).inc(int(n))
+        instruments.scores.labels(str(band)).inc(int(n))
     wl = Worklist(
         id=WorklistStore.new_id(), key_id=key_id, source=source, model=model, lines=frame,
         scored=scored, entries=entries, n_read=n_read, bad_rows=bad_rows, request_id=request_id,
@@ -132,7 +148,7 @@ def ensure_reasons(wl: Worklist, entry_ids: list[str], k: int = 3) -> None:
             return
         mask = wl.scored["entry_id"].astype(str).isin(todo).to_numpy()
         sub = wl.lines[mask].reset_index(drop=True)
-        out = wl.model.scorer.score(sub, reasons=k)
+        out = _score(wl.model, sub, k)
         for e, n, r in zip(out["entry_id"], out["line_no"], out["reasons"], strict=True):
             wl.reasons[(str(e), int(n))] = plain(r)
 
@@ -158,7 +174,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
     sub = wl.entry_lines(entry_id).reset_index(drop=True)
     if not len(sub):
         return []
-    out = wl.model.scorer.score(sub, reasons=ALL_REASONS)
+    out = _score(wl.model, sub, ALL_REASONS)
     cal = wl.model.scorer.bundle.calibration
     lines = []
     for i in range(len(sub)):

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from serving.deps import HolderDep, ModelDep, ScoreKey
-from serving.responses import AUTH, NO_MODEL
-from serving.schemas import ModelInfo
+from serving.api.deps import ScoreKey
+from serving.api.responses import AUTH, NO_MODEL
+from serving.api.schemas import ModelInfo
+from serving.deps import HolderDep, ModelDep
 
 router = APIRouter(prefix="/v1", tags=["model"])
 

@@ -1,119 +1,26 @@
-"""Scoring: JSON lines, uploaded files, and background jobs for large files."""
+"""Scoring uploaded files (``POST /v1/score/file``), and the background jobs of large ones."""
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from models.contract.columns import ContractError
-from models.contract.reader import ReadResult, read_entry_lines
-from serving.deps import (
-    BatchKey,
-    JobsDep,
-    MetricsDep,
-    ModelDep,
-    RequestIdDep,
-    ScoreKey,
-    ScoringDep,
-    SettingsDep,
-    StoreDep,
-    new_request_id,
-)
+from models.contract.reader import ReadResult
+from serving.api.deps import BatchKey, RequestIdDep
+from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE, problem
+from serving.api.schemas import FileScoreResponse, JobAccepted, JobStatus
+from serving.deps import InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
 from serving.jobs import job_id_for
-from serving.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE, _r
-from serving.schemas import (
-    FileScoreResponse,
-    JobAccepted,
-    JobStatus,
-    ScoreRequest,
-    ScoreResponse,
-)
-from serving.service import (
-    Scored,
-    audit,
-    bad_rows_list,
-    frame_inputs,
-    rank_entries,
-    score_lines,
-    shadow_score,
-    validate_lines,
-)
+from serving.service import audit, bad_rows_list, frame_inputs, rank_entries, score_lines
+from serving.uploads import read_copy, upload_copy, upload_suffix
 
 router = APIRouter(prefix="/v1", tags=["score"])
-SUFFIXES = {".csv": ".csv", ".txt": ".csv", ".parquet": ".parquet", ".pq": ".parquet"}
-CONTENT_TYPES = {"text/csv": ".csv", "application/vnd.apache.parquet": ".parquet"}
-INLINE_LINES = 16  # requests of up to this many lines are scored on the event loop
-
-
-@router.post(
-    "/score",
-    response_model=ScoreResponse,
-    summary="Score entry lines",
-    responses={
-        200: {"description": "Scores in request order, each line audited."},
-        **AUTH,
-        **BAD_BODY,
-        **TOO_LARGE,
-        **INVALID,
-        **NO_MODEL,
-    },
-)
-async def score(body: ScoreRequest, who: ScoreKey, ctx: ScoringDep) -> JSONResponse:
-    """Score 1 to 1000 lines with the served model; explain each with up to 10 reasons.
-
-    Fields the model does not know are refused (422), except pass-through features the
-    model declares. Every line is written to the audit log before the answer is sent.
-    """
-    rid = new_request_id()
-    model = ctx.model
-    inputs = [line.model_dump(exclude_none=True) for line in body.lines]
-
-    def work(wait: bool) -> tuple[ReadResult, Scored, bool]:
-        read = validate_lines(inputs, model.scorer.bundle.state.passthrough)
-        scored = score_lines(
-            model=model, frame=None if read.arrays is not None else read.frame,
-            arrays=read.arrays, inputs=inputs, reasons=body.reasons, request_id=rid,
-            key_id=who.key_id, action="score",
-        )  # fmt: skip
-        return read, scored, audit(ctx.store, ctx.metrics, scored, wait=wait)
-
-    if len(inputs) <= INLINE_LINES:
-        # A few lines take ~2 ms: scored on the event loop, as the thread pool's hand-off
-        # and wake-up cost a large share of that. An audit write that would wait for
-        # another writer goes to the pool, leaving the loop free.
-        read, scored, written = work(wait=False)
-        if not written:
-            await run_in_threadpool(audit, ctx.store, ctx.metrics, scored)
-    else:
-        read, scored, _ = await run_in_threadpool(work, True)
-    shadow = None
-    if ctx.holder.shadow is not None:  # after the response is sent
-        shadow = BackgroundTask(shadow_score, ctx.holder, read, rid, ctx.metrics)
-    payload = {"request_id": rid, "model": model.info(), "results": scored.results}
-    # The payload is built from plain values (tested against ScoreResponse): validating it
-    # again on the way out would cost more than the audit write.
-    return JSONResponse(payload, headers={"X-Request-ID": rid}, background=shadow)
-
-
-def _suffix(upload: UploadFile) -> str:
-    name = (upload.filename or "").lower()
-    for ext, kind in SUFFIXES.items():
-        if name.endswith(ext):
-            return kind
-    ctype = (upload.content_type or "").split(";")[0].strip().lower()
-    if ctype in CONTENT_TYPES:
-        return CONTENT_TYPES[ctype]
-    raise HTTPException(
-        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="upload a .csv or .parquet file"
-    )
 
 
 def _read_upload(upload: UploadFile, data_dir: Path) -> tuple[ReadResult, str]:
@@ -122,20 +29,15 @@ def _read_upload(upload: UploadFile, data_dir: Path) -> tuple[ReadResult, str]:
     Returns:
         The read result and the SHA-256 of the uploaded bytes (a job's identity).
     """
-    suffix = _suffix(upload)
-    digest = hashlib.sha256()
+    suffix = upload_suffix(upload.filename, upload.content_type)
+    if suffix is None:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="upload a .csv or .parquet file"
+        )
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=data_dir, prefix="upload-") as tmp:
-            path = Path(tmp) / f"lines{suffix}"
-            with path.open("wb") as out:
-                while block := upload.file.read(1 << 20):
-                    digest.update(block)
-                    out.write(block)
+        with upload_copy(upload, data_dir, suffix, "upload-") as copy:
             try:
-                read = read_entry_lines(
-                    path, allow_bad_rows=True, quarantine_path=Path(tmp) / "quarantine.csv"
-                )
+                read = read_copy(copy)
             except ContractError as exc:
                 if isinstance(exc.__cause__, OSError):  # the quarantine could not be written
                     raise HTTPException(
@@ -149,7 +51,7 @@ def _read_upload(upload: UploadFile, data_dir: Path) -> tuple[ReadResult, str]:
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail=f"cannot store the upload ({type(exc).__name__}); nothing was scored",
         ) from exc
-    return read, digest.hexdigest()
+    return read, copy.sha256
 
 
 _FILE_BODY = {
@@ -201,7 +103,7 @@ def _form_number(form: Any, name: str, default: float, lo: float, hi: float) -> 
         **AUTH,
         **BAD_BODY,
         **TOO_LARGE,
-        415: _r("Not a .csv or .parquet upload."),
+        415: problem("Not a .csv or .parquet upload."),
         **INVALID,
         **NO_MODEL,
     },
@@ -211,7 +113,7 @@ async def score_file(
     who: BatchKey,
     model: ModelDep,
     store: StoreDep,
-    metrics: MetricsDep,
+    instruments: InstrumentsDep,
     jobs: JobsDep,
     settings: SettingsDep,
     rid: RequestIdDep,
@@ -241,7 +143,7 @@ async def score_file(
     if len(read.frame) > settings.sync_file_lines:
         job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share)
         meta = jobs.submit(
-            job_id=job_id, key_id=who.key_id, model=model, store=store, metrics=metrics,
+            job_id=job_id, key_id=who.key_id, model=model, store=store, instruments=instruments,
             frame=read.frame, reasons=reasons, explain_share=share, header=header,
         )  # fmt: skip
         location = f"/v1/jobs/{job_id}"
@@ -256,7 +158,7 @@ async def score_file(
             model=model, frame=read.frame, inputs=frame_inputs(read.frame), reasons=reasons,
             request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
         )  # fmt: skip
-        audit(store, metrics, scored)  # raises (503) before any score is returned
+        audit(store, instruments, scored)  # raises (503) before any score is returned
         return scored.results
 
     lines = await run_in_threadpool(score_file_lines)
@@ -273,8 +175,8 @@ async def score_file(
     responses={
         200: {"description": "The job; `result` holds the ranked entries once done."},
         **AUTH,
-        404: _r("No such job (or it belongs to another key)."),
-        422: _r("Invalid paging parameters."),
+        404: problem("No such job (or it belongs to another key)."),
+        422: problem("Invalid paging parameters."),
     },
 )
 def get_job(

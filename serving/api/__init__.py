@@ -1,0 +1,1 @@
+"""The API for screening systems under ``/v1``: one router per resource in ``routes/``."""

@@ -1,0 +1,107 @@
+"""The API's own dependencies: the caller's key and scope, scoring's objects, the request id.
+
+The app's shared objects (settings, store, model...) are in :mod:`serving.deps`. The key
+and scoring dependencies read ``app.state`` themselves rather than through those: the
+scoring endpoint answers in a few milliseconds and FastAPI's cost is per dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, Response, Security, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from models.store import AuditStore
+from serving.auth import KeyStore, Principal
+from serving.deps import new_request_id
+from serving.instruments import Instruments
+from serving.limits import RateLimiter
+from serving.model_holder import LoadedModel, ModelHolder
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring needs, as one dependency.
+
+    FastAPI's cost is per dependency, and the scoring endpoint answers in a few milliseconds.
+
+    Attributes:
+        model: The served model, taken once for the whole request.
+        holder: Its holder (for the shadow model).
+        store: The audit store.
+        instruments: The app's Prometheus instruments.
+    """
+
+    model: LoadedModel
+    holder: ModelHolder
+    store: AuditStore
+    instruments: Instruments
+
+
+async def scoring(request: Request) -> Scoring:
+    """The served model with the audit store and instruments; 503 when no model is loaded."""
+    state = request.app.state
+    holder: ModelHolder = state.holder
+    return Scoring(holder.get(), holder, state.store, state.instruments)
+
+
+ScoringDep = Annotated[Scoring, Depends(scoring)]
+
+
+async def request_id(response: Response) -> str:
+    """A fresh id for this request, echoed in ``X-Request-ID`` and written to the audit."""
+    rid = new_request_id()
+    response.headers["X-Request-ID"] = rid
+    return rid
+
+
+RequestIdDep = Annotated[str, Depends(request_id)]
+
+
+async def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    """The caller behind the presented key; 401 without a key or with an unknown one."""
+    presented = bearer.credentials if bearer is not None else api_key
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="missing or unknown API key",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if not presented:
+        raise unauthorized
+    keys: KeyStore = request.app.state.keys
+    found = keys.verify(presented)
+    if found is None:
+        raise unauthorized
+    return found
+
+
+def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency: a key holding ``scope`` (403 otherwise), within its rate (429)."""
+
+    async def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if scope not in who.scopes:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"this key lacks the '{scope}' scope"
+            )
+        limiter: RateLimiter = request.app.state.limiter
+        limiter.enforce(who.key_id)
+        return who
+
+    check.__name__ = f"require_{scope}"
+    return check
+
+
+ScoreKey = Annotated[Principal, Depends(require("score"))]
+BatchKey = Annotated[Principal, Depends(require("batch"))]
+FeedbackKey = Annotated[Principal, Depends(require("feedback"))]
+AdminKey = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,15 @@
+"""Every API route under one router, resource by resource (the OpenAPI document's order)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from serving.api.routes import admin, feedback, files, health, model, score
+
+router = APIRouter()
+router.include_router(score.router)
+router.include_router(files.router)
+router.include_router(feedback.router)
+router.include_router(model.router)
+router.include_router(admin.router)
+router.include_router(health.router)

@@ -1,0 +1,157 @@
+"""Request and response models of the API.
+
+An entry line's fields are generated from the contract (:mod:`serving.api.entry_line`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serving.api.entry_line import EntryLineIn
+from serving.limits import MAX_LINES
+
+Band = Literal["high", "elevated", "low"]
+
+
+class ScoreRequest(BaseModel):
+    """Lines to score, with how many reasons to explain each."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[EntryLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    reasons: int = Field(default=3, ge=0, le=10)
+
+
+class ModelRef(BaseModel):
+    """The exact model that produced a response."""
+
+    name: str
+    version: str
+    alias: str | None
+    bundle_hash: str
+    reference_versions: dict[str, str]
+
+
+class Reason(BaseModel):
+    """One contribution to a score, in plain language with its evidence."""
+
+    code: str
+    text: str
+    evidence: dict[str, Any]
+    contribution: float
+    share: float
+
+
+class LineScore(BaseModel):
+    """The score of one line."""
+
+    entry_id: str
+    line_no: int
+    risk_score: float
+    risk_band: Band
+    reasons: list[Reason]
+    unknown_fields: list[str] = Field(description="Optional fields that were empty or absent.")
+
+
+class ScoreResponse(BaseModel):
+    """Scores in the order of the request's lines."""
+
+    request_id: str
+    model: ModelRef
+    results: list[LineScore]
+
+
+class BadRow(BaseModel):
+    """One problem in one row of an uploaded file."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class EntryScore(BaseModel):
+    """An entry ranked by its riskiest line."""
+
+    entry_id: str
+    risk_score: float
+    risk_band: Band
+    lines: list[LineScore]
+
+
+class FileScoreResponse(BaseModel):
+    """A scored file: entries riskiest first, and the rows that could not be scored."""
+
+    request_id: str
+    model: ModelRef
+    n_read: int
+    n_scored: int
+    entries: list[EntryScore]
+    bad_rows: list[BadRow]
+    bad_rows_total: int
+
+
+class JobAccepted(BaseModel):
+    """A large file accepted for background scoring."""
+
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    n_read: int
+    n_lines: int
+    bad_rows: list[BadRow]
+    bad_rows_total: int
+    location: str
+
+
+class JobStatus(BaseModel):
+    """A background job; ``result`` is set when it is done."""
+
+    job_id: str
+    status: Literal["queued", "running", "done", "failed", "interrupted"]
+    created: str
+    finished: str | None = None
+    n_lines: int
+    error: str | None = None
+    result: FileScoreResponse | None = None
+
+
+class FeedbackOut(BaseModel):
+    """A stored feedback record."""
+
+    feedback_id: int
+    request_id: str
+    scored_before: bool = Field(description="Whether the API scored this line before.")
+
+
+class ModelInfo(BaseModel):
+    """The served model: identity, metrics, thresholds, features."""
+
+    name: str
+    version: str
+    alias: str | None
+    uri: str
+    bundle_hash: str
+    reference_versions: dict[str, str]
+    metrics: dict[str, Any]
+    thresholds: dict[str, float]
+    features: list[str]
+    passthrough: dict[str, str]
+    meta: dict[str, Any]
+    loaded_at: float
+    shadow: dict[str, Any] | None = None
+
+
+class ReloadOut(BaseModel):
+    """Result of a reload."""
+
+    changed: bool
+    previous: ModelRef | None
+    current: ModelRef
+
+
+class Problem(BaseModel):
+    """An error: ``detail`` says what went wrong."""
+
+    detail: Any

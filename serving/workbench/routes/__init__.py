@@ -1,0 +1,1 @@
+"""The workbench's pages, one router per part: sign-in, worklists, entries, the model page."""

@@ -1,0 +1,94 @@
+"""One entry of a worklist: every line explained, and the officer's inspection outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from models.scoring.bundle import Calibration
+from serving.deps import StoreDep, new_request_id
+from serving.feedback import FeedbackIn, store_feedback
+from serving.workbench.charts import highlight, steps_for, value_range_svg, waterfall_svg
+from serving.workbench.deps import FeedbackSession, FormDep, ScoreSession, WorklistDep
+from serving.workbench.pages import PageError, render
+from serving.workbench.scoring import audit_event, audit_view, explain_entry
+
+router = APIRouter(include_in_schema=False)
+OUTCOMES = {"released": 0, "detained": 1, "excluded": 1}
+
+
+def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
+    """Add a line's waterfall, evidence by reason, highlighted addresses, value chart."""
+    line["chart"] = waterfall_svg(
+        line["base"], steps_for(line["reasons"]), cal.a, cal.b,
+        f"How the evidence moves line {line['line_no']} from the baseline to its score",
+    )  # fmt: skip
+    line["evidence"] = {r["code"]: r for r in line["reasons"]}
+    xj = line["evidence"].get("xinjiang_address", {}).get("evidence", {})
+    terms = list(xj.get("terms", []))
+    line["mfr_address"] = highlight(line["line"].get("manufacturer_address"), terms)
+    line["shp_address"] = highlight(line["line"].get("shipper_address"), terms)
+    uv = line["evidence"].get("unit_value", {}).get("evidence", {})
+    known = uv.get("unit_value_usd") is not None and uv.get("typical_usd") is not None
+    line["value_chart"] = (
+        value_range_svg(float(uv["unit_value_usd"]), float(uv["typical_usd"])) if known else ""
+    )
+
+
+@router.get("/worklists/{wl_id}/entries/{entry_id:path}")
+async def entry(
+    request: Request, entry_id: str, session: ScoreSession, wl: WorklistDep, store: StoreDep
+) -> Response:
+    """Every line of an entry: score, waterfall, evidence, the outcome form."""
+    lines = await run_in_threadpool(explain_entry, wl, entry_id)
+    if not lines:
+        raise PageError(404, "Entry not found", f"No entry {entry_id} in this worklist.")
+    for line in lines:
+        _illustrate(line, wl.model.scorer.bundle.calibration)
+    rid = new_request_id()
+    await run_in_threadpool(audit_view, store, wl, lines, rid, session.key_id)
+    outcomes = await run_in_threadpool(store.feedback_for, entry_id)
+    return render(
+        request, "entry.html",
+        {"wl": wl, "entry_id": entry_id, "lines": lines, "outcomes": outcomes,
+         "saved": request.query_params.get("saved"), "choices": list(OUTCOMES)},
+    )  # fmt: skip
+
+
+@router.post("/worklists/{wl_id}/outcome")
+async def outcome(
+    session: FeedbackSession, form: FormDep, wl: WorklistDep, store: StoreDep
+) -> Response:
+    """Record an inspection result through the same path as ``POST /v1/feedback``."""
+    entry_id = str(form.get("entry_id") or "")
+    choice = str(form.get("outcome") or "")
+    if choice not in OUTCOMES:
+        raise PageError(422, "Choose an outcome", "Pick released, detained or excluded.")
+    try:
+        item = FeedbackIn(
+            entry_id=entry_id, line_no=int(str(form.get("line_no") or "0")), inspected=True,
+            inspection_reason=str(form.get("inspection_reason") or "targeted"),  # type: ignore[arg-type]
+            violation=OUTCOMES[choice], outcome=choice,  # type: ignore[arg-type]
+            note=str(form.get("note") or "") or None,
+        )  # fmt: skip
+    except (ValidationError, ValueError) as exc:
+        raise PageError(422, "Outcome not recorded", f"The form was incomplete: {exc}") from exc
+    if wl.entry_lines(entry_id).empty:
+        raise PageError(404, "Entry not found", f"No entry {entry_id} in this worklist.")
+    if wl.audit is not None:
+        # Feedback joins the line's audited input: make sure the scoring rows are written.
+        await run_in_threadpool(wl.audit.result, 120)
+    rid = new_request_id()
+    saved = await run_in_threadpool(store_feedback, store, item, session.key_id, rid)
+    await run_in_threadpool(
+        audit_event, store, request_id=rid, key_id=session.key_id, action="workbench_outcome",
+        detail={"entry_id": entry_id, "line_no": item.line_no, "outcome": choice,
+                "feedback_id": saved["feedback_id"]},
+    )  # fmt: skip
+    url = f"/worklists/{wl.id}/entries/{quote(entry_id, safe='')}?saved={item.line_no}#outcomes"
+    return RedirectResponse(url, status.HTTP_303_SEE_OTHER)

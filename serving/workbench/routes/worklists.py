@@ -1,0 +1,198 @@
+"""Worklists: start a day (upload a file, or pick a demo date), rank it, page it, export it.
+
+Ranking, filtering and paging are pure functions in :mod:`serving.workbench.worklist`;
+scoring and explanations in :mod:`serving.workbench.scoring`. Every action is written to the
+audit log as ``workbench_*``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+from fastapi import APIRouter, Request, status
+from fastapi.responses import RedirectResponse, Response
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from serving.deps import HolderDep, InstrumentsDep, SettingsDep, StoreDep, new_request_id
+from serving.workbench.deps import FormDep, ScoreSession, WorkbenchDep, WorklistDep
+from serving.workbench.pages import PageError, render, served_model
+from serving.workbench.scoring import audit_event, build_worklist, ensure_reasons, top_reason
+from serving.workbench.state import Worklist
+from serving.workbench.upload import UploadRefusedError, read_upload
+from serving.workbench.worklist import (
+    PAGE_SIZES,
+    SORT_KEYS,
+    Filters,
+    capacity,
+    export_csv,
+    filter_entries,
+    options,
+    page_of,
+    sort_entries,
+)
+
+router = APIRouter(include_in_schema=False)
+MAX_EXPORT_REASONS = 1000
+
+
+@router.get("/worklists")
+async def worklists(
+    request: Request, _session: ScoreSession, wb: WorkbenchDep, settings: SettingsDep
+) -> Response:
+    """Start page: upload a day's file or pick a date from the demo data."""
+    demo = await run_in_threadpool(wb.demo_data, settings.demo_data)
+    return render(request, "start.html", {"demo": demo, "upload_error": None})
+
+
+@router.post("/worklists/upload")
+async def upload(
+    request: Request, session: ScoreSession, form: FormDep, wb: WorkbenchDep,
+    holder: HolderDep, store: StoreDep, instruments: InstrumentsDep, settings: SettingsDep,
+) -> Response:  # fmt: skip
+    """Score an uploaded CSV/Parquet file; bad files get the quarantine report."""
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise PageError(422, "No file", "Choose a CSV or Parquet file of entry lines to upload.")
+    model = served_model(holder)
+    try:
+        read = await run_in_threadpool(read_upload, file, settings.data_dir)
+    except UploadRefusedError as exc:
+        return render(request, "start.html", {"demo": None, "upload_error": exc}, 422)
+    wl = await run_in_threadpool(
+        lambda: build_worklist(
+            wb, model=model, store=store, instruments=instruments, frame=read.frame,
+            n_read=read.n_read, bad_rows=read.bad_rows, key_id=session.key_id,
+            source=file.filename or "upload", request_id=new_request_id(),
+        )
+    )  # fmt: skip
+    return RedirectResponse(f"/worklists/{wl.id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/worklists/demo")
+async def demo_day(
+    session: ScoreSession, form: FormDep, wb: WorkbenchDep, holder: HolderDep, store: StoreDep,
+    instruments: InstrumentsDep, settings: SettingsDep,
+) -> Response:  # fmt: skip
+    """Score one date of the preloaded demo data (reused if already scored)."""
+    date = str(form.get("date") or "")
+    demo = await run_in_threadpool(wb.demo_data, settings.demo_data)
+    if demo is None or demo.lines is None or date not in dict(demo.dates):
+        raise PageError(404, "No such date", "Pick a date from the list of demo dates.")
+    model = served_model(holder)
+    source = f"demo data, {date}"
+    wl = wb.worklists.find(source, model.resolved.uri)
+    if wl is None or wl.key_id != session.key_id:
+        frame = demo.day(date)
+        wl = await run_in_threadpool(
+            lambda: build_worklist(
+                wb, model=model, store=store, instruments=instruments, frame=frame,
+                n_read=len(frame), bad_rows=pd.DataFrame(), key_id=session.key_id,
+                source=source, request_id=new_request_id(),
+            )
+        )  # fmt: skip
+    return RedirectResponse(f"/worklists/{wl.id}", status.HTTP_303_SEE_OTHER)
+
+
+def _view_args(request: Request) -> dict[str, Any]:
+    q = request.query_params
+
+    def num(name: str, default: int, lo: int, hi: int) -> int:
+        try:
+            return min(max(int(q.get(name, default)), lo), hi)
+        except ValueError:
+            return default
+
+    sort = q.get("sort", "risk")
+    return {
+        "filters": Filters(
+            port=q.get("port", ""),
+            country=q.get("country", ""),
+            chapter=q.get("chapter", ""),
+            sector=q.get("sector", ""),
+            band=q.get("band", ""),
+        ),
+        "sort": sort if sort in SORT_KEYS else "risk",
+        "order": "asc" if q.get("order") == "asc" else "desc",
+        "page": num("page", 1, 1, 10**7),
+        "size": num("size", 50, 1, max(PAGE_SIZES)),
+        "capacity": num("capacity", 50, 0, 10**6),
+    }
+
+
+def _select(wl: Worklist, args: dict[str, Any]) -> tuple[Any, Any, int]:
+    """Filtered+sorted entries, the capacity figures, and the last rank within capacity."""
+    filtered = filter_entries(wl.entries, args["filters"])
+    cap = capacity(filtered, args["capacity"])
+    cut_rank = int(filtered["rank"].head(cap.n).max()) if cap.n and len(filtered) else 0
+    ordered = sort_entries(filtered, args["sort"], args["order"] == "desc")
+    return ordered, cap, cut_rank
+
+
+@router.get("/worklists/{wl_id}")
+async def worklist(request: Request, _session: ScoreSession, wl: WorklistDep) -> Response:
+    """The ranked worklist: filters, sort, capacity, paging; reasons for the shown page."""
+    args = _view_args(request)
+    ordered, cap, cut_rank = _select(wl, args)
+    page = page_of(ordered, args["page"], args["size"])
+    ids = [str(e) for e in page.rows["entry_id"]]
+    await run_in_threadpool(ensure_reasons, wl, ids)
+    rows = [
+        {**r, "reason": top_reason(wl, str(r["entry_id"]), int(r["top_line_no"]))}
+        for r in page.rows.to_dict("records")
+    ]
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+
+    def link(**over: Any) -> str:
+        return f"/worklists/{wl.id}?" + urlencode({**params, **over})
+
+    choices = {
+        c: options(wl.entries, c)
+        for c in ("port_of_entry", "country_of_origin", "hs_chapter", "sector")
+    }
+    resp = render(
+        request, "worklist.html",
+        {"wl": wl, "args": args, "page": page, "rows": rows, "cap": cap, "cut_rank": cut_rank,
+         "link": link, "choices": choices, "export": f"/worklists/{wl.id}/export.csv?"
+         + urlencode(params), "sort_keys": SORT_KEYS, "page_sizes": PAGE_SIZES,
+         "bad_rows": wl.bad_rows.head(200).to_dict("records") if len(wl.bad_rows) else [],
+         "audit_error": wl.audit_error()},
+    )  # fmt: skip
+    resp.background = BackgroundTask(wl.shown.set)  # lets the per-line audit start now
+    return resp
+
+
+@router.get("/worklists/{wl_id}/export.csv")
+async def export(
+    request: Request, session: ScoreSession, wl: WorklistDep, store: StoreDep
+) -> Response:
+    """The filtered, sorted worklist as CSV, defused against formula injection."""
+    args = _view_args(request)
+    ordered, cap, cut_rank = _select(wl, args)
+
+    def build() -> str:
+        within = ordered[ordered["rank"] <= cut_rank].head(MAX_EXPORT_REASONS)
+        ensure_reasons(wl, [str(e) for e in within["entry_id"]])
+        out = ordered.copy()
+        out["top_reason"] = [
+            (top_reason(wl, str(e), int(n)) or {}).get("text", "") if r <= cut_rank else ""
+            for e, n, r in zip(out["entry_id"], out["top_line_no"], out["rank"], strict=True)
+        ]
+        return export_csv(out, within=cut_rank)
+
+    text = await run_in_threadpool(build)
+    await run_in_threadpool(
+        audit_event, store, request_id=new_request_id(), key_id=session.key_id,
+        action="workbench_export", model=wl.model,
+        detail={"worklist": wl.id, "source": wl.source, "rows": len(ordered),
+                "filters": vars(args["filters"]), "capacity": cap.n},
+    )  # fmt: skip
+    name = f"worklist-{wl.id[:8]}.csv"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,58 @@
+"""Every audit row has every column of the audit table; inputs and reasons encoded one way."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from models.audit_rows import AuditRow, AuditRows, ModelStamp
+from models.store import audit
+
+COLUMNS = [c.name for c in audit.columns if c.name != "id"]
+MODEL = ModelStamp("models:/flrisk/3", "b" * 64)
+RESULT = {"entry_id": "E-1", "line_no": 2, "risk_score": 0.25, "risk_band": "elevated",
+          "reasons": [{"code": "xinjiang_address", "contribution": 1.5}]}  # fmt: skip
+
+
+def test_the_row_type_is_the_audit_table() -> None:
+    assert list(AuditRow.__annotations__) == COLUMNS
+
+
+def test_scored_rows_carry_input_model_and_decision() -> None:
+    rows = AuditRows("r1", "k1").scored(
+        "score", MODEL, [{"line_no": 2, "entry_id": "E-1"}], [RESULT], latency_ms=3.0
+    )
+    (row,) = rows
+    assert list(row) == COLUMNS
+    assert row["input_json"] == '{"entry_id":"E-1","line_no":2}'  # canonical: sorted, compact
+    assert row["input_hash"] == hashlib.sha256(row["input_json"].encode()).hexdigest()
+    assert (row["model_version"], row["bundle_hash"]) == ("models:/flrisk/3", "b" * 64)
+    assert (row["entry_id"], row["line_no"], row["risk_band"]) == ("E-1", 2, "elevated")
+    assert json.loads(row["reasons_json"]) == {"reasons": RESULT["reasons"]}
+    assert (row["latency_ms"], row["action"], row["request_id"]) == (3.0, "score", "r1")
+
+
+def test_one_timestamp_per_request() -> None:
+    rows = AuditRows("r2", "k").scored("score_file", MODEL, [{}, {}], [RESULT, RESULT], 1.0)
+    assert rows[0]["ts"] == rows[1]["ts"]
+
+
+def test_viewed_rows_have_the_decision_but_no_input() -> None:
+    (row,) = AuditRows("r3", "k").viewed("workbench_view", MODEL, [RESULT])
+    assert row["input_json"] is None and row["input_hash"] is None and row["latency_ms"] is None
+    assert row["risk_score"] == 0.25 and row["model_version"] == MODEL.version
+
+
+def test_event_rows_are_not_about_a_line() -> None:
+    row = AuditRows("r4", "-").event("workbench_signin_failed")
+    assert row["entry_id"] is None and row["input_hash"] is None and row["input_json"] == "{}"
+    assert row["model_version"] is None
+    row = AuditRows("r5", "k").event("workbench_export", {"rows": 3}, MODEL)
+    assert row["input_json"] == '{"rows":3}' and row["bundle_hash"] == MODEL.bundle_hash
+
+
+def test_feedback_row_holds_the_record() -> None:
+    record = {"entry_id": "E-1", "line_no": 2, "inspected": True, "violation": 1}
+    row = AuditRows("r6", "k").feedback("E-1", 2, record)
+    assert row["action"] == "feedback" and json.loads(row["input_json"] or "") == record
+    assert row["input_hash"] == hashlib.sha256((row["input_json"] or "").encode()).hexdigest()
