@@ -26,10 +26,14 @@ def main() -> None:
     sim = simulated(args.lines)
     bundle = bundle_for(sim)
     frame = all_lines(sim)
-    chunks = [frame.iloc[i : i + 250_000] for i in range(0, len(frame), 250_000)]
-
-    from models.features.matrix import build_features
+    from models.contract.batch import Lines
     from models.features.cache import SignalCache
+    from models.features.matrix import build_features
+
+    chunks = [
+        Lines.from_frame(frame.iloc[i : i + 250_000].reset_index(drop=True))
+        for i in range(0, len(frame), 250_000)
+    ]
 
     cache = SignalCache()
     rates = []

@@ -55,9 +55,9 @@ def main() -> None:
     train_s = time.perf_counter() - t0
     settings = get_settings()
     scorer = Scorer(fetch_bundle(resolve(uri, settings), settings))
-    valid = read_entry_lines(kcs / "df_syn_valid_eng.csv", mapping, require_labels=True).frame
-    p = scorer.score(valid, reasons=0)["risk_score"].to_numpy()
-    y = valid["violation"].to_numpy()
+    valid = read_entry_lines(kcs / "df_syn_valid_eng.csv", mapping, require_labels=True).lines
+    p = scorer.score(valid, reasons=0).risk_score
+    y = np.asarray(valid["violation"])
     ours = {f"precision_at_{c}": float(y[top_mask(p, c / 100)].mean()) for c in (5, 10)}
     print(
         f"\nKCS validation split ({len(valid):,} declarations, {y.mean():.1%} fraud), model {uri}, "

@@ -95,26 +95,26 @@ def lines_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def bench_inprocess(scorer: Any, lines: list[dict[str, Any]], n: int) -> dict[str, float]:
     """One line at a time through what the API runs in process for it.
 
-    ``inproc_1``: ``Scorer.score_columns`` with 3 reasons on a validated line (its arrays
-    as the reader gives them), each line scored for the first time, so its names, addresses
-    and goods are checked then. ``inproc_validate_1`` adds the contract validation of the
-    line's JSON (``serving.service.validate_lines``).
+    ``inproc_1``: ``Scorer.score`` with 3 reasons on a validated line (as the reader gives
+    it), each line scored for the first time, so its names, addresses and goods are checked
+    then. ``inproc_validate_1`` adds the contract validation of the line's JSON
+    (``serving.service.validate_request``).
     """
     import gc
 
-    from serving.service import validate_lines
+    from serving.service import validate_request
 
     passthrough = scorer.bundle.state.passthrough
     for i in range(20):  # warm the signal cache and LightGBM
-        read = validate_lines([lines[i]], passthrough)
-        scorer.score_columns(None, 3, arrays=read.arrays)
+        read = validate_request([lines[i]], passthrough)
+        scorer.score(read.lines, 3)
     gc.freeze()  # as the server does once its model is loaded (serving/model_holder.py)
     score_ms, both_ms = [], []
     for i in range(20, 20 + n):
         t0 = time.perf_counter()
-        read = validate_lines([lines[i % len(lines)]], passthrough)
+        read = validate_request([lines[i % len(lines)]], passthrough)
         t1 = time.perf_counter()
-        scorer.score_columns(None, 3, arrays=read.arrays)
+        scorer.score(read.lines, 3)
         t2 = time.perf_counter()
         score_ms.append((t2 - t1) * 1000)
         both_ms.append((t2 - t0) * 1000)
@@ -229,7 +229,8 @@ class MlflowShap:
         wait_http(self.ping, self.proc, timeout=300)
 
     def _timed(self, idx: list[int]) -> float:
-        from models.features.matrix import build_features
+        from models.contract.batch import Lines
+        from models.features.matrix import build_features, model_frame
 
         rows = self.raw.iloc[idx]
         t0 = time.perf_counter()
@@ -239,7 +240,8 @@ class MlflowShap:
         if r.status_code != 200:
             raise RuntimeError(f"mlflow serve answered {r.status_code}: {r.text[:500]}")
         # The reasons: SHAP values of the booster on the model matrix (what flrisk returns).
-        x = build_features(self.frame.iloc[idx].reset_index(drop=True), self.state)
+        lines = Lines.from_frame(self.frame.iloc[idx].reset_index(drop=True))
+        x = model_frame(build_features(lines, self.state), self.state)
         self.explainer.shap_values(x)
         return (time.perf_counter() - t0) * 1000
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.contract.batch import Lines
 from models.store import AuditStore, AuditUnavailableError, now_iso
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
@@ -156,8 +157,10 @@ class JobManager:
         todo = chunk[[not a for a in audited]].reset_index(drop=True)
         fresh: list[dict[str, Any]] = []
         if len(todo):
+            passthrough = job["model"].scorer.bundle.state.passthrough
             scored = score_lines(
-                model=job["model"], frame=todo, inputs=frame_inputs(todo),
+                model=job["model"], lines=Lines.from_frame(todo, passthrough),
+                inputs=frame_inputs(todo),
                 reasons=job["reasons"], request_id=job["job_id"], key_id=job["key_id"],
                 action="score_file", explain_share=job["explain_share"],
             )  # fmt: skip
@@ -166,7 +169,8 @@ class JobManager:
         if not any(audited):
             return fresh
         passthrough = job["model"].scorer.bundle.state.passthrough
-        unknown = iter(unknown_fields(chunk[audited].reset_index(drop=True), passthrough))
+        done_lines = Lines.from_frame(chunk[audited].reset_index(drop=True), passthrough)
+        unknown = iter(unknown_fields(done_lines, passthrough))
         it = iter(fresh)
         out = []
         for key, was in zip(keys, audited, strict=True):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from models.audit_rows import ModelStamp
-from models.contract.reader import validate_records
+from models.contract.validate import validate_lines
 from models.scoring.bundle import ModelIntegrityError
 from models.scoring.lookup import ModelNotFoundError, ResolvedModel, client, fetch_bundle, resolve
 from models.scoring.scorer import Scorer
@@ -128,8 +128,8 @@ _WARM_LINE = {
 def _warm(scorer: Scorer) -> None:
     state = scorer.bundle.state
     line = {**_WARM_LINE, **{c: None for c in state.passthrough}}
-    read = validate_records({k: [v] for k, v in line.items()}, passthrough=state.passthrough)
-    scorer.score(read.frame, reasons=3)
+    read = validate_lines({k: [v] for k, v in line.items()}, passthrough=state.passthrough)
+    scorer.score(read.lines, reasons=3)
 
 
 class ModelHolder:

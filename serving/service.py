@@ -21,8 +21,9 @@ import pandas as pd
 from fastapi.exceptions import RequestValidationError
 
 from models.audit_rows import AuditRow, AuditRows
+from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
-from models.contract.reader import ReadResult, validate_records
+from models.contract.validate import ReadResult, validate_lines
 from models.store import AuditStore
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel, ModelHolder
@@ -54,7 +55,7 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def validate_lines(
+def validate_request(
     lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
 ) -> ReadResult:
     """Validate JSON lines with the contract reader; 422 naming line index and field.
@@ -86,7 +87,7 @@ def validate_lines(
     if errors:
         raise RequestValidationError(errors)
     raw = {c: [_text(line.get(c)) for line in lines] for c in columns}
-    result = validate_records(raw, passthrough=dict(passthrough), source="request", row_offset=0)
+    result = validate_lines(raw, passthrough=dict(passthrough), source="request", row_offset=0)
     if len(result.bad_rows):
         raise RequestValidationError(
             [
@@ -102,24 +103,20 @@ def validate_lines(
     return result
 
 
-def unknown_fields(
-    lines: pd.DataFrame | Mapping[str, np.ndarray], passthrough: Mapping[str, str]
-) -> list[list[str]]:
+def unknown_fields(lines: Lines, passthrough: Mapping[str, str]) -> list[list[str]]:
     """Per line, the optional fields that were empty or absent (evidence the scorer lacked).
 
     Args:
-        lines: The validated lines: a frame, or its columns as arrays (``ReadResult.arrays``).
+        lines: The validated lines.
         passthrough: Pass-through feature columns the served model declares.
     """
     cols = [c for c in (*OPTIONAL, *passthrough) if c in lines]
-    n = len(lines) if isinstance(lines, pd.DataFrame) else len(lines["entry_id"])
+    n = len(lines)
     if not cols or not n:
         return [[] for _ in range(n)]
-    # Column by column: one isna over a frame of mixed dtypes costs more than these reads.
     missing = np.empty((n, len(cols)), dtype=bool)
     for j, c in enumerate(cols):
-        col = lines[c]
-        missing[:, j] = pd.isna(col.array if isinstance(col, pd.Series) else col)
+        missing[:, j] = pd.isna(lines[c])
     names = np.array(cols, dtype=object)
     return [names[row].tolist() for row in missing]
 
@@ -130,8 +127,8 @@ def results(
     """Scored lines as response dicts, in order.
 
     Args:
-        scored: ``Scorer.score`` output, or any mapping of its columns (arrays), with an
-            ``unknown_fields`` column unless ``unknown`` gives them.
+        scored: ``Scores.columns()`` or a frame of scored lines (any mapping of the
+            columns), with an ``unknown_fields`` column unless ``unknown`` gives them.
         unknown: Per line, the fields that were unknown.
     """
     return [
@@ -203,36 +200,30 @@ class Scored:
 def score_lines(
     *,
     model: LoadedModel,
-    frame: pd.DataFrame | None,
+    lines: Lines,
     inputs: Sequence[Mapping[str, Any]],
     reasons: int,
     request_id: str,
     key_id: str,
     action: str,
     explain_share: float = 1.0,
-    arrays: Mapping[str, np.ndarray] | None = None,
 ) -> Scored:
     """Score lines and build their audit rows; nothing is written (see :func:`audit`).
 
     Args:
         model: The served model.
-        frame: The validated lines, or None when ``arrays`` hold them.
+        lines: The validated lines.
         inputs: Each line as received (its audit record).
         reasons: Reasons per line.
         request_id: The request (or job) id written to the audit.
         key_id: The caller's key id.
         action: The audit action (``score``, ``score_file``).
         explain_share: Share of lines, riskiest first, that get reasons.
-        arrays: ``ReadResult.arrays``: a few lines, scored without building their frame.
     """
     t0 = time.perf_counter()
     scorer = model.scorer
-    lines = arrays if arrays is not None else frame
-    if lines is None:
-        raise ValueError("score_lines needs the lines as a frame or as arrays")
-    scored: dict[str, Any] = scorer.score_columns(frame, reasons, explain_share, arrays=arrays)
-    scored |= {"entry_id": lines["entry_id"], "line_no": lines["line_no"]}
-    out = results(scored, unknown_fields(lines, scorer.bundle.state.passthrough))
+    scored = scorer.score(lines, reasons, explain_share)
+    out = results(scored.columns(), unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
     rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)
     return Scored(out, rows)
@@ -274,22 +265,22 @@ def shadow_score(
     shadow, current = holder.shadow, holder.current
     if shadow is None or current is None:
         return
-    frame = read.frame  # built here, after the response, if the request did not need it
-    if not len(frame):
+    lines = read.lines
+    if not len(lines):
         return
     try:
-        s = shadow.scorer.score(frame, reasons=0)
-        c = current.scorer.score(frame, reasons=0)
+        s = shadow.scorer.score(lines, reasons=0)
+        c = current.scorer.score(lines, reasons=0)
     except Exception:  # a broken challenger must never affect serving
         log.exception("shadow scoring failed for request %s", request_id)
         return
-    for band, n in s["risk_band"].value_counts().items():
+    for band, n in Counter(s.risk_band.tolist()).items():
         instruments.shadow_scores.labels(str(band)).inc(int(n))
-    agree = float((s["risk_band"].to_numpy() == c["risk_band"].to_numpy()).mean())
-    diff = float(np.abs(s["risk_score"].to_numpy() - c["risk_score"].to_numpy()).mean())
+    agree = float((s.risk_band == c.risk_band).mean())
+    diff = float(np.abs(s.risk_score - c.risk_score).mean())
     log.info(
         "shadow %s vs %s on request %s: %d lines, band agreement %.3f, mean |diff| %.4f",
-        shadow.resolved.uri, current.resolved.uri, request_id, len(frame), agree, diff,
+        shadow.resolved.uri, current.resolved.uri, request_id, len(lines), agree, diff,
     )  # fmt: skip
 
 

@@ -88,6 +88,16 @@ class Scores:
     def __len__(self) -> int:
         return len(self.risk_score)
 
+    def columns(self) -> dict[str, Any]:
+        """``entry_id, line_no, risk_score, risk_band, reasons`` as named arrays."""
+        return {
+            "entry_id": self.entry_id,
+            "line_no": self.line_no,
+            "risk_score": self.risk_score,
+            "risk_band": self.risk_band,
+            "reasons": self.reasons,
+        }
+
     def to_frame(self) -> pd.DataFrame:
         """``entry_id, line_no, risk_score, risk_band, reasons, model_version`` as a frame."""
         entry_id = self.entry_id

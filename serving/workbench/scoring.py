@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from models.audit_rows import AuditRows
+from models.contract.batch import Lines
 from models.store import AuditStore
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
@@ -71,7 +72,8 @@ def _score(
     model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0
 ) -> pd.DataFrame:
     # Every workbench score comes from here: the day's ranking, a page's reasons, an entry.
-    return model.scorer.score(lines, reasons=reasons, explain_share=share)
+    batch = Lines.from_frame(lines, model.scorer.bundle.state.passthrough)
+    return model.scorer.score(batch, reasons=reasons, explain_share=share).to_frame()
 
 
 def _audit_lines(
@@ -82,7 +84,8 @@ def _audit_lines(
     # GIL for seconds and would otherwise slow exactly the page the officer is waiting for.
     wl.shown.wait(timeout=FIRST_PAGE_WAIT_S)
     scored = scored.copy()
-    scored["unknown_fields"] = unknown_fields(frame, model.scorer.bundle.state.passthrough)
+    passthrough = model.scorer.bundle.state.passthrough
+    scored["unknown_fields"] = unknown_fields(Lines.from_frame(frame, passthrough), passthrough)
     rows = AuditRows(request_id, key_id).scored(
         "workbench_score", model.stamp, frame_inputs(frame), results(scored), latency_ms
     )

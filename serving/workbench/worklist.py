@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.reference.hs import RISK_COLUMNS, hs6_of, risk_goods
+
 BAND_ORDER = ("high", "elevated", "low")
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -150,10 +152,14 @@ def sectors(lines: pd.DataFrame) -> pd.Series:
     """Risk-goods sector of each line (by HS subheading and origin), "" when not a risk good."""
     if not len(lines):
         return pd.Series([], dtype="object")
-    from models.reference.hs import hs6, risk_goods_lookup
-
-    found = risk_goods_lookup(hs6(lines["hts_code"]), lines["country_of_origin"])
-    return found["rg_sector"].astype("string").fillna("").reset_index(drop=True)
+    keys = [
+        (hs6_of(h) if isinstance(h, str) else "", o.strip().upper() if isinstance(o, str) else "")
+        for h, o in zip(lines["hts_code"], lines["country_of_origin"], strict=True)
+    ]
+    distinct = list(dict.fromkeys(keys))
+    sector = RISK_COLUMNS.index("rg_sector")
+    found = {k: row[sector] for k, row in zip(distinct, risk_goods(distinct), strict=True)}
+    return pd.Series([found[k] or "" for k in keys], dtype="string")
 
 
 def filter_entries(entries: pd.DataFrame, f: Filters) -> pd.DataFrame:

@@ -37,10 +37,10 @@ def bundle(request: pytest.FixtureRequest) -> ModelBundle:
 @pytest.fixture(scope="session")
 def lines(request: pytest.FixtureRequest) -> pd.DataFrame:
     """300 normalised score lines of the simulated world."""
-    from models.contract.reader import validate_frame
+    from models.contract.validate import validate_lines
 
     if TINY:
-        return validate_frame(helpers.make_lines(300, seed=9, labels=False)).frame
+        return validate_lines(helpers.make_lines(300, seed=9, labels=False)).frame
     rm = request.getfixturevalue("registered_model")
     frame: pd.DataFrame = rm.score_lines.reset_index(drop=True)
     return frame

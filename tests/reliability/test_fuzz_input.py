@@ -26,7 +26,7 @@ from models.contract.reader import ReadResult, read_entry_lines
 from serving.api.entry_line import EntryLineIn
 from serving.api.schemas import ScoreRequest
 from serving.feedback import FeedbackIn
-from serving.service import validate_lines
+from serving.service import validate_request
 
 FUZZ = settings(
     max_examples=60, deadline=None, derandomize=True, database=None,
@@ -203,7 +203,7 @@ def test_score_request_model_never_crashes(body: Any) -> None:
         return
     inputs = [line.model_dump(exclude_none=True) for line in req.lines]
     try:
-        frame = validate_lines(inputs, {}).frame
+        frame = validate_request(inputs, {}).frame
     except RequestValidationError as exc:
         for err in exc.errors():
             loc = err["loc"]

@@ -204,9 +204,9 @@ def test_mlflow_backend_store_on_postgres_trains_registers_and_serves(
                         mlflow_tracking_uri=uri, audit_url=pg.url("served_audit"))  # fmt: skip
     keys = add_keys(settings)
     lines = helpers.make_lines(5, seed=12, labels=False)
-    from models.contract.reader import validate_frame
+    from models.contract.validate import validate_lines
 
-    body = {"lines": lines_json(validate_frame(lines).frame)}
+    body = {"lines": lines_json(validate_lines(lines).frame)}
     with TestClient(create_app(settings)) as client:
         assert client.get("/readyz").status_code == 200, client.get("/readyz").json()
         r = client.post("/v1/score", json=body, headers=auth(keys["scorer"]))

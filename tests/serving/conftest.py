@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from servetools import add_keys, make_lines, make_settings, register, train_bundle
 
-from models.contract.reader import validate_frame
+from models.contract.validate import validate_lines
 from models.scoring.bundle import ModelBundle
 from models.settings import Settings
 
@@ -29,7 +29,7 @@ def model_source(request: pytest.FixtureRequest) -> SimpleNamespace:
     """The bundle under test and contract-shaped lines to score with it."""
 
     if os.environ.get("FLRISK_TEST_TINY_MODEL") == "1":
-        lines = validate_frame(make_lines(120, seed=9, labels=False)).frame
+        lines = validate_lines(make_lines(120, seed=9, labels=False)).frame
         return SimpleNamespace(bundle=train_bundle(), lines=lines)
     from models.scoring.lookup import fetch_bundle, resolve
 

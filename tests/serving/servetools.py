@@ -16,7 +16,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models.contract.reader import validate_frame
+from models.contract.validate import validate_lines
 from models.features.matrix import build_features, fit_feature_state
 from models.reference.tables import reference_versions
 from models.scoring.bundle import Calibration, ModelBundle, save_bundle
@@ -100,7 +100,7 @@ def make_lines(n: int, seed: int, labels: bool = True, start: str = "2023-01-01"
 
 def train_bundle(n: int = 600, seed: int = 1, rounds: int = 20) -> ModelBundle:
     """A tiny but real bundle: the production feature path and a LightGBM booster."""
-    frame = validate_frame(make_lines(n, seed), require_labels=True).frame
+    frame = validate_lines(make_lines(n, seed), require_labels=True).frame
     state = fit_feature_state(frame)
     x = build_features(frame, state)
     insp = frame["inspected"].to_numpy(dtype=bool)

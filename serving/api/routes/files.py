@@ -155,7 +155,7 @@ async def score_file(
 
     def score_file_lines() -> list[dict[str, Any]]:
         scored = score_lines(
-            model=model, frame=read.frame, inputs=frame_inputs(read.frame), reasons=reasons,
+            model=model, lines=read.lines, inputs=frame_inputs(read.frame), reasons=reasons,
             request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
         )  # fmt: skip
         audit(store, instruments, scored)  # raises (503) before any score is returned

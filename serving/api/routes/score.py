@@ -12,7 +12,7 @@ from serving.api.deps import ScoreKey, ScoringDep
 from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE
 from serving.api.schemas import ScoreRequest, ScoreResponse
 from serving.deps import new_request_id
-from serving.service import Scored, audit, score_lines, shadow_score, validate_lines
+from serving.service import Scored, audit, score_lines, shadow_score, validate_request
 
 router = APIRouter(prefix="/v1", tags=["score"])
 INLINE_LINES = 16  # requests of up to this many lines are scored on the event loop
@@ -42,11 +42,10 @@ async def score(body: ScoreRequest, who: ScoreKey, ctx: ScoringDep) -> JSONRespo
     inputs = [line.model_dump(exclude_none=True) for line in body.lines]
 
     def work(wait: bool) -> tuple[ReadResult, Scored, bool]:
-        read = validate_lines(inputs, model.scorer.bundle.state.passthrough)
+        read = validate_request(inputs, model.scorer.bundle.state.passthrough)
         scored = score_lines(
-            model=model, frame=None if read.arrays is not None else read.frame,
-            arrays=read.arrays, inputs=inputs, reasons=body.reasons, request_id=rid,
-            key_id=who.key_id, action="score",
+            model=model, lines=read.lines, inputs=inputs, reasons=body.reasons,
+            request_id=rid, key_id=who.key_id, action="score",
         )  # fmt: skip
         return read, scored, audit(ctx.store, ctx.instruments, scored, wait=wait)
 
