@@ -47,7 +47,7 @@ def plain(obj: Any) -> Any:
     return obj
 
 
-def _text(value: Any) -> str | None:
+def _cell_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -86,7 +86,7 @@ def validate_request(
                 )
     if errors:
         raise RequestValidationError(errors)
-    raw = {c: [_text(line.get(c)) for line in lines] for c in columns}
+    raw = {c: [_cell_text(line.get(c)) for line in lines] for c in columns}
     result = validate_lines(raw, passthrough=dict(passthrough), source="request", row_offset=0)
     if len(result.bad_rows):
         raise RequestValidationError(

@@ -43,8 +43,8 @@ _DAY_MIN, _DAY_MAX = _DATE_MIN.date(), _DATE_MAX.date()
 def _date(v: str | None) -> datetime.date | None:
     """The calendar date of a contract date text, or None if it is not one.
 
-    Plain Python per distinct value: one ``pd.to_datetime`` call costs ~300 us whatever
-    the size, more than all the other checks of a line together.
+    Plain Python per distinct value: ``pd.to_datetime`` has a fixed cost per call larger
+    than all the other checks of a line together.
     """
     if v is None or not _DATE_FULL_RE.fullmatch(v):
         return None

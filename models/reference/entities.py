@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from models.contract.batch import is_small
 from models.reference.tables import load_entities
 
 # Legal-form words carry no identity: "HOSHINE ... CO LTD" and "HOSHINE ... LIMITED" are one.
@@ -138,10 +139,7 @@ GENERIC = frozenset(
         "INFORMATION",
     }
 )
-_CHUNK = 10_000  # queries per cdist call: bounds the score matrix to ~20 MB
-# Up to this many queries, cdist runs in the calling thread: starting its worker threads
-# costs ~150 us, more than scoring a few names against every alias.
-_FEW_QUERIES = 16
+_CHUNK = 10_000  # queries per cdist call: bounds the memory of the score matrix
 _TOP_K = 5
 _TOKEN_SIMILARITY = 85.0  # one typo in a word of 7+ letters, a missing letter in 4+
 _LONG_GENERIC_WORDS = 4
@@ -276,7 +274,8 @@ class EntityMatcher:
         # Token-sort ignores word order; the plain ratio survives a typo in a first letter,
         # which moves a word in the sorted order ("INJIANG" for "XINJIANG"). Token-sort is
         # the plain ratio of the word-sorted texts, so the aliases are sorted once, here.
-        workers = 1 if len(queries) <= _FEW_QUERIES else -1
+        # A few queries run in the calling thread: starting cdist's workers costs more.
+        workers = 1 if is_small(len(queries)) else -1
         scores = np.maximum(
             process.cdist(
                 [_sort_tokens(q) for q in queries],

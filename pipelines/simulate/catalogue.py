@@ -182,7 +182,7 @@ def _positive(value: object, where: str) -> float:
     return float(value)
 
 
-def _text(value: object, pattern: re.Pattern[str] | None, where: str) -> str:
+def _checked_text(value: object, pattern: re.Pattern[str] | None, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise CatalogueError(f"{where} must be a non-empty string, not {value!r}")
     if pattern is not None and not pattern.fullmatch(value):
@@ -193,19 +193,19 @@ def _text(value: object, pattern: re.Pattern[str] | None, where: str) -> str:
 def _texts(value: object, pattern: re.Pattern[str] | None, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise CatalogueError(f"{where} must be a non-empty list")
-    return tuple(_text(v, pattern, where) for v in value)
+    return tuple(_checked_text(v, pattern, where) for v in value)
 
 
 def _product(body: object, where: str) -> Product:
     _keys(body, _PRODUCT_KEYS, _PRODUCT_OPTIONAL, where)
     assert isinstance(body, dict)  # checked by _keys
-    hts = _text(body["hts"], _HTS, f"{where} hts")
+    hts = _checked_text(body["hts"], _HTS, f"{where} hts")
     where = f"{where} ({hts})"
     origins = body.get("origins")
     return Product(
-        sector=_text(body["sector"], None, f"{where} sector"),
+        sector=_checked_text(body["sector"], None, f"{where} sector"),
         hts=hts,
-        unit=_text(body["unit"], _UNIT, f"{where} unit"),
+        unit=_checked_text(body["unit"], _UNIT, f"{where} unit"),
         unit_value=_positive(body["unit_value"], f"{where} unit_value"),
         kg_per_unit=_positive(body["kg_per_unit"], f"{where} kg_per_unit"),
         quantity=_positive(body["quantity"], f"{where} quantity"),

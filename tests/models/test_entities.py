@@ -166,10 +166,10 @@ def test_sorted_alias_ratio_is_token_sort_ratio_for_every_alias():
 
 
 def test_one_name_and_a_batch_match_the_same():
-    from models.reference.entities import _FEW_QUERIES
+    from models.contract.batch import SMALL_BATCH
 
     names = ["ZHONGTAI CHEMICAL XINJIANG", "HOSHINE SILICON", "XINJIANG TIANYE CO"]
-    names += [f"ACME TEXTILES {i}" for i in range(_FEW_QUERIES)]  # distinct: past the threshold
+    names += [f"ACME TEXTILES {i}" for i in range(SMALL_BATCH)]  # distinct: past the threshold
     one = [EntityMatcher().match_texts([n])[0] for n in names]  # each in the calling thread
     many = EntityMatcher().match_texts(names)  # one batch, in cdist's worker threads
     assert one == many

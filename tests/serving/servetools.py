@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models.contract.validate import validate_lines
-from models.features.matrix import build_features, fit_feature_state
+from models.features.matrix import build_features, fit_feature_state, model_frame
 from models.reference.tables import reference_versions
 from models.scoring.bundle import Calibration, ModelBundle, save_bundle
 from models.scoring.lookup import client
@@ -100,11 +100,11 @@ def make_lines(n: int, seed: int, labels: bool = True, start: str = "2023-01-01"
 
 def train_bundle(n: int = 600, seed: int = 1, rounds: int = 20) -> ModelBundle:
     """A tiny but real bundle: the production feature path and a LightGBM booster."""
-    frame = validate_lines(make_lines(n, seed), require_labels=True).frame
-    state = fit_feature_state(frame)
-    x = build_features(frame, state)
-    insp = frame["inspected"].to_numpy(dtype=bool)
-    y = (frame["violation"].to_numpy(dtype=float)[insp] == 1).astype(float)
+    lines = validate_lines(make_lines(n, seed), require_labels=True).lines
+    state = fit_feature_state(lines)
+    x = model_frame(build_features(lines, state), state)
+    insp = np.asarray(lines["inspected"], dtype=bool)
+    y = (np.asarray(lines["violation"], dtype=float)[insp] == 1).astype(float)
     params = {
         "objective": "binary",
         "num_leaves": 7,
@@ -122,7 +122,7 @@ def train_bundle(n: int = 600, seed: int = 1, rounds: int = 20) -> ModelBundle:
         calibration=Calibration(a=1.0, b=0.0),
         thresholds={"high": 0.5, "elevated": 0.2},
         reference_versions=reference_versions(),
-        meta={"trained_lines": len(frame), "seed": seed},
+        meta={"trained_lines": len(lines), "seed": seed},
     )
 
 

@@ -50,7 +50,7 @@ async def score(body: ScoreRequest, who: ScoreKey, ctx: ScoringDep) -> JSONRespo
         return read, scored, audit(ctx.store, ctx.instruments, scored, wait=wait)
 
     if len(inputs) <= INLINE_LINES:
-        # A few lines take ~2 ms: scored on the event loop, as the thread pool's hand-off
+        # A few lines take a few milliseconds: scored on the event loop, as the pool's hand-off
         # and wake-up cost a large share of that. An audit write that would wait for
         # another writer goes to the pool, leaving the loop free.
         read, scored, written = work(wait=False)

@@ -9,6 +9,7 @@ import pytest
 from servetools import auth, lines_json
 from sqlalchemy import text
 
+from models.contract.batch import Lines
 from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
 
@@ -18,7 +19,7 @@ def test_scores_equal_scorer_to_the_last_digit(
     api: SimpleNamespace, registry, model_source, n: int
 ) -> None:
     """Sizes on both sides of each switch: scored on the event loop up to 16 lines (else in
-    the thread pool), from the reader's arrays up to 64 (else from a frame)."""
+    the thread pool), with the small-batch kernels up to 64 (else the vectorised ones)."""
     from serving.api.schemas import ScoreResponse
 
     lines = model_source.lines.head(n).reset_index(drop=True)
@@ -32,8 +33,10 @@ def test_scores_equal_scorer_to_the_last_digit(
     # The answer is not re-validated on its way out: check it against its schema here.
     ScoreResponse.model_validate(body, strict=True)
     resolved = resolve(f"models:/{registry.settings.model_name}@champion", registry.settings)
-    expected = Scorer(fetch_bundle(resolved, registry.settings), version=resolved.uri).score(
-        lines, reasons=3
+    expected = (
+        Scorer(fetch_bundle(resolved, registry.settings), version=resolved.uri)
+        .score(Lines.from_frame(lines), reasons=3)
+        .to_frame()
     )
     got = body["results"]
     assert [x["entry_id"] for x in got] == expected["entry_id"].tolist()
@@ -51,23 +54,24 @@ def test_scores_equal_scorer_to_the_last_digit(
     assert r.headers["X-Request-ID"] == body["request_id"]
 
 
-def test_a_few_lines_are_scored_without_building_their_frame(
-    api: SimpleNamespace, model_source, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("n", [3, 100])
+def test_json_lines_are_scored_without_ever_building_a_frame(
+    api: SimpleNamespace, model_source, monkeypatch: pytest.MonkeyPatch, n: int
 ) -> None:
-    """The reader's arrays carry a few lines through scoring and the audit: building their
-    frame would cost as much as validating them."""
-    import models.contract.reader
+    """Lines go from the request through scoring and the audit as the core's batch; a frame
+    would be a second form of the same lines (and cost as much as validating a few)."""
 
     def no_frame(*_: object) -> None:
-        raise AssertionError("the frame of a few JSON lines was built")
+        raise AssertionError("a frame of the request's lines was built")
 
-    monkeypatch.setattr(models.contract.reader, "_frame_of", no_frame)
-    lines = lines_json(model_source.lines.head(3))
+    monkeypatch.setattr(Lines, "to_frame", no_frame)
+    monkeypatch.setattr(Lines, "from_frame", no_frame)
+    lines = lines_json(model_source.lines.head(n))
     r = api.client.post(
         "/v1/score", json={"lines": lines, "reasons": 3}, headers=auth(api.keys["scorer"])
     )
     assert r.status_code == 200, r.text
-    assert len(api.client.app.state.store.audit_rows(r.json()["request_id"])) == 3
+    assert len(api.client.app.state.store.audit_rows(r.json()["request_id"])) == n
 
 
 def test_a_write_that_would_wait_leaves_the_event_loop_free(
