@@ -21,7 +21,7 @@ CSV output, :meth:`Lines.from_frame` for a frame the reader produced.
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ SMALL_BATCH = 64
 
 TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 
-Column = Any
+Column: TypeAlias = np.ndarray | pd.api.extensions.ExtensionArray
 """A column of a :class:`Lines`: a NumPy array or an Arrow-backed pandas ``str`` array."""
 
 
@@ -91,7 +91,7 @@ class Lines:
     def __len__(self) -> int:
         return self.n
 
-    def get(self, name: str, default: Column = None) -> Column:
+    def get(self, name: str, default: Column | None = None) -> Column | None:
         """The column ``name``, or ``default`` if the lines have none."""
         return self._columns.get(name, default)
 
@@ -165,10 +165,10 @@ class Lines:
         for name, first in parts[0]._columns.items():
             cols = [p[name] for p in parts]
             if _is_text(first):
-                merged = pd.concat([pd.Series(pd.array(c, dtype=TEXT_DTYPE)) for c in cols])
-                out[name] = _text_form(merged.array, n)
+                texts = [pd.Series(pd.array(c, dtype=TEXT_DTYPE)) for c in cols]  # type: ignore[arg-type]
+                out[name] = _text_form(pd.concat(texts).array, n)
             else:
-                out[name] = np.concatenate(cols)
+                out[name] = np.concatenate([np.asarray(c) for c in cols])
         return cls(out, n, parts[0].passthrough)
 
 

@@ -26,7 +26,7 @@ def factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
     if is_small(len(values)):
         # A dict beats pandas' hash tables, whose fixed cost per call dominates a few values.
         return _factorize_small(np.asarray(values, dtype=object))
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)  # type: ignore[arg-type]
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
 
 

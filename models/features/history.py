@@ -22,7 +22,7 @@ COUNTS = ("n", "n_insp", "n_viol", "n_risky")
 _MONTH_OFFSET = 1 << 31
 
 
-def month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
+def month_index(dates: pd.Series | np.ndarray | pd.api.extensions.ExtensionArray) -> np.ndarray:
     """Months since year 0 (``year * 12 + month - 1``), an integer that sorts like the calendar.
 
     Args:
