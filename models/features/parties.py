@@ -83,7 +83,7 @@ def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
         texts = texts_of(uniques)
         new = [t for t in dict.fromkeys(texts) if t not in cache.entities]
         if new:
-            cache.entities.update(zip(new, cache.matcher.match_texts(new), strict=True))
+            cache.entities.update(zip(new, cache.matcher.match(new), strict=True))
         rows = [cache.entities[t] for t in texts]
         cols = dict(zip(MATCH_COLUMNS, zip(*rows, strict=True), strict=True))
         sim = spread(cols["similarity"][:-1], codes, np.nan, "float64")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -144,7 +144,21 @@ _TOP_K = 5
 _TOKEN_SIMILARITY = 85.0  # one typo in a word of 7+ letters, a missing letter in 4+
 _LONG_GENERIC_WORDS = 4
 _LONG_GENERIC_SIMILARITY = 95.0
-MATCH_COLUMNS = ("entity_id", "entity_name", "matched_alias", "similarity", "list", "citation")
+
+
+class EntityMatch(NamedTuple):
+    """What a declared name matched: the listed entity, the alias, the similarity (0-100)."""
+
+    entity_id: Any
+    entity_name: str
+    matched_alias: str
+    similarity: float
+    list: str
+    citation: str
+
+
+NO_MATCH = EntityMatch(pd.NA, "", "", 0.0, "", "")
+MATCH_COLUMNS = EntityMatch._fields
 
 _NON_WORD = re.compile(r"[^0-9A-Z\u4e00-\u9fff]+")
 
@@ -313,47 +327,25 @@ class EntityMatcher:
                     break
             self._cache[query] = result
 
-    def match_texts(self, names: list[str]) -> list[tuple[Any, str, str, float, str, str]]:
-        """:meth:`match` of each name as a tuple, without building a frame.
+    def match(self, names: list[str]) -> list[EntityMatch]:
+        """Match declared company names against the listed entities.
 
         Args:
-            names: Declared names; ``""`` never matches.
+            names: Declared names (manufacturer, shipper ...); ``""`` never matches.
 
         Returns:
-            Per name, ``(entity_id, entity_name, matched_alias, similarity, list,
-            citation)`` as in :meth:`match` (``entity_id`` is ``pd.NA`` when no match).
+            Per name, its :class:`EntityMatch` (``entity_id`` is ``pd.NA`` and
+            ``similarity`` 0.0 when nothing matches).
         """
         normalized = [normalize_name(v) for v in names]
         self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
-        out: list[tuple[Any, str, str, float, str, str]] = []
+        out: list[EntityMatch] = []
         for norm in normalized:
             row, choice, score = self._cache.get(norm, (-1, -1, 0.0))
             if row < 0:
-                out.append((pd.NA, "", "", 0.0, "", ""))
+                out.append(NO_MATCH)
             else:
                 entity_id, entity_name, listed, citation = self._rows[row]
                 shown = self._choice_shown[choice]
-                out.append((entity_id, entity_name, shown, score, listed, citation))
-        return out
-
-    def match(self, names: pd.Series) -> pd.DataFrame:
-        """Match company names against the listed entities.
-
-        Args:
-            names: Declared names (manufacturer, shipper ...); missing values never match.
-
-        Returns:
-            A frame on ``names.index`` with ``entity_id`` (missing when no match),
-            ``entity_name``, ``matched_alias`` (the published name or alias that matched),
-            ``similarity`` (0-100, 0.0 when no match), ``list`` and ``citation``.
-        """
-        raw = names.astype("string").fillna("")
-        distinct = pd.unique(raw.to_numpy())
-        by_value = dict(zip(distinct, self.match_texts([str(v) for v in distinct]), strict=True))
-        rows = [by_value[value] for value in raw.to_numpy()]
-        out = pd.DataFrame(rows, columns=list(MATCH_COLUMNS), index=names.index)
-        out["entity_id"] = out["entity_id"].astype("string")
-        out["similarity"] = out["similarity"].astype(float)
-        for col in ("entity_name", "matched_alias", "list", "citation"):
-            out[col] = out[col].astype(str)
+                out.append(EntityMatch(entity_id, entity_name, shown, score, listed, citation))
         return out

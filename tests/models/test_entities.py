@@ -1,5 +1,3 @@
-import time
-
 import pandas as pd
 import pytest
 
@@ -42,22 +40,20 @@ def test_normalize_name(raw, expected):
     ],
 )
 def test_aliases_and_manifest_spellings_match(matcher, declared, entity_id):
-    out = matcher.match(pd.Series([declared]))
-    assert out.loc[0, "similarity"] >= 88.0
-    assert out.loc[0, "entity_id"] == entity_id
-    assert out.loc[0, "citation"] != ""
+    (out,) = matcher.match([declared])
+    assert out.similarity >= 88.0
+    assert out.entity_id == entity_id
+    assert out.citation != ""
 
 
 def test_transliteration_resolves_to_the_listed_entity(matcher):
-    out = matcher.match(
-        pd.Series(["HOTAN HAOLIN HAIR ACCESSORIES CO., LTD.", "TOP GLOVE CORPORATION BHD"])
-    )
-    assert out["entity_name"].tolist() == [
+    out = matcher.match(["HOTAN HAOLIN HAIR ACCESSORIES CO., LTD.", "TOP GLOVE CORPORATION BHD"])
+    assert [m.entity_name for m in out] == [
         "Hetian Haolin Hair Accessories Co. Ltd.",
         "Top Glove Corporation Bhd",
     ]
-    assert out["list"].tolist() == ["UFLPA", "FINDING"]
-    assert out.loc[0, "matched_alias"] == "Hotan Haolin Hair Accessories"
+    assert [m.list for m in out] == ["UFLPA", "FINDING"]
+    assert out[0].matched_alias == "Hotan Haolin Hair Accessories"
 
 
 @pytest.mark.parametrize(
@@ -76,30 +72,21 @@ def test_transliteration_resolves_to_the_listed_entity(matcher):
     ],
 )
 def test_generic_names_do_not_match(matcher, generic):
-    out = matcher.match(pd.Series([generic]))
-    assert pd.isna(out.loc[0, "entity_id"])
-    assert out.loc[0, "similarity"] == 0.0
-    assert out.loc[0, "matched_alias"] == ""
+    (out,) = matcher.match([generic])
+    assert pd.isna(out.entity_id)
+    assert out.similarity == 0.0
+    assert out.matched_alias == ""
 
 
-def test_result_is_aligned_on_the_index_and_handles_missing(matcher):
-    names = pd.Series(["XPCC", None, "", "ACME WIDGETS LLC", "XPCC"], index=[10, 3, 7, 1, 2])
-    out = matcher.match(names)
-    assert list(out.index) == [10, 3, 7, 1, 2]
-    assert list(out.columns) == [
-        "entity_id",
-        "entity_name",
-        "matched_alias",
-        "similarity",
-        "list",
-        "citation",
-    ]
-    assert out["entity_id"].isna().tolist() == [False, True, True, True, False]
-    assert out["similarity"].tolist()[1:4] == [0.0, 0.0, 0.0]
+def test_one_answer_per_name_in_order_and_blank_never_matches(matcher):
+    out = matcher.match(["XPCC", "", "  ", "ACME WIDGETS LLC", "XPCC"])
+    assert [pd.isna(m.entity_id) for m in out] == [False, True, True, True, False]
+    assert [m.similarity for m in out][1:4] == [0.0, 0.0, 0.0]
+    assert out[0] == out[4]
 
 
 def test_results_are_cached_per_normalised_name(matcher):
-    matcher.match(pd.Series(["Hoshine Silicon Industry (Shanshan) Co. Ltd"]))
+    matcher.match(["Hoshine Silicon Industry (Shanshan) Co. Ltd"])
     assert "HOSHINE SILICON INDUSTRY SHANSHAN" in matcher._cache
 
 
@@ -115,20 +102,16 @@ def test_custom_table_and_threshold():
     )
     strict = EntityMatcher(table, min_similarity=99.0)
     loose = EntityMatcher(table, min_similarity=85.0)
-    names = pd.Series(["BLUE LOTUS WEAVNG CO"])
-    assert pd.isna(strict.match(names).loc[0, "entity_id"])
-    assert loose.match(names).loc[0, "entity_id"] == "X-1"
-    assert (
-        loose.match(pd.Series(["LANLIAN WEAVING LTD"])).loc[0, "matched_alias"] == "Lanlian Weaving"
-    )
+    names = ["BLUE LOTUS WEAVNG CO"]
+    assert pd.isna(strict.match(names)[0].entity_id)
+    assert loose.match(names)[0].entity_id == "X-1"
+    assert loose.match(["LANLIAN WEAVING LTD"])[0].matched_alias == "Lanlian Weaving"
 
 
-def test_many_distinct_names_are_fast():
-    names = pd.Series([f"SUPPLIER {i} TRADING CO LTD" for i in range(5000)])
-    started = time.perf_counter()
-    out = EntityMatcher().match(names)
-    assert time.perf_counter() - started < 5.0
-    assert out["entity_id"].isna().all()
+def test_many_distinct_ordinary_names_match_nothing():
+    # Speed at this size is measured in bench/features.py, not here.
+    out = EntityMatcher().match([f"SUPPLIER {i} TRADING CO LTD" for i in range(5000)])
+    assert all(pd.isna(m.entity_id) for m in out)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +124,7 @@ def test_many_distinct_names_are_fast():
     ],
 )
 def test_manifest_typos_still_match(matcher, declared, entity_id):
-    assert matcher.match(pd.Series([declared])).loc[0, "entity_id"] == entity_id
+    assert matcher.match([declared])[0].entity_id == entity_id
 
 
 @pytest.mark.parametrize(
@@ -149,7 +132,7 @@ def test_manifest_typos_still_match(matcher, declared, entity_id):
     ["STAR HUAFU TEXTILE", "BRIGHT GROUP CO LTD", "JIA MEIKE SOLAR LIMITED", "TEXTILE DA HUAFU CO"],
 )
 def test_sharing_only_some_distinctive_words_does_not_match(matcher, near_miss):
-    assert pd.isna(matcher.match(pd.Series([near_miss])).loc[0, "entity_id"])
+    assert pd.isna(matcher.match([near_miss])[0].entity_id)
 
 
 def test_sorted_alias_ratio_is_token_sort_ratio_for_every_alias():
@@ -170,7 +153,7 @@ def test_one_name_and_a_batch_match_the_same():
 
     names = ["ZHONGTAI CHEMICAL XINJIANG", "HOSHINE SILICON", "XINJIANG TIANYE CO"]
     names += [f"ACME TEXTILES {i}" for i in range(SMALL_BATCH)]  # distinct: past the threshold
-    one = [EntityMatcher().match_texts([n])[0] for n in names]  # each in the calling thread
-    many = EntityMatcher().match_texts(names)  # one batch, in cdist's worker threads
+    one = [EntityMatcher().match([n])[0] for n in names]  # each in the calling thread
+    many = EntityMatcher().match(names)  # one batch, in cdist's worker threads
     assert one == many
     assert any(isinstance(r[0], str) for r in many[:3])  # some names do match
