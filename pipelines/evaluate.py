@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import typer
 
-from models.contract.batch import Lines
 from models.features.signals import derive_signals, signal_frame
 from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
@@ -192,7 +191,7 @@ def evaluate_command(
     scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
     res = read_labelled(settings, data, mapping, allow_bad_rows)
     frame = res.frame
-    lines = Lines.from_frame(frame, res.passthrough)
+    lines = res.lines
     p = scorer.score(lines, reasons=0).risk_score
     signals = signal_frame(derive_signals(lines, scorer.cache))
     cfg = load_config(None).evaluation

@@ -1,9 +1,9 @@
 """The scoring path shared by the JSON and file endpoints, the jobs and the workbench.
 
-JSON lines are validated as columns of texts by ``models.contract.reader.validate_records`` (the
-same checks as a file's), so the API and ``flrisk score`` normalise a line identically; scores
-come from ``Scorer.score_columns``, the code behind ``Scorer.score``. Every scored line is
-audited before anything is returned.
+JSON lines are validated as columns of texts by ``models.contract.validate.validate_lines``
+(the same checks as a file's), so the API and ``flrisk score`` normalise a line identically;
+scores come from ``Scorer.score`` on the same batch. Every scored line is audited before
+anything is returned.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from models.contract.columns import BY_NAME, Kind
+
 # The one size cut-off of the core: up to this many values, per-value Python beats a
 # vectorised kernel's fixed cost per call; above it, the vectorised kernel wins.
 SMALL_BATCH = 64
@@ -41,18 +43,20 @@ def is_small(n: int) -> bool:
     return n <= SMALL_BATCH
 
 
-def text_column(values: Sequence[str | None] | np.ndarray) -> Column:
-    """A text column in the form its length calls for (``None`` or NaN: unknown)."""
-    n = len(values)
-    if is_small(n):
-        out = np.empty(n, dtype=object)
-        out[:] = [np.nan if v is None else v for v in values]
-        return out
-    return pd.array(values, dtype=TEXT_DTYPE)
-
-
 def _is_text(col: Column) -> bool:
-    return not isinstance(col, np.ndarray) or col.dtype == object
+    if isinstance(col, np.ndarray):
+        return col.dtype == object
+    return isinstance(col.dtype, pd.StringDtype)
+
+
+# The form each kind of contract column takes in a batch (text: see ``_text_form``).
+_NUMPY_FORM = {
+    Kind.INTEGER: "int64",
+    Kind.DATE: "datetime64[ns]",
+    Kind.NUMBER: "float64",
+    Kind.VIOLATION: "float64",
+    Kind.BOOLEAN: "bool",
+}
 
 
 class Lines:
@@ -107,10 +111,20 @@ class Lines:
         return f"Lines(n={self.n}, columns={list(self._columns)})"
 
     def take(self, index: np.ndarray | Sequence[int]) -> Lines:
-        """The lines at ``index`` (positions, or a boolean mask), in that order."""
+        """The lines at ``index``, in that order.
+
+        Args:
+            index: Positions, or a boolean mask of ``n`` values.
+
+        Raises:
+            ValueError: A mask of another length than the lines.
+        """
         idx = np.asarray(index)
         if idx.dtype == bool:
+            if len(idx) != self.n:
+                raise ValueError(f"a mask of {len(idx)} values for {self.n} lines")
             idx = np.flatnonzero(idx)
+        idx = idx.astype(np.intp, copy=False)
         n = len(idx)
         out: dict[str, Column] = {}
         for name, col in self._columns.items():
@@ -139,25 +153,53 @@ class Lines:
     def from_frame(cls, frame: pd.DataFrame, passthrough: Mapping[str, str] | None = None) -> Lines:
         """The lines of a frame the reader produced (or :meth:`to_frame` of lines).
 
+        Each contract column takes the form its kind has in a batch (and a pass-through
+        column the form of its kind), whatever the frame's dtype; other columns are text
+        unless the frame holds them as NumPy numbers, dates or flags.
+
         Args:
-            frame: Contract-shaped lines with the reader's dtypes.
+            frame: Contract-shaped lines with the reader's values.
             passthrough: Pass-through feature columns of the lines.
         """
         n = len(frame)
+        kinds = dict(passthrough or {})
         cols: dict[str, Column] = {}
         for c in frame.columns:
             s = frame[c]
-            if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
+            column = BY_NAME.get(c)
+            form = _NUMPY_FORM.get(column.kind) if column is not None else None
+            if kinds.get(c) == "numeric":
+                form = "float64"
+            elif kinds.get(c) == "categorical":
+                form = None
+            elif column is None and isinstance(s.dtype, np.dtype) and s.dtype != object:
+                form = s.dtype.str
+            if form is None:
                 cols[c] = _text_form(s.array, n)
+            elif form == "bool":
+                cols[c] = s.fillna(False).to_numpy(dtype=bool)
+            elif form == "int64":
+                cols[c] = s.to_numpy(dtype="int64")
             else:
-                cols[c] = s.to_numpy()
+                cols[c] = s.to_numpy(
+                    dtype=form,
+                    na_value=np.datetime64("NaT") if form.startswith("datetime") else np.nan,
+                )
         return cls(cols, n, passthrough)
 
     @classmethod
     def concat(cls, parts: Sequence[Lines]) -> Lines:
-        """Lines of several batches, one after another (the first batch's columns)."""
+        """Lines of several batches, one after another.
+
+        Raises:
+            ValueError: No batches, or batches with other columns or pass-through kinds.
+        """
         if not parts:
             raise ValueError("no batches to concatenate")
+        first_part = parts[0]
+        for p in parts[1:]:
+            if list(p) != list(first_part) or p.passthrough != first_part.passthrough:
+                raise ValueError("batches with other columns cannot be concatenated")
         if len(parts) == 1:
             return parts[0]
         n = sum(p.n for p in parts)

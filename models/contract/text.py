@@ -26,7 +26,7 @@ class TextCells:
     """
 
     def __init__(self, cells: pd.Series | Sequence[str | None]) -> None:
-        """Factorise ``cells`` (text; ``None`` or NaN: missing).
+        """Factorise ``cells`` (text; anything else, ``None`` or NaN included, is missing).
 
         A few cells go through a dict and ``str.strip``; many through Arrow's dictionary
         encoding and ``utf8_trim_whitespace``. Both give the same codes (first appearance
@@ -74,7 +74,7 @@ def _python_texts(cells: pd.Series | Sequence[str | None]) -> list[str | None]:
         if cells.dtype != TEXT_DTYPE:
             cells = cells.astype("str")
         return [v if isinstance(v, str) else None for v in cells.tolist()]
-    return list(cells)
+    return [v if isinstance(v, str) else None for v in cells]
 
 
 def _arrow_texts(cells: pd.Series | Sequence[str | None]) -> pa.Array:
@@ -83,7 +83,7 @@ def _arrow_texts(cells: pd.Series | Sequence[str | None]) -> pa.Array:
             cells = cells.astype("str")
         arr = pa.array(cells.array)
     else:
-        arr = pa.array(cells, type=pa.large_string())
+        arr = pa.array(_python_texts(cells), type=pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr

@@ -23,8 +23,6 @@ from models.contract.mapping import ColumnMapping
 from models.contract.problems import Problems, empty_report
 from models.contract.text import text_from_codes, unknown_text
 
-QUARANTINE_COLUMNS = ("_row", "_column", "_reason")
-
 
 class ReadResult:
     """Good rows as :class:`Lines`, and the report of the bad ones.

@@ -34,8 +34,8 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
 
         k = int((params or {}).get("reasons", 0))
         passthrough = dict(self._scorer.bundle.state.passthrough)
-        text = model_input.astype(str).where(model_input.notna())
-        lines = validate_lines(text, passthrough=passthrough).lines  # keep mapped features
+        # The reader turns cells into text itself (a whole-number float column back to "2").
+        lines = validate_lines(model_input, passthrough=passthrough).lines
         out = self._scorer.score(lines, reasons=k).to_frame()
         return out[["entry_id", "line_no", "risk_score", "risk_band"]]
 

@@ -143,8 +143,8 @@ class Scorer:
 
         Batches of ``BIG_BATCH`` lines or more reuse one buffer per thread: a fresh matrix of
         that size stalls for a fraction of a second now and then while the kernel gathers
-        huge pages for it (measured: 25 ms usually, up to 340 ms), more than the
-        prediction itself. The matrix never leaves :meth:`score`.
+        huge pages for it, at random and for longer than the prediction itself
+        (``docs/performance.md``). The matrix never leaves :meth:`score`.
         """
         if n < BIG_BATCH:
             return np.empty((n, k), dtype=np.float64, order="F")

@@ -57,7 +57,7 @@ def read_upload(upload: UploadFile, data_dir: Path) -> ReadResult:
             raise UploadRefusedError(
                 f"The file could not be read as {suffix[1:].upper()}: {type(exc).__name__}."
             ) from exc
-    if read.frame.empty:
+    if not len(read.lines):
         raise UploadRefusedError(
             f"None of the {read.n_read} rows can be scored: every row breaks the data "
             "contract. The quarantine report below says which column and why.",

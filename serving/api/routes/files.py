@@ -140,7 +140,7 @@ async def score_file(
         "bad_rows": bad_rows_list(read.bad_rows),
         "bad_rows_total": len(read.bad_rows),
     }
-    if len(read.frame) > settings.sync_file_lines:
+    if len(read.lines) > settings.sync_file_lines:
         job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share)
         meta = jobs.submit(
             job_id=job_id, key_id=who.key_id, model=model, store=store, instruments=instruments,
@@ -148,7 +148,7 @@ async def score_file(
         )  # fmt: skip
         location = f"/v1/jobs/{job_id}"
         body = {**header, "job_id": job_id, "status": meta["status"],
-                "n_lines": len(read.frame), "location": location}  # fmt: skip
+                "n_lines": len(read.lines), "location": location}  # fmt: skip
         return JSONResponse(
             JobAccepted(**body).model_dump(), status_code=202, headers={"Location": location}
         )
