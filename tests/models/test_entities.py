@@ -157,3 +157,17 @@ def test_one_name_and_a_batch_match_the_same():
     many = EntityMatcher().match(names)  # one batch, in cdist's worker threads
     assert one == many
     assert any(isinstance(r[0], str) for r in many[:3])  # some names do match
+
+
+@pytest.mark.parametrize(
+    ("declared", "entity_id"),
+    [
+        ("HEFEI BITLAND INFO TECHNOLOGY", "UFLPA-0008"),  # abbreviated word
+        ("XINJIANG EASTHOPE NONFERROUS", "UFLPA-0017"),  # glued words, a word dropped
+    ],
+)
+def test_spellings_just_above_the_default_threshold_match(matcher, declared, entity_id):
+    """Realistic manifest spellings that score 88-94: a stricter threshold would miss them."""
+    (out,) = matcher.match([declared])
+    assert out.entity_id == entity_id
+    assert 88.0 <= out.similarity < 95.0

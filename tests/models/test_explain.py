@@ -74,3 +74,14 @@ def test_reasons_rank_by_absolute_contribution_with_evidence():
 
 def test_zero_reasons_means_empty_lists():
     assert reasons_for(np.zeros((2, 3)), ["a", "b"], pd.DataFrame({"a": [1, 2]}), k=0) == [[], []]
+
+
+def test_a_large_risk_lowering_contribution_ranks_among_the_top_reasons():
+    """More groups than reasons: ranking is by absolute contribution, not by signed value."""
+    names = ["x_a", "x_b", "x_c", "x_d", "n_missing"]
+    contrib = np.array([[0.3, 0.2, 0.1, -2.0, 0.05, 1.0]])
+    ctx = {c: np.array(["v"], dtype=object) for c in names[:4]}
+    ctx["ev_missing"] = np.array([""], dtype=object)
+    [reasons] = reasons_for(contrib, names, ctx, k=2)
+    assert [r["code"] for r in reasons] == ["field:x_d", "field:x_a"]
+    assert reasons[0]["contribution"] == -2.0

@@ -18,6 +18,14 @@ def test_top_mask_takes_the_requested_share():
     assert set(np.flatnonzero(m)) == {95, 96, 97, 98, 99}
 
 
+@pytest.mark.parametrize(
+    ("n", "share", "k"), [(10, 0.23, 2), (10, 0.27, 3), (7, 0.1, 1), (3, 0.01, 1)]
+)
+def test_top_mask_rounds_a_fractional_share_to_the_nearest_line(n, share, k):
+    """k of precision@k% is the nearest whole number of lines (at least one), not the ceiling."""
+    assert top_mask(np.arange(n, dtype=float), share).sum() == k
+
+
 def test_average_precision_perfect_and_worst():
     y = np.array([1, 1, 0, 0, 0], dtype=float)
     assert average_precision(y, np.array([5, 4, 3, 2, 1.0])) == pytest.approx(1.0)
