@@ -42,3 +42,15 @@ def test_recorded_scores_and_reasons_are_reproduced(
         i for i, (a, b) in enumerate(zip(reasons, expected["reasons"], strict=True)) if a != b
     ]
     assert not mismatched, f"{len(mismatched)} lines' reasons differ, first: line {mismatched[0]}"
+
+
+def test_calibration_keeps_the_order_of_the_margin_and_is_platt() -> None:
+    import numpy as np
+
+    from models.scoring.bundle import Calibration
+    from models.scoring.scorer import calibrate
+
+    margin = np.array([-3.0, -0.5, 0.0, 0.5, 3.0])
+    p = calibrate(margin, Calibration(a=0.9, b=-0.2))
+    assert (np.diff(p) > 0).all()  # a riskier margin is never a lower probability
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(0.9 * margin - 0.2))))
