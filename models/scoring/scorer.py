@@ -19,6 +19,7 @@ from models.contract.batch import TEXT_DTYPE, Column, Lines, is_small
 from models.features.cache import SignalCache
 from models.features.matrix import build_features, model_frame
 from models.features.signals import derive_signals
+from models.features.valuestats import GOODS_COLUMNS, MEASURES, value_features
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
 
@@ -263,4 +264,15 @@ class Scorer:
             sources.setdefault(c, (values, None))
         for c in ("country_of_origin", "country_of_export", *state.passthrough):
             sources.setdefault(c + "_raw", (lines[c], None))
+        # The typical value each explained line's unit value was compared with: evidence for
+        # the unit-value reason, not a feature, so computed for those lines only.
+        typical = value_features(
+            {c: np.asarray(signals[c])[idx] for c in (*GOODS_COLUMNS, *MEASURES)},
+            np.asarray(lines["country_of_origin"])[idx],
+            state.value_stats,
+        )
+        for m in MEASURES:
+            full = np.full(len(lines), np.nan)
+            full[idx] = typical[f"{m}_typical"]
+            sources[f"{m}_typical"] = (full, None)
         return _Evidence(sources, idx)

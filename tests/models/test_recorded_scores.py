@@ -54,3 +54,21 @@ def test_calibration_keeps_the_order_of_the_margin_and_is_platt() -> None:
     p = calibrate(margin, Calibration(a=0.9, b=-0.2))
     assert (np.diff(p) > 0).all()  # a riskier margin is never a lower probability
     np.testing.assert_allclose(p, 1 / (1 + np.exp(-(0.9 * margin - 0.2))))
+
+
+@pytest.mark.parametrize(
+    "unit", ["NO", "DOZ", "PRS", "DPR", "KG", "G", "GR", "T", "M", "M2", "M3", "L", "X", None]
+)
+def test_a_line_with_quantity_and_value_never_says_its_unit_value_is_unknown(make_lines, unit):
+    """The unit-value reason compares with the typical value it was scored against."""
+    scorer = Scorer(load_bundle(FIXTURE / "bundle", num_threads=1))
+    lines = make_lines(quantity_unit=[unit] * 3)
+    scored = scorer.score(lines, reasons=20)
+    for reasons in scored.reasons:
+        (unit_value,) = [r for r in reasons if r["code"] == "unit_value"]
+        assert "could not be computed" not in unit_value["text"]
+        assert unit_value["evidence"]["typical_usd"] > 0
+    missing = scorer.score(make_lines(quantity_unit=[unit] * 3, quantity=[None] * 3), reasons=20)
+    for reasons in missing.reasons:
+        (unit_value,) = [r for r in reasons if r["code"] == "unit_value"]
+        assert "could not be computed" in unit_value["text"]
