@@ -107,7 +107,6 @@ def fit_sorted(
     if cfg.learning.refit_on_all:
         final = refit_on_all(
             prep,
-            passthrough,
             sample,
             choice.chosen,
             booster_cfg,

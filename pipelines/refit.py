@@ -32,7 +32,6 @@ def refit_rounds(best_iteration: int) -> int:
 
 def refit_on_all(
     prep: Prepared,
-    passthrough: dict[str, str],
     sample: Sampler,
     strategy: str,
     booster_cfg: LightGBMConfig,

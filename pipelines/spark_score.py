@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 BATCH_LINES = 100_000  # Arrow batch size: big enough to amortise per-batch pandas overhead
-LINES_PER_PARTITION = 500_000
 
 # Per Python worker process: bundle hash -> Scorer. Filled lazily inside the worker.
 _SCORERS: dict[str, Scorer] = {}

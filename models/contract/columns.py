@@ -86,8 +86,6 @@ INSPECTION_REASONS: frozenset[str] = frozenset({"targeted", "random", "tip"})
 TRUE_VALUES: frozenset[str] = frozenset({"true", "1", "yes"})
 FALSE_VALUES: frozenset[str] = frozenset({"false", "0", "no"})
 
-PASSTHROUGH_KINDS: frozenset[str] = frozenset({"categorical", "numeric"})
-
 
 UNKNOWN_COUNTRY = "ZZ"
 

@@ -174,7 +174,7 @@ def _origin_heading(origin: Column, heading: Column) -> np.ndarray:
     return spread(text, pair, np.nan)  # type: ignore[no-any-return]
 
 
-def _categorical_codes(src: Any, categories: list[str], position: dict[str, int]) -> np.ndarray:
+def _categorical_codes(src: Any, position: dict[str, int]) -> np.ndarray:
     """Codes of ``src.astype(str)`` in the fixed categories (unseen or missing: -1)."""
     codes, uniques = factorize(np.asarray(src, dtype=object))
     return spread([position.get(str(u), -1) for u in uniques], codes, -1, "int64")  # type: ignore[no-any-return]
@@ -288,7 +288,7 @@ def build_features(
     X: dict[str, Any] = {}
     for col in state.categorical_features:
         src = lines[col] if col in lines else signals[col]
-        X[col] = _categorical_codes(src, state.categories[col], state.positions(col))
+        X[col] = _categorical_codes(src, state.positions(col))
     for col in SIGNAL_NUMERIC:
         X[col] = np.asarray(signals[col], dtype="float64")
     vf = value_features(

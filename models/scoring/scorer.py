@@ -23,7 +23,6 @@ from models.features.valuestats import GOODS_COLUMNS, MEASURES, value_features
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
 
-BANDS = ("high", "elevated", "low")
 NO_REASONS = "[]"
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
 BIG_BATCH = 100_000

@@ -17,7 +17,6 @@ import pandas as pd
 
 from models.reference.hs import RISK_COLUMNS, hs6_of, risk_goods
 
-BAND_ORDER = ("high", "elevated", "low")
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 # Display sort keys -> entries-table columns; "risk" is the ranking itself.
