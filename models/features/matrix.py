@@ -267,6 +267,7 @@ def build_features(
     state: FeatureState,
     cache: SignalCache | None = None,
     signals: Mapping[str, Column] | None = None,
+    evidence: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The model matrix of a batch of lines, with the fitted state.
 
@@ -278,6 +279,9 @@ def build_features(
         state: Output of :func:`fit_feature_state`.
         cache: Signal memo to reuse across calls (serving keeps one per process).
         signals: Precomputed :func:`~models.features.signals.derive_signals` of ``lines``.
+        evidence: If given, receives what the features were computed against but are not
+            features themselves (each measure's typical value, ``<measure>_typical``), for
+            the reasons.
 
     Returns:
         Feature name -> array, in ``state.feature_names`` order; categorical features are
@@ -298,6 +302,8 @@ def build_features(
     )
     for col in VALUE_NUMERIC:
         X[col] = vf[col]
+    if evidence is not None:
+        evidence.update({f"{m}_typical": vf[f"{m}_typical"] for m in MEASURES})
     for col, kind in state.passthrough.items():
         if kind == "numeric":
             X[col] = np.asarray(lines[col], dtype="float64")

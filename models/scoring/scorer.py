@@ -19,7 +19,6 @@ from models.contract.batch import TEXT_DTYPE, Column, Lines, is_small
 from models.features.cache import SignalCache
 from models.features.matrix import build_features, model_frame
 from models.features.signals import derive_signals
-from models.features.valuestats import GOODS_COLUMNS, MEASURES, value_features
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
 
@@ -198,7 +197,8 @@ class Scorer:
         state = self.bundle.state
         n_lines = len(lines)
         signals = derive_signals(lines, self.cache)
-        X = build_features(lines, state, signals=signals)
+        evidence: dict[str, np.ndarray] = {}
+        X = build_features(lines, state, signals=signals, evidence=evidence)
         data = self._matrix(X, n_lines)
         threads = self._threads(n_lines)
         margin = (
@@ -215,7 +215,7 @@ class Scorer:
             contrib = self.bundle.booster.predict(
                 sub, pred_contrib=True, num_threads=self._threads(len(idx))
             )
-            context = self._context(lines, X, signals, idx)
+            context = self._context(lines, X, signals, evidence, idx)
             for i, items in zip(
                 idx, reasons_for(np.asarray(contrib), list(X), context, reasons), strict=True
             ):
@@ -240,13 +240,15 @@ class Scorer:
         lines: Lines,
         X: dict[str, np.ndarray],
         signals: Mapping[str, Column],
+        evidence: Mapping[str, np.ndarray],
         idx: np.ndarray,
     ) -> _Evidence:
         """Evidence columns of the explained lines.
 
         Values as a row of the frame of features, signals and raw fields would give them
-        (features first, then signals, then the ``_raw`` fields); each column is taken
-        only when a reason reads it.
+        (features first, then signals, then the features' own evidence such as the typical
+        unit value, then the ``_raw`` fields); each column is taken only when a reason
+        reads it.
         """
         state = self.bundle.state
         sources: dict[str, tuple[Any, np.ndarray | None]] = {}
@@ -259,19 +261,8 @@ class Scorer:
                     labels = np.array([*state.categories[c], np.nan], dtype=object)
                     self._labels[c] = labels
             sources[c] = (col, labels)
-        for c, values in signals.items():
+        for c, values in (*signals.items(), *evidence.items()):
             sources.setdefault(c, (values, None))
         for c in ("country_of_origin", "country_of_export", *state.passthrough):
             sources.setdefault(c + "_raw", (lines[c], None))
-        # The typical value each explained line's unit value was compared with: evidence for
-        # the unit-value reason, not a feature, so computed for those lines only.
-        typical = value_features(
-            {c: np.asarray(signals[c])[idx] for c in (*GOODS_COLUMNS, *MEASURES)},
-            np.asarray(lines["country_of_origin"])[idx],
-            state.value_stats,
-        )
-        for m in MEASURES:
-            full = np.full(len(lines), np.nan)
-            full[idx] = typical[f"{m}_typical"]
-            sources[f"{m}_typical"] = (full, None)
         return _Evidence(sources, idx)
