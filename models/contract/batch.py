@@ -43,6 +43,13 @@ def is_small(n: int) -> bool:
     return n <= SMALL_BATCH
 
 
+def frame_column(col: Column) -> Column:
+    """A column as a frame holds it: a small batch's object text becomes pandas ``str``."""
+    if isinstance(col, np.ndarray) and col.dtype == object:
+        return pd.array(col, dtype=TEXT_DTYPE)
+    return col
+
+
 def _is_text(col: Column) -> bool:
     if isinstance(col, np.ndarray):
         return col.dtype == object
@@ -140,14 +147,7 @@ class Lines:
 
     def to_frame(self) -> pd.DataFrame:
         """The lines as a DataFrame (text as pandas ``str``): an adapter for the edges."""
-        return pd.DataFrame(
-            {
-                c: pd.array(v, dtype=TEXT_DTYPE)
-                if isinstance(v, np.ndarray) and v.dtype == object
-                else v
-                for c, v in self._columns.items()
-            }
-        )
+        return pd.DataFrame({c: frame_column(v) for c, v in self._columns.items()})
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, passthrough: Mapping[str, str] | None = None) -> Lines:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.contract.batch import TEXT_DTYPE, Column, Lines, is_small
+from models.contract.batch import Column, Lines, frame_column, is_small
 from models.features.cache import SignalCache
 from models.features.matrix import build_features, model_frame
 from models.features.signals import derive_signals
@@ -99,13 +99,10 @@ class Scores:
 
     def to_frame(self) -> pd.DataFrame:
         """``entry_id, line_no, risk_score, risk_band, reasons, model_version`` as a frame."""
-        entry_id = self.entry_id
-        if isinstance(entry_id, np.ndarray):
-            entry_id = pd.array(entry_id, dtype=TEXT_DTYPE)
         n = len(self)
         return pd.DataFrame(
             {
-                "entry_id": entry_id,
+                "entry_id": frame_column(self.entry_id),
                 "line_no": self.line_no,
                 "risk_score": self.risk_score,
                 "risk_band": pd.array(self.risk_band, dtype="str"),
