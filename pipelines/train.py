@@ -20,7 +20,7 @@ from models.settings import Settings, get_settings
 from pipelines.config import TrainConfig, default_config_path, load_config
 from pipelines.fit import TrainResult, fit
 from pipelines.labelled import merge_feedback, read_labelled
-from pipelines.promote import promote
+from pipelines.promote import PromotionRefusedError, promote
 from pipelines.provenance import git_commit
 from pipelines.registry import RegisteredRun, TrainingRun, log_training_run, set_version_tags
 from pipelines.report import write_reports
@@ -108,5 +108,9 @@ def train_command(
         settings, result, cfg, config, data, mapping, name or settings.model_name
     )
     if promote_alias:
-        promote(registered.uri, promote_alias, False, settings, cfg.promotion, cfg.evaluation)
+        try:
+            promote(registered.uri, promote_alias, False, settings, cfg.promotion, cfg.evaluation)
+        except PromotionRefusedError as exc:
+            # The version is registered either way; only the alias waits for honest evidence.
+            print(f"{promote_alias} not moved: {exc}")
     return registered.uri
