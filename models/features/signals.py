@@ -81,12 +81,14 @@ SIGNAL_ORDER = (
     "ev_mfr_entity_alias",
     "ev_mfr_entity_list",
     "ev_mfr_entity_citation",
+    "ev_mfr_entity_later",
     "shp_list_sim",
     "ev_shp_entity_id",
     "ev_shp_entity_name",
     "ev_shp_entity_alias",
     "ev_shp_entity_list",
     "ev_shp_entity_citation",
+    "ev_shp_entity_later",
     "rg_priority",
     "rg_priority_cn",
     "rg_ilab_fl",
@@ -122,7 +124,7 @@ TEXT_DTYPES = {
     **{
         f"ev_{r}_entity_{k}": "str"
         for r in ("mfr", "shp")
-        for k in ("name", "alias", "list", "citation")
+        for k in ("name", "alias", "list", "citation", "later")
     },
     "ev_names_xj_terms": "str",
     "ev_rg_good": "str",
