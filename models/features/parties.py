@@ -76,6 +76,10 @@ def party_signals(
     out["ev_names_xj_terms"] = xj["terms"]
 
 
+# Text evidence of a party's listing (after the id): ``ev_<role>_entity_<name>``.
+ENTITY_EVIDENCE = ("name", "alias", "list", "citation", "since", "lists", "later")
+
+
 def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
     """Similarity of each party to a listing in force on the line's date, with the evidence.
 
@@ -95,17 +99,19 @@ def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
         ids = spread([m.entity_id for m in matches[:-1]], codes, pd.NA)
         live = listings.in_force(ids, f["entry_date"])
         later_codes, later_days = factorize(live.later.astype("datetime64[D]").astype(object))
-        combo, first = combine(codes, live.row, later_codes)
+        list_codes, list_sets = factorize(live.lists)
+        combo, first = combine(codes, live.row, later_codes, list_codes)
         per: list[tuple[Any, ...]] = []
         for i in first:
             m, row = matches[codes[i]], int(live.row[i])
             later = "" if later_codes[i] < 0 else str(later_days[later_codes[i]])
             if row < 0:
-                per.append((np.nan, pd.NA, "", "", "", "", later))
+                per.append((np.nan, pd.NA, "", "", "", "", "", "", later))
             else:
-                per.append((m.similarity, *listings.listing(row, m.matched_alias), ""))
-        cols = list(zip(*per, strict=True)) if per else [()] * 7
+                in_force = str(list_sets[list_codes[i]])
+                per.append((m.similarity, *listings.listing(row, m.matched_alias), in_force, ""))
+        cols = list(zip(*per, strict=True)) if per else [()] * len(ENTITY_EVIDENCE) + [(), ()]
         out[f"{role}_list_sim"] = spread(cols[0], combo, np.nan, "float64")
         out[f"ev_{role}_entity_id"] = spread_text(cols[1], combo, pd.NA, "string")
-        for k, name in enumerate(("name", "alias", "list", "citation", "later"), start=2):
+        for k, name in enumerate(ENTITY_EVIDENCE, start=2):
             out[f"ev_{role}_entity_{name}"] = spread_text(cols[k], combo, "", "str")

@@ -31,11 +31,13 @@ def _day(value: str, default: np.datetime64) -> np.datetime64:
 class InForce:
     """Per line: the listing in force on its date, and when a later listing began.
 
-    ``row`` is the row of the entity table in force (-1: none); ``later`` the first
-    effective date after the line's date of a listing of the same firm (``NaT``: none).
+    ``row`` is the row of the entity table in force (-1: none); ``lists`` every list of the
+    firm in force then (``"UFLPA;WRO"``, ``""``: none); ``later`` the first effective date
+    after the line's date of a listing of the same firm (``NaT``: none, or one in force).
     """
 
     row: np.ndarray
+    lists: np.ndarray
     later: np.ndarray
 
 
@@ -77,9 +79,14 @@ class Listings:
             i: sorted(rows, key=lambda r: (rank[r], self.start[r], r)) for i, rows in firm.items()
         }
 
-    def listing(self, row: int, alias: str) -> tuple[str, str, str, str, str]:
-        """Evidence of listing ``row`` matched under ``alias``: id, name, alias, list, citation."""
-        return self.ids[row], self.names[row], alias, self.lists[row], self.citations[row]
+    def listing(self, row: int, alias: str) -> tuple[str, str, str, str, str, str]:
+        """Evidence of listing ``row`` matched under ``alias``.
+
+        Returns:
+            Its id, name, the alias matched, its list, citation and effective date.
+        """
+        since = "" if self.start[row] == _ALWAYS else str(self.start[row])
+        return self.ids[row], self.names[row], alias, self.lists[row], self.citations[row], since
 
     def in_force(
         self, entity_ids: np.ndarray, dates: np.ndarray | pd.api.extensions.ExtensionArray
@@ -95,6 +102,7 @@ class Listings:
         """
         n = len(entity_ids)
         row = np.full(n, -1, dtype=np.int64)
+        lists = np.full(n, "", dtype=object)
         later = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
         day = np.asarray(dates).astype("datetime64[D]")
         ids = pd.Series(entity_ids, dtype=object)
@@ -104,11 +112,15 @@ class Listings:
             d = day[lines]
             undecided = np.ones(len(lines), dtype=bool)
             for r in self.firm[self.row_of[str(eid)]]:
-                live = undecided & (self.start[r] <= d) & (d < self.end[r])
+                in_force = (self.start[r] <= d) & (d < self.end[r])
+                live = undecided & in_force
                 row[lines[live]] = r
                 undecided &= ~live
+                named = lines[in_force & (lists[lines] != "")]
+                lists[named] = lists[named] + ";"
+                lists[lines[in_force]] = lists[lines[in_force]] + self.lists[r]
                 soonest = later[lines]
                 future = (self.start[r] > d) & (np.isnat(soonest) | (self.start[r] < soonest))
                 later[lines[future]] = self.start[r]
             later[lines[~undecided]] = np.datetime64("NaT")
-        return InForce(row, later)
+        return InForce(row, lists, later)
