@@ -106,7 +106,9 @@ def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
             m, row = matches[codes[i]], int(live.row[i])
             later = "" if later_codes[i] < 0 else str(later_days[later_codes[i]])
             if row < 0:
-                per.append((np.nan, pd.NA, "", "", "", "", "", "", later))
+                # Not listed on the line's date: as an unmatched name (0), missing stays NaN.
+                sim = np.nan if codes[i] < 0 else 0.0
+                per.append((sim, pd.NA, "", "", "", "", "", "", later))
             else:
                 in_force = str(list_sets[list_codes[i]])
                 per.append((m.similarity, *listings.listing(row, m.matched_alias), in_force, ""))

@@ -112,7 +112,12 @@ def test_reasons_carry_evidence_and_signed_shares(scorer, registered_model):
     out = scorer.score(lines, reasons=3, explain_share=0.01)
     has = np.array([len(r) > 0 for r in out.reasons])
     assert has.sum() == 20
-    assert out.risk_score[~has].max() <= out.risk_score[has].min()
+    # The explained lines are the first 20 of the ranking (presumed lines first).
+    assert set(np.flatnonzero(has)) == set(out.ranking()[:20])
+    presumed = out.presumption != ""
+    rest = has & ~presumed
+    if rest.any():
+        assert out.risk_score[~has & ~presumed].max() <= out.risk_score[rest].min()
     for reasons in out.reasons[has]:
         assert len(reasons) == 3
         assert all(-1 <= r["share"] <= 1 and r["text"] for r in reasons)

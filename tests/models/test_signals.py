@@ -63,7 +63,7 @@ def test_a_line_entered_before_the_listing_gets_no_list_signal_only_a_note(make_
     sim, ids, later = s["mfr_list_sim"], s["ev_mfr_entity_id"], s["ev_mfr_entity_later"]
     listed = s["ev_mfr_entity_list"]
     for k in range(0, 3 * copies, 3):
-        assert np.isnan(sim[k]) and pd.isna(ids[k]) and _blank(listed[k])
+        assert sim[k] == 0.0 and pd.isna(ids[k]) and _blank(listed[k])  # as if unlisted
         assert later[k] == "2024-11-25"
         for j in (k + 1, k + 2):
             assert sim[j] >= 88 and ids[j] == "UFLPA-0063" and listed[j] == "UFLPA"
