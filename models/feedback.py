@@ -17,7 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import inspect
@@ -36,8 +36,7 @@ LABELLED, REVIEW = "labelled", "review"
 OUTCOMES = {"released": 0, "detained": 1, "excluded": 1, "seized": 1}
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """A line's status after its outcomes are weighed.
 
     Attributes:

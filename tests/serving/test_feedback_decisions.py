@@ -124,7 +124,8 @@ def test_officers_who_disagree_put_the_line_under_review(
     assert {o["line_status"] for o in store.feedback_for(entry_id)} == {"review"}
     got = load_feedback_lines(wb.settings, [*wb.lines.columns])
     assert got.under_review == {(entry_id, line_no)}
-    assert (entry_id, line_no) not in set(zip(got.frame["entry_id"], got.frame["line_no"]))
+    judged = set(zip(got.frame["entry_id"], got.frame["line_no"], strict=True))
+    assert (entry_id, line_no) not in judged
     # Training on a file holding that line leaves it out and says how many.
     train = pd.DataFrame(lines_json(wb.lines)).assign(
         inspected="true", inspection_reason="random", violation="0"
@@ -133,7 +134,8 @@ def test_officers_who_disagree_put_the_line_under_review(
     frame, _ = read_training_lines(wb.settings, [tmp_path / "train.csv"], None, False, True)
     assert len(frame) == len(train) - 1
     assert not ((frame["entry_id"] == entry_id) & (frame["line_no"] == line_no)).any()
-    assert "1 training line(s) under review (conflicting outcomes) left out" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 training line(s) under review (conflicting outcomes) left out" in out
     # When the officers agree again, the line is labelled.
     r = _record(c, csrf2, wl2, entry_id, line_no, "detained")
     assert r.status_code == 200
