@@ -68,7 +68,12 @@ def train(
         Path | None, typer.Option("--truth", help="Hidden truth (simulated data only).")
     ] = None,
     feedback: Annotated[
-        bool, typer.Option("--feedback/--no-feedback", help="Include API feedback outcomes.")
+        bool,
+        typer.Option(
+            "--feedback/--no-feedback",
+            help="Relabel training lines with the inspection outcomes in the audit store "
+            "(officers' and systems'); lines under review are left out.",
+        ),
     ] = True,
     promote: Annotated[
         str | None, typer.Option("--promote", help="Alias to move to the new version if it passes.")

@@ -45,9 +45,19 @@ def read_training_lines(
     frame = res.frame
     if use_feedback:
         feedback = load_feedback_lines(settings, list(frame.columns))
-        frame = merge_feedback(frame, feedback)
-        if len(feedback):
-            print(f"included {len(feedback)} feedback outcomes from the audit store")
+        merged = merge_feedback(frame, feedback.frame, feedback.under_review)
+        frame = merged.frame
+        for n, what in (
+            (merged.relabelled, "feedback outcome(s) from the audit store relabel training lines"),
+            (merged.not_in_data, "feedback outcome(s) about lines not in the training data "
+             "skipped"),
+            (merged.under_review, "training line(s) under review (conflicting outcomes) left out"),
+            (feedback.unscored, "feedback outcome(s) whose scored line is not in the audit "
+             "store skipped"),
+            (feedback.invalid, "feedback line(s) that fail the contract skipped"),
+        ):  # fmt: skip
+            if n:
+                print(f"{n} {what}")
     return frame, res.passthrough
 
 

@@ -15,6 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from servetools import lines_json
 
+from models.feedback import load_feedback_lines
+
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -183,10 +185,15 @@ def test_outcome_goes_to_the_feedback_store_and_the_audit_log(signed_in: SimpleN
     actions = {row["action"] for row in rows}
     assert {"workbench_upload", "workbench_score", "workbench_view", "feedback"} <= actions
     assert "workbench_outcome" in actions
-    assert store.has_scored(entry_id, line_no)  # the feedback can be learned from
-    labelled, skipped = store.feedback_with_inputs()
-    assert skipped == 0
-    assert any(x["entry_id"] == entry_id and x["violation"] == "1" for x in labelled)
+    (fb,) = store.feedback_for(entry_id)
+    assert fb["source"] == "workbench" and fb["line_status"] == "labelled"
+    assert store.has_decision(entry_id, line_no, fb["decision_id"])  # it can be learned from
+    got = load_feedback_lines(signed_in.settings, [*signed_in.lines.columns])
+    assert got.unscored == 0 and got.invalid == 0
+    assert any(
+        e == entry_id and v == 1
+        for e, v in zip(got.frame["entry_id"], got.frame["violation"], strict=True)
+    )
 
 
 def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
@@ -197,7 +204,7 @@ def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
         f"/worklists/{wl_id}/outcome",
         data={"csrf_token": signed_in.csrf, "entry_id": "x", "line_no": "1", "outcome": "maybe"},
     )
-    assert r.status_code == 422 and "Pick released, detained or excluded" in r.text
+    assert r.status_code == 422 and "Pick one of: released, detained, excluded, seized" in r.text
 
 
 def test_export_is_guarded_against_formula_injection(signed_in: SimpleNamespace) -> None:
