@@ -313,13 +313,14 @@ def test_failed_signins_are_throttled_and_audited_in_summary(
 ) -> None:
     client, keys, _ = make_client(auth_failure_burst=10, auth_failures_per_minute=6)
     page = client.get("/signin")
-    token = csrf_of(page.text)
-    codes = [
-        client.post("/signin", data={"api_key": f"flr_guess_{i}", "csrf_token": token}).status_code
-        for i in range(500)
-    ]
+    codes = []
+    for i in range(500):  # each answer is a new form with a new one-time token
+        page = client.post(
+            "/signin", data={"api_key": f"flr_{i}", "csrf_token": csrf_of(page.text)}
+        )
+        codes.append(page.status_code)
     assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
-    r = client.post("/signin", data={"api_key": keys["admin"], "csrf_token": token})
+    r = client.post("/signin", data={"api_key": keys["admin"], "csrf_token": csrf_of(page.text)})
     assert r.status_code == 429 and "Too many failed sign-ins" in r.text  # locked out for now
     assert int(r.headers["Retry-After"]) >= 1
     store = client.app.state.store
