@@ -4,7 +4,8 @@ Two attacks of issue 16, on a server started exactly as ``flrisk serve`` starts 
 uvicorn options included), with no model (``/healthz`` and the 401s need none):
 
 - ``bodies``: 4 keyless clients post a 9.2 MB JSON body to ``/v1/score`` in a loop while
-  ``/healthz`` is probed every 50 ms; reports the probes' p50/p95/max and the clients' answers.
+  ``/healthz`` is probed every 50 ms; reports the probes' p50/p95/max, the clients' answers,
+  and the p50 of 40 probes just before (the machine's own latency at the time).
 - ``slowloris``: N connections from ``127.0.0.2`` send a request's headers a byte at a time
   (one every few seconds, never finishing); then ``/healthz`` is probed 24 times from
   ``127.0.0.1`` (2 s timeout each); reports how many probes failed and how many slow
@@ -104,6 +105,7 @@ def probe(url: str, timeout: float) -> float | None:
 def bodies(url: str, seconds: float, clients: int = 4) -> dict[str, Any]:
     """``clients`` keyless big-body posters against ``/healthz`` probes."""
     body = big_body()
+    idle = [x for x in (probe(url, 10) for _ in range(40)) if x is not None]
     stop = threading.Event()
     answers: Counter[str] = Counter()
 
@@ -138,7 +140,8 @@ def bodies(url: str, seconds: float, clients: int = 4) -> dict[str, Any]:
     return {"body_mb": round(len(body) / 1e6, 1), "probes": len(lat) + failed,
             "probes_failed": failed, "healthz_p50_ms": round(float(np.median(ms)), 1),
             "healthz_p95_ms": round(float(np.percentile(ms, 95)), 1),
-            "healthz_max_ms": round(float(ms.max()), 1), "answers": dict(answers)}  # fmt: skip
+            "healthz_max_ms": round(float(ms.max()), 1), "answers": dict(answers),
+            "healthz_p50_ms_no_attack": round(float(np.median(idle)) * 1000, 1)}  # fmt: skip
 
 
 def slowloris(url: str, n: int, hold_s: float) -> dict[str, Any]:

@@ -26,6 +26,13 @@ PRINCIPAL = "flrisk_principal"  # the key of the verified caller in the request'
 UNAUTHORIZED = "missing or unknown API key"
 
 
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
 def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The key in ``Authorization: Bearer <key>``, else in ``X-API-Key`` (as FastAPI reads them)."""
     bearer = api_key = None
@@ -92,6 +99,9 @@ class KeyGateMiddleware:
                 scope.setdefault("state", {})[PRINCIPAL] = who
                 await self.app(scope, receive, send)
                 return
+        # A body left unread is not drained: uvicorn would take it in on the event loop just
+        # to discard it, as fast as the client sends. Closing costs the client its connection.
+        close = [(b"connection", b"close")] if _has_body(scope["headers"]) else []
         summary = self.throttle.failed(address, "api")
         if summary is not None:
             await run_in_threadpool(audit_failures, self.store, [summary])
@@ -99,7 +109,7 @@ class KeyGateMiddleware:
             seconds = max(1, math.ceil(wait))
             await _refuse(
                 send, 429, f"too many failed API keys from this address; retry in {seconds} s",
-                [(b"retry-after", str(seconds).encode())],
+                [(b"retry-after", str(seconds).encode()), *close],
             )  # fmt: skip
             return
-        await _refuse(send, 401, UNAUTHORIZED, [(b"www-authenticate", b"Bearer")])
+        await _refuse(send, 401, UNAUTHORIZED, [(b"www-authenticate", b"Bearer"), *close])

@@ -69,6 +69,7 @@ def test_a_keyless_large_body_is_refused_without_being_read(gated: SimpleNamespa
         assert r.headers["www-authenticate"] == "Bearer"
         assert json.loads(r.body) == {"detail": "missing or unknown API key"}
         assert r.reads == 0, f"{path}: the app read the body of a request without a key"
+        assert r.headers["connection"] == "close"  # nor drained by the server: closed
     # The same request with a valid key is read (the count above is not vacuous), and scored.
     small = json.dumps({"lines": lines_json(gated.lines.head(2))}).encode()
     r = call(gated.app, "/v1/score", headers=auth(gated.keys["scorer"]), body=small)
@@ -127,7 +128,8 @@ def test_wrong_keys_are_throttled_per_address(gated: SimpleNamespace) -> None:
     r = call(gated.app, "/v1/model", headers=auth(gated.keys["scorer"]), client="192.0.2.11",
              method="GET")  # fmt: skip
     assert r.status == 200
-    assert call(gated.app, "/v1/model", headers=auth("flr_x"), client="192.0.2.11").status == 401
+    r = call(gated.app, "/v1/model", headers=auth("flr_x"), client="192.0.2.11", method="GET")
+    assert r.status == 401 and "connection" not in r.headers  # no body: the connection stays
 
 
 def test_a_thousand_wrong_keys_write_one_audit_row_that_counts_them(
