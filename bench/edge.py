@@ -3,7 +3,8 @@
 Two attacks of issue 16, on a server started exactly as ``flrisk serve`` starts it (its
 uvicorn options included), with no model (``/healthz`` and the 401s need none):
 
-- ``bodies``: 4 keyless clients post a 9.2 MB JSON body to ``/v1/score`` in a loop while
+- ``bodies``: 4 keyless clients post a 9.2 MB JSON body to ``/v1/score``, each at most once a
+  second (so the attackers load the shared machine alike whatever the server does), while
   ``/healthz`` is probed every 50 ms; reports the probes' p50/p95/max, the clients' answers,
   and the p50 of 40 probes just before (the machine's own latency at the time).
 - ``slowloris``: N connections from ``127.0.0.2`` send a request's headers a byte at a time
@@ -109,9 +110,11 @@ def bodies(url: str, seconds: float, clients: int = 4) -> dict[str, Any]:
     stop = threading.Event()
     answers: Counter[str] = Counter()
 
-    def poster() -> None:
+    def poster() -> None:  # one request a second at most: the same load on either server
+        next_at = time.monotonic()
         with httpx.Client(timeout=60) as c:
-            while not stop.is_set():
+            while not stop.wait(max(0.0, next_at - time.monotonic())):
+                next_at = time.monotonic() + 1.0
                 try:
                     r = c.post(f"{url}/v1/score", content=body,
                                headers={"Content-Type": "application/json"})  # fmt: skip
@@ -198,14 +201,17 @@ def main() -> None:
     parser.add_argument("--nofile", type=int, default=1024, help="server's open-file limit")
     parser.add_argument("--seconds", type=float, default=15.0, help="big-body phase length")
     parser.add_argument("--hold", type=float, default=15.0, help="slowloris hold before probes")
+    parser.add_argument("--only", choices=["bodies", "slowloris"], help="one attack only")
     args = parser.parse_args()
     out: dict[str, Any] = {}
-    with flrisk_serve(args.nofile) as url:
-        out["bodies"] = bodies(url, args.seconds)
-        print(json.dumps(out["bodies"]), flush=True)
-    with flrisk_serve(args.nofile) as url:
-        out["slowloris"] = slowloris(url, args.slow, args.hold)
-        print(json.dumps(out["slowloris"]), flush=True)
+    if args.only in (None, "bodies"):
+        with flrisk_serve(args.nofile) as url:
+            out["bodies"] = bodies(url, args.seconds)
+            print(json.dumps(out["bodies"]), flush=True)
+    if args.only in (None, "slowloris"):
+        with flrisk_serve(args.nofile) as url:
+            out["slowloris"] = slowloris(url, args.slow, args.hold)
+            print(json.dumps(out["slowloris"]), flush=True)
 
 
 if __name__ == "__main__":
