@@ -170,9 +170,11 @@ def server_process(
         )  # fmt: skip
     server = ServerProcess(proc, f"http://127.0.0.1:{port}", log)
     try:
-        wait_http(f"{server.url}/healthz")
+        # Generous: on a loaded shared machine the imports and the start-up wait for the model
+        # took 81 s before the first /healthz (2026-12-03, load average 14 on 2 cores).
+        wait_http(f"{server.url}/healthz", timeout=180)
         if ready:
-            wait_http(f"{server.url}/readyz")
+            wait_http(f"{server.url}/readyz", timeout=180)
         yield server
     except BaseException:
         print(log.read_text()[-4000:])
