@@ -14,7 +14,7 @@ import email.message
 import json
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +55,8 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
                     "input": {}, "ctx": {"error": exc.msg},
                 }  # fmt: skip
                 raise RequestValidationError([error]) from exc
+            except ValueError as exc:  # not UTF-8/16/32: FastAPI's 400 for an unreadable body
+                raise HTTPException(400, detail="There was an error parsing the body") from exc
         else:
             data = raw  # refused by the model as FastAPI refuses it: not an object
     if data is None:

@@ -103,6 +103,10 @@ def test_a_large_body_is_parsed_off_the_event_loop_with_the_errors_fastapi_gives
         "/v1/score", content=b"{not json", headers={**key, "Content-Type": "application/json"}
     )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][0] == "body"
+    undecodable = c.post(
+        "/v1/score", content=b"\x00\xb9", headers={**key, "Content-Type": "application/json"}
+    )
+    assert undecodable.status_code == 400  # as FastAPI answers it, never a 500
     none = c.post("/v1/score", headers=key)
     assert none.status_code == 422 and none.json()["detail"][0]["loc"] == ["body"]
     extra = c.post("/v1/score", json={"lines": lines, "nope": 1}, headers=key)
