@@ -104,7 +104,7 @@ def test_a_large_body_is_parsed_off_the_event_loop_with_the_errors_fastapi_gives
     )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][0] == "body"
     undecodable = c.post(
-        "/v1/score", content=b"\x00\xb9", headers={**key, "Content-Type": "application/json"}
+        "/v1/score", content=b"{\xb9}", headers={**key, "Content-Type": "application/json"}
     )
     assert undecodable.status_code == 400  # as FastAPI answers it, never a 500
     none = c.post("/v1/score", headers=key)
