@@ -165,10 +165,17 @@ def serve(
     _quiet_mlflow()
     import uvicorn
 
+    from models.settings import get_settings
+
     if demo_data is not None:
         os.environ["FLRISK_DEMO_DATA"] = str(demo_data)
-    # A factory string: the app (and its model) is built in the serving process, never forked.
-    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, workers=1)
+    # Factory and protocol by name: the app (and its model) is built in the serving process,
+    # never forked. The protocol adds a header deadline and a per-client connection cap to
+    # uvicorn's limits (settings; docs/deploy.md).
+    uvicorn.run(
+        "serving.app:create_app", factory=True, host=host, port=port, workers=1,
+        http="serving.connections:GuardedProtocol", **get_settings().uvicorn_options(),
+    )  # fmt: skip
 
 
 @app.command()
