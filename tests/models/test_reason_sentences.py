@@ -223,3 +223,36 @@ def test_pass_through_fields_are_reported_with_the_lines_value() -> None:
         "Field x_office_id = unknown."
     )
     assert reasons_for(contrib, names, context, k=0) == [[], []]
+
+
+def test_history_of_a_pass_through_field_reads_its_own_columns() -> None:
+    # A model trained with a pass-through column may have only some of its history columns.
+    names = ["hist_x_broker_id_lines", "x_port"]
+    contrib = np.array([[0.4, 0.1, 0.0], [0.4, 0.1, 0.0]])
+    context = {
+        "x_broker_id_raw": np.array(["", "B-2"], dtype=object),
+        "hist_x_broker_id_lines": np.array([math.log1p(1), math.log1p(0.4)]),
+        "x_port": np.array([7.0, 8.0]),  # no raw column: the value itself is shown
+    }
+    first, second = reasons_for(contrib, names, context, k=2)
+    assert first[0]["text"] == (
+        "The value unknown of x_broker_id had 0 violations in 0 past inspections over 1 line."
+    )
+    assert first[0]["evidence"]["value"] == ""
+    assert first[1]["text"] == "Field x_port = 7.0."
+    assert first[1]["evidence"] == {"field": "x_port", "value": "7.0"}
+    assert (
+        second[0]["text"]
+        == "The value B-2 of x_broker_id has no history in the training data (new)."
+    )
+
+
+def test_an_entry_without_its_size_counts_as_one_line() -> None:
+    assert say("entry_shape", {}) == ("The entry has 1 line(s).", {"lines_in_entry": 1})
+
+
+def test_the_shipper_address_country_is_part_of_the_route() -> None:
+    line = {"country_of_origin_raw": "CN", "shp_addr_country": "KZ"}
+    text, ev = say("route", line)
+    assert text == "Declared origin CN but shipper address country KZ."
+    assert ev["shipper_address_country"] == "KZ"

@@ -37,8 +37,33 @@ def test_samples_of_each_strategy():
     pu = make_sample("pu", inspected, violation, None, 0.2, 0.01)
     assert sorted(pu.rows) == [0, 1, 2, 3, 4]
     assert list(pu.w[pu.y == 0][-2:]) == [0.2, 0.2]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown strategy 'magic'"):
         make_sample("magic", inspected, violation, None, 0.2, 0.01)
+    with pytest.raises(ValueError, match="ipw needs a propensity"):
+        make_sample("ipw", inspected, violation, None, 0.2, 0.01)
+
+
+def test_ipw_weights_are_inverse_propensities_clipped_at_the_floor_mean_one():
+    inspected = np.array([True, True, True, False])
+    violation = np.array([1.0, 0.0, 1.0, np.nan])
+    prop = np.array([0.5, 0.25, 0.001, 0.3])  # the third is below the floor of 0.1
+    s = make_sample("ipw", inspected, violation, prop, 0.2, 0.1)
+    raw = np.array([2.0, 4.0, 10.0])
+    np.testing.assert_allclose(s.w, raw / raw.mean())
+    assert s.y.dtype == np.float64 and list(s.y) == [1.0, 0.0, 1.0]
+
+
+def test_pu_draws_a_share_of_the_unlabelled_lines_and_scales_their_weight():
+    n = 4000
+    inspected = np.zeros(n, dtype=bool)
+    inspected[:100] = True
+    violation = np.where(inspected, 0.0, np.nan)
+    s = make_sample("pu", inspected, violation, None, 0.2, 0.01, pu_sample=0.25, seed=5)
+    unl = s.rows[100:]
+    assert 900 < len(unl) < 1100 and not inspected[unl].any()
+    np.testing.assert_allclose(s.w[100:], 0.8)  # 0.2 / 0.25: the expected loss is unchanged
+    again = make_sample("pu", inspected, violation, None, 0.2, 0.01, pu_sample=0.25, seed=5)
+    np.testing.assert_array_equal(again.rows, s.rows)
 
 
 def test_time_windows_are_ordered_and_disjoint():
