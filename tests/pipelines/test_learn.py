@@ -187,3 +187,42 @@ def test_platt_on_constant_labels_stays_finite():
         assert np.isfinite([cal.a, cal.b]).all()
         p = 1 / (1 + np.exp(-(cal.a * margin + cal.b)))
         assert (p < 0.05).all() if label == 0 else (p > 0.95).all()
+
+
+def _months(n: int) -> pd.Series:
+    # Every day of n calendar months from January 2024.
+    return pd.Series(pd.date_range("2024-01-01", periods=n, freq="MS").repeat(1)).pipe(
+        lambda starts: pd.Series(
+            pd.concat([pd.Series(pd.date_range(s, s + pd.offsets.MonthEnd(0))) for s in starts])
+        ).reset_index(drop=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "test", "valid", "months"),
+    [
+        # Enough history: the windows asked for.
+        (12, 3, 2, (7, 2, 3)),
+        # Too little for them: test ~ a third of the months, valid ~ half of the rest.
+        (10, 6, 6, (4, 3, 3)),
+        (9, 5, 5, (4, 3, 2)),
+        (4, 3, 3, (2, 1, 1)),
+        # The fewest months a split takes: one each.
+        (3, 3, 3, (1, 1, 1)),
+    ],
+)
+def test_time_windows_are_whole_months_shrinking_with_short_history(n, test, valid, months):
+    dates = _months(n)
+    w = time_windows(dates, test, valid)
+    month = dates.dt.year * 12 + dates.dt.month - 1
+    got = tuple(month[mask].nunique() for mask in (w.train, w.valid, w.test))
+    assert got == months
+    assert (w.train | w.valid | w.test).all()  # every day in exactly one window
+    assert not (w.train & w.valid).any() and not (w.valid & w.test).any()
+    assert not (w.train & w.test).any()
+    label = dates.dt.strftime("%Y-%m")
+    for name, mask in (("train", w.train), ("valid", w.valid), ("test", w.test)):
+        assert w.months[name] == (label[mask].min(), label[mask].max()), name
+    # The first day of a window's first month belongs to that window.
+    first_test = label[w.test].min()
+    assert w.test[(label == first_test).to_numpy()].all()
