@@ -18,6 +18,7 @@ from pathlib import Path
 # `models.store.xǁAuditStoreǁrecord__mutmut_3: survived`, `serving.auth.x__read__mutmut_1: killed`
 LINE = re.compile(r"^\s*(?P<name>\S+?): (?P<status>.+?)\s*$")
 KILLED = {"killed", "timeout", "caught by type check"}
+NOT_RUN = "not checked"  # a run stopped early: these were never tested
 
 
 def module_of(mutant: str) -> str:
@@ -37,20 +38,20 @@ def parse(text: str) -> dict[str, Counter[str]]:
 
 
 def survivors(text: str) -> list[tuple[str, str]]:
-    """``(mutant, status)`` of every mutant that was not killed."""
+    """``(mutant, status)`` of every mutant that was tested and not killed."""
     out = []
     for raw in text.splitlines():
         m = LINE.match(raw)
-        if m and "__mutmut_" in m["name"] and m["status"] not in KILLED:
+        if m and "__mutmut_" in m["name"] and m["status"] not in KILLED | {NOT_RUN}:
             out.append((m["name"], m["status"]))
     return out
 
 
 def table(by_module: dict[str, Counter[str]]) -> str:
-    """The Markdown table: mutants, killed, survived, other, killed share per module."""
+    """The Markdown table per module; the killed share is of the mutants tested."""
     rows = [
-        "| module | mutants | killed | survived | no tests / other | killed % |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| module | mutants | tested | killed | survived | no tests / other | killed % |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     total: Counter[str] = Counter()
     for module in sorted(by_module):
@@ -63,11 +64,12 @@ def table(by_module: dict[str, Counter[str]]) -> str:
 
 def _row(label: str, c: Counter[str]) -> str:
     n = sum(c.values())
+    tested = n - c[NOT_RUN]
     killed = sum(c[s] for s in KILLED)
     survived = c["survived"]
-    other = n - killed - survived
-    share = f"{100 * killed / n:.1f}" if n else "-"
-    return f"| {label} | {n} | {killed} | {survived} | {other} | {share} |"
+    other = tested - killed - survived
+    share = f"{100 * killed / tested:.1f}" if tested else "-"
+    return f"| {label} | {n} | {tested} | {killed} | {survived} | {other} | {share} |"
 
 
 def main() -> int:

@@ -256,3 +256,17 @@ def test_the_shipper_address_country_is_part_of_the_route() -> None:
     text, ev = say("route", line)
     assert text == "Declared origin CN but shipper address country KZ."
     assert ev["shipper_address_country"] == "KZ"
+
+
+def test_one_declared_party_is_enough_for_list_screening() -> None:
+    for line in ({"mfr_list_sim": NAN, "shp_list_sim": 40.0}, {"mfr_list_sim": 40.0}):
+        text, _ = say("listed_entity", line, up=False)
+        assert text.startswith("Neither the manufacturer nor the shipper matches"), line
+
+
+def test_xinjiang_terms_in_names_alone_and_the_manufacturers_place_first() -> None:
+    text, _ = say("xinjiang_address", {"ev_names_xj_terms": "aksu"})
+    assert text == "Party names or addresses point to Xinjiang: aksu."
+    line = {"ev_mfr_xj_terms": "hotan", "ev_mfr_xj_place": "Hotan prefecture",
+            "ev_shp_xj_place": "Urumqi"}  # fmt: skip
+    assert say("xinjiang_address", line)[1] == {"terms": ["hotan"], "place": "Hotan prefecture"}
