@@ -270,3 +270,9 @@ def test_xinjiang_terms_in_names_alone_and_the_manufacturers_place_first() -> No
     line = {"ev_mfr_xj_terms": "hotan", "ev_mfr_xj_place": "Hotan prefecture",
             "ev_shp_xj_place": "Urumqi"}  # fmt: skip
     assert say("xinjiang_address", line)[1] == {"terms": ["hotan"], "place": "Hotan prefecture"}
+
+
+def test_one_reason_asked_one_reason_given() -> None:
+    contrib = np.array([[0.2, -0.7, 0.0]])
+    (only,) = reasons_for(contrib, ["x_port", "x_office"], {}, k=1)
+    assert [r["code"] for r in only] == ["field:x_office"]
