@@ -83,7 +83,7 @@ test-fast: $(STAMP) ## Run the tests not marked slow, spark or browser
 MUTATE_CHILDREN ?= 2
 
 .PHONY: mutate
-mutate: $(STAMP) ## Mutation testing of the deciding modules (mutmut, 20-40 min); then the table
+mutate: $(STAMP) ## Mutation testing of the deciding modules (mutmut; hours on 2 shared cores); then the table
 	rm -rf mutants
 	nice -n 19 $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
 	@$(MAKE) --no-print-directory mutate-report
