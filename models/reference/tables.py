@@ -106,9 +106,9 @@ def place_spellings() -> dict[str, str]:
     out: dict[str, str] = {}
     for row in load_xinjiang_places().itertuples(index=False):
         variant, canonical = str(row.variant).upper(), str(row.canonical).upper()
-        if row.kind != "region" and variant.isascii() and variant.isalpha():
-            if canonical.isascii() and canonical.isalpha():
-                out[variant] = canonical
+        one_word = all(t.isascii() and t.isalpha() for t in (variant, canonical))
+        if row.kind != "region" and one_word:
+            out[variant] = canonical
     return out
 
 
