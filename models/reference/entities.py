@@ -266,6 +266,10 @@ class EntityMatcher:
         self._choice_tokens = [_distinctive(text) for text in self._choice_text]
         self._choice_sorted = [_sort_tokens(text) for text in self._choice_text]
         self._cache: dict[str, tuple[int, int, float]] = {}  # norm -> (row, choice, score)
+        self._choice_plain = [
+            normalize_name(t, one_place_spelling=False) for t in self._choice_shown
+        ]
+        self._shown: dict[tuple[int, str], int] = {}  # (row, declared) -> choice shown
         self._row_choices: dict[int, list[int]] = {}
         for choice, row_no in enumerate(self._choice_row):
             self._row_choices.setdefault(row_no, []).append(choice)
@@ -347,13 +351,16 @@ class EntityMatcher:
         if len(choices) == 1:
             return self._choice_shown[choice]
         plain = normalize_name(declared, one_place_spelling=False)
-        best = max(
-            choices,
-            key=lambda c: (
-                fuzz.token_sort_ratio(plain, normalize_name(self._choice_shown[c], False)),
-                c == choice,
-            ),
-        )
+        key = (row, plain)
+        if key not in self._shown:
+            self._shown[key] = max(
+                choices,
+                key=lambda c: (
+                    fuzz.token_sort_ratio(plain, self._choice_plain[c]),
+                    c == choice,
+                ),
+            )
+        best = self._shown[key]
         return self._choice_shown[best]
 
     def match(self, names: list[str]) -> list[EntityMatch]:
