@@ -146,6 +146,11 @@ def test_upload_ranks_entries_and_pages_render(signed_in: SimpleNamespace) -> No
     assert '<svg class="waterfall"' in entry.text and "baseline" in entry.text
     assert wl.model.resolved.uri in entry.text
     assert "Record the inspection result" in entry.text
+    # Reasons in two groups; "no match on the entity lists" only ever lowers the risk.
+    assert "What raises the risk" in entry.text and "What lowers it" in entry.text
+    raises = entry.text.split("What raises the risk", 1)[1].split("What lowers it", 1)[0]
+    assert 'class="contrib up"' in raises and 'class="contrib down"' not in raises
+    assert "No match on the entity lists" not in raises
     assert c.get("/model").status_code == 200
     filtered = c.get(f"/worklists/{wl.id}?band=high&sort=importer&order=asc&page=99&size=25")
     assert filtered.status_code == 200
