@@ -214,13 +214,14 @@ def reasons_for(
     up = np.argsort(values, axis=1, kind="stable")
     out: list[list[dict[str, Any]]] = []
     columns = _ColumnView(context)
-    for i in range(rows):
+    # Python floats from here on: NumPy scalars make every round() and division slower.
+    for i, (row, tot) in enumerate(zip(values.tolist(), total.tolist(), strict=True)):
         line = columns.row(i)
         items: list[dict[str, Any]] = []
         for direction, order, sign in ((RAISES, down[i], 1.0), (LOWERS, up[i], -1.0)):
             found = 0
             for j in order.tolist():
-                c = float(values[i, j])
+                c = row[j]
                 if found == k or sign * c <= 0:
                     break
                 said = _say(labels[j], line, sign > 0)
@@ -234,7 +235,7 @@ def reasons_for(
                         "text": said[0],
                         "evidence": said[1],
                         "contribution": round(c, 4),
-                        "share": round(c / total[i], 4) if total[i] > 0 else 0.0,
+                        "share": round(c / tot, 4) if tot > 0 else 0.0,
                     }
                 )
         out.append(items)

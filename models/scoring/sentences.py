@@ -44,14 +44,21 @@ def _pct(x: float) -> str:
 
 def _s(v: Any) -> str:
     """Text of a value; missing values (None, NaN, NA) give ``""``."""
-    if v is None or (not isinstance(v, str) and bool(np.ndim(v) == 0 and pd.isna(v))):
+    if type(v) is str:  # the common case first: most evidence columns hold text
+        return v
+    if v is None or v is pd.NA or v != v:  # NaN is the one value unequal to itself
         return ""
     return str(v)
 
 
 def _num(v: Any) -> float:
-    """A value as a float; missing gives NaN."""
-    return float("nan") if _s(v) == "" else float(v)
+    """A value as a float; missing (None, NA, empty text) gives NaN."""
+    if v is None or v is pd.NA:
+        return float("nan")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def undeclared(line: Row) -> set[str]:
@@ -208,6 +215,14 @@ def _value(line: Row, up: bool) -> Said | None:
     ), ev
 
 
+def _record(ev: dict[str, Any]) -> str:
+    return (
+        f"{_n(ev['prior_violations'], 'violation')} in "
+        f"{_n(ev['prior_inspections'], 'past inspection')} "
+        f"over {_n(ev['prior_lines'], 'line')}"
+    )
+
+
 def history(who: str, key: str, party: str) -> Sentence:
     """Sentence maker for the past inspections of the line's ``party`` (a context column).
 
@@ -228,13 +243,8 @@ def history(who: str, key: str, party: str) -> Sentence:
             "prior_inspections": round(n),
             "prior_violations": round(v),
         }
-        record = (
-            f"{_n(ev['prior_violations'], 'violation')} in "
-            f"{_n(ev['prior_inspections'], 'past inspection')} "
-            f"over {_n(ev['prior_lines'], 'line')}"
-        )
         if up and ev["prior_violations"] > 0:
-            return f"The {who} had {record}.", ev
+            return f"The {who} had {_record(ev)}.", ev
         if up:
             risky = round(share * lines) if not np.isnan(share) else 0
             if risky <= 0:
@@ -250,7 +260,7 @@ def history(who: str, key: str, party: str) -> Sentence:
             ), {**ev, "prior_risky_lines": risky}
         if ev["prior_inspections"] <= 0:
             return None
-        return f"The {who} had {record}.", ev
+        return f"The {who} had {_record(ev)}.", ev
 
     return fn
 
