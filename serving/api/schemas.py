@@ -21,7 +21,9 @@ class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[EntryLineIn] = Field(min_length=1, max_length=MAX_LINES)
-    reasons: int = Field(default=3, ge=0, le=10)
+    reasons: int = Field(
+        default=3, ge=0, le=10, description="Reasons per direction (raises, lowers) and line."
+    )
 
 
 class ModelRef(BaseModel):
@@ -38,6 +40,10 @@ class Reason(BaseModel):
     """One contribution to a score, in plain language with its evidence."""
 
     code: str
+    direction: Literal["raises", "lowers"] = Field(
+        description="Whether this evidence raises or lowers the line's risk; the raising "
+        "reasons come first, largest first, then the lowering ones."
+    )
     text: str
     evidence: dict[str, Any]
     contribution: float

@@ -162,9 +162,9 @@ def _cached(wl: Worklist, entry_id: str) -> bool:
 
 
 def top_reason(wl: Worklist, entry_id: str, line_no: int) -> dict[str, Any] | None:
-    """The first cached reason of a line, if computed."""
+    """The line's first reason that raises its risk, if computed (never a lowering one)."""
     items = wl.reasons.get((entry_id, line_no)) or []
-    return items[0] if items else None
+    return next((r for r in items if r.get("direction") == "raises"), None)
 
 
 def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
@@ -172,7 +172,9 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
 
     Returns:
         Per line (by ``line_no``): ``line`` (contract fields), ``risk_score``, ``risk_band``,
-        ``model_version``, ``reasons`` (largest first), ``margin`` and ``base`` (log-odds).
+        ``model_version``, ``reasons`` (what raises the risk, then what lowers it),
+        ``margin``, ``base`` (log-odds) and ``rest``: the part of the margin no reason
+        explains (groups whose contribution rests on no evidence in the line).
     """
     sub = wl.entry_lines(entry_id).reset_index(drop=True)
     if not len(sub):
@@ -186,7 +188,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
         reasons = plain(out["reasons"].iloc[i])
         q = min(max(p, 1e-12), 1 - 1e-12)
         margin = (math.log(q / (1 - q)) - cal.b) / cal.a if cal.a else 0.0
-        base = margin - sum(float(r["contribution"]) for r in reasons)
+        base = wl.model.scorer.baseline()
         lines.append(
             {
                 "line": _line_dict(sub.iloc[i]),
@@ -198,6 +200,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
                 "reasons": reasons,
                 "margin": margin,
                 "base": base,
+                "rest": margin - base - sum(float(r["contribution"]) for r in reasons),
             }
         )
     lines.sort(key=lambda d: d["line_no"])

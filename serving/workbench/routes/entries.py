@@ -26,10 +26,12 @@ router = APIRouter(include_in_schema=False)
 def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
     """Add a line's waterfall, evidence by reason, highlighted addresses, value chart."""
     line["chart"] = waterfall_svg(
-        line["base"], steps_for(line["reasons"]), cal.a, cal.b,
+        line["base"], steps_for(line["reasons"], line["rest"]), cal.a, cal.b,
         f"How the evidence moves line {line['line_no']} from the baseline to its score",
     )  # fmt: skip
     line["evidence"] = {r["code"]: r for r in line["reasons"]}
+    line["raises"] = [r for r in line["reasons"] if r["direction"] == "raises"]
+    line["lowers"] = [r for r in line["reasons"] if r["direction"] == "lowers"]
     xj = line["evidence"].get("xinjiang_address", {}).get("evidence", {})
     terms = list(xj.get("terms", []))
     line["mfr_address"] = highlight(line["line"].get("manufacturer_address"), terms)

@@ -149,7 +149,21 @@ def test_upload_ranks_entries_and_pages_render(signed_in: SimpleNamespace) -> No
     assert '<svg class="waterfall"' in entry.text and "baseline" in entry.text
     assert wl.model.resolved.uri in entry.text
     assert "Record the inspection result" in entry.text
-    assert c.get("/model").status_code == 200
+    # Reasons in two groups; "no match on the entity lists" only ever lowers the risk.
+    assert "What raises the risk" in entry.text and "What lowers it" in entry.text
+    raises = entry.text.split("What raises the risk", 1)[1].split("What lowers it", 1)[0]
+    assert 'class="contrib up"' in raises and 'class="contrib down"' not in raises
+    assert "No match on the entity lists" not in raises
+    page = c.get("/model")
+    assert page.status_code == 200
+    # Plain names, a sentence each, intervals and the "too small to tell" rule.
+    figures = page.text.split('id="figures"', 1)[1].split("</table>", 1)[0]
+    assert "Hit rate, riskiest 5%" in figures and "What it means" in figures
+    assert "precision_at" not in figures and "0.300 to 0.700" in figures
+    p_at_1 = figures.split("Hit rate, riskiest 1%", 1)[1].split("</tr>", 1)[0]
+    assert "too small to tell" in p_at_1  # 0.000 [0, 0] on a random sample is no result
+    assert "too small to tell" not in figures.split("Ranking quality", 1)[1].split("</tr>")[0]
+    assert "wider than 0.5" in page.text
     filtered = c.get(f"/worklists/{wl.id}?band=high&sort=importer&order=asc&page=99&size=25")
     assert filtered.status_code == 200
 
