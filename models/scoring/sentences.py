@@ -234,9 +234,10 @@ def history(who: str, key: str, party: str) -> Sentence:
     def fn(line: Row, up: bool) -> Said | None:
         if _s(line.get(party)) == "":
             return None
-        n = float(np.expm1(_num(line.get(f"hist_{key}_inspected", 0.0)) or 0.0))
-        v = _num(line.get(f"hist_{key}_violations", 0.0)) or 0.0
-        lines = float(np.expm1(_num(line.get(f"hist_{key}_lines", 0.0)) or 0.0))
+        # A missing count is no past record (NaN is truthy, so ``or 0.0`` would not do).
+        n = float(np.expm1(np.nan_to_num(_num(line.get(f"hist_{key}_inspected", 0.0)))))
+        v = float(np.nan_to_num(_num(line.get(f"hist_{key}_violations", 0.0))))
+        lines = float(np.expm1(np.nan_to_num(_num(line.get(f"hist_{key}_lines", 0.0)))))
         share = _num(line.get(f"hist_{key}_risky_share", np.nan))
         ev = {
             "prior_lines": round(lines),

@@ -464,3 +464,13 @@ def test_one_reason_asked_one_reason_given() -> None:
     assert only[0]["share"] == 0.1333  # the share is of all groups, shown or not
     # With no evidence in the line at all, there are no reasons.
     assert reasons_for(contrib, names, {}, k=4) == [[]]
+
+
+def test_a_missing_history_count_reads_as_no_record() -> None:
+    """A named party whose count column is missing must not crash the sentence."""
+    from models.scoring.sentences import SENTENCES as S
+
+    line = {"imp_key": "IMP-1", "hist_imp_inspected": None, "hist_imp_violations": NAN,
+            "hist_imp_lines": math.log1p(4.0)}  # fmt: skip
+    for up in (True, False):
+        S["importer_history"](line, up)  # no ValueError from round(nan)
