@@ -35,6 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from models.errors import UserError
+
 metadata = MetaData()
 
 audit = Table(
@@ -79,8 +81,13 @@ RAW_ROWS = 64  # batches up to this size are written through the driver (see Aud
 SCORING_ACTIONS = ("score", "score_file")
 
 
-class AuditUnavailableError(RuntimeError):
+class AuditUnavailableError(UserError, RuntimeError):
     """The audit store could not be written or read."""
+
+    hint = (
+        "Check that the audit store answers (FLRISK_AUDIT_URL; default: audit.db in the data "
+        "folder); `flrisk train --no-feedback` trains without the feedback it holds."
+    )
 
 
 def now_iso() -> str:
