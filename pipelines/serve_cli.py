@@ -121,11 +121,13 @@ def ready_block(
             f"  key       {key}",
             f"            (admin, all scopes; shown only now, stored hashed in {keys_path})",
         ]
-    else:
+    elif keys_path.exists():
         key_lines = [
-            "  key       the one printed when your keys were created (the first run's 'admin'",
+            "  key       the one shown when it was created (the first run shows an 'admin'",
             f"            key); keys are stored hashed in {keys_path}, never shown again",
         ]
+    else:
+        key_lines = [f"  key       none yet ({keys_path} does not exist): create one as below"]
     lines = [
         "",
         RULE,
