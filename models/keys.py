@@ -105,19 +105,23 @@ def _write(path: Path, keys: list[dict[str, Any]]) -> None:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Serialise read-modify-write of the keys file between processes (where flock exists)."""
+    """Serialise read-modify-write of the keys file between processes (where flock exists).
+
+    The lock is taken on the file's folder: the file itself is replaced on every write, and
+    a lock file beside it would be one more file to leave behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(path.with_name(path.name + ".lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _info(k: dict[str, Any]) -> KeyInfo:
@@ -150,7 +154,7 @@ def create_key(path: Path, key_id: str, scopes: list[str] | tuple[str, ...]) -> 
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise KeyRequestError(
-            f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(SCOPES)}",
+            f"unknown scope(s) {unknown}; known: {list(SCOPES)}",
             "Pass one --scope per scope, e.g. --scope score --scope batch.",
         )
     if not scopes:

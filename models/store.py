@@ -2,8 +2,9 @@
 
 Every decision the API returns is written here first, one row per scored line, in one
 transaction per request; feedback (inspection outcomes) is stored beside it so that
-``flrisk train`` can learn from it. The ``audit`` table is append-only: nothing here updates
-or deletes a row.
+``flrisk train`` can learn from it. The ``audit`` and ``feedback`` tables are append-only:
+nothing here updates or deletes their rows. ``feedback_lines`` holds each judged line's
+current status (the label in force, or under review), rewritten with every outcome.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any, Literal, overload
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -30,8 +32,10 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,6 +76,23 @@ feedback = Table(
     Column("violation", Integer),
     Column("outcome", String(64)),
     Column("note", Text),
+    # The scored decision judged: the input hash of an audited scoring of this line (null
+    # on records from before decision ids), and who judged it (workbench or api).
+    Column("decision_id", String(64)),
+    Column("source", String(16)),
+)
+
+# One row per judged line: its status (``labelled`` or ``review``) and the feedback record
+# in force (null under review). Rewritten, in the same transaction, with every new record.
+feedback_lines = Table(
+    "feedback_lines",
+    metadata,
+    Column("entry_id", String(128), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("feedback_id", Integer),
+    Column("records", Integer, nullable=False),
+    Column("ts", String(32), nullable=False),
 )
 
 BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another process's write lock
@@ -79,6 +100,9 @@ RAW_ROWS = 64  # batches up to this size are written through the driver (see Aud
 
 # Actions whose rows carry a scored input line (feedback rows carry the feedback itself).
 SCORING_ACTIONS = ("score", "score_file")
+# PostgreSQL advisory lock taken by feedback writes: a line's status is computed from all its
+# records, so two outcomes for one line must not be resolved side by side.
+FEEDBACK_LOCK = 0x666C726B
 
 
 class AuditUnavailableError(UserError, RuntimeError):
@@ -144,10 +168,20 @@ class AuditStore:
         self._writing: AbstractContextManager[Any] = self._sqlite_writer or contextlib.nullcontext()
 
     def create(self) -> None:
-        """Create the tables if they do not exist (idempotent)."""
+        """Create the tables if they do not exist, add feedback's newer columns (idempotent)."""
         with self._lock:
             metadata.create_all(self.engine)
+            self._add_columns(feedback)
             self._ready = True
+
+    def _add_columns(self, table: Table) -> None:
+        """Add the nullable columns a store made by an older version lacks."""
+        have = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+        for col in (c for c in table.columns if c.name not in have):
+            ddl = col.type.compile(dialect=self.engine.dialect)
+            # Another process may add it first; a column still missing fails the writes (503).
+            with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {ddl}"))
 
     def _ensure(self) -> None:
         if not self._ready:
@@ -250,8 +284,12 @@ class AuditStore:
             found = self._inserts[columns] = (compiled.string, order)
         return found
 
-    def record_feedback(self, item: Mapping[str, Any], audit_row: Mapping[str, Any]) -> int:
-        """Store one feedback record and its audit row in one transaction; return its id.
+    @contextlib.contextmanager
+    def feedback_write(self, entry_id: str, line_no: int) -> Iterator[FeedbackWrite]:
+        """One transaction writing a line's feedback record, its status and its audit rows.
+
+        Feedback writes are serialised (the SQLite writer, a PostgreSQL advisory lock), so
+        the status computed from the line's records sees every record committed before.
 
         Raises:
             AuditUnavailableError: The write failed; nothing was recorded.
@@ -259,18 +297,18 @@ class AuditStore:
         try:
             self._ensure()
             with self._writing, self.engine.begin() as conn:
-                result = conn.execute(feedback.insert(), [dict(item)])
-                conn.execute(audit.insert(), [dict(audit_row)])
-                pk = result.inserted_primary_key
+                if self.engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEEDBACK_LOCK})
+                yield FeedbackWrite(conn, entry_id, line_no)
         except SQLAlchemyError as exc:
             raise AuditUnavailableError(f"feedback write failed: {type(exc).__name__}") from exc
-        return int(pk[0]) if pk else 0
 
-    def has_scored(self, entry_id: str, line_no: int) -> bool:
-        """Whether a line was ever scored (and audited) through the API."""
+    def has_decision(self, entry_id: str, line_no: int, decision_id: str) -> bool:
+        """Whether this line was scored (and audited) with input hash ``decision_id``."""
         q = (
             select(audit.c.id)
             .where(audit.c.entry_id == entry_id, audit.c.line_no == line_no)
+            .where(audit.c.input_hash == decision_id)
             .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
             .where(audit.c.input_json.is_not(None))
             .limit(1)
@@ -283,9 +321,16 @@ class AuditStore:
             raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
 
     def feedback_for(self, entry_id: str) -> list[dict[str, Any]]:
-        """The feedback records of one entry, oldest first (every line, every officer)."""
+        """The feedback records of one entry, oldest first, each with its line's ``status``."""
         self._ensure()
-        q = select(feedback).where(feedback.c.entry_id == entry_id).order_by(feedback.c.id)
+        q = (
+            select(feedback, feedback_lines.c.status.label("line_status"),
+                   feedback_lines.c.feedback_id.label("in_force"))
+            .join(feedback_lines, (feedback_lines.c.entry_id == feedback.c.entry_id)
+                  & (feedback_lines.c.line_no == feedback.c.line_no), isouter=True)
+            .where(feedback.c.entry_id == entry_id)
+            .order_by(feedback.c.id)
+        )  # fmt: skip
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
@@ -309,7 +354,7 @@ class AuditStore:
         """
         q = (
             select(audit.c.entry_id, audit.c.line_no, audit.c.risk_score, audit.c.risk_band,
-                   audit.c.reasons_json)
+                   audit.c.reasons_json, audit.c.input_hash)
             .where(audit.c.request_id == request_id, audit.c.action.in_(SCORING_ACTIONS))
             .order_by(audit.c.id)
         )  # fmt: skip
@@ -323,6 +368,7 @@ class AuditStore:
             {
                 "entry_id": str(r.entry_id),
                 "line_no": int(r.line_no),
+                "decision_id": r.input_hash,
                 "risk_score": float(r.risk_score),
                 "risk_band": str(r.risk_band),
                 "reasons": json.loads(r.reasons_json)["reasons"] if r.reasons_json else [],
@@ -330,46 +376,80 @@ class AuditStore:
             for r in rows
         ]
 
-    def feedback_with_inputs(self) -> tuple[list[dict[str, Any]], int]:
-        """Latest feedback per line joined with the latest audited input of that line.
+    def feedback_for_training(
+        self,
+    ) -> tuple[list[dict[str, Any]], dict[tuple[str, int], dict[str, Any]], list[dict[str, Any]]]:
+        """Everything training needs to turn feedback into labelled lines.
 
         Returns:
-            ``(rows, skipped)``: each row is the input line (dict of text) plus the label
-            fields; ``skipped`` counts lines with feedback but no audited input.
+            ``(records, statuses, inputs)``: every feedback record (oldest first); each
+            judged line's status row by ``(entry_id, line_no)``; and the audited scored
+            inputs (``entry_id, line_no, input_hash, ts, input_json``, oldest first) of the
+            entries that have feedback.
         """
         self._ensure()
         with self.engine.connect() as conn:
-            fb = conn.execute(select(feedback).order_by(feedback.c.id)).all()
-            latest_fb: dict[tuple[str, int], Any] = {}
-            for r in fb:  # later rows win: the officer's latest word on a line
-                latest_fb[(r.entry_id, int(r.line_no))] = r
-            if not latest_fb:
-                return [], 0
+            records = [
+                dict(r._mapping) for r in conn.execute(select(feedback).order_by(feedback.c.id))
+            ]
+            if not records:
+                return [], {}, []
+            statuses = {
+                (str(r.entry_id), int(r.line_no)): dict(r._mapping)
+                for r in conn.execute(select(feedback_lines))
+            }
             q = (
-                select(audit.c.entry_id, audit.c.line_no, audit.c.input_json)
+                select(audit.c.entry_id, audit.c.line_no, audit.c.input_hash, audit.c.ts,
+                       audit.c.input_json)
                 .where(audit.c.input_json.is_not(None))
                 .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
-                .where(audit.c.entry_id.in_(sorted({k[0] for k in latest_fb})))
+                .where(audit.c.entry_id.in_(sorted({r["entry_id"] for r in records})))
                 .order_by(audit.c.id)
-            )
-            inputs: dict[tuple[str, int], str] = {}
-            for r in conn.execute(q):
-                inputs[(r.entry_id, int(r.line_no))] = r.input_json
-        rows, skipped = [], 0
-        for key, f in latest_fb.items():
-            raw = inputs.get(key)
-            if raw is None:
-                skipped += 1
-                continue
-            line = json.loads(raw)
-            line.update(
-                inspected="true" if f.inspected else "false",
-                inspection_reason=f.inspection_reason or "",
-                violation="" if f.violation is None else str(int(f.violation)),
-            )
-            rows.append(line)
-        return rows, skipped
+            )  # fmt: skip
+            inputs = [dict(r._mapping) for r in conn.execute(q)]
+        return records, statuses, inputs
 
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+class FeedbackWrite:
+    """A line's feedback inside one transaction (see :meth:`AuditStore.feedback_write`)."""
+
+    def __init__(self, conn: Connection, entry_id: str, line_no: int) -> None:
+        self._conn = conn
+        self.entry_id = entry_id
+        self.line_no = line_no
+
+    def add(self, record: Mapping[str, Any]) -> int:
+        """Append one feedback record of this line; return its id.
+
+        Called before :meth:`records`: on SQLite the write takes the file's write lock first,
+        so the records read next are the latest.
+        """
+        pk = self._conn.execute(feedback.insert(), [dict(record)]).inserted_primary_key
+        return int(pk[0]) if pk else 0
+
+    def records(self) -> list[dict[str, Any]]:
+        """The line's feedback records, oldest first."""
+        q = (
+            select(feedback)
+            .where(feedback.c.entry_id == self.entry_id, feedback.c.line_no == self.line_no)
+            .order_by(feedback.c.id)
+        )
+        return [dict(r._mapping) for r in self._conn.execute(q)]
+
+    def set_status(self, status: str, feedback_id: int | None, records: int, ts: str) -> None:
+        """Set the line's status and the record in force."""
+        values = {"status": status, "feedback_id": feedback_id, "records": records, "ts": ts}
+        key = (feedback_lines.c.entry_id == self.entry_id) & (
+            feedback_lines.c.line_no == self.line_no
+        )
+        if not self._conn.execute(update(feedback_lines).where(key).values(**values)).rowcount:
+            row = {"entry_id": self.entry_id, "line_no": self.line_no, **values}
+            self._conn.execute(feedback_lines.insert(), [row])
+
+    def audit(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Append the audit rows of this write."""
+        self._conn.execute(audit.insert(), [dict(r) for r in rows])

@@ -149,18 +149,6 @@ def set_alias(settings: Settings, name: str, alias: str, version: str) -> None:
     client(settings).set_registered_model_alias(name, alias, version)
 
 
-def download_run_artifact(settings: Settings, run_id: str, artifact_path: str) -> Path:
-    """A run's artifact downloaded to a local temporary path."""
-    _mlflow()
-    from mlflow.artifacts import download_artifacts
-
-    return Path(
-        download_artifacts(
-            run_id=run_id, artifact_path=artifact_path, tracking_uri=settings.tracking_uri()
-        )
-    )
-
-
 def _signature(example: pd.DataFrame) -> Any:
     """The pyfunc's signature, declared: the example's text columns in, the scores out.
 

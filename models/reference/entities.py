@@ -20,7 +20,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from models.contract.batch import is_small
-from models.reference.tables import load_entities
+from models.reference.tables import load_entities, place_spellings
 
 # Legal-form words carry no identity: "HOSHINE ... CO LTD" and "HOSHINE ... LIMITED" are one.
 LEGAL_FORMS = frozenset(
@@ -163,16 +163,19 @@ MATCH_COLUMNS = EntityMatch._fields
 _NON_WORD = re.compile(r"[^0-9A-Z\u4e00-\u9fff]+")
 
 
-def normalize_name(name: str) -> str:
+def normalize_name(name: str, one_place_spelling: bool = True) -> str:
     """Normalise a company name for matching.
 
     Steps: fold diacritics and case to upper-case ASCII (Chinese characters are kept),
     replace punctuation and brackets by spaces (``(SHANSHAN)`` -> ``SHANSHAN``), expand
-    manifest abbreviations (``IND`` -> ``INDUSTRY``, ``INTL`` -> ``INTERNATIONAL``), drop
+    manifest abbreviations (``IND`` -> ``INDUSTRY``, ``INTL`` -> ``INTERNATIONAL``), spell
+    Xinjiang places one way (``SANJI`` -> ``CHANGJI``, ``HETIAN`` -> ``HOTAN``), drop
     legal-form words (``CO``, ``LTD``, ``LIMITED``, ``CORP``, ``INC``, ``BHD`` ...).
 
     Args:
         name: Name as declared or published; ``None``-like values give ``""``.
+        one_place_spelling: Spell Xinjiang places one way (off: to show an officer the
+            published spelling closest to the declared one).
 
     Returns:
         Space-separated tokens, e.g. ``"HOSHINE SILICON INDUSTRY SHANSHAN"``.
@@ -184,11 +187,12 @@ def normalize_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
     text = text.replace("&", " AND ")
+    places = place_spellings() if one_place_spelling else {}
     tokens: list[str] = []
     for token in _NON_WORD.sub(" ", text).split():
         for part in SYNONYMS.get(token, token).split():
             if not _is_legal_form(part):
-                tokens.append(part)
+                tokens.append(places.get(part, part))
     return " ".join(tokens)
 
 
@@ -252,14 +256,23 @@ class EntityMatcher:
             spellings = [str(row.name), *str(row.aliases).split("|")]
             for spelling in spellings:
                 key = normalize_name(spelling.strip())
-                if key and (key, row_no) not in seen:
-                    seen.add((key, row_no))
+                # Kept apart: transliterations that normalise alike, so each can be shown.
+                plain = normalize_name(spelling.strip(), one_place_spelling=False)
+                if key and (plain, row_no) not in seen:
+                    seen.add((plain, row_no))
                     self._choice_text.append(key)
                     self._choice_shown.append(spelling.strip())
                     self._choice_row.append(row_no)
         self._choice_tokens = [_distinctive(text) for text in self._choice_text]
         self._choice_sorted = [_sort_tokens(text) for text in self._choice_text]
         self._cache: dict[str, tuple[int, int, float]] = {}  # norm -> (row, choice, score)
+        self._choice_plain = [
+            normalize_name(t, one_place_spelling=False) for t in self._choice_shown
+        ]
+        self._shown: dict[tuple[int, str], int] = {}  # (row, declared) -> choice shown
+        self._row_choices: dict[int, list[int]] = {}
+        for choice, row_no in enumerate(self._choice_row):
+            self._row_choices.setdefault(row_no, []).append(choice)
 
     def _accept(self, query: str, choice: int, score: float) -> bool:
         if score < self.min_similarity:
@@ -270,7 +283,8 @@ class EntityMatcher:
             # near-exact spelling when long enough to be specific on its own.
             if len(self._choice_text[choice].split()) >= _LONG_GENERIC_WORDS:
                 return score >= _LONG_GENERIC_SIMILARITY
-            return query == self._choice_text[choice]
+            # Same words in another order ("GROUP XINJIANG ENERGY") are the same name.
+            return _sort_tokens(query) == self._choice_sorted[choice]
         # Short aliases ("XPCC", "FGV") are acronyms: any fuzziness is a different firm.
         if len(self._choice_text[choice]) < 8 and query != self._choice_text[choice]:
             return False
@@ -327,6 +341,28 @@ class EntityMatcher:
                     break
             self._cache[query] = result
 
+    def _closest_spelling(self, row: int, choice: int, declared: str) -> str:
+        """The entity's published spelling an officer will recognise in the declared name.
+
+        With places spelt one way, "HOTAN HAOLIN" equals both "Hotan Haolin" and "Hetian
+        Haolin"; the one shown is the closest to what was declared.
+        """
+        choices = self._row_choices[row]
+        if len(choices) == 1:
+            return self._choice_shown[choice]
+        plain = normalize_name(declared, one_place_spelling=False)
+        key = (row, plain)
+        if key not in self._shown:
+            self._shown[key] = max(
+                choices,
+                key=lambda c: (
+                    fuzz.token_sort_ratio(plain, self._choice_plain[c]),
+                    c == choice,
+                ),
+            )
+        best = self._shown[key]
+        return self._choice_shown[best]
+
     def match(self, names: list[str]) -> list[EntityMatch]:
         """Match declared company names against the listed entities.
 
@@ -340,12 +376,12 @@ class EntityMatcher:
         normalized = [normalize_name(v) for v in names]
         self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
         out: list[EntityMatch] = []
-        for norm in normalized:
+        for name, norm in zip(names, normalized, strict=True):
             row, choice, score = self._cache.get(norm, (-1, -1, 0.0))
             if row < 0:
                 out.append(NO_MATCH)
             else:
                 entity_id, entity_name, listed, citation = self._rows[row]
-                shown = self._choice_shown[choice]
+                shown = self._closest_spelling(row, choice, name)
                 out.append(EntityMatch(entity_id, entity_name, shown, score, listed, citation))
         return out

@@ -96,6 +96,23 @@ def load_xinjiang_places() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def place_spellings() -> dict[str, str]:
+    """One-word Latin spellings of Xinjiang prefectures, counties and cities -> the canonical.
+
+    ``SANJI`` -> ``CHANGJI``, ``QESHQER`` -> ``KASHGAR``, ``LUOPU`` -> ``LOP``: a firm named
+    after its place is spelt with whichever transliteration the broker knows. Region-level
+    spellings (``XUAR``, ``SINKIANG``) are left alone: no firm is named that way.
+    """
+    out: dict[str, str] = {}
+    for row in load_xinjiang_places().itertuples(index=False):
+        variant, canonical = str(row.variant).upper(), str(row.canonical).upper()
+        one_word = all(t.isascii() and t.isalpha() for t in (variant, canonical))
+        if row.kind != "region" and one_word:
+            out[variant] = canonical
+    return out
+
+
+@lru_cache(maxsize=1)
 def load_risk_goods() -> pd.DataFrame:
     """Goods at risk of forced labour mapped to HS headings.
 
@@ -131,6 +148,7 @@ def clear_caches() -> None:
         load_entities,
         load_xinjiang_places,
         load_risk_goods,
+        place_spellings,
         declared_versions,
         reference_versions,
     ):

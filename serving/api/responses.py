@@ -35,7 +35,7 @@ NO_MODEL: Responses = {
 }
 BAD_BODY: Responses = {
     400: problem(
-        "The body could not be parsed: a malformed multipart form, or one with too many "
-        "fields (a JSON body that is not JSON is a 422, `json_invalid`)."
+        "The body could not be read: not UTF-8/16/32 text, a malformed multipart form, or "
+        "one with too many fields (text that is not JSON is a 422, `json_invalid`)."
     )
 }

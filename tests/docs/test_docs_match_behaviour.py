@@ -48,7 +48,7 @@ def test_the_api_doc_gives_422_for_a_body_that_is_not_json():
     doc = (DOCS / "api.md").read_text()
     common = doc[doc.index("Statuses common to all") :].split("\n\n")[0]
     assert "json_invalid" in common and "**422**" in common
-    assert "not JSON" not in common.split("**401**")[0]  # 400 is for multipart forms only
+    assert "not JSON" not in common.split("**401**")[0]  # 400: bodies that are not even text
 
 
 def test_every_doc_link_stays_inside_the_repository():

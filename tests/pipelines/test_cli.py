@@ -75,6 +75,41 @@ def test_promote_force_moves_the_alias_and_says_why(registered_model):
     assert "challenger -> " in res.output and "forced" in res.output
 
 
+def test_serve_runs_uvicorn_with_the_limits_of_the_settings(monkeypatch):
+    import socket
+
+    import uvicorn
+
+    from models.settings import get_settings
+
+    seen = {}
+
+    def run(server, sockets=None):
+        c = server.config
+        seen.update(target=c.app, factory=c.factory, http=c.http, **{
+            k: getattr(c, k) for k in ("limit_concurrency", "timeout_keep_alive",
+                                       "timeout_graceful_shutdown", "h11_max_incomplete_event_size")
+        })  # fmt: skip
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.setenv("FLRISK_MAX_CONNECTIONS", "321")
+    monkeypatch.setenv("FLRISK_BOOTSTRAP_KEY", "false")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["serve", "--port", str(port)])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 0, res.output
+    assert seen["target"] == "serving.app:create_app" and seen["factory"] is True
+    assert seen["http"] == "serving.connections:GuardedProtocol"
+    assert seen["limit_concurrency"] == 321
+    assert seen["timeout_keep_alive"] == 5 and seen["timeout_graceful_shutdown"] == 30
+    assert seen["h11_max_incomplete_event_size"] == 64 * 1024
+
+
 # ------------------------------------------------------------------ plain errors (#15 item 5)
 # Every mistake answers in words: a non-zero exit, no traceback, the problem and what to do.
 
