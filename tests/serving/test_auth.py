@@ -114,4 +114,3 @@ def test_the_bootstrap_key_is_created_once_with_every_scope(tmp_path: Path) -> N
     assert who == Principal("admin", frozenset({"score", "batch", "feedback", "admin"}))
     assert bootstrap_admin_key(path) is None
     assert len(json.loads(path.read_text())["keys"]) == 1
-
