@@ -63,7 +63,7 @@ def test_revoke_by_name_or_reference_takes_effect_on_the_next_check(keys_file):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["keys", "create", "x", "--scope", "root"], "unknown scope(s) root"),
+        (["keys", "create", "x", "--scope", "root"], "unknown scope(s) ['root']"),
         (["keys", "revoke", "nobody"], "no key named or referenced 'nobody'"),
         (["keys", "create", "bad name", "--scope", "score"], "is not a key name"),
     ],

@@ -19,7 +19,7 @@ def test_the_run_record_is_built_from_the_result():
             "random_sample": {"model": {"pr_auc": {"value": 0.5, "lo": 0.4, "hi": 0.6}}},
             "hidden_truth": {"model": {"pr_auc": {"value": 0.7, "lo": 0.6, "hi": 0.8}}},
         },
-        bundle=SimpleNamespace(bundle_hash="b", model_hash="m"),
+        bundle=SimpleNamespace(bundle_hash="b", model_hash="m", meta={}),
     )
     params = run_params(load_config(None), [Path("a.csv")], None, result, "c0ffee")
     assert params["lightgbm.num_leaves"] == "15" and params["learning.strategies"].startswith("[")
