@@ -8,6 +8,9 @@ FLRISK := $(VENV)/bin/flrisk
 DATA ?= data
 LINES ?= 200000
 SEED ?= 7
+HOST ?= 127.0.0.1
+PORT ?= 8000
+MLFLOW_PORT ?= 5000
 STAMP := $(VENV)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
@@ -48,12 +51,18 @@ $(DATA)/.trained:
 	@$(MAKE) --no-print-directory train
 
 .PHONY: run
-run: data $(DATA)/.trained ## Simulate, train and register (first time), then serve API + workbench on :8000
-	$(FLRISK) serve --host 127.0.0.1 --port 8000 --demo-data $(DATA)/sim/score.csv
+run: data $(DATA)/.trained ## Simulate, train and register (first time), then serve API + workbench on :8000 (PORT=)
+	@$(FLRISK) serve --host $(HOST) --port $(PORT) --demo-data $(DATA)/sim/score.csv
 
 .PHONY: serve
-serve: $(STAMP) ## Serve the current @champion on http://127.0.0.1:8000
-	$(FLRISK) serve --host 127.0.0.1 --port 8000
+serve: $(STAMP) ## Serve the current @champion on http://127.0.0.1:8000 (PORT=)
+	@$(FLRISK) serve --host $(HOST) --port $(PORT)
+
+.PHONY: mlflow-ui
+mlflow-ui: $(STAMP) ## Open the MLflow UI on the project's runs and models: http://127.0.0.1:5000 (MLFLOW_PORT=)
+	@uri="$$($(PY) -c 'from models.settings import get_settings; print(get_settings().tracking_uri())')"; \
+	echo "MLflow UI on $$uri: open http://127.0.0.1:$(MLFLOW_PORT) (Ctrl+C stops it)"; \
+	$(VENV)/bin/mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 .PHONY: lint
 lint: $(STAMP) ## ruff check, ruff format --check, mypy, lint-imports (the layers)

@@ -39,6 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from models.errors import UserError
+
 metadata = MetaData()
 
 audit = Table(
@@ -103,8 +105,13 @@ SCORING_ACTIONS = ("score", "score_file")
 FEEDBACK_LOCK = 0x666C726B
 
 
-class AuditUnavailableError(RuntimeError):
+class AuditUnavailableError(UserError, RuntimeError):
     """The audit store could not be written or read."""
+
+    hint = (
+        "Check that the audit store answers (FLRISK_AUDIT_URL; default: audit.db in the data "
+        "folder); `flrisk train --no-feedback` trains without the feedback it holds."
+    )
 
 
 def now_iso() -> str:

@@ -24,7 +24,13 @@ from pipelines.promote import PromotionRefusedError, promote
 from pipelines.provenance import git_commit
 from pipelines.registry import RegisteredRun, TrainingRun, log_training_run, set_version_tags
 from pipelines.report import write_reports
-from pipelines.run_record import report_extra, run_metrics, run_params, version_tags
+from pipelines.run_record import (
+    report_extra,
+    run_metrics,
+    run_name,
+    run_params,
+    version_tags,
+)
 
 
 def read_training_lines(
@@ -81,6 +87,7 @@ def log_and_register(
             settings,
             name,
             TrainingRun(
+                name=run_name(data, result.data_digest),
                 params=run_params(cfg, data, mapping, result, commit),
                 metrics=run_metrics(result),
                 config_files=config_files,

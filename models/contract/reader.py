@@ -87,6 +87,8 @@ def _raw_chunks(path: Path, chunk_rows: int | None) -> Iterator[tuple[pd.DataFra
                     df = parquet_text(batch)
                     yield df, np.arange(start, start + len(df), dtype=np.int64)
                     start += len(df)
+        except FileNotFoundError as exc:
+            raise unreadable(path, exc) from exc
         except (pa.ArrowException, OSError) as exc:  # not Parquet, truncated, unreadable type
             raise ContractError(f"{path}: cannot read as Parquet: {exc}") from exc
         return
@@ -114,6 +116,17 @@ def _raw_chunks(path: Path, chunk_rows: int | None) -> Iterator[tuple[pd.DataFra
                 yield df[~blank].reset_index(drop=True), rows[~blank]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise ContractError(f"{path}: cannot parse as UTF-8 CSV: {exc}") from exc
+    except OSError as exc:  # missing, a folder, no permission
+        raise unreadable(path, exc) from exc
+
+
+def unreadable(path: Path, exc: OSError) -> ContractError:
+    """The error for an input file that cannot be opened, in words (no errno, no traceback)."""
+    return ContractError(
+        f"cannot read {path}: {exc.strerror or exc}",
+        "Check the path (relative paths start from the current folder) and that the file "
+        "is readable.",
+    )
 
 
 def _resolve(mapping: ColumnMapping | Path | str | None) -> ColumnMapping | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.errors import UserError
 from models.features.matrix import FeatureState
 
 if TYPE_CHECKING:
@@ -29,8 +30,13 @@ MANIFEST_FILE = "manifest.json"
 BUNDLE_FORMAT = 1
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(UserError, RuntimeError):
     """A bundle's files do not match the hashes in its manifest, or a file is missing."""
+
+    hint = (
+        "The model's files are not the ones it was saved with: register it again "
+        "(flrisk train) or restore the MLflow artifacts from a backup."
+    )
 
 
 def sha256_file(path: Path) -> str:

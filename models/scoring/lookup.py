@@ -6,11 +6,12 @@ the same way, everywhere.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.errors import UserError
+from models.mlflow_env import quiet_mlflow
 from models.scoring.bundle import ModelBundle, load_bundle
 from models.settings import Settings
 
@@ -18,8 +19,13 @@ URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-
 BUNDLE_ARTIFACT = "bundle"
 
 
-class ModelNotFoundError(LookupError):
+class ModelNotFoundError(UserError, LookupError):
     """The URI names no registered model version (or the alias is unset)."""
+
+    hint = (
+        "A model URI is models:/NAME/VERSION or models:/NAME@ALIAS (e.g. models:/flrisk@champion); "
+        "`make mlflow-ui` lists the registered versions, `flrisk train` registers a new one."
+    )
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class ResolvedModel:
 
 def client(settings: Settings):  # type: ignore[no-untyped-def]  # MlflowClient is untyped
     """An MLflow client on the configured tracking and registry store."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    quiet_mlflow()
     import mlflow
 
     uri = settings.tracking_uri()

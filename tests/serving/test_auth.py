@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from serving import auth
+from models import keys as auth  # where the key logic lives; serving.auth re-exports it
 from serving.auth import KeyFileError, KeyStore, Principal, bootstrap_admin_key, create_key
 
 

@@ -178,3 +178,24 @@ def test_bootstrap_key_printed_once(make_client, tmp_path, capsys) -> None:
     assert client.get("/v1/model", headers=auth("flr_other")).status_code == 401
     make_client(s, with_keys=False)
     assert "flr_" not in capsys.readouterr().out
+
+
+def test_a_key_revoked_with_the_cli_is_refused_by_a_running_server(make_client, monkeypatch):
+    """``flrisk keys revoke`` on the keys file of a running app: 401 from the next request."""
+    from typer.testing import CliRunner
+
+    from models.settings import get_settings
+    from pipelines.cli import app
+
+    client, keys, settings = make_client()
+    monkeypatch.setenv("FLRISK_API_KEYS_FILE", str(settings.keys_path()))
+    get_settings.cache_clear()
+    try:
+        made = CliRunner().invoke(app, ["keys", "create", "screening-9", "--scope", "score"])
+        key = made.stdout.strip()
+        assert client.get("/v1/model", headers=auth(key)).status_code == 200
+        assert CliRunner().invoke(app, ["keys", "revoke", "screening-9"]).exit_code == 0
+        assert client.get("/v1/model", headers=auth(key)).status_code == 401
+        assert client.get("/v1/model", headers=auth(keys["scorer"])).status_code == 200
+    finally:
+        get_settings.cache_clear()

@@ -260,3 +260,13 @@ def test_rate_limit_429_with_retry_after(make_client) -> None:
         client.post("/v1/score", json={"lines": [_line()]}, headers=auth(keys["admin"])).status_code
         == 200
     )
+
+
+def test_a_body_that_is_not_json_is_a_422_as_documented(api: SimpleNamespace) -> None:
+    r = api.client.post(
+        "/v1/score",
+        content=b"{not json",
+        headers={**auth(api.keys["scorer"]), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert [p["type"] for p in r.json()["detail"]] == ["json_invalid"]

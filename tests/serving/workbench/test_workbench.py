@@ -129,6 +129,15 @@ def test_sign_out_ends_the_session(signed_in: SimpleNamespace) -> None:
     assert signed_in.client.get("/worklists", follow_redirects=False).status_code == 303
 
 
+def test_revoking_the_key_ends_its_sessions(signed_in: SimpleNamespace) -> None:
+    from models.keys import revoke_key
+
+    assert signed_in.client.get("/worklists", follow_redirects=False).status_code == 200
+    revoke_key(signed_in.settings.keys_path(), "admin")
+    r = signed_in.client.get("/worklists", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
+
+
 # ------------------------------------------------------------------ pages
 
 
