@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +29,7 @@ from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError
 from serving.api.router import router as api_router
 from serving.auth import KeyStore, bootstrap_admin_key
+from serving.errors import ScrubbedErrorsMiddleware, validation_error_handler
 from serving.instruments import Instruments
 from serving.jobs import JobManager
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
@@ -155,9 +157,13 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.state.jobs = JobManager(settings.data_dir / "jobs")
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router)
     if importlib.util.find_spec(WORKBENCH) is not None:
         importlib.import_module(f"{WORKBENCH}.router").install(app)
+    # Added first = innermost: an unexpected exception becomes a plain 500 that the other
+    # middleware see (metrics count it), logged without its message.
+    app.add_middleware(ScrubbedErrorsMiddleware)
     # Added last = outermost: limits run first, headers land on every response.
     if settings.cors_origins:
         app.add_middleware(

@@ -25,11 +25,11 @@ from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
 from models.store import AuditStore
+from serving.errors import log_failure
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel, ModelHolder
 
 log = logging.getLogger(__name__)
-MAX_BAD_ROWS_LISTED = 1000
 
 
 def plain(obj: Any) -> Any:
@@ -81,7 +81,6 @@ def validate_request(
                         "type": "extra_forbidden",
                         "loc": ("body", "lines", i, name),
                         "msg": f"unknown field '{name}' (model pass-through fields: {allowed})",
-                        "input": line[name],
                     }
                 )
     if errors:
@@ -95,7 +94,6 @@ def validate_request(
                     "type": "contract",
                     "loc": ("body", "lines", int(str(r.row)), str(r.column)),
                     "msg": str(r.reason),
-                    "input": str(r.value),
                 }
                 for r in result.bad_rows.itertuples(index=False)
             ]
@@ -271,8 +269,8 @@ def shadow_score(
     try:
         s = shadow.scorer.score(lines, reasons=0)
         c = current.scorer.score(lines, reasons=0)
-    except Exception:  # a broken challenger must never affect serving
-        log.exception("shadow scoring failed for request %s", request_id)
+    except Exception as exc:  # a broken challenger must never affect serving
+        log_failure(log, f"shadow scoring of request {request_id}", exc)
         return
     for band, n in Counter(s.risk_band.tolist()).items():
         instruments.shadow_scores.labels(str(band)).inc(int(n))
@@ -282,17 +280,3 @@ def shadow_score(
         "shadow %s vs %s on request %s: %d lines, band agreement %.3f, mean |diff| %.4f",
         shadow.resolved.uri, current.resolved.uri, request_id, len(lines), agree, diff,
     )  # fmt: skip
-
-
-def bad_rows_list(report: pd.DataFrame) -> list[dict[str, Any]]:
-    """The reader's bad-row report as response dicts (the first ``MAX_BAD_ROWS_LISTED``)."""
-    head = report.head(MAX_BAD_ROWS_LISTED)
-    return [
-        {
-            "row": int(str(r.row)),
-            "column": str(r.column),
-            "value": str(r.value),
-            "reason": str(r.reason),
-        }
-        for r in head.itertuples(index=False)
-    ]
