@@ -3,8 +3,9 @@
 The attacks of issue #16 (rows 1 and 2) against ``POST /v1/score/file`` on one uvicorn
 process: a Parquet file of a few hundred KB declaring 4,000,000 rows (one line repeated,
 dictionary and run-length encoded), a CSV whose header has 1,000,000 columns, and, as a
-yardstick, an ordinary upload. For each: the status, seconds to the answer, and the server's
-resident memory before and at its peak while the request ran (sampled every 5 ms).
+yardstick, an ordinary upload (``--at-limit``: also a file of 1,000,000 rows, the most an
+upload may hold, of one line repeated). For each: the status, seconds to the answer, and the
+server's resident memory before and at its peak while the request ran (sampled every 5 ms).
 
     .venv/bin/python bench/uploads.py                   # this checkout
     .venv/bin/python bench/uploads.py --repo ../base --timeout 30   # another checkout (before)
@@ -14,7 +15,7 @@ the figures before a change can be taken from its parent commit; a request still
 after ``--timeout`` seconds (or past ``--max-growth-mb``) is reported as such and the server
 is stopped. The model is a tiny one trained in seconds: what is measured is the reading of
 the upload, which happens before any line is scored. Results go to
-``bench/results/uploads.json`` (this checkout only).
+``bench/results/uploads.json`` (this checkout only; ``bench/run_all.py`` shows them).
 """
 
 from __future__ import annotations
@@ -107,6 +108,11 @@ def main() -> None:
     parser.add_argument("--max-growth-mb", type=float, default=4096.0)
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--columns", type=int, default=1_000_000)
+    parser.add_argument(
+        "--at-limit",
+        action="store_true",
+        help="also 1,000,000 rows of one line (the row limit: accepted)",
+    )
     args = parser.parse_args()
     repo = args.repo.resolve()
     root = Path(tempfile.mkdtemp(prefix="flrisk-bench-uploads-"))
@@ -118,6 +124,8 @@ def main() -> None:
         "expands.parquet": rt.expanding_parquet(root / "expands.parquet", rows=args.rows),
         "wide.csv": rt.wide_csv(root / "wide.csv", columns=args.columns),
     }
+    if args.at_limit:  # accepted: what the largest upload allowed costs
+        files["at-limit.parquet"] = rt.expanding_parquet(root / "limit.parquet", 1_000_000)
     lines = rt.helpers.make_lines(300, seed=9, labels=False)
     pd.DataFrame(lines).to_csv(files["ordinary.csv"], index=False)
     results: list[dict[str, Any]] = []
@@ -141,7 +149,23 @@ def main() -> None:
     meta = {"date": time.strftime("%Y-%m-%d"), "repo": str(repo), "cpus": os.cpu_count()}
     if repo == ROOT:
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "uploads.json").write_text(json.dumps({**meta, "results": results}, indent=1))
+        out = {**meta, "results": results, "rows": table_rows(results)}
+        (RESULTS / "uploads.json").write_text(json.dumps(out, indent=1))
+
+
+def table_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for ``bench/run_all.py``'s table: the refusals against the issue's targets."""
+    rows: list[dict[str, Any]] = []
+    for r in results:
+        refused = r["file"] in ("expands.parquet", "wide.csv")
+        what = f"{r['file']} ({r['file_kb']:,} KB): {r['status']}"
+        rows += [
+            {"measure": f"{what}, seconds", "value": r["seconds"], "unit": "s",
+             **({"target": 2.0} if refused else {}), "higher_is_better": False},
+            {"measure": f"{what}, server RSS growth", "value": r["rss_growth_mb"], "unit": "MB",
+             **({"target": 100.0} if refused else {}), "higher_is_better": False},
+        ]  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":
