@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,9 @@ from serving.instruments import Instruments
 from serving.model_holder import LoadedModel, ModelHolder
 
 log = logging.getLogger(__name__)
+# The contract's reasons end by quoting the cell ("unparseable date '14/03'"): an answer to a
+# JSON request names the line and field instead, and never echoes the value.
+QUOTED_VALUE = re.compile(r"[:\s]*'.*'\Z", re.DOTALL)
 
 
 def plain(obj: Any) -> Any:
@@ -66,7 +70,8 @@ def validate_request(
 
     Raises:
         RequestValidationError: A field is unknown to the model, or a value breaks the
-            contract; ``loc`` is ``["body", "lines", index, field]``.
+            contract; ``loc`` is ``["body", "lines", index, field]`` and ``msg`` the rule
+            broken, without the value (the caller knows it by its ``loc``).
     """
     # Label columns are training data, not inputs: a screening request must not carry them.
     columns = [*REQUIRED, *OPTIONAL, *(c for c in passthrough if c not in OPTIONAL)]
@@ -80,7 +85,7 @@ def validate_request(
                     {
                         "type": "extra_forbidden",
                         "loc": ("body", "lines", i, name),
-                        "msg": f"unknown field '{name}' (model pass-through fields: {allowed})",
+                        "msg": f"unknown field (model pass-through fields: {allowed})",
                     }
                 )
     if errors:
@@ -93,7 +98,7 @@ def validate_request(
                 {
                     "type": "contract",
                     "loc": ("body", "lines", int(str(r.row)), str(r.column)),
-                    "msg": str(r.reason),
+                    "msg": QUOTED_VALUE.sub("", str(r.reason)),
                 }
                 for r in result.bad_rows.itertuples(index=False)
             ]
