@@ -51,6 +51,24 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may burst.")
     max_json_bytes: int = Field(default=10 * 2**20, ge=1024, description="JSON body limit.")
     max_upload_bytes: int = Field(default=200 * 2**20, ge=1024, description="File upload limit.")
+    # What one uploaded file may hold, checked before it is read (Parquet metadata, the CSV
+    # header) and while it is read in chunks (413 past a limit). A file's bytes do not bound
+    # it: 357 KB of Parquet held 4,000,000 rows. docs/api.md says how the defaults were chosen.
+    max_upload_rows: int = Field(
+        default=1_000_000, ge=1, description="Rows per uploaded file (API and workbench)."
+    )
+    max_upload_columns: int = Field(
+        default=256, ge=8, description="Columns per uploaded file, used or not."
+    )
+    max_upload_row_groups: int = Field(
+        default=10_000, ge=1, description="Row groups per uploaded Parquet file."
+    )
+    max_upload_text_bytes: int = Field(
+        default=512 * 2**20,
+        ge=1024,
+        description="Text an uploaded file holds once read, as the bytes of a CSV of its cells "
+        "(a Parquet file compresses; this bounds what it expands to).",
+    )
     sync_file_lines: int = Field(
         default=20_000, ge=1, description="Uploads with more good lines become background jobs."
     )

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +31,7 @@ from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
 from serving.auth import KeyStore, bootstrap_admin_key
+from serving.errors import ScrubbedErrorsMiddleware, validation_error_handler
 from serving.instruments import Instruments
 from serving.jobs import JobManager
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
@@ -175,10 +177,14 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.state.jobs = JobManager(settings.data_dir / "jobs")
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router)
     document_bodies(app)
     if importlib.util.find_spec(WORKBENCH) is not None:
         importlib.import_module(f"{WORKBENCH}.router").install(app)
+    # Added first = innermost: an unexpected exception becomes a plain 500 that the other
+    # middleware see (metrics count it), logged without its message.
+    app.add_middleware(ScrubbedErrorsMiddleware)
     # Added last = outermost: limits run first, headers land on every response. The key gate
     # is inside CORS (preflights and CORS headers of a 401 are CORS's) and refuses keyless
     # requests before any body is read.

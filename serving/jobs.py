@@ -34,6 +34,7 @@ import pandas as pd
 
 from models.contract.batch import Lines
 from models.store import AuditStore, AuditUnavailableError, now_iso
+from serving.errors import log_failure
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
 from serving.service import audit, frame_inputs, rank_entries, score_lines, unknown_fields
@@ -221,12 +222,13 @@ class JobManager:
             self._write_meta(job_id, {**meta, "status": "done", "finished": now_iso()})
             shutil.rmtree(parts, ignore_errors=True)
         except Exception as exc:
-            log.exception("job %s failed", job_id)
+            # Neither the log nor the answer carries the message: it may quote a line's values.
+            log_failure(log, f"job {job_id}", exc)
             error = (
                 "audit store unavailable: lines not audited were not scored; "
                 "upload the same file again to resume"
                 if isinstance(exc, AuditUnavailableError)
-                else f"{type(exc).__name__}: {exc}"
+                else f"internal error ({type(exc).__name__}; the server log says where)"
             )
             self._write_meta(
                 job_id, {**meta, "status": "failed", "finished": now_iso(), "error": error}

@@ -173,3 +173,14 @@ class Problem(BaseModel):
     """An error: ``detail`` says what went wrong."""
 
     detail: Any
+
+
+class FileRefused(BaseModel):
+    """An upload refused: ``detail`` says why; when rows were read, the bad-row report."""
+
+    detail: Any
+    n_read: int | None = Field(default=None, description="Rows read, when any were.")
+    bad_rows: list[BadRow] | None = Field(
+        default=None, description="The first 1000 problems (row, column, value, reason)."
+    )
+    bad_rows_total: int | None = Field(default=None, description="Problems in the file.")

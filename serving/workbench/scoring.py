@@ -104,6 +104,7 @@ def build_worklist(
     key_id: str,
     source: str,
     request_id: str,
+    bad_rows_total: int | None = None,
 ) -> Worklist:
     """Score a day's lines, rank its entries and keep it under a new id.
 
@@ -116,6 +117,7 @@ def build_worklist(
         AuditUnavailableError: The summary row could not be written (nothing is shown).
     """
     t0 = time.perf_counter()
+    total_bad = len(bad_rows) if bad_rows_total is None else bad_rows_total
     frame = frame.reset_index(drop=True)
     share = min(1.0, EXPLAIN_FIRST / max(1, len(frame)))
     scored = _score(model, frame, 3, share)
@@ -124,13 +126,14 @@ def build_worklist(
     audit_event(
         store, request_id=request_id, key_id=key_id, action="workbench_upload", model=model,
         detail={"source": source, "n_read": n_read, "n_scored": len(frame),
-                "n_entries": len(entries), "bad_rows": len(bad_rows)},
+                "n_entries": len(entries), "bad_rows": total_bad},
     )  # fmt: skip
     for band, n in scored["risk_band"].value_counts().items():
         instruments.scores.labels(str(band)).inc(int(n))
     wl = Worklist(
         id=WorklistStore.new_id(), key_id=key_id, source=source, model=model, lines=frame,
         scored=scored, entries=entries, n_read=n_read, bad_rows=bad_rows, request_id=request_id,
+        bad_rows_total=total_bad,
     )  # fmt: skip
     wl.top_lines = dict(zip(entries["entry_id"], entries["top_line_no"].astype(int), strict=True))
     for e, n, r in zip(scored["entry_id"], scored["line_no"], scored["reasons"], strict=True):

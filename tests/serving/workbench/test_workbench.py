@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from servetools import lines_json
+from servetools import HEADER, expanding_parquet, lines_json, no_paths, wide_csv
 
 from models.feedback import load_feedback_lines
 
@@ -367,3 +367,35 @@ def test_an_oversized_signin_form_is_not_parsed(wb: SimpleNamespace) -> None:
     big = {"api_key": "x" * 10_000, "csrf_token": csrf_of(page.text)}
     r = wb.client.post("/signin", data=big)
     assert r.status_code == 413 and "flrisk_session" not in r.cookies
+
+
+# ------------------------------------------------------------------ the API's upload limits
+
+
+def test_the_workbench_refuses_the_same_files_in_words(signed_in: SimpleNamespace) -> None:
+    client, csrf, settings = signed_in.client, signed_in.csrf, signed_in.settings
+    r = upload(client, csrf, expanding_parquet(4_000_000), name="day.parquet")
+    assert r.status_code == 413 and "Too large" in r.text and "1,000,000" in r.text
+    r = upload(client, csrf, wide_csv(1_000_000))
+    assert r.status_code == 413 and "more than 256 columns" in r.text
+    r = upload(client, csrf, f"{HEADER}\n".encode())
+    assert r.status_code == 422 and "The file holds no rows" in r.text
+    r = upload(client, csrf, b"garbage", name="day.parquet")
+    assert r.status_code == 422 and "Not a Parquet file" in r.text
+    no_paths(settings, r.text)
+    actions = {row["action"] for row in client.app.state.store.audit_rows()}
+    assert "workbench_upload" not in actions
+
+
+def test_export_guards_a_formula_entry_id(signed_in: SimpleNamespace) -> None:
+    """Issue #16 row 9: ``=HYPERLINK(...)`` as an entry id was exported as is (dtype "str")."""
+    c = signed_in.client
+    raw = pd.DataFrame(lines_json(signed_in.lines))
+    first = raw["entry_id"].iloc[0]
+    raw.loc[raw["entry_id"] == first, "entry_id"] = '=HYPERLINK("http://x","open")'
+    r = upload(c, signed_in.csrf, raw.to_csv(index=False).encode())
+    assert r.status_code == 200, r.text
+    r = c.get(f"/worklists/{_worklist_id(r.url)}/export.csv?capacity=5")
+    ids = {row["entry_id"] for row in csv.DictReader(io.StringIO(r.text))}
+    assert '\'=HYPERLINK("http://x","open")' in ids
+    assert not any(i.startswith(("=", "+", "-", "@")) for i in ids)
