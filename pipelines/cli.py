@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from pipelines.audit_cli import app as audit_app
+
 app = typer.Typer(
     help="flrisk: forced-labour risk scoring of US import entry lines.",
     no_args_is_help=True,
@@ -19,6 +21,7 @@ app = typer.Typer(
 )
 reference_app = typer.Typer(help="Reference tables: entity lists, Xinjiang places, risk goods.")
 app.add_typer(reference_app, name="reference")
+app.add_typer(audit_app, name="audit")
 
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Entry-line file (CSV or Parquet).")]
 MappingOpt = Annotated[

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,6 @@ from models.audit_rows import AuditRows, ModelStamp
 from models.store import AuditStore, AuditUnavailableError, now_iso
 
 pytestmark = pytest.mark.integration
-_DBS = iter(range(1000))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
-    else:
-        pg: PgCluster = request.getfixturevalue("pg")
-        name = f"audit_{next(_DBS)}"
-        pg.create_db(name)
-        url = pg.url(name)
-    s = AuditStore(url)
-    s.create()
-    s.create()  # idempotent
-    yield s
-    s.dispose()
 
 
 def _row(i: int, request_id: str = "r1", score: float = 0.1) -> dict[str, object]:
@@ -66,7 +48,7 @@ def test_write_without_waiting_only_when_no_other_writer(store: AuditStore) -> N
         assert store.audit_rows() == []
         return
     assert store.record([_row(1)], wait=False) == 1
-    with store._writing:  # a thread of this process is writing
+    with store._sqlite_writer:  # a thread of this process is writing
         assert store.record([_row(2)], wait=False) is None
     import sqlite3
     import time
@@ -147,7 +129,7 @@ def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
 
 def test_unreachable_store_is_an_audit_error_not_a_crash(tmp_path: Path) -> None:
     s = AuditStore("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
-    assert s.ping() is False
+    assert s.probe() is not None
     with pytest.raises(AuditUnavailableError):
         s.record([_row(1)])
     with pytest.raises(AuditUnavailableError):

@@ -1,0 +1,259 @@
+"""The audit log's hash chain, on SQLite and on PostgreSQL (``store`` runs each test on both).
+
+Rows are changed and removed the way someone with access to the database would: SQL sent
+straight to it, past the store. ``flrisk audit verify`` must name the first broken link at
+its row and exit non-zero, and pass an intact chain with its count; concurrent writers (two
+stores on one database, several threads each) must never fork the chain; a database written
+before the chain existed keeps its rows and is chained from its next row; the readiness probe
+writes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, MetaData, Table
+from typer.testing import CliRunner
+
+from models.audit_chain import link
+from models.audit_rows import AuditRows, ModelStamp
+from models.store import CHAIN_COLUMNS, AuditStore, audit, now_iso
+from pipelines.cli import app
+
+pytestmark = pytest.mark.integration
+MODEL = ModelStamp("models:/flrisk/1", "a" * 64)
+
+
+def _rows(n: int, request_id: str = "r", first: int = 0) -> list[dict[str, Any]]:
+    lines = [
+        {"entry_id": f"E-{first + i}", "line_no": 1, "manufacturer_name": "MÜLLER ☃"}
+        for i in range(n)
+    ]
+    results = [
+        {
+            "entry_id": f"E-{first + i}",
+            "line_no": 1,
+            "risk_score": (first + i) / 7,
+            "risk_band": "low",
+            "reasons": [{"code": "x"}],
+        }
+        for i in range(n)
+    ]
+    rows = AuditRows(request_id, "k").scored("score", MODEL, lines, results, latency_ms=1.25)
+    return [dict(r) for r in rows]
+
+
+def _direct(store: AuditStore, sql: str, **params: Any) -> None:
+    """A change made straight in the database, as its administrator (or an intruder) would."""
+    from sqlalchemy import text
+
+    with store.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def _verify_cli(url: str) -> Any:
+    return CliRunner().invoke(app, ["audit", "verify", "--url", url])
+
+
+def _ten(store: AuditStore) -> None:
+    store.record(_rows(3, "a"))
+    store.record(_rows(1, "b", first=3))
+    store.record(_rows(6, "c", first=4))
+    assert [r["id"] for r in store.audit_rows()] == list(range(1, 11))
+
+
+def test_an_intact_chain_verifies_with_its_count(store: AuditStore) -> None:
+    store.record(_rows(1, "one"))
+    store.record(_rows(150, "many", first=1))  # a file job's chunk
+    fb = {
+        "ts": now_iso(),
+        "key_id": "k",
+        "entry_id": "E-0",
+        "line_no": 1,
+        "inspected": True,
+        "inspection_reason": "targeted",
+        "violation": 1,
+        "outcome": "detained",
+        "note": None,
+    }
+    store.record_feedback(fb, dict(AuditRows("f", "k").feedback("E-0", 1, fb)))
+    store.record([dict(AuditRows("e", "k").event("workbench_export", {"rows": 3}, MODEL))])
+    verdict = store.verify()
+    assert verdict.ok and verdict.problem is None and verdict.broken_at is None
+    assert (verdict.chained, verdict.legacy, verdict.chain_start) == (153, 0, 1)
+    rows = store.audit_rows()
+    assert verdict.head_hash == rows[-1]["row_hash"]
+    assert rows[0]["prev_hash"] == "0" * 64
+    assert all(r["prev_hash"] == p["row_hash"] for p, r in itertools.pairwise(rows))
+    res = _verify_cli(store.url)
+    assert res.exit_code == 0, res.output
+    assert "intact" in res.output and "153 rows" in res.output
+    assert verdict.head_hash[:16] in res.output  # to note down outside the database
+
+
+def test_an_update_made_in_the_database_is_reported_at_its_row(store: AuditStore) -> None:
+    _ten(store)
+    _direct(store, "UPDATE audit SET risk_score = 0.99 WHERE id = 4")
+    verdict = store.verify()
+    assert not verdict.ok and verdict.broken_at == 4
+    assert "changed" in (verdict.problem or "")
+    res = _verify_cli(store.url)
+    assert res.exit_code == 1, res.output
+    assert "row 4" in res.output and "changed" in res.output and "Traceback" not in res.output
+
+
+def test_a_row_changed_and_rehashed_breaks_the_next_link(store: AuditStore) -> None:
+    _ten(store)
+    row = store.audit_rows()[3]  # id 4
+    fields = {k: v for k, v in row.items() if k not in CHAIN_COLUMNS}
+    forged = link({**fields, "risk_band": "low", "risk_score": 0.0}, row["prev_hash"])
+    _direct(store, "UPDATE audit SET risk_score = 0.0, row_hash = :h WHERE id = 4", h=forged)
+    verdict = store.verify()
+    assert not verdict.ok and verdict.broken_at == 5
+    assert "row 4" in (verdict.problem or "")  # the link from row 4 to row 5
+
+
+def test_a_delete_made_in_the_database_is_reported_at_its_row(store: AuditStore) -> None:
+    _ten(store)
+    _direct(store, "DELETE FROM audit WHERE id = 6")
+    verdict = store.verify()
+    assert not verdict.ok and verdict.broken_at == 6
+    assert "missing" in (verdict.problem or "")
+    res = _verify_cli(store.url)
+    assert res.exit_code == 1 and "row 6" in res.output, res.output
+
+
+def test_removing_the_last_rows_is_reported(store: AuditStore) -> None:
+    _ten(store)
+    _direct(store, "DELETE FROM audit WHERE id >= 9")
+    verdict = store.verify()
+    assert not verdict.ok and verdict.broken_at == 9
+    assert "missing" in (verdict.problem or "")
+    # The store goes on writing after the removed rows; verify still names the first break.
+    store.record(_rows(2, "later", first=10))
+    assert store.verify().broken_at == 9
+
+
+def test_a_removed_hash_and_a_row_written_past_the_store_are_reported(store: AuditStore) -> None:
+    _ten(store)
+    _direct(store, "UPDATE audit SET row_hash = NULL WHERE id = 7")
+    verdict = store.verify()
+    assert not verdict.ok and verdict.broken_at == 7 and "no hash" in (verdict.problem or "")
+    _direct(
+        store, "UPDATE audit SET row_hash = :h WHERE id = 7", h=store.audit_rows()[7]["prev_hash"]
+    )
+    assert store.verify().ok
+    _direct(
+        store,
+        "INSERT INTO audit (id, request_id, ts, key_id, action) "
+        "VALUES (11, 'x', 'now', 'k', 'score')",
+    )
+    verdict = store.verify()
+    assert not verdict.ok and verdict.broken_at == 11
+
+
+@pytest.mark.parametrize("stores", [1, 2])
+def test_concurrent_writers_keep_one_chain(audit_url: str, stores: int) -> None:
+    """Threads of one store, and of two stores on one database (as two server processes)."""
+    writers = [AuditStore(audit_url) for _ in range(stores)]
+    for w in writers:
+        w.create()
+    n_threads, per_thread = 6, 25
+    errors: list[BaseException] = []
+
+    def write(t: int) -> None:
+        try:
+            for i in range(per_thread):
+                writers[t % stores].record(_rows(1 + i % 3, f"t{t}-{i}", first=1000 * t + 10 * i))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        want = n_threads * sum(1 + i % 3 for i in range(per_thread))
+        verdict = writers[0].verify()
+        assert verdict.ok, verdict.problem
+        assert verdict.chained == want == len(writers[-1].audit_rows())
+    finally:
+        for w in writers:
+            w.dispose()
+
+
+def test_a_database_from_before_the_chain_is_chained_from_its_next_row(audit_url: str) -> None:
+    old = MetaData()
+    legacy = Table(
+        "audit",
+        old,
+        *(
+            Column(c.name, c.type, primary_key=c.primary_key)
+            for c in audit.columns
+            if c.name not in CHAIN_COLUMNS
+        ),
+    )
+    before = AuditStore(audit_url)
+    old.create_all(before.engine)
+    with before.engine.begin() as conn:
+        conn.execute(legacy.insert(), _rows(3, "old"))
+    verdict = before.verify()  # read-only: nothing is migrated by verifying
+    assert verdict.ok and (verdict.chained, verdict.legacy) == (0, 3)
+    assert "no hash chain" in "\n".join(verdict.report())
+    before.dispose()
+
+    store = AuditStore(audit_url)  # what the server does at start
+    store.create()
+    try:
+        store.record(_rows(2, "new", first=3))
+        verdict = store.verify()
+        assert verdict.ok and (verdict.chained, verdict.legacy, verdict.chain_start) == (2, 3, 4)
+        report = "\n".join(verdict.report())
+        assert "rows 1-3" in report and "before the chain" in report
+        res = _verify_cli(audit_url)
+        assert res.exit_code == 0 and "2 rows" in res.output, res.output
+        # A chained row made to look older than the chain is not a way out.
+        _direct(store, "UPDATE audit_chain SET chain_start = 5")
+        verdict = store.verify()
+        assert not verdict.ok and verdict.broken_at == 4
+    finally:
+        store.dispose()
+
+
+def _refuse_audit_inserts(store: AuditStore) -> None:
+    if store.url.startswith("sqlite"):
+        _direct(
+            store,
+            "CREATE TRIGGER refuse BEFORE INSERT ON audit "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+    else:
+        _direct(
+            store,
+            "CREATE FUNCTION refuse() RETURNS trigger AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql",
+        )
+        _direct(
+            store,
+            "CREATE TRIGGER refuse BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION refuse()",
+        )
+
+
+def test_the_readiness_probe_writes_and_leaves_nothing(store: AuditStore) -> None:
+    store.record(_rows(2, "a"))
+    head = store.verify().head_hash
+    for _ in range(3):
+        assert store.probe() is None
+    assert len(store.audit_rows()) == 2 and store.verify().head_hash == head
+    store.record(_rows(1, "b", first=2))
+    assert [r["id"] for r in store.audit_rows()] == [1, 2, 3]  # the probes took no id
+    assert store.verify().ok
+    _refuse_audit_inserts(store)  # reads still work; writes do not
+    assert len(store.audit_rows()) == 3
+    problem = store.probe()
+    assert problem is not None and "audit write failed" in problem
