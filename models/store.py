@@ -26,6 +26,7 @@ from typing import Any, Literal, overload
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -179,29 +180,39 @@ class AuditStore:
 
         An ``audit`` table made before the hash chain gets its two hash columns; its rows
         stay as they are and the chain starts at the row after its last (``flrisk audit
-        verify`` says so).
+        verify`` says so). A store that has both needs no lock and no right but to read
+        (the API's database role may hold no more than docs/reliability.md grants it).
         """
         with self._lock:
             metadata.create_all(self.engine)
-            with self.engine.connect() as conn:
-                if self._sqlite_writer is not None:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                else:  # PostgreSQL: one migration at a time (two servers starting)
-                    conn.exec_driver_sql("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE")
-                have = {c["name"] for c in inspect(conn).get_columns("audit")}
-                for col in (audit.c[name] for name in CHAIN_COLUMNS if name not in have):
-                    kind = col.type.compile(dialect=conn.dialect)
-                    conn.exec_driver_sql(f"ALTER TABLE audit ADD COLUMN {col.name} {kind}")
-                if conn.execute(select(audit_head.c.id)).first() is None:
-                    last = conn.execute(select(func.max(audit.c.id))).scalar() or 0
-                    start = {"chain_start": last + 1, "last_id": last}
-                    conn.execute(
-                        audit_head.insert(), {"id": 1, **start, "last_hash": chain.GENESIS}
-                    )
-                conn.commit()
+            if not self._chained():
+                with self.engine.connect() as conn:
+                    if self._sqlite_writer is not None:
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    else:  # PostgreSQL: one migration at a time (two servers starting)
+                        conn.exec_driver_sql("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE")
+                    self._chain_old_table(conn)
+                    conn.commit()
             if self._file is not None:
                 self._file.opened()
             self._ready = True
+
+    def _chained(self) -> bool:
+        """Whether the audit table has its hash columns and the chain its head."""
+        with self.engine.connect() as conn:
+            have = {c["name"] for c in inspect(conn).get_columns("audit")}
+            return set(CHAIN_COLUMNS) <= have and conn.execute(_HEAD).first() is not None
+
+    def _chain_old_table(self, conn: Connection) -> None:
+        """Add the hash columns and the chain's head, under the caller's lock (re-checked)."""
+        have = {c["name"] for c in inspect(conn).get_columns("audit")}
+        for col in (audit.c[name] for name in CHAIN_COLUMNS if name not in have):
+            kind = col.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE audit ADD COLUMN {col.name} {kind}")
+        if conn.execute(_HEAD).first() is None:
+            last = conn.execute(_LAST_ID).scalar() or 0
+            start = {"chain_start": last + 1, "last_id": last, "last_hash": chain.GENESIS}
+            conn.execute(audit_head.insert(), {"id": 1, **start})
 
     def _ensure(self) -> None:
         if not self._ready:

@@ -11,11 +11,15 @@ writes nothing.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
+from reltools import PgCluster
 from sqlalchemy import Column, MetaData, Table
+from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
 from models.audit_chain import link
@@ -257,3 +261,50 @@ def test_the_readiness_probe_writes_and_leaves_nothing(store: AuditStore) -> Non
     assert len(store.audit_rows()) == 3
     problem = store.probe()
     assert problem is not None and "audit write failed" in problem
+
+
+def _recipe() -> list[str]:
+    """The SQL of docs/reliability.md's PostgreSQL recipe, statement by statement."""
+    doc = (Path(__file__).parents[2] / "docs" / "reliability.md").read_text()
+    (block,) = [b for b in re.findall(r"```sql\n(.*?)```", doc, flags=re.S) if "GRANT" in b]
+    return [s.strip() for s in block.split(";") if s.strip()]
+
+
+def test_the_api_role_can_append_but_not_rewrite(pg: PgCluster) -> None:
+    """The roles of docs/reliability.md, run as written: the tables made by their owner at the
+    first start, the API's role adds rows and moves the head, never changes or removes a row."""
+    import psycopg
+
+    pg.create_db("audit_roles")
+    owner = AuditStore(pg.url("audit_roles"))  # the first start, with the owner's URL
+    owner.create()
+    owner.record(_rows(2, "owner"))
+    owner.dispose()
+    dsn = f"host=127.0.0.1 port={pg.port} user=postgres dbname=audit_roles"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in _recipe():
+            conn.execute(statement)
+    api = AuditStore(pg.url("audit_roles").replace("postgres@", "flrisk_api@"))
+    try:
+        api.create()  # a chained store: nothing to migrate, no lock needed
+        assert api.record(_rows(3, "api", first=2)) == 3
+        fb = {"ts": now_iso(), "key_id": "k", "entry_id": "E-0", "line_no": 1,
+              "inspected": False, "inspection_reason": None, "violation": None,
+              "outcome": None, "note": None}  # fmt: skip
+        assert api.record_feedback(fb, dict(AuditRows("f", "k").feedback("E-0", 1, fb))) >= 1
+        assert api.probe() is None
+        verdict = api.verify()
+        assert verdict.ok and verdict.chained == 6
+        for sql in ("UPDATE audit SET risk_score = 0 WHERE id = 1", "DELETE FROM audit",
+                    "TRUNCATE audit"):  # fmt: skip
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                _direct(api, sql)
+    finally:
+        api.dispose()
+
+
+def test_verify_of_a_missing_store_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "audit.db"
+    res = _verify_cli(f"sqlite:///{path}")
+    assert res.exit_code == 2 and "no audit database file" in res.output, res.output
+    assert "Traceback" not in res.output and not path.exists()
