@@ -1,12 +1,14 @@
 """The audit log's hash chain: each row's SHA-256 covers its fields and the row before it.
 
 Pure functions, no SQL (:mod:`models.store` reads and writes the rows under one lock). A
-row's hash is the SHA-256 of the previous row's hash, a newline and the canonical JSON of its
-fields (sorted keys, no spaces, UTF-8): every column of the ``audit`` table but the two hash
-columns, ``id`` included, each value normalised to its column's type (what the database gives
-back). The first chained row follows ``GENESIS``. The store keeps the chain's head (where it
-starts, its last row and hash) beside the rows, so rows removed from the end are found too.
-Rows older than the chain (written before the store had it) are counted, not covered.
+row's hash is the SHA-256 of the previous row's hash, the row's id and the canonical JSON of
+its other fields (sorted keys, no spaces, UTF-8), each line apart: the fields are every column
+of the ``audit`` table but the two hash columns, each value normalised to its column's type
+(what the database gives back). The JSON is made before the store takes its lock; only the
+ids and the hashes are made under it. The first chained row follows ``GENESIS``. The store
+keeps the chain's head (where it starts, its last row and hash) beside the rows, so rows
+removed from the end are found too. Rows older than the chain (written before the store had
+it) are counted, not covered.
 
 What it finds: a row changed in place, a row removed, a hash removed, a row written past the
 store, the chain's start moved. What it cannot: someone who rewrites every hash after a
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64  # what the first chained row follows
-Kinds = Mapping[str, type]  # column name -> int, float or str: the fields a row's hash covers
+Kinds = Mapping[str, type]  # the fields a row's hash covers besides its id: int, float or str
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -61,35 +63,46 @@ def normalise(row: Mapping[Any, Any], kinds: Kinds) -> dict[str, Any]:
     return out
 
 
-def link(fields: Mapping[str, Any], prev_hash: str) -> str:
-    """The hash of a row with these (normalised) fields that follows ``prev_hash``."""
-    text = _CANONICAL.encode(fields)
-    return hashlib.sha256(f"{prev_hash}\n{text}".encode()).hexdigest()
+def link(row_id: int, text: str, prev_hash: str) -> str:
+    """The hash of row ``row_id``, whose fields' canonical JSON is ``text``, after ``prev_hash``."""
+    return hashlib.sha256(f"{prev_hash}\n{row_id}\n{text}".encode()).hexdigest()
+
+
+def row_hash(row: Mapping[Any, Any], kinds: Kinds, prev_hash: str) -> str:
+    """The hash of ``row`` (its ``id`` and the fields of ``kinds``) after ``prev_hash``.
+
+    Raises:
+        KeyError, ValueError, TypeError: as :func:`normalise`.
+    """
+    return link(int(row["id"]), _CANONICAL.encode(normalise(row, kinds)), prev_hash)
+
+
+def prepare(rows: Iterable[Mapping[str, Any]], kinds: Kinds) -> list[tuple[dict[str, Any], str]]:
+    """Each row's normalised fields and their canonical JSON: the work done before the lock.
+
+    Raises:
+        KeyError, ValueError, TypeError: as :func:`normalise`.
+    """
+    out = []
+    for row in rows:
+        fields = normalise(row, kinds)
+        out.append((fields, _CANONICAL.encode(fields)))
+    return out
 
 
 def extend(
-    rows: Sequence[Mapping[str, Any]], kinds: Kinds, last_id: int, last_hash: str
+    prepared: Sequence[tuple[dict[str, Any], str]], last_id: int, last_hash: str
 ) -> list[dict[str, Any]]:
-    """Rows to append after ``last_id`` / ``last_hash``: normalised, numbered, hashed.
-
-    Args:
-        rows: The rows' fields (every name of ``kinds`` but ``id``).
-        kinds: The hashed fields and their types, ``id`` included.
-        last_id: The id the first row follows.
-        last_hash: The hash the first row follows.
+    """Prepared rows numbered after ``last_id`` and chained after ``last_hash``.
 
     Returns:
-        Each row with its ``id``, ``prev_hash`` and ``row_hash``.
+        The rows to insert: each with its fields, ``id``, ``prev_hash`` and ``row_hash``.
     """
-    fields_of = {k: v for k, v in kinds.items() if k != "id"}
     out = []
     prev = last_hash
-    for row_id, row in enumerate(rows, start=last_id + 1):
-        fields = normalise(row, fields_of)
-        fields["id"] = row_id
-        digest = link(fields, prev)
-        fields["prev_hash"], fields["row_hash"] = prev, digest
-        out.append(fields)
+    for row_id, (fields, text) in enumerate(prepared, start=last_id + 1):
+        digest = link(row_id, text, prev)
+        out.append({**fields, "id": row_id, "prev_hash": prev, "row_hash": digest})
         prev = digest
     return out
 
@@ -157,7 +170,7 @@ def verify(rows: Iterable[Mapping[Any, Any]], head: ChainHead | None, kinds: Kin
         rows: Every audit row, oldest first, with its hashed fields, ``prev_hash`` and
             ``row_hash`` (None, or absent, in a store without the chain).
         head: The chain's head as recorded; None where the store has no chain yet.
-        kinds: The hashed fields and their types, ``id`` included.
+        kinds: The hashed fields besides ``id``, and their types.
     """
     legacy = chained = 0
     if head is None:
@@ -225,7 +238,7 @@ def _broken_end(prev_id: int, prev_hash: str, head: ChainHead) -> tuple[int, str
 def _digest(row: Mapping[Any, Any], kinds: Kinds, prev_hash: str) -> str | None:
     """The hash the row's fields give; None when a value is not of its column's type."""
     try:
-        return link(normalise(row, kinds), prev_hash)
+        return row_hash(row, kinds, prev_hash)
     except (ValueError, TypeError):
         return None
 

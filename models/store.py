@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
@@ -71,8 +71,8 @@ audit = Table(
     Column("row_hash", String(64)),
 )
 CHAIN_COLUMNS = ("prev_hash", "row_hash")
-# The fields each row's hash covers, and their types (what the database gives back).
-HASHED = {c.name: c.type.python_type for c in audit.columns if c.name not in CHAIN_COLUMNS}
+# The fields each row's hash covers besides its id, and their types (what the database gives).
+HASHED = {c.name: c.type.python_type for c in audit.columns if c.name not in ("id", *CHAIN_COLUMNS)}
 
 # The chain's head: one row (id 1), updated in the transaction of every audit write.
 audit_head = Table(
@@ -84,11 +84,9 @@ audit_head = Table(
     Column("last_hash", String(64), nullable=False),
 )
 _THE_HEAD = audit_head.c.id == literal_column("1")
-_HEAD = select(audit_head.c.chain_start, audit_head.c.last_id, audit_head.c.last_hash).where(
-    _THE_HEAD
-)
-_HEAD_FOR_UPDATE = select(audit_head.c.last_id, audit_head.c.last_hash).where(_THE_HEAD)
-_HEAD_FOR_UPDATE = _HEAD_FOR_UPDATE.with_for_update()  # a no-op on SQLite (BEGIN IMMEDIATE)
+_HEAD = select(audit_head).where(_THE_HEAD)
+# Writers wait their turn on this row on a server; SQLite's BEGIN IMMEDIATE does it there.
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _LAST_ID = select(func.max(audit.c.id))
 _MOVE_HEAD = update(audit_head).where(_THE_HEAD)
 
@@ -233,8 +231,7 @@ class AuditStore:
         row: dict[str, Any] = dict.fromkeys(HASHED)
         row.update(request_id="readyz", ts=now_iso(), key_id="-", action="readyz_probe")
         try:
-            with self._write("audit write", commit=False) as cur:
-                self._append(cur, [row])
+            self._write("audit write", [row], commit=False)
         except AuditUnavailableError as exc:
             return str(exc)
         return None
@@ -273,30 +270,44 @@ class AuditStore:
         if not wait and self._sqlite_writer is None:
             return None
         try:
-            with self._write("audit write", wait=wait) as cur:
-                self._append(cur, batch)
+            self._write("audit write", batch, wait=wait)
         except _BusyError:
             return None
         return len(batch)
 
-    @contextlib.contextmanager
-    def _write(self, what: str, *, wait: bool = True, commit: bool = True) -> Iterator[Any]:
-        """A cursor for one audit write, in :meth:`_transaction`, the SQLite file checked.
+    def _write(
+        self,
+        what: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        wait: bool = True,
+        commit: bool = True,
+        then: Callable[[Any], Any] = lambda _cur: None,
+    ) -> Any:
+        """Append ``rows`` to the chain, then run ``then(cursor)``, in one transaction.
 
-        The file is checked before (nothing is written into a removed file) and after (the
-        rows went into the file at the path, not one removed meanwhile).
+        The SQLite file is checked before (nothing is written into a removed file) and after
+        (the rows went into the file at the path, not one removed meanwhile). The rows'
+        canonical JSON is made before the writer's lock is taken.
+
+        Returns:
+            What ``then`` returned.
 
         Raises:
             AuditUnavailableError: ``what`` failed, or the file is not the one opened.
+            _BusyError: ``wait`` is False and another writer holds the lock.
         """
         try:
+            prepared = chain.prepare(rows, HASHED)
             self._ensure()
             self._check_file()
             with self._transaction(wait=wait, commit=commit) as cur:
-                yield cur
+                self._append(cur, prepared)
+                result = then(cur)
             self._check_file()
         except (SQLAlchemyError, self._dbapi_error, KeyError, ValueError, TypeError) as exc:
             raise AuditUnavailableError(f"{what} failed: {type(exc).__name__}") from exc
+        return result
 
     @contextlib.contextmanager
     def _transaction(self, *, wait: bool, commit: bool = True) -> Iterator[Any]:
@@ -338,19 +349,19 @@ class AuditStore:
             if not wait:
                 cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
-    def _append(self, cur: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Chain ``rows`` onto the head and insert them, inside :meth:`_transaction`.
+    def _append(self, cur: Any, prepared: Sequence[tuple[dict[str, Any], str]]) -> None:
+        """Chain prepared rows onto the head and insert them, inside :meth:`_transaction`.
 
         Ids are given here, after the largest of the head's last id and the table's: the
         chain stays gapless, and a row written past the store is never overwritten.
         """
-        cur.execute(self._compiled("head", _HEAD_FOR_UPDATE)[0])  # waits its turn on a server
-        head = cur.fetchone()
+        cur.execute(self._compiled("head", _HEAD_FOR_UPDATE)[0])
+        head = cur.fetchone()  # id, chain_start, last_id, last_hash
         if head is None:
             raise AuditUnavailableError("the audit chain's head row is missing")
         cur.execute(self._compiled("last_id", _LAST_ID)[0])
-        last_id = max(int(head[0]), int(cur.fetchone()[0] or 0))
-        chained = chain.extend(rows, HASHED, last_id, str(head[1]))
+        last_id = max(int(head[2]), int(cur.fetchone()[0] or 0))
+        chained = chain.extend(prepared, last_id, str(head[3]))
         sql, order = self._compiled("insert", audit.insert(), tuple(audit.c.keys()))
         cur.executemany(sql, [_params(order, r) for r in chained])
         sql, order = self._compiled("move_head", _MOVE_HEAD, ("last_id", "last_hash"))
@@ -379,13 +390,15 @@ class AuditStore:
             AuditUnavailableError: The write failed; nothing was recorded.
         """
         keys = tuple(item)
-        insert = feedback.insert().returning(feedback.c.id)
-        with self._write("feedback write") as cur:
-            self._append(cur, [audit_row])  # the chain's head first: one lock order
-            sql, order = self._compiled(("feedback", keys), insert, keys)
+
+        def insert(cur: Any) -> int:
+            stmt = feedback.insert().returning(feedback.c.id)
+            sql, order = self._compiled(("feedback", keys), stmt, keys)
             cur.execute(sql, _params(order, item))
-            pk = cur.fetchone()
-        return int(pk[0]) if pk else 0
+            return int(cur.fetchone()[0])
+
+        # The chain's head is taken first, as by every writer: one lock order.
+        return int(self._write("feedback write", [audit_row], then=insert))
 
     def has_scored(self, entry_id: str, line_no: int) -> bool:
         """Whether a line was ever scored (and audited) through the API."""
@@ -440,7 +453,7 @@ class AuditStore:
                 head = None
                 if "audit_chain" in tables:
                     h = conn.execute(_HEAD).first()
-                    head = chain.ChainHead(*h) if h else None
+                    head = chain.ChainHead(h.chain_start, h.last_id, h.last_hash) if h else None
                 if "audit" not in tables:
                     return chain.Verdict(0, 0, head)
                 have = {c["name"] for c in inspect(conn).get_columns("audit")}

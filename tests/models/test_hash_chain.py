@@ -11,32 +11,44 @@ from typing import Any
 
 import pytest
 
-from models.audit_chain import GENESIS, ChainHead, extend, link, normalise, verify
+from models.audit_chain import (
+    GENESIS,
+    ChainHead,
+    extend,
+    link,
+    normalise,
+    prepare,
+    row_hash,
+    verify,
+)
 
-KINDS = {"id": int, "request_id": str, "line_no": int, "risk_score": float}
+KINDS = {"request_id": str, "line_no": int, "risk_score": float}
 
 
 def _chain(n: int, start: int = 1) -> tuple[list[dict[str, Any]], ChainHead]:
     rows = [{"request_id": f"r{i}", "line_no": i, "risk_score": i / 3} for i in range(n)]
-    chained = extend(rows, KINDS, start - 1, GENESIS)
+    chained = extend(prepare(rows, KINDS), start - 1, GENESIS)
     last = chained[-1] if chained else {"id": start - 1, "row_hash": GENESIS}
     return chained, ChainHead(start, last["id"], last["row_hash"])
 
 
-def test_a_link_is_sha256_of_the_previous_hash_and_canonical_fields() -> None:
-    fields = {"risk_score": 0.5, "id": 1, "request_id": "Ü"}
-    text = '{"id":1,"request_id":"Ü","risk_score":0.5}'  # sorted, compact, UTF-8 kept
-    assert link(fields, GENESIS) == hashlib.sha256(f"{GENESIS}\n{text}".encode()).hexdigest()
-    assert link(fields, "1" * 64) != link(fields, GENESIS)
+def test_a_link_is_sha256_of_the_previous_hash_the_id_and_canonical_fields() -> None:
+    row = {"risk_score": 0.5, "id": 7, "request_id": "Ü", "line_no": None}
+    text = '{"line_no":null,"request_id":"Ü","risk_score":0.5}'  # sorted, compact, UTF-8
+    want = hashlib.sha256(f"{GENESIS}\n7\n{text}".encode()).hexdigest()
+    assert row_hash(row, KINDS, GENESIS) == link(7, text, GENESIS) == want
+    assert link(7, text, "1" * 64) != want and link(8, text, GENESIS) != want
+    ((fields, made),) = prepare([row], KINDS)
+    assert made == text and "id" not in fields
 
 
 def test_values_are_hashed_as_their_columns_store_them() -> None:
-    row = {"id": "3", "request_id": 7, "line_no": 2.0, "risk_score": 1}
-    assert normalise(row, KINDS) == {"id": 3, "request_id": "7", "line_no": 2, "risk_score": 1.0}
+    row = {"request_id": 7, "line_no": 2.0, "risk_score": 1}
+    assert normalise(row, KINDS) == {"request_id": "7", "line_no": 2, "risk_score": 1.0}
     nan = normalise({**row, "risk_score": float("nan")}, KINDS)
     assert nan["risk_score"] is None  # SQLite stores NaN as NULL
     with pytest.raises(KeyError):
-        normalise({"id": 1}, KINDS)
+        normalise({"request_id": "r"}, KINDS)
 
 
 def test_extend_numbers_and_links_the_rows() -> None:
@@ -44,7 +56,8 @@ def test_extend_numbers_and_links_the_rows() -> None:
     assert [r["id"] for r in rows] == [5, 6, 7]
     assert rows[0]["prev_hash"] == GENESIS
     assert [r["prev_hash"] for r in rows[1:]] == [r["row_hash"] for r in rows[:-1]]
-    more = extend([{"request_id": "x", "line_no": 1, "risk_score": 0.0}], KINDS, 7, head.last_hash)
+    one = prepare([{"request_id": "x", "line_no": 1, "risk_score": 0}], KINDS)
+    more = extend(one, 7, head.last_hash)
     assert more[0]["id"] == 8 and more[0]["prev_hash"] == rows[-1]["row_hash"]
     v = verify(rows, head, KINDS)
     assert v.ok and (v.chained, v.legacy, v.chain_start) == (3, 0, 5)

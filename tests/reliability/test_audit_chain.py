@@ -22,9 +22,9 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
-from models.audit_chain import link
+from models.audit_chain import row_hash
 from models.audit_rows import AuditRows, ModelStamp
-from models.store import CHAIN_COLUMNS, AuditStore, audit, now_iso
+from models.store import CHAIN_COLUMNS, HASHED, AuditStore, audit, now_iso
 from pipelines.cli import app
 
 pytestmark = pytest.mark.integration
@@ -112,8 +112,7 @@ def test_an_update_made_in_the_database_is_reported_at_its_row(store: AuditStore
 def test_a_row_changed_and_rehashed_breaks_the_next_link(store: AuditStore) -> None:
     _ten(store)
     row = store.audit_rows()[3]  # id 4
-    fields = {k: v for k, v in row.items() if k not in CHAIN_COLUMNS}
-    forged = link({**fields, "risk_band": "low", "risk_score": 0.0}, row["prev_hash"])
+    forged = row_hash({**row, "risk_score": 0.0}, HASHED, row["prev_hash"])
     _direct(store, "UPDATE audit SET risk_score = 0.0, row_hash = :h WHERE id = 4", h=forged)
     verdict = store.verify()
     assert not verdict.ok and verdict.broken_at == 5
