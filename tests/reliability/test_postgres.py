@@ -102,14 +102,18 @@ def test_feedback_and_training_join(store: AuditStore) -> None:
     assert skipped == 1 and len(rows) == 1 and rows[0]["violation"] == "0"
 
 
-def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
+@pytest.mark.parametrize("stores", [1, 2])
+def test_concurrent_writers_lose_nothing_and_keep_one_chain(store: AuditStore, stores: int) -> None:
+    """8 threads on one store; with two stores on one database (as two server processes
+    would be), every other thread writes through the second. The hash chain never forks."""
+    writers = [store, *(AuditStore(store.url) for _ in range(stores - 1))]
     n_threads, per_thread = 8, 40
     errors: list[BaseException] = []
 
     def write(t: int) -> None:
         try:
             for i in range(per_thread):
-                store.record(
+                writers[t % stores].record(
                     [
                         _row(t * 1000 + i, request_id=f"t{t}-{i}"),
                         _row(t * 1000 + i + 500, request_id=f"t{t}-{i}"),
@@ -123,8 +127,13 @@ def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
         t.start()
     for t in threads:
         t.join()
+    for w in writers[1:]:
+        w.dispose()
     assert errors == []
     assert len(store.audit_rows()) == n_threads * per_thread * 2
+    verdict = store.verify()
+    assert verdict.ok, verdict.problem
+    assert verdict.chained == n_threads * per_thread * 2
 
 
 def test_unreachable_store_is_an_audit_error_not_a_crash(tmp_path: Path) -> None:
