@@ -2,13 +2,13 @@
 
 Pure functions, no SQL (:mod:`models.store` reads and writes the rows under one lock). A
 row's hash is the SHA-256 of the previous row's hash, the row's id and the canonical JSON of
-its other fields (sorted keys, no spaces, UTF-8), each line apart: the fields are every column
-of the ``audit`` table but the two hash columns, each value normalised to its column's type
-(what the database gives back). The JSON is made before the store takes its lock; only the
-ids and the hashes are made under it. The first chained row follows ``GENESIS``. The store
-keeps the chain's head (where it starts, its last row and hash) beside the rows, so rows
-removed from the end are found too. Rows older than the chain (written before the store had
-it) are counted, not covered.
+its other fields (sorted keys, no spaces, UTF-8, NULLs left out), each line apart: the fields
+are every column of the ``audit`` table but the two hash columns, each value normalised to its
+column's type (what the database gives back). The JSON is made before the store takes its
+lock; only the ids and the hashes are made under it. The first chained row follows
+``GENESIS``. The store keeps the chain's head (where it starts, its last row and hash) beside
+the rows, so rows removed from the end are found too. Rows older than the chain (written
+before the store had it) are counted, not covered.
 
 What it finds: a row changed in place, a row removed, a hash removed, a row written past the
 store, the chain's start moved. What it cannot: someone who rewrites every hash after a
@@ -63,6 +63,14 @@ def normalise(row: Mapping[Any, Any], kinds: Kinds) -> dict[str, Any]:
     return out
 
 
+def canonical(fields: Mapping[str, Any]) -> str:
+    """The fields' canonical JSON: sorted keys, no spaces, UTF-8, NULLs left out.
+
+    Leaving NULLs out keeps the hashes of older rows valid when a nullable column is added.
+    """
+    return _CANONICAL.encode({k: v for k, v in fields.items() if v is not None})
+
+
 def link(row_id: int, text: str, prev_hash: str) -> str:
     """The hash of row ``row_id``, whose fields' canonical JSON is ``text``, after ``prev_hash``."""
     return hashlib.sha256(f"{prev_hash}\n{row_id}\n{text}".encode()).hexdigest()
@@ -74,7 +82,7 @@ def row_hash(row: Mapping[Any, Any], kinds: Kinds, prev_hash: str) -> str:
     Raises:
         KeyError, ValueError, TypeError: as :func:`normalise`.
     """
-    return link(int(row["id"]), _CANONICAL.encode(normalise(row, kinds)), prev_hash)
+    return link(int(row["id"]), canonical(normalise(row, kinds)), prev_hash)
 
 
 def prepare(rows: Iterable[Mapping[str, Any]], kinds: Kinds) -> list[tuple[dict[str, Any], str]]:
@@ -86,7 +94,7 @@ def prepare(rows: Iterable[Mapping[str, Any]], kinds: Kinds) -> list[tuple[dict[
     out = []
     for row in rows:
         fields = normalise(row, kinds)
-        out.append((fields, _CANONICAL.encode(fields)))
+        out.append((fields, canonical(fields)))
     return out
 
 

@@ -88,6 +88,7 @@ _HEAD = select(audit_head).where(_THE_HEAD)
 # Writers wait their turn on this row on a server; SQLite's BEGIN IMMEDIATE does it there.
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _LAST_ID = select(func.max(audit.c.id))
+_INSERT, _AUDIT_COLUMNS = audit.insert(), tuple(c.name for c in audit.columns)
 _MOVE_HEAD = update(audit_head).where(_THE_HEAD)
 
 feedback = Table(
@@ -104,6 +105,8 @@ feedback = Table(
     Column("outcome", String(64)),
     Column("note", Text),
 )
+
+_FEEDBACK_INSERT = feedback.insert().returning(feedback.c.id)
 
 BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another process's write lock
 
@@ -362,7 +365,7 @@ class AuditStore:
         cur.execute(self._compiled("last_id", _LAST_ID)[0])
         last_id = max(int(head[2]), int(cur.fetchone()[0] or 0))
         chained = chain.extend(prepared, last_id, str(head[3]))
-        sql, order = self._compiled("insert", audit.insert(), tuple(audit.c.keys()))
+        sql, order = self._compiled("insert", _INSERT, _AUDIT_COLUMNS)
         cur.executemany(sql, [_params(order, r) for r in chained])
         sql, order = self._compiled("move_head", _MOVE_HEAD, ("last_id", "last_hash"))
         last = chained[-1]
@@ -392,8 +395,7 @@ class AuditStore:
         keys = tuple(item)
 
         def insert(cur: Any) -> int:
-            stmt = feedback.insert().returning(feedback.c.id)
-            sql, order = self._compiled(("feedback", keys), stmt, keys)
+            sql, order = self._compiled(("feedback", keys), _FEEDBACK_INSERT, keys)
             cur.execute(sql, _params(order, item))
             return int(cur.fetchone()[0])
 

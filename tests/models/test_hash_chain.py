@@ -34,12 +34,20 @@ def _chain(n: int, start: int = 1) -> tuple[list[dict[str, Any]], ChainHead]:
 
 def test_a_link_is_sha256_of_the_previous_hash_the_id_and_canonical_fields() -> None:
     row = {"risk_score": 0.5, "id": 7, "request_id": "Ü", "line_no": None}
-    text = '{"line_no":null,"request_id":"Ü","risk_score":0.5}'  # sorted, compact, UTF-8
+    text = '{"request_id":"Ü","risk_score":0.5}'  # sorted, compact, UTF-8, no NULLs
     want = hashlib.sha256(f"{GENESIS}\n7\n{text}".encode()).hexdigest()
     assert row_hash(row, KINDS, GENESIS) == link(7, text, GENESIS) == want
     assert link(7, text, "1" * 64) != want and link(8, text, GENESIS) != want
     ((fields, made),) = prepare([row], KINDS)
     assert made == text and "id" not in fields
+
+
+def test_a_column_added_later_leaves_older_hashes_valid() -> None:
+    rows, head = _chain(3)
+    wider = {**KINDS, "added_later": str}
+    older = [{**r, "added_later": None} for r in rows]  # NULL in the rows written before
+    assert verify(older, head, wider).ok
+    assert verify([{**r, "added_later": "x"} for r in rows], head, wider).broken_at == 1
 
 
 def test_values_are_hashed_as_their_columns_store_them() -> None:
