@@ -125,6 +125,7 @@ class Verdict:
         head: The recorded head; None where the store has no chain yet.
         broken_at: Id of the first row where the chain breaks; None when intact.
         problem: What differs there.
+        noted_at: The row whose hash is the head hash noted earlier (``verify(noted=...)``).
     """
 
     chained: int
@@ -132,6 +133,7 @@ class Verdict:
     head: ChainHead | None
     broken_at: int | None = None
     problem: str | None = None
+    noted_at: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -163,6 +165,8 @@ class Verdict:
             + (f" (rows {head.chain_start}-{head.last_id})" if self.chained else "")
             + f", head hash {head.last_hash}"
         ]
+        if self.noted_at is not None:
+            lines.append(f"the noted head hash is row {self.noted_at}'s: the chain runs through it")
         if self.legacy:
             lines.append(
                 f"rows 1-{head.chain_start - 1} ({self.legacy} rows) were written before the "
@@ -171,7 +175,12 @@ class Verdict:
         return lines
 
 
-def verify(rows: Iterable[Mapping[Any, Any]], head: ChainHead | None, kinds: Kinds) -> Verdict:
+def verify(
+    rows: Iterable[Mapping[Any, Any]],
+    head: ChainHead | None,
+    kinds: Kinds,
+    noted: str | None = None,
+) -> Verdict:
     """Walk the rows in id order and return the first broken link, if any.
 
     Args:
@@ -179,6 +188,8 @@ def verify(rows: Iterable[Mapping[Any, Any]], head: ChainHead | None, kinds: Kin
             ``row_hash`` (None, or absent, in a store without the chain).
         head: The chain's head as recorded; None where the store has no chain yet.
         kinds: The hashed fields besides ``id``, and their types.
+        noted: A head hash noted earlier, outside the database: the chain must pass
+            through it (a chain re-hashed whole after a change no longer does).
     """
     legacy = chained = 0
     if head is None:
@@ -189,6 +200,7 @@ def verify(rows: Iterable[Mapping[Any, Any]], head: ChainHead | None, kinds: Kin
             legacy += 1
         return Verdict(0, legacy, None)
     prev_id, prev_hash = head.chain_start - 1, GENESIS
+    noted_at = None
     for row in rows:
         if row["id"] < head.chain_start and row.get("row_hash") is None:
             legacy += 1
@@ -198,7 +210,15 @@ def verify(rows: Iterable[Mapping[Any, Any]], head: ChainHead | None, kinds: Kin
             return Verdict(chained, legacy, head, *found)
         prev_id, prev_hash = int(row["id"]), str(row["row_hash"])
         chained += 1
-    return Verdict(chained, legacy, head, *(_broken_end(prev_id, prev_hash, head) or ()))
+        if prev_hash == noted:
+            noted_at = prev_id
+    found = _broken_end(prev_id, prev_hash, head)
+    if found is None and noted is not None and noted_at is None:
+        why = f"no row has the noted head hash {_short(noted)}: the chain up to it was rewritten"
+        found = head.chain_start, f"{why} (or the hash was noted wrongly)"
+    if found:
+        return Verdict(chained, legacy, head, *found)
+    return Verdict(chained, legacy, head, noted_at=noted_at)
 
 
 def _broken_link(

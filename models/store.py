@@ -434,8 +434,11 @@ class AuditStore:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
-    def verify(self) -> chain.Verdict:
+    def verify(self, noted: str | None = None) -> chain.Verdict:
         """Walk the audit log's hash chain; read-only (nothing is created or migrated).
+
+        ``noted``: a head hash noted earlier outside the database; the chain must pass
+        through it.
 
         The head and the rows are read in one snapshot, so rows written meanwhile by a
         running server are neither missed nor taken for tampering.
@@ -461,7 +464,7 @@ class AuditStore:
                 have = {c["name"] for c in inspect(conn).get_columns("audit")}
                 q = select(*(c for c in audit.columns if c.name in have)).order_by(audit.c.id)
                 rows = conn.execution_options(yield_per=5000).execute(q)
-                return chain.verify((r._mapping for r in rows), head, HASHED)
+                return chain.verify((r._mapping for r in rows), head, HASHED, noted)
         except SQLAlchemyError as exc:
             raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
 

@@ -24,6 +24,10 @@ def verify(
         str | None,
         typer.Option("--url", help="SQLAlchemy URL of the audit store (default: the server's)."),
     ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="A head hash noted earlier: the chain must pass through it."),
+    ] = None,
 ) -> None:
     """Walk the hash chain: the first broken link and exit 1, or the row count and exit 0."""
     from models.settings import get_settings
@@ -31,7 +35,7 @@ def verify(
 
     store = AuditStore(url or get_settings().audit_store_url())
     try:
-        verdict = store.verify()
+        verdict = store.verify(noted=head)
     except AuditUnavailableError as exc:
         typer.echo(f"cannot read the audit store: {exc}", err=True)
         raise typer.Exit(2) from None

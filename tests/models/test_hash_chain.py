@@ -100,3 +100,18 @@ def test_rows_before_the_chain_are_counted_not_covered() -> None:
     empty = verify(old, None, KINDS)
     assert empty.ok and empty.legacy == 3 and "no hash chain" in empty.report()[0]
     assert not verify(rows, None, KINDS).ok  # hashes, but the head is gone
+
+
+def test_a_chain_rehashed_whole_is_found_only_against_a_head_noted_before() -> None:
+    rows, head = _chain(5)
+    noted = rows[2]["row_hash"]  # written down outside the database after row 3
+    assert verify(rows, head, KINDS, noted=noted).noted_at == 3
+    assert "row 3's" in "\n".join(verify(rows, head, KINDS, noted=noted).report())
+    # Someone with write access changes row 2 and recomputes every hash and the head.
+    forged = [{k: r[k] for k in KINDS} for r in rows]
+    forged[1]["risk_score"] = 0.0
+    rewritten = extend(prepare(forged, KINDS), 0, GENESIS)
+    new_head = ChainHead(1, 5, rewritten[-1]["row_hash"])
+    assert verify(rewritten, new_head, KINDS).ok  # the chain alone cannot tell
+    v = verify(rewritten, new_head, KINDS, noted=noted)
+    assert not v.ok and v.broken_at == 1 and "noted head hash" in (v.problem or "")

@@ -57,8 +57,8 @@ def _direct(store: AuditStore, sql: str, **params: Any) -> None:
         conn.execute(text(sql), params)
 
 
-def _verify_cli(url: str) -> Any:
-    return CliRunner().invoke(app, ["audit", "verify", "--url", url])
+def _verify_cli(url: str, *more: str) -> Any:
+    return CliRunner().invoke(app, ["audit", "verify", "--url", url, *more])
 
 
 def _ten(store: AuditStore) -> None:
@@ -94,7 +94,12 @@ def test_an_intact_chain_verifies_with_its_count(store: AuditStore) -> None:
     res = _verify_cli(store.url)
     assert res.exit_code == 0, res.output
     assert "intact" in res.output and "153 rows" in res.output
-    assert verdict.head_hash[:16] in res.output  # to note down outside the database
+    assert verdict.head_hash in res.output  # to note down outside the database
+    store.record(_rows(2, "later", first=151))
+    res = _verify_cli(store.url, "--head", verdict.head_hash)
+    assert res.exit_code == 0 and "row 153's" in res.output, res.output
+    res = _verify_cli(store.url, "--head", "f" * 64)
+    assert res.exit_code == 1 and "noted head hash" in res.output, res.output
 
 
 @pytest.mark.parametrize(
