@@ -80,6 +80,18 @@ test: $(STAMP) ## Lint and run every test (unit, data, model, API, notebooks, br
 test-fast: $(STAMP) ## Run the tests not marked slow, spark or browser
 	$(PY) -m pytest -q -m "not slow and not spark and not browser"
 
+MUTATE_CHILDREN ?= 2
+
+.PHONY: mutate
+mutate: $(STAMP) ## Mutation testing of the deciding modules (mutmut; hours on 2 shared cores); then the table
+	rm -rf mutants
+	nice -n 19 $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
+	@$(MAKE) --no-print-directory mutate-report
+
+.PHONY: mutate-report
+mutate-report: $(STAMP) ## Per-module killed/survived table of the last `make mutate` (docs/testing.md)
+	@$(PY) tests/mutation_report.py
+
 .PHONY: bench
 bench: $(STAMP) ## Run every benchmark in bench/ and print one table (writes bench/results/*.json)
 	$(PY) bench/run_all.py
@@ -90,4 +102,4 @@ bench-quick: $(STAMP) ## Benchmarks at smaller sizes (a few minutes)
 
 .PHONY: clean
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)
-	rm -rf $(DATA) mlruns .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(DATA) mlruns mutants .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,36 @@ class Settings(BaseSettings):
     sync_file_lines: int = Field(
         default=20_000, ge=1, description="Uploads with more good lines become background jobs."
     )
+    # Before authentication (docs/deploy.md): failed keys per client address, and the
+    # HTTP server's own limits. A reverse proxy in front adds its own (TLS, rates, timeouts).
+    auth_failures_per_minute: float = Field(
+        default=10.0, gt=0, description="Failed keys or sign-ins an address may make per minute."
+    )
+    auth_failure_burst: int = Field(
+        default=20, ge=1, description="Failed keys or sign-ins an address may make at once."
+    )
+    auth_audit_interval_s: float = Field(
+        default=60.0, gt=0, description="At most one audit row of failures per address per N s."
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within N s (slowloris)."
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after N s."
+    )
+    max_connections: int = Field(
+        default=1000, ge=1, description="Connections the server holds at most; past it: 503."
+    )
+    max_connections_per_client: int = Field(
+        default=64, ge=0,
+        description="Connections one client address may hold (0: no cap; behind a proxy).",
+    )  # fmt: skip
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=4096, description="Request line and headers at most (h11)."
+    )
+    graceful_shutdown_s: int = Field(
+        default=30, ge=1, description="Requests in flight get N s to finish at shutdown."
+    )
     bootstrap_key: bool = Field(
         default=True, description="Create and print one admin key when no keys file exists."
     )
@@ -81,6 +112,19 @@ class Settings(BaseSettings):
     def keys_path(self) -> Path:
         """Where hashed API keys are stored."""
         return self.api_keys_file or self.data_dir / "api_keys.json"
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """Uvicorn's own limits, as ``flrisk serve`` passes them (see docs/deploy.md).
+
+        The header deadline and the per-client cap are not uvicorn options: the serving
+        protocol (``serving.connections``) reads them from these settings.
+        """
+        return {
+            "timeout_keep_alive": self.keep_alive_timeout_s,
+            "limit_concurrency": self.max_connections,
+            "h11_max_incomplete_event_size": self.max_header_bytes,
+            "timeout_graceful_shutdown": self.graceful_shutdown_s,
+        }
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,10 @@
 
 Every decision the API returns is written here first, one row per scored line, in one
 transaction per request; feedback (inspection outcomes) is stored beside it so that
-``flrisk train`` can learn from it. The ``audit`` table is append-only: nothing here updates
-or deletes a row, and each row carries a hash chained to the row before it
+``flrisk train`` can learn from it. The ``audit`` and ``feedback`` tables are append-only:
+nothing here updates or deletes their rows. ``feedback_lines`` holds each judged line's
+current status (the label in force, or under review), rewritten with every outcome. Each
+audit row carries a hash chained to the row before it
 (:mod:`models.audit_chain`), so a change made in the database itself is found by
 ``flrisk audit verify``. Writers take the chain's head in turn (``BEGIN IMMEDIATE`` on
 SQLite, the head row locked on PostgreSQL), so concurrent writers never fork it.
@@ -40,9 +42,10 @@ from sqlalchemy import (
     inspect,
     literal_column,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import audit_chain as chain
 from models.sqlite_file import OpenedFile, sqlite_file
@@ -104,14 +107,32 @@ feedback = Table(
     Column("violation", Integer),
     Column("outcome", String(64)),
     Column("note", Text),
+    # The scored decision judged: the input hash of an audited scoring of this line (null
+    # on records from before decision ids), and who judged it (workbench or api).
+    Column("decision_id", String(64)),
+    Column("source", String(16)),
 )
 
-_FEEDBACK_INSERT = feedback.insert().returning(feedback.c.id)
+# One row per judged line: its status (``labelled`` or ``review``) and the feedback record
+# in force (null under review). Rewritten, in the same transaction, with every new record.
+feedback_lines = Table(
+    "feedback_lines",
+    metadata,
+    Column("entry_id", String(128), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("feedback_id", Integer),
+    Column("records", Integer, nullable=False),
+    Column("ts", String(32), nullable=False),
+)
 
 BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another process's write lock
 
 # Actions whose rows carry a scored input line (feedback rows carry the feedback itself).
 SCORING_ACTIONS = ("score", "score_file")
+# PostgreSQL advisory lock taken by feedback writes: a line's status is computed from all its
+# records, so two outcomes for one line must not be resolved side by side.
+FEEDBACK_LOCK = 0x666C726B
 
 
 class AuditUnavailableError(RuntimeError):
@@ -177,40 +198,38 @@ class AuditStore:
         self._file = OpenedFile(path) if path is not None else None
 
     def create(self) -> None:
-        """Create the tables if they do not exist, and chain an older audit table (idempotent).
+        """Create the tables if they do not exist, add newer columns, start the chain (idempotent).
 
         An ``audit`` table made before the hash chain gets its two hash columns; its rows
         stay as they are and the chain starts at the row after its last (``flrisk audit
-        verify`` says so). A store that has both needs no lock and no right but to read
-        (the API's database role may hold no more than docs/reliability.md grants it).
+        verify`` says so). A store that has all this is only read (the API's database role
+        may hold no more than docs/reliability.md grants it).
         """
         with self._lock:
             metadata.create_all(self.engine)
-            if not self._chained():
-                with self.engine.connect() as conn:
-                    if self._sqlite_writer is not None:
-                        conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    else:  # PostgreSQL: one migration at a time (two servers starting)
-                        conn.exec_driver_sql("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE")
-                    self._chain_old_table(conn)
-                    conn.commit()
+            self._add_columns(feedback)
+            self._add_columns(audit)  # the hash columns, on a store from before the chain
+            self._start_chain()
             if self._file is not None:
                 self._file.opened()
             self._ready = True
 
-    def _chained(self) -> bool:
-        """Whether the audit table has its hash columns and the chain its head."""
-        with self.engine.connect() as conn:
-            have = {c["name"] for c in inspect(conn).get_columns("audit")}
-            return set(CHAIN_COLUMNS) <= have and conn.execute(_HEAD).first() is not None
+    def _add_columns(self, table: Table) -> None:
+        """Add the nullable columns a store made by an older version lacks."""
+        have = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+        for col in (c for c in table.columns if c.name not in have):
+            ddl = col.type.compile(dialect=self.engine.dialect)
+            # Another process may add it first; a column still missing fails the writes (503).
+            with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {ddl}"))
 
-    def _chain_old_table(self, conn: Connection) -> None:
-        """Add the hash columns and the chain's head, under the caller's lock (re-checked)."""
-        have = {c["name"] for c in inspect(conn).get_columns("audit")}
-        for col in (audit.c[name] for name in CHAIN_COLUMNS if name not in have):
-            kind = col.type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE audit ADD COLUMN {col.name} {kind}")
-        if conn.execute(_HEAD).first() is None:
+    def _start_chain(self) -> None:
+        """Give a store without the chain's head one: the chain starts after its last row."""
+        with self.engine.connect() as conn:
+            if conn.execute(_HEAD).first() is not None:
+                return
+        # Until the head exists, no audit write can be made; another process may make it first.
+        with contextlib.suppress(IntegrityError), self.engine.begin() as conn:
             last = conn.execute(_LAST_ID).scalar() or 0
             start = {"chain_start": last + 1, "last_id": last, "last_hash": chain.GENESIS}
             conn.execute(audit_head.insert(), {"id": 1, **start})
@@ -386,27 +405,47 @@ class AuditStore:
             found = self._sql[name] = (compiled.string, order)
         return found
 
-    def record_feedback(self, item: Mapping[str, Any], audit_row: Mapping[str, Any]) -> int:
-        """Store one feedback record and its audit row in one transaction; return its id.
+    @contextlib.contextmanager
+    def feedback_write(self, entry_id: str, line_no: int) -> Iterator[FeedbackWrite]:
+        """One transaction writing a line's feedback record, its status and its audit rows.
+
+        Feedback writes are serialised (the SQLite writer and ``BEGIN IMMEDIATE``, a
+        PostgreSQL advisory lock, taken before the chain's head), so the status computed
+        from the line's records sees every record committed before.
 
         Raises:
-            AuditUnavailableError: The write failed; nothing was recorded.
+            AuditUnavailableError: The write failed, or the SQLite file is not the one
+                opened; nothing was recorded.
         """
-        keys = tuple(item)
+        try:
+            self._ensure()
+            self._check_file()
+            with self._sqlite_writer or contextlib.nullcontext(), self.engine.begin() as conn:
+                if self._sqlite_writer is not None:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEEDBACK_LOCK})
+                yield FeedbackWrite(conn, entry_id, line_no, self._append_on(conn))
+            self._check_file()
+        except (SQLAlchemyError, self._dbapi_error, KeyError, ValueError, TypeError) as exc:
+            raise AuditUnavailableError(f"feedback write failed: {type(exc).__name__}") from exc
 
-        def insert(cur: Any) -> int:
-            sql, order = self._compiled(("feedback", keys), _FEEDBACK_INSERT, keys)
-            cur.execute(sql, _params(order, item))
-            return int(cur.fetchone()[0])
+    def _append_on(self, conn: Connection) -> Callable[[Iterable[Mapping[str, Any]]], None]:
+        """Appending audit rows to the chain in ``conn``'s transaction (its driver cursor)."""
 
-        # The chain's head is taken first, as by every writer: one lock order.
-        return int(self._write("feedback write", [audit_row], then=insert))
+        def append(rows: Iterable[Mapping[str, Any]]) -> None:
+            prepared = chain.prepare(rows, HASHED)
+            with contextlib.closing(conn.connection.cursor()) as cur:
+                self._append(cur, prepared)
 
-    def has_scored(self, entry_id: str, line_no: int) -> bool:
-        """Whether a line was ever scored (and audited) through the API."""
+        return append
+
+    def has_decision(self, entry_id: str, line_no: int, decision_id: str) -> bool:
+        """Whether this line was scored (and audited) with input hash ``decision_id``."""
         q = (
             select(audit.c.id)
             .where(audit.c.entry_id == entry_id, audit.c.line_no == line_no)
+            .where(audit.c.input_hash == decision_id)
             .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
             .where(audit.c.input_json.is_not(None))
             .limit(1)
@@ -419,9 +458,16 @@ class AuditStore:
             raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
 
     def feedback_for(self, entry_id: str) -> list[dict[str, Any]]:
-        """The feedback records of one entry, oldest first (every line, every officer)."""
+        """The feedback records of one entry, oldest first, each with its line's ``status``."""
         self._ensure()
-        q = select(feedback).where(feedback.c.entry_id == entry_id).order_by(feedback.c.id)
+        q = (
+            select(feedback, feedback_lines.c.status.label("line_status"),
+                   feedback_lines.c.feedback_id.label("in_force"))
+            .join(feedback_lines, (feedback_lines.c.entry_id == feedback.c.entry_id)
+                  & (feedback_lines.c.line_no == feedback.c.line_no), isouter=True)
+            .where(feedback.c.entry_id == entry_id)
+            .order_by(feedback.c.id)
+        )  # fmt: skip
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
@@ -479,7 +525,7 @@ class AuditStore:
         """
         q = (
             select(audit.c.entry_id, audit.c.line_no, audit.c.risk_score, audit.c.risk_band,
-                   audit.c.reasons_json)
+                   audit.c.reasons_json, audit.c.input_hash)
             .where(audit.c.request_id == request_id, audit.c.action.in_(SCORING_ACTIONS))
             .order_by(audit.c.id)
         )  # fmt: skip
@@ -493,6 +539,7 @@ class AuditStore:
             {
                 "entry_id": str(r.entry_id),
                 "line_no": int(r.line_no),
+                "decision_id": r.input_hash,
                 "risk_score": float(r.risk_score),
                 "risk_band": str(r.risk_band),
                 "reasons": json.loads(r.reasons_json)["reasons"] if r.reasons_json else [],
@@ -500,49 +547,90 @@ class AuditStore:
             for r in rows
         ]
 
-    def feedback_with_inputs(self) -> tuple[list[dict[str, Any]], int]:
-        """Latest feedback per line joined with the latest audited input of that line.
+    def feedback_for_training(
+        self,
+    ) -> tuple[list[dict[str, Any]], dict[tuple[str, int], dict[str, Any]], list[dict[str, Any]]]:
+        """Everything training needs to turn feedback into labelled lines.
 
         Returns:
-            ``(rows, skipped)``: each row is the input line (dict of text) plus the label
-            fields; ``skipped`` counts lines with feedback but no audited input.
+            ``(records, statuses, inputs)``: every feedback record (oldest first); each
+            judged line's status row by ``(entry_id, line_no)``; and the audited scored
+            inputs (``entry_id, line_no, input_hash, ts, input_json``, oldest first) of the
+            entries that have feedback.
         """
         self._ensure()
         with self.engine.connect() as conn:
-            fb = conn.execute(select(feedback).order_by(feedback.c.id)).all()
-            latest_fb: dict[tuple[str, int], Any] = {}
-            for r in fb:  # later rows win: the officer's latest word on a line
-                latest_fb[(r.entry_id, int(r.line_no))] = r
-            if not latest_fb:
-                return [], 0
+            records = [
+                dict(r._mapping) for r in conn.execute(select(feedback).order_by(feedback.c.id))
+            ]
+            if not records:
+                return [], {}, []
+            statuses = {
+                (str(r.entry_id), int(r.line_no)): dict(r._mapping)
+                for r in conn.execute(select(feedback_lines))
+            }
             q = (
-                select(audit.c.entry_id, audit.c.line_no, audit.c.input_json)
+                select(audit.c.entry_id, audit.c.line_no, audit.c.input_hash, audit.c.ts,
+                       audit.c.input_json)
                 .where(audit.c.input_json.is_not(None))
                 .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
-                .where(audit.c.entry_id.in_(sorted({k[0] for k in latest_fb})))
+                .where(audit.c.entry_id.in_(sorted({r["entry_id"] for r in records})))
                 .order_by(audit.c.id)
-            )
-            inputs: dict[tuple[str, int], str] = {}
-            for r in conn.execute(q):
-                inputs[(r.entry_id, int(r.line_no))] = r.input_json
-        rows, skipped = [], 0
-        for key, f in latest_fb.items():
-            raw = inputs.get(key)
-            if raw is None:
-                skipped += 1
-                continue
-            line = json.loads(raw)
-            line.update(
-                inspected="true" if f.inspected else "false",
-                inspection_reason=f.inspection_reason or "",
-                violation="" if f.violation is None else str(int(f.violation)),
-            )
-            rows.append(line)
-        return rows, skipped
+            )  # fmt: skip
+            inputs = [dict(r._mapping) for r in conn.execute(q)]
+        return records, statuses, inputs
 
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+class FeedbackWrite:
+    """A line's feedback inside one transaction (see :meth:`AuditStore.feedback_write`)."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        entry_id: str,
+        line_no: int,
+        append: Callable[[Iterable[Mapping[str, Any]]], None],
+    ) -> None:
+        self._conn = conn
+        self.entry_id = entry_id
+        self.line_no = line_no
+        self._append = append
+
+    def add(self, record: Mapping[str, Any]) -> int:
+        """Append one feedback record of this line; return its id.
+
+        Called before :meth:`records`: on SQLite the write takes the file's write lock first,
+        so the records read next are the latest.
+        """
+        pk = self._conn.execute(feedback.insert(), [dict(record)]).inserted_primary_key
+        return int(pk[0]) if pk else 0
+
+    def records(self) -> list[dict[str, Any]]:
+        """The line's feedback records, oldest first."""
+        q = (
+            select(feedback)
+            .where(feedback.c.entry_id == self.entry_id, feedback.c.line_no == self.line_no)
+            .order_by(feedback.c.id)
+        )
+        return [dict(r._mapping) for r in self._conn.execute(q)]
+
+    def set_status(self, status: str, feedback_id: int | None, records: int, ts: str) -> None:
+        """Set the line's status and the record in force."""
+        values = {"status": status, "feedback_id": feedback_id, "records": records, "ts": ts}
+        key = (feedback_lines.c.entry_id == self.entry_id) & (
+            feedback_lines.c.line_no == self.line_no
+        )
+        if not self._conn.execute(update(feedback_lines).where(key).values(**values)).rowcount:
+            row = {"entry_id": self.entry_id, "line_no": self.line_no, **values}
+            self._conn.execute(feedback_lines.insert(), [row])
+
+    def audit(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Append the audit rows of this write to the chain."""
+        self._append(rows)
 
 
 def _params(order: tuple[str, ...] | None, values: Mapping[str, Any]) -> Any:

@@ -71,7 +71,12 @@ def train(
         Path | None, typer.Option("--truth", help="Hidden truth (simulated data only).")
     ] = None,
     feedback: Annotated[
-        bool, typer.Option("--feedback/--no-feedback", help="Include API feedback outcomes.")
+        bool,
+        typer.Option(
+            "--feedback/--no-feedback",
+            help="Relabel training lines with the inspection outcomes in the audit store "
+            "(officers' and systems'); lines under review are left out.",
+        ),
     ] = True,
     promote: Annotated[
         str | None, typer.Option("--promote", help="Alias to move to the new version if it passes.")
@@ -163,23 +168,53 @@ def serve(
     _quiet_mlflow()
     import uvicorn
 
+    from models.settings import get_settings
+
     if demo_data is not None:
         os.environ["FLRISK_DEMO_DATA"] = str(demo_data)
-    # A factory string: the app (and its model) is built in the serving process, never forked.
-    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, workers=1)
+    # Factory and protocol by name: the app (and its model) is built in the serving process,
+    # never forked. The protocol adds a header deadline and a per-client connection cap to
+    # uvicorn's limits (settings; docs/deploy.md).
+    uvicorn.run(
+        "serving.app:create_app", factory=True, host=host, port=port, workers=1,
+        http="serving.connections:GuardedProtocol", **get_settings().uvicorn_options(),
+    )  # fmt: skip
 
 
 @app.command()
 def promote(
     model: ModelOpt,
     alias: Annotated[str, typer.Option("--alias", help="Alias to move.")] = "champion",
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data",
+            help="Labelled lines entered after both versions were fitted: both are judged on them.",
+        ),
+    ] = None,
+    mapping: MappingOpt = None,
+    truth: Annotated[
+        Path | None, typer.Option("--truth", help="Hidden truth of --data (simulated data).")
+    ] = None,
+    allow_bad_rows: AllowBadOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Skip the promotion gate.")] = False,
 ) -> None:
-    """Move an alias to a version if it beats the current holder on the same holdout."""
-    _quiet_mlflow()
-    from pipelines.promote import promote_command
+    """Move an alias to a version if it beats the holder on lines neither was fitted on.
 
-    promote_command(model_uri=model, alias=alias, force=force)
+    Exit status: 0 when the alias moved, 1 when the candidate did not pass the gate, 2 when
+    no honest comparison was possible (pass --data with newer labelled lines).
+    """
+    _quiet_mlflow()
+    from pipelines.promote import EvidenceFiles, PromotionRefusedError, promote_command
+
+    evidence = EvidenceFiles(data, mapping, truth, allow_bad_rows) if data else None
+    try:
+        moved = promote_command(model_uri=model, alias=alias, force=force, evidence=evidence)
+    except PromotionRefusedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if not moved:
+        raise typer.Exit(1)
 
 
 @reference_app.command("show")

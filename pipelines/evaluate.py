@@ -96,12 +96,13 @@ def evaluate_scores(
     probs: dict[str, np.ndarray | None],
     truth: np.ndarray | None,
     cfg: EvaluationConfig,
+    compared: Iterable[str] = COMPARED,
 ) -> Results:
     """Metrics with bootstrap intervals: ``{view: {model: {metric: {value, lo, hi}}}}``.
 
-    When ``scores`` has a ``model`` and baselines, each view also gets rows
-    ``model_minus_<baseline>``: the paired difference (same resampled lines for both), the
-    direct test of "the model beats this baseline".
+    When ``scores`` has a ``model`` and rankings named in ``compared``, each view also gets
+    rows ``model_minus_<name>``: the paired difference (same resampled lines for both), the
+    direct test of "the model beats this one".
     """
     values = frame["declared_value_usd"].to_numpy(dtype=float)
     out: Results = {}
@@ -121,7 +122,7 @@ def evaluate_scores(
         }
         out[view] = {name: intervals(*d) for name, d in draws.items()}
         if "model" in draws and cfg.bootstrap > 0:
-            for name in COMPARED:
+            for name in compared:
                 if name in draws:
                     out[view][f"model_minus_{name}"] = paired_difference(
                         draws["model"], draws[name]

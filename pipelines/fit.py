@@ -22,6 +22,7 @@ from models.scoring.bundle import ModelBundle
 from pipelines.backtest import backtest, calibrate_on_validation, fit_logistic_baseline
 from pipelines.config import TrainConfig
 from pipelines.labelled import load_truth, sort_lines
+from pipelines.periods import period_of
 from pipelines.prepare import prepare
 from pipelines.provenance import data_digest
 from pipelines.refit import (
@@ -114,8 +115,11 @@ def fit_sorted(
             num_threads,
         )
         log(f"refit on all {len(frame)} lines, {refit_rounds(choice.best_iteration)} rounds")
+        fitted = period_of(prep.frame["entry_date"])
     else:
         final = FinalModel(state=prep.state, booster=choice.booster, X=prep.X)
+        # Early stopping and calibration saw the validation window: it counts as fitted on.
+        fitted = period_of(prep.frame["entry_date"], prep.windows.train | prep.windows.valid)
     thresholds = band_thresholds(recent_scores(prep, final, calibration, num_threads), cfg.bands)
     bundle = ModelBundle(
         booster=final.booster,
@@ -129,6 +133,7 @@ def fit_sorted(
             "best_iteration": choice.best_iteration,
             "selection_view": choice.view,
             "trained_lines": len(frame),
+            "fitted_period": fitted.as_meta(),
         },
     )
     return TrainResult(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +40,43 @@ def _line_keys(frame: pd.DataFrame) -> pd.Series:
     return frame["entry_id"].astype(str) + "#" + frame["line_no"].astype(str)
 
 
-def merge_feedback(frame: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
-    """Training lines with feedback outcomes, which replace the same lines' file labels."""
-    if not len(feedback):
-        return frame
-    replaced = _line_keys(frame).isin(set(_line_keys(feedback)))
-    return pd.concat([frame[~replaced], feedback], ignore_index=True)
+@dataclass(frozen=True)
+class Merged:
+    """Training lines with feedback merged, and what the merge left out.
+
+    Attributes:
+        frame: The lines.
+        relabelled: Lines whose file labels feedback replaced.
+        not_in_data: Feedback about lines that are not in the training data (skipped).
+        under_review: Lines of the training data left out: their outcomes conflict.
+    """
+
+    frame: pd.DataFrame
+    relabelled: int = 0
+    not_in_data: int = 0
+    under_review: int = 0
+
+
+def merge_feedback(
+    frame: pd.DataFrame,
+    feedback: pd.DataFrame,
+    under_review: Collection[tuple[str, int]] = (),
+) -> Merged:
+    """Training lines with feedback outcomes, which replace the same lines' file labels.
+
+    Feedback relabels lines of the training data only: feedback about other lines (another
+    data set's, a demo's) is counted and skipped. Lines under review are left out.
+    """
+    keys = _line_keys(frame)
+    review = keys.isin({f"{e}#{n}" for e, n in under_review})
+    if not len(feedback) and not review.any():
+        return Merged(frame)
+    fb_keys = _line_keys(feedback)
+    known = fb_keys.isin(set(keys))
+    kept = feedback[known.to_numpy()]
+    replaced = keys.isin(set(fb_keys[known])) | review
+    merged = pd.concat([frame[~replaced.to_numpy()], kept], ignore_index=True)
+    return Merged(merged, len(kept), int((~known).sum()), int(review.sum()))
 
 
 def sort_lines(frame: pd.DataFrame) -> pd.DataFrame:

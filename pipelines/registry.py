@@ -160,18 +160,6 @@ def set_alias(settings: Settings, name: str, alias: str, version: str) -> None:
     client(settings).set_registered_model_alias(name, alias, version)
 
 
-def download_run_artifact(settings: Settings, run_id: str, artifact_path: str) -> Path:
-    """A run's artifact downloaded to a local temporary path."""
-    _mlflow()
-    from mlflow.artifacts import download_artifacts
-
-    return Path(
-        download_artifacts(
-            run_id=run_id, artifact_path=artifact_path, tracking_uri=settings.tracking_uri()
-        )
-    )
-
-
 def _input_schema(signature: Any) -> Any:
     """Require only the contract's required columns.
 

@@ -54,4 +54,5 @@ def version_tags(result: TrainResult, commit: str, run_id: str) -> dict[str, str
         "run_id": run_id,
         "holdout": json.dumps(holdout),
         "holdout_metrics": json.dumps(headline_metrics(result.results)),
+        "fitted_period": json.dumps(result.bundle.meta.get("fitted_period")),
     }

@@ -20,7 +20,7 @@ from models.settings import Settings, get_settings
 from pipelines.config import TrainConfig, default_config_path, load_config
 from pipelines.fit import TrainResult, fit
 from pipelines.labelled import merge_feedback, read_labelled
-from pipelines.promote import promote
+from pipelines.promote import PromotionRefusedError, promote
 from pipelines.provenance import git_commit
 from pipelines.registry import RegisteredRun, TrainingRun, log_training_run, set_version_tags
 from pipelines.report import write_reports
@@ -45,9 +45,19 @@ def read_training_lines(
     frame = res.frame
     if use_feedback:
         feedback = load_feedback_lines(settings, list(frame.columns))
-        frame = merge_feedback(frame, feedback)
-        if len(feedback):
-            print(f"included {len(feedback)} feedback outcomes from the audit store")
+        merged = merge_feedback(frame, feedback.frame, feedback.under_review)
+        frame = merged.frame
+        for n, what in (
+            (merged.relabelled, "feedback outcome(s) from the audit store relabel training lines"),
+            (merged.not_in_data, "feedback outcome(s) about lines not in the training data "
+             "skipped"),
+            (merged.under_review, "training line(s) under review (conflicting outcomes) left out"),
+            (feedback.unscored, "feedback outcome(s) whose scored line is not in the audit "
+             "store skipped"),
+            (feedback.invalid, "feedback line(s) that fail the contract skipped"),
+        ):  # fmt: skip
+            if n:
+                print(f"{n} {what}")
     return frame, res.passthrough
 
 
@@ -108,5 +118,9 @@ def train_command(
         settings, result, cfg, config, data, mapping, name or settings.model_name
     )
     if promote_alias:
-        promote(registered.uri, promote_alias, False, settings, cfg.promotion, cfg.evaluation)
+        try:
+            promote(registered.uri, promote_alias, False, settings, cfg.promotion, cfg.evaluation)
+        except PromotionRefusedError as exc:
+            # The version is registered either way; only the alias waits for honest evidence.
+            print(f"{promote_alias} not moved: {exc}")
     return registered.uri

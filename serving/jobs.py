@@ -55,7 +55,15 @@ def job_id_for(
 def _serialise(lines: list[dict[str, Any]]) -> pd.DataFrame:
     out = pd.DataFrame(
         lines,
-        columns=["entry_id", "line_no", "risk_score", "risk_band", "reasons", "unknown_fields"],
+        columns=[
+            "entry_id",
+            "line_no",
+            "decision_id",
+            "risk_score",
+            "risk_band",
+            "reasons",
+            "unknown_fields",
+        ],
     )
     for col in ("reasons", "unknown_fields"):
         out[col] = [json.dumps(v, ensure_ascii=False) for v in out[col]]
@@ -256,6 +264,8 @@ class JobManager:
                 **{str(k): v for k, v in r.items()},
                 "reasons": json.loads(r["reasons"]),
                 "unknown_fields": json.loads(r["unknown_fields"]),
+                # Jobs finished before decision ids existed have none.
+                "decision_id": r["decision_id"] if isinstance(r.get("decision_id"), str) else None,
             }
             for r in df.to_dict("records")
         ]

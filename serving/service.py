@@ -24,7 +24,7 @@ from models.audit_rows import AuditRow, AuditRows
 from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
-from models.store import AuditStore
+from models.store import AuditStore, canonical_json, input_hash
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel, ModelHolder
 
@@ -184,6 +184,11 @@ def frame_inputs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): plain(v) for k, v in r.items() if v is not None} for r in recs]
 
 
+def decision_ids(frame: pd.DataFrame) -> list[str]:
+    """Each line's decision id: the hash of its audited input (see :func:`frame_inputs`)."""
+    return [input_hash(canonical_json(line)) for line in frame_inputs(frame)]
+
+
 @dataclass(frozen=True)
 class Scored:
     """Scored lines awaiting their audit write (see :func:`score_lines`).
@@ -226,6 +231,9 @@ def score_lines(
     out = results(scored.columns(), unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
     rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)
+    for res, row in zip(out, rows, strict=True):
+        # The decision a feedback names: the hash of the line's audited content.
+        res["decision_id"] = row["input_hash"]
     return Scored(out, rows)
 
 

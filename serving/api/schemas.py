@@ -49,6 +49,10 @@ class LineScore(BaseModel):
 
     entry_id: str
     line_no: int
+    decision_id: str | None = Field(
+        description="SHA-256 of the line's content as audited: send it with the line's "
+        "feedback (null only in jobs finished before decision ids existed)."
+    )
     risk_score: float
     risk_band: Band
     reasons: list[Reason]
@@ -118,11 +122,19 @@ class JobStatus(BaseModel):
 
 
 class FeedbackOut(BaseModel):
-    """A stored feedback record."""
+    """A stored feedback record and the status of its line."""
 
     feedback_id: int
     request_id: str
-    scored_before: bool = Field(description="Whether the API scored this line before.")
+    decision_id: str
+    line_status: Literal["labelled", "review"] = Field(
+        description="labelled: one label in force; review: outcomes of the same rank "
+        "disagree, and training leaves the line out"
+    )
+    label_feedback_id: int | None = Field(
+        description="The record training uses for this line (an officer's outranks a "
+        "system's); null under review."
+    )
 
 
 class ModelInfo(BaseModel):

@@ -19,7 +19,7 @@ from models.contract.batch import Lines
 from models.store import AuditStore
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
-from serving.service import frame_inputs, plain, results, unknown_fields
+from serving.service import decision_ids, frame_inputs, plain, results, unknown_fields
 from serving.workbench.state import WorkbenchState, Worklist, WorklistStore
 from serving.workbench.worklist import entries_table
 
@@ -179,6 +179,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
         return []
     out = _score(wl.model, sub, ALL_REASONS)
     cal = wl.model.scorer.bundle.calibration
+    decisions = decision_ids(sub)
     lines = []
     for i in range(len(sub)):
         p = float(out["risk_score"].iloc[i])
@@ -190,6 +191,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
             {
                 "line": _line_dict(sub.iloc[i]),
                 "line_no": int(out["line_no"].iloc[i]),
+                "decision_id": decisions[i],
                 "risk_score": p,
                 "risk_band": str(out["risk_band"].iloc[i]),
                 "model_version": str(out["model_version"].iloc[i]),

@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from models.scoring.explain import feature_groups, group_contributions, reasons_for
 
@@ -85,3 +86,18 @@ def test_a_large_risk_lowering_contribution_ranks_among_the_top_reasons():
     [reasons] = reasons_for(contrib, names, ctx, k=2)
     assert [r["code"] for r in reasons] == ["field:x_d", "field:x_a"]
     assert reasons[0]["contribution"] == -2.0
+
+
+@pytest.mark.parametrize("n", [3, 65, 400])
+def test_group_sums_equal_pandas_groupby_to_the_last_bit_at_any_batch_size(n):
+    # Few lines take a Python path, many a NumPy one: both must give pandas' own sums.
+    names = ["mfr_list_sim", "shp_list_sim", "mfr_xj", "shp_xj", "names_xj", "hs_chapter",
+             "hist_imp_viol_rate", "x_port"]  # fmt: skip
+    rng = np.random.default_rng(n)
+    contrib = rng.normal(0, 1, (n, len(names) + 1)) * 10.0 ** rng.integers(-8, 8, len(names) + 1)
+    got = group_contributions(contrib, names)
+    groups = feature_groups(names)
+    frame = pd.DataFrame(contrib[:, :-1], columns=names)
+    want = frame.T.groupby([groups[c] for c in names]).sum().T
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())

@@ -52,3 +52,24 @@ def test_promote_force_moves_the_alias_and_says_why(registered_model):
     )
     assert res.exit_code == 0, res.output
     assert "challenger -> " in res.output and "forced" in res.output
+
+
+def test_serve_runs_uvicorn_with_the_limits_of_the_settings(monkeypatch):
+    import uvicorn
+
+    from models.settings import get_settings
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: seen.update(target=target, **kw))
+    monkeypatch.setenv("FLRISK_MAX_CONNECTIONS", "321")
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 0, res.output
+    assert seen["target"] == "serving.app:create_app" and seen["factory"] is True
+    assert seen["http"] == "serving.connections:GuardedProtocol"
+    assert seen["limit_concurrency"] == 321
+    assert seen["timeout_keep_alive"] == 5 and seen["timeout_graceful_shutdown"] == 30
+    assert seen["h11_max_incomplete_event_size"] == 64 * 1024

@@ -144,7 +144,9 @@ def test_promotion_gate_refuses_a_worse_candidate(registered_model, fast_config,
         mapping=None,
         name="flrisk",
         config=worse_cfg,
-        truth=None,
+        # Same lines and truth as the champion: the same holdout, so the figures recorded at
+        # training compare without re-scoring anything.
+        truth=registered_model.sim_dir / "truth.csv",
         use_feedback=False,
         promote_alias=None,
         allow_bad_rows=False,

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from models.feedback import FeedbackLines
 from pipelines import train
 from pipelines.registry import RegisteredRun
 
@@ -25,7 +26,7 @@ def steps(monkeypatch, tmp_path):
         monkeypatch.setattr(train, name, run)
 
     step("read_labelled", SimpleNamespace(frame=frame, passthrough={}, quarantine_path=None))
-    step("load_feedback_lines", frame.iloc[:0])
+    step("load_feedback_lines", FeedbackLines(frame.iloc[:0]))
     step("fit", result)
     step("save_bundle", tmp_path / "bundle")
     step("write_reports", tmp_path / "evaluation")

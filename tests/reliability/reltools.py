@@ -143,22 +143,38 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def server_process(
-    settings: Settings, *, chunk_lines: int | None = None, ready: bool = True
-) -> Iterator[ServerProcess]:
-    """Run ``tests/reliability/serve_app.py`` for ``settings``; killed at the end."""
+    settings: Settings, *, chunk_lines: int | None = None, ready: bool = True,
+    env: dict[str, str] | None = None, nofile: int | None = None,
+) -> Iterator[ServerProcess]:  # fmt: skip
+    """Run ``tests/reliability/serve_app.py`` for ``settings``; killed at the end.
+
+    ``env`` adds variables (other settings); ``nofile`` limits the server's open files.
+    """
     port = free_port()
     log = settings.data_dir / f"server-{port}.log"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(HERE / "serve_app.py"), "--port", str(port)]
     if chunk_lines:
         cmd += ["--chunk-lines", str(chunk_lines)]
+
+    def limit_files() -> None:
+        if nofile:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=settings_env(settings), stdout=out, stderr=out, cwd=REPO)
+        proc = subprocess.Popen(
+            cmd, env={**settings_env(settings), **(env or {})}, stdout=out, stderr=out,
+            cwd=REPO, preexec_fn=limit_files,
+        )  # fmt: skip
     server = ServerProcess(proc, f"http://127.0.0.1:{port}", log)
     try:
-        wait_http(f"{server.url}/healthz")
+        # Generous: on a loaded shared machine the imports and the start-up wait for the model
+        # took 81 s before the first /healthz (2026-12-03, load average 14 on 2 cores).
+        wait_http(f"{server.url}/healthz", timeout=180)
         if ready:
-            wait_http(f"{server.url}/readyz")
+            wait_http(f"{server.url}/readyz", timeout=180)
         yield server
     except BaseException:
         print(log.read_text()[-4000:])

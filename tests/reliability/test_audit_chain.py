@@ -23,7 +23,8 @@ from typer.testing import CliRunner
 
 from models.audit_chain import row_hash
 from models.audit_rows import AuditRows, ModelStamp
-from models.store import CHAIN_COLUMNS, HASHED, AuditStore, audit, now_iso
+from models.feedback import record_outcome
+from models.store import CHAIN_COLUMNS, HASHED, AuditStore, audit
 from pipelines.cli import app
 
 pytestmark = pytest.mark.integration
@@ -49,6 +50,22 @@ def _rows(n: int, request_id: str = "r", first: int = 0) -> list[dict[str, Any]]
     return [dict(r) for r in rows]
 
 
+def _outcome(store: AuditStore, entry_id: str) -> dict[str, Any]:
+    """An officer's outcome for line 1 of a scored entry (its own audit row, chained too)."""
+    decision = next(r["input_hash"] for r in store.audit_rows() if r["entry_id"] == entry_id)
+    fb = {
+        "entry_id": entry_id,
+        "line_no": 1,
+        "decision_id": decision,
+        "inspected": True,
+        "inspection_reason": "targeted",
+        "violation": 1,
+        "outcome": "detained",
+        "note": None,
+    }
+    return record_outcome(store, fb, key_id="k", source="workbench", request_id="f")
+
+
 def _direct(store: AuditStore, sql: str, **params: Any) -> None:
     """A change made straight in the database, as its administrator (or an intruder) would."""
     from sqlalchemy import text
@@ -71,18 +88,7 @@ def _ten(store: AuditStore) -> None:
 def test_an_intact_chain_verifies_with_its_count(store: AuditStore) -> None:
     store.record(_rows(1, "one"))
     store.record(_rows(150, "many", first=1))  # a file job's chunk
-    fb = {
-        "ts": now_iso(),
-        "key_id": "k",
-        "entry_id": "E-0",
-        "line_no": 1,
-        "inspected": True,
-        "inspection_reason": "targeted",
-        "violation": 1,
-        "outcome": "detained",
-        "note": None,
-    }
-    store.record_feedback(fb, dict(AuditRows("f", "k").feedback("E-0", 1, fb)))
+    assert _outcome(store, "E-0")["line_status"] == "labelled"  # feedback, with its audit row
     store.record([dict(AuditRows("e", "k").event("workbench_export", {"rows": 3}, MODEL))])
     verdict = store.verify()
     assert verdict.ok and verdict.problem is None and verdict.broken_at is None
@@ -258,10 +264,7 @@ def test_the_api_role_can_append_but_not_rewrite(pg: PgCluster) -> None:
     try:
         api.create()  # a chained store: nothing to migrate, no lock needed
         assert api.record(_rows(3, "api", first=2)) == 3
-        fb = {"ts": now_iso(), "key_id": "k", "entry_id": "E-0", "line_no": 1,
-              "inspected": False, "inspection_reason": None, "violation": None,
-              "outcome": None, "note": None}  # fmt: skip
-        assert api.record_feedback(fb, dict(AuditRows("f", "k").feedback("E-0", 1, fb))) >= 1
+        assert _outcome(api, "E-2")["line_status"] == "labelled"  # feedback and its status
         assert api.probe() is None
         verdict = api.verify()
         assert verdict.ok and verdict.chained == 6

@@ -51,9 +51,11 @@ def live(
     from serving.app import create_app
 
     root: Path = tmp_path_factory.mktemp("fuzz-app")
-    # Generous limits: the fuzzer must reach the handlers, not the rate limiter.
+    # Generous limits: the fuzzer must reach the handlers, not the rate limiters (its keyless
+    # calls all come from one address).
     settings = app_settings(
         root, shared_registry, rate_limit_per_minute=1e6, rate_limit_burst=100_000,
+        auth_failures_per_minute=1e6, auth_failure_burst=100_000,
         sync_file_lines=50,
     )  # fmt: skip
     keys = add_keys(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from servetools import lines_json
+
+from models.feedback import load_feedback_lines
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -183,10 +186,15 @@ def test_outcome_goes_to_the_feedback_store_and_the_audit_log(signed_in: SimpleN
     actions = {row["action"] for row in rows}
     assert {"workbench_upload", "workbench_score", "workbench_view", "feedback"} <= actions
     assert "workbench_outcome" in actions
-    assert store.has_scored(entry_id, line_no)  # the feedback can be learned from
-    labelled, skipped = store.feedback_with_inputs()
-    assert skipped == 0
-    assert any(x["entry_id"] == entry_id and x["violation"] == "1" for x in labelled)
+    (fb,) = store.feedback_for(entry_id)
+    assert fb["source"] == "workbench" and fb["line_status"] == "labelled"
+    assert store.has_decision(entry_id, line_no, fb["decision_id"])  # it can be learned from
+    got = load_feedback_lines(signed_in.settings, [*signed_in.lines.columns])
+    assert got.unscored == 0 and got.invalid == 0
+    assert any(
+        e == entry_id and v == 1
+        for e, v in zip(got.frame["entry_id"], got.frame["violation"], strict=True)
+    )
 
 
 def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
@@ -197,7 +205,7 @@ def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
         f"/worklists/{wl_id}/outcome",
         data={"csrf_token": signed_in.csrf, "entry_id": "x", "line_no": "1", "outcome": "maybe"},
     )
-    assert r.status_code == 422 and "Pick released, detained or excluded" in r.text
+    assert r.status_code == 422 and "Pick one of: released, detained, excluded, seized" in r.text
 
 
 def test_export_is_guarded_against_formula_injection(signed_in: SimpleNamespace) -> None:
@@ -305,3 +313,34 @@ def test_per_line_audit_rows_are_written(signed_in: SimpleNamespace) -> None:
         time.sleep(0.1)
     assert len(rows) == len(wl.lines)
     assert all(x["input_json"] and x["model_version"] == wl.model.resolved.uri for x in rows)
+
+
+def test_failed_signins_are_throttled_and_audited_in_summary(
+    make_client: Callable[..., Any],
+) -> None:
+    client, keys, _ = make_client(auth_failure_burst=10, auth_failures_per_minute=6)
+    page = client.get("/signin")
+    codes = []
+    for i in range(500):  # each answer is a new form with a new one-time token
+        page = client.post(
+            "/signin", data={"api_key": f"flr_{i}", "csrf_token": csrf_of(page.text)}
+        )
+        codes.append(page.status_code)
+    assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+    r = client.post("/signin", data={"api_key": keys["admin"], "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text  # locked out for now
+    assert int(r.headers["Retry-After"]) >= 1
+    store = client.app.state.store
+    rows = [row for row in store.audit_rows() if row["action"] == "workbench_signin_failed"]
+    assert len(rows) == 1  # not 500: the rest are counted for the next row
+    client.__exit__(None, None, None)  # shutdown writes what is still counted
+    rows = [row for row in store.audit_rows() if row["action"] == "workbench_signin_failed"]
+    assert len(rows) <= 2
+    assert sum(json.loads(row["input_json"])["failures"] for row in rows) == 501
+
+
+def test_an_oversized_signin_form_is_not_parsed(wb: SimpleNamespace) -> None:
+    page = wb.client.get("/signin")
+    big = {"api_key": "x" * 10_000, "csrf_token": csrf_of(page.text)}
+    r = wb.client.post("/signin", data=big)
+    assert r.status_code == 413 and "flrisk_session" not in r.cookies
