@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from models.mlflow_env import quiet_mlflow
+from pipelines.audit_cli import app as audit_app
 from pipelines.cli_errors import DEBUG_ENV, PlainErrors, check_inputs, check_output
 from pipelines.keys_cli import keys_app
 
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 reference_app = typer.Typer(help="Reference tables: entity lists, Xinjiang places, risk goods.")
 app.add_typer(reference_app, name="reference")
+app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 
 

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from models.audit_rows import AuditRow, AuditRows, ModelStamp
-from models.store import audit
+from models.store import CHAIN_COLUMNS, audit
 
-COLUMNS = [c.name for c in audit.columns if c.name != "id"]
+# Every column but those the store fills in: the id and the hash chain.
+COLUMNS = [c.name for c in audit.columns if c.name not in ("id", *CHAIN_COLUMNS)]
 MODEL = ModelStamp("models:/flrisk/3", "b" * 64)
 RESULT = {"entry_id": "E-1", "line_no": 2, "risk_score": 0.25, "risk_band": "elevated",
           "reasons": [{"code": "xinjiang_address", "contribution": 1.5}]}  # fmt: skip

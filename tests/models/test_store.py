@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from models.audit_rows import AuditRows, ModelStamp
+from models.feedback import record_outcome
 from models.store import (
-    RAW_ROWS,
     AuditStore,
     AuditUnavailableError,
     canonical_json,
@@ -47,14 +47,25 @@ def _line(entry: str, line_no: int, hs: str = "520100") -> dict[str, Any]:
 
 
 def _feedback(store: AuditStore, entry: str, line_no: int, **fields: Any) -> int:
-    rows = AuditRows("fb-" + entry, "officer-1")
-    record = {"entry_id": entry, "line_no": line_no, "inspected": True,
+    """An officer's outcome for the line's latest audited scoring."""
+    decision = [
+        r["input_hash"]
+        for r in store.audit_rows()
+        if (r["entry_id"], r["line_no"], r["action"]) == (entry, line_no, "score")
+    ][-1]
+    record = {"entry_id": entry, "line_no": line_no, "decision_id": decision, "inspected": True,
               "inspection_reason": "random", "violation": 1, "outcome": None,
               "note": None}  # fmt: skip
     record.update(fields)
-    return store.record_feedback(
-        {"ts": rows.ts, "key_id": "officer-1", **record}, rows.feedback(entry, line_no, record)
-    )
+    done = record_outcome(store, record, key_id="officer-1", source="workbench",
+                          request_id="fb-" + entry)  # fmt: skip
+    return int(done["feedback_id"])
+
+
+def _score(store: AuditStore, entry: str, line_no: int, hs: str = "520100") -> None:
+    rows = AuditRows("r-" + entry, "k")
+    store.record(rows.scored("score", MODEL, [_line(entry, line_no, hs)],
+                             [_result(entry, line_no, 0.5)], 1.0))  # fmt: skip
 
 
 @pytest.fixture
@@ -64,13 +75,13 @@ def store(tmp_path: Path) -> Iterator[AuditStore]:
     s.dispose()
 
 
-def test_a_new_store_answers_pings_and_has_no_rows(store: AuditStore) -> None:
-    assert store.ping() is True
+def test_a_new_store_takes_a_probe_write_and_has_no_rows(store: AuditStore) -> None:
+    assert store.probe() is None
     assert store.audit_rows() == [] and store.feedback_for("E-1") == []
-    assert store.feedback_with_inputs() == ([], 0)
+    assert store.feedback_for_training() == ([], {}, [])
     assert store.record([]) == 0
     closed = AuditStore("postgresql+psycopg://flrisk@127.0.0.1:9/none?connect_timeout=2")
-    assert closed.ping() is False  # nothing listens on port 9
+    assert "audit write failed" in (closed.probe() or "")  # nothing listens on port 9
 
 
 def test_job_lines_are_the_scored_lines_of_that_request_in_order(store: AuditStore) -> None:
@@ -81,27 +92,32 @@ def test_job_lines_are_the_scored_lines_of_that_request_in_order(store: AuditSto
     store.record([rows.event("job_started", {"lines": 2})])
     store.record(AuditRows("job-2", "k").scored("score_file", MODEL, lines[:1], results[:1], 1))
     got = store.job_lines("job-1")
+    decision = [input_hash(canonical_json(line)) for line in lines]  # each scoring's input
     assert got == [
-        {"entry_id": "E-1", "line_no": 1, "risk_score": 0.9, "risk_band": "high",
-         "reasons": [{"code": "route", "contribution": 0.5}]},
-        {"entry_id": "E-1", "line_no": 2, "risk_score": 0.1, "risk_band": "high",
-         "reasons": [{"code": "route", "contribution": 0.5}]},
+        {"entry_id": "E-1", "line_no": 1, "decision_id": decision[0], "risk_score": 0.9,
+         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}]},
+        {"entry_id": "E-1", "line_no": 2, "decision_id": decision[1], "risk_score": 0.1,
+         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}]},
     ]  # fmt: skip
     assert store.job_lines("job-3") == []
 
 
-def test_has_scored_only_for_a_scored_or_viewed_line_with_its_input(store: AuditStore) -> None:
+def test_has_decision_only_for_a_scored_line_with_that_input(store: AuditStore) -> None:
     rows = AuditRows("r1", "k")
     store.record(rows.scored("score", MODEL, [_line("E-1", 1)], [_result("E-1", 1, 0.5)], 1.0))
     store.record(rows.viewed("workbench_view", MODEL, [_result("E-2", 1, 0.5)]))  # no input
-    store.record([rows.feedback("E-3", 1, {"entry_id": "E-3"})])  # feedback, not scoring
-    assert store.has_scored("E-1", 1) is True
-    assert store.has_scored("E-1", 2) is False
-    assert store.has_scored("E-2", 1) is False
-    assert store.has_scored("E-3", 1) is False
+    fb = rows.feedback("E-3", 1, {"entry_id": "E-3"})
+    store.record([fb])  # feedback, not scoring
+    decision = input_hash(canonical_json(_line("E-1", 1)))
+    assert store.has_decision("E-1", 1, decision) is True
+    assert store.has_decision("E-1", 2, decision) is False
+    assert store.has_decision("E-1", 1, "0" * 64) is False
+    assert store.has_decision("E-3", 1, str(fb["input_hash"])) is False
 
 
 def test_feedback_and_its_audit_row_are_written_together(store: AuditStore) -> None:
+    _score(store, "E-1", 1)
+    _score(store, "E-1", 2)
     first = _feedback(store, "E-1", 1, violation=0, outcome="released")
     second = _feedback(store, "E-1", 2, note="seized at port")
     assert (first, second) == (1, 2)
@@ -110,35 +126,30 @@ def test_feedback_and_its_audit_row_are_written_together(store: AuditStore) -> N
         (1, 0, "released", None),
         (2, 1, None, "seized at port"),
     ]
-    assert [r["action"] for r in store.audit_rows()] == ["feedback", "feedback"]
+    assert [r["action"] for r in store.audit_rows()] == ["score", "score", "feedback", "feedback"]
     with pytest.raises(AuditUnavailableError, match="feedback write failed"):
-        _feedback(store, "E-1", 3, inspected=None)  # NOT NULL: nothing written
-    assert len(store.feedback_for("E-1")) == 2 and len(store.audit_rows()) == 2
+        _feedback(store, "E-1", 1, inspected=None)  # NOT NULL: nothing written
+    assert len(store.feedback_for("E-1")) == 2 and len(store.audit_rows()) == 4
+    assert store.verify().ok
 
 
-def test_training_gets_the_latest_feedback_joined_to_the_audited_input(
+def test_training_gets_the_records_the_statuses_and_the_audited_inputs(
     store: AuditStore,
 ) -> None:
-    rows = AuditRows("r1", "k")
-    store.record(
-        rows.scored("score", MODEL, [_line("E-1", 1, "111111")], [_result("E-1", 1, 0.5)], 1)
-    )
-    store.record(
-        rows.scored("score", MODEL, [_line("E-1", 1, "222222")], [_result("E-1", 1, 0.5)], 1)
-    )
-    store.record(rows.scored("score", MODEL, [_line("E-2", 1)], [_result("E-2", 1, 0.5)], 1))
-    _feedback(store, "E-1", 1, violation=1)
-    _feedback(store, "E-1", 1, inspection_reason="targeted", violation=0)  # the latest word
+    _score(store, "E-1", 1, "111111")
+    _score(store, "E-1", 1, "222222")  # re-scored with other content: the latest decision
+    _score(store, "E-2", 1)
+    first = _feedback(store, "E-1", 1, violation=1)
     _feedback(store, "E-2", 1, inspected=False, inspection_reason=None, violation=None)
-    _feedback(store, "E-9", 1)  # never scored: no input to learn from
-    got, skipped = store.feedback_with_inputs()
-    assert skipped == 1
-    assert sorted(got, key=lambda r: r["entry_id"]) == [
-        {"entry_id": "E-1", "line_no": 1, "hts_code": "222222", "inspected": "true",
-         "inspection_reason": "targeted", "violation": "0"},
-        {"entry_id": "E-2", "line_no": 1, "hts_code": "520100", "inspected": "false",
-         "inspection_reason": "", "violation": ""},
-    ]  # fmt: skip
+    records, statuses, inputs = store.feedback_for_training()
+    assert [r["id"] for r in records] == [first, first + 1]
+    assert statuses[("E-1", 1)]["feedback_id"] == first
+    assert statuses[("E-1", 1)]["status"] == "labelled"
+    assert [(r["entry_id"], r["input_json"]) for r in inputs] == [
+        ("E-1", canonical_json(_line("E-1", 1, "111111"))),
+        ("E-1", canonical_json(_line("E-1", 1, "222222"))),
+        ("E-2", canonical_json(_line("E-2", 1))),
+    ]
 
 
 def test_a_write_that_would_wait_writes_nothing(store: AuditStore) -> None:
@@ -156,7 +167,7 @@ def test_a_write_that_would_wait_writes_nothing(store: AuditStore) -> None:
 
 def test_a_large_batch_is_written_in_one_transaction(store: AuditStore) -> None:
     rows = AuditRows("big", "k")
-    n = RAW_ROWS + 1
+    n = 65
     lines = [_line("E-1", i) for i in range(1, n + 1)]
     results = [_result("E-1", i, i / n) for i in range(1, n + 1)]
     assert store.record(rows.scored("score_file", MODEL, lines, results, 1.0)) == n

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,23 +21,6 @@ from models.feedback import UnknownDecisionError, record_outcome
 from models.store import AuditStore, AuditUnavailableError
 
 pytestmark = pytest.mark.integration
-_DBS = iter(range(1000))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
-    else:
-        pg: PgCluster = request.getfixturevalue("pg")
-        name = f"audit_{next(_DBS)}"
-        pg.create_db(name)
-        url = pg.url(name)
-    s = AuditStore(url)
-    s.create()
-    s.create()  # idempotent
-    yield s
-    s.dispose()
 
 
 def _row(i: int, request_id: str = "r1", score: float = 0.1) -> dict[str, object]:
@@ -67,7 +49,7 @@ def test_write_without_waiting_only_when_no_other_writer(store: AuditStore) -> N
         assert store.audit_rows() == []
         return
     assert store.record([_row(1)], wait=False) == 1
-    with store._writing:  # a thread of this process is writing
+    with store._sqlite_writer:  # a thread of this process is writing
         assert store.record([_row(2)], wait=False) is None
     import sqlite3
     import time
@@ -89,7 +71,7 @@ def test_write_without_waiting_only_when_no_other_writer(store: AuditStore) -> N
 
 
 def test_many_rows_and_odd_rows(store: AuditStore) -> None:
-    many = [_row(i, score=i / 1000) for i in range(150)]  # past RAW_ROWS: SQLAlchemy's batching
+    many = [_row(i, score=i / 1000) for i in range(150)]  # a file job's chunk
     assert store.record(many) == 150
     assert [r["risk_score"] for r in store.audit_rows("r1")] == [i / 1000 for i in range(150)]
     odd = _row(1000)
@@ -151,14 +133,18 @@ def test_concurrent_outcomes_for_one_line_are_resolved_one_at_a_time(store: Audi
     assert statuses[("E-1", 1)]["records"] == 8 and statuses[("E-1", 1)]["status"] == "review"
 
 
-def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
+@pytest.mark.parametrize("stores", [1, 2])
+def test_concurrent_writers_lose_nothing_and_keep_one_chain(store: AuditStore, stores: int) -> None:
+    """8 threads on one store; with two stores on one database (as two server processes
+    would be), every other thread writes through the second. The hash chain never forks."""
+    writers = [store, *(AuditStore(store.url) for _ in range(stores - 1))]
     n_threads, per_thread = 8, 40
     errors: list[BaseException] = []
 
     def write(t: int) -> None:
         try:
             for i in range(per_thread):
-                store.record(
+                writers[t % stores].record(
                     [
                         _row(t * 1000 + i, request_id=f"t{t}-{i}"),
                         _row(t * 1000 + i + 500, request_id=f"t{t}-{i}"),
@@ -172,13 +158,18 @@ def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
         t.start()
     for t in threads:
         t.join()
+    for w in writers[1:]:
+        w.dispose()
     assert errors == []
     assert len(store.audit_rows()) == n_threads * per_thread * 2
+    verdict = store.verify()
+    assert verdict.ok, verdict.problem
+    assert verdict.chained == n_threads * per_thread * 2
 
 
 def test_unreachable_store_is_an_audit_error_not_a_crash(tmp_path: Path) -> None:
     s = AuditStore("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
-    assert s.ping() is False
+    assert s.probe() is not None
     with pytest.raises(AuditUnavailableError):
         s.record([_row(1)])
     with pytest.raises(AuditUnavailableError):

@@ -92,7 +92,7 @@ def test_a_write_that_would_wait_leaves_the_event_loop_free(
         )
     )
     probe = threading.Thread(target=lambda: health.append(api.client.get("/healthz").status_code))
-    with store._writing:  # another writer, e.g. a file job's chunk
+    with store._sqlite_writer:  # another writer, e.g. a file job's chunk
         sender.start()
         sender.join(timeout=2.0)
         waiting = sender.is_alive()  # the answer waits for its audit write ...
