@@ -48,9 +48,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import audit_chain as chain
-from models.sqlite_file import OpenedFile, sqlite_file
-
 from models.errors import UserError
+from models.sqlite_file import OpenedFile, sqlite_file
 
 metadata = MetaData()
 
