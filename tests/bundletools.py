@@ -10,9 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 from pathlib import Path
 
-from models.scoring.bundle import MANIFEST_FILE, MODEL_FILE, STATE_FILE, sha256_file
+from models.scoring.bundle import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    STATE_FILE,
+    ModelBundle,
+    save_bundle,
+    sha256_file,
+)
+from models.scoring.check import check_in_child
 from models.scoring.lookup import client
 from models.settings import Settings
 
@@ -71,3 +80,17 @@ def malform_child(folder: Path) -> str:
 def record_in_registry(settings: Settings, name: str, version: str, bundle_hash: str) -> None:
     """Make the registry agree with a bundle (as if training had registered it so)."""
     client(settings).set_model_version_tag(name, version, "bundle_hash", bundle_hash)
+
+
+def checked(bundle: ModelBundle) -> ModelBundle:
+    """Have a child process load ``bundle`` now, once for the test process.
+
+    A server has a child load each new bundle before it does (``models/scoring/check.py``)
+    and remembers, per process, the bundles that passed; checking a session's bundles up
+    front keeps that child's seconds out of the 20 s a test app's start-up waits for its
+    model. (Server processes started by tests check for themselves.)
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = save_bundle(bundle, Path(tmp) / "bundle")
+        check_in_child(folder, timeout_s=600, bundle_hash=bundle.bundle_hash)
+    return bundle

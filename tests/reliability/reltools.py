@@ -141,6 +141,12 @@ class ServerProcess:
                 self.kill()
 
 
+# A server process answers once it has imported its libraries and loaded (or given up
+# waiting for) its model, a child process having loaded it first: seconds on an idle machine,
+# over a minute on a busy 2-core one.
+START_TIMEOUT_S = 240.0
+
+
 @contextlib.contextmanager
 def server_process(
     settings: Settings, *, chunk_lines: int | None = None, ready: bool = True
@@ -156,9 +162,9 @@ def server_process(
         proc = subprocess.Popen(cmd, env=settings_env(settings), stdout=out, stderr=out, cwd=REPO)
     server = ServerProcess(proc, f"http://127.0.0.1:{port}", log)
     try:
-        wait_http(f"{server.url}/healthz")
+        wait_http(f"{server.url}/healthz", timeout=START_TIMEOUT_S)
         if ready:
-            wait_http(f"{server.url}/readyz")
+            wait_http(f"{server.url}/readyz", timeout=START_TIMEOUT_S)
         yield server
     except BaseException:
         print(log.read_text()[-4000:])
