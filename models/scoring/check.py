@@ -112,7 +112,9 @@ def check_trees(text: str) -> int:
         while todo:
             node = todo.pop()
             if node in seen_nodes:
-                raise ModelIntegrityError(f"tree {t}: node {node} is reached twice (a cycle)")
+                raise ModelIntegrityError(
+                    f"tree {t}: node {node} is reached twice (a cycle or a shared node)"
+                )
             seen_nodes.add(node)
             for child in (left[node], right[node]):
                 if child >= 0:
