@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         ge=0.0,
         description="Re-resolve the alias every N seconds (0: only on request).",
     )
+    model_check_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A new model is first loaded and scored in a child process, killed and "
+        "the model refused after this long (a malformed model file can abort LightGBM).",
+    )
     rate_limit_per_minute: float = Field(default=600.0, gt=0, description="Requests/min per key.")
     rate_limit_burst: int = Field(default=60, ge=1, description="Requests a key may burst.")
     max_json_bytes: int = Field(default=10 * 2**20, ge=1024, description="JSON body limit.")

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from bundletools import checked
 from reltools import TINY, PgCluster, _pg_bin, free_port, helpers, make_settings, register
 
 from models.scoring.bundle import ModelBundle
@@ -31,9 +32,9 @@ def bundle(request: pytest.FixtureRequest) -> ModelBundle:
 
     if TINY:
         tiny: ModelBundle = helpers.train_bundle()
-        return tiny
+        return checked(tiny)
     rm = request.getfixturevalue("registered_model")
-    return fetch_bundle(resolve(rm.uri, rm.settings), rm.settings)
+    return checked(fetch_bundle(resolve(rm.uri, rm.settings), rm.settings))
 
 
 @pytest.fixture(scope="session")

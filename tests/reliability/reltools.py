@@ -141,6 +141,12 @@ class ServerProcess:
                 self.kill()
 
 
+# A server process answers once it has imported its libraries and loaded (or given up
+# waiting for) its model, a child process having loaded it first: seconds on an idle machine,
+# over a minute on a busy 2-core one.
+START_TIMEOUT_S = 240.0
+
+
 @contextlib.contextmanager
 def server_process(
     settings: Settings, *, chunk_lines: int | None = None, ready: bool = True,
@@ -170,11 +176,9 @@ def server_process(
         )  # fmt: skip
     server = ServerProcess(proc, f"http://127.0.0.1:{port}", log)
     try:
-        # Generous: on a loaded shared machine the imports and the start-up wait for the model
-        # took 81 s before the first /healthz (2026-12-03, load average 14 on 2 cores).
-        wait_http(f"{server.url}/healthz", timeout=180)
+        wait_http(f"{server.url}/healthz", timeout=START_TIMEOUT_S)
         if ready:
-            wait_http(f"{server.url}/readyz", timeout=180)
+            wait_http(f"{server.url}/readyz", timeout=START_TIMEOUT_S)
         yield server
     except BaseException:
         print(log.read_text()[-4000:])
