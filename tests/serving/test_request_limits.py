@@ -15,6 +15,18 @@ from serving import limits
 from serving.limits import BodySizeLimitMiddleware, BodyTooLargeError, RateLimiter
 
 
+def _run(coro):  # type: ignore[no-untyped-def]
+    """``asyncio.run`` in a thread of its own.
+
+    The browser tests' sync Playwright keeps an event loop running in the main thread for
+    the session, where ``asyncio.run`` would refuse to start another.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -93,7 +105,7 @@ def _run(
     async def run() -> None:
         await mw(scope, receive, send)
 
-    asyncio.run(run())
+    _run(run())
     return sent, len(incoming)
 
 
@@ -180,7 +192,7 @@ def test_other_scopes_pass_through_untouched() -> None:
         seen.append(message)
 
     mw = BodySizeLimitMiddleware(app, json_limit=1, upload_limit=1)
-    asyncio.run(mw({"type": "lifespan"}, receive, send))
+    _run(mw({"type": "lifespan"}, receive, send))
     assert seen == ["lifespan", "startup", "started"]
 
 

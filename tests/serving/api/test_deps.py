@@ -20,6 +20,18 @@ from serving.auth import KeyStore, Principal, create_key
 from serving.limits import RateLimiter
 
 
+def _run(coro):  # type: ignore[no-untyped-def]
+    """``asyncio.run`` in a thread of its own.
+
+    The browser tests' sync Playwright keeps an event loop running in the main thread for
+    the session, where ``asyncio.run`` would refuse to start another.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _app(keys: Path, per_minute: float = 600.0, burst: int = 100) -> FastAPI:
     # The scope dependencies are made here, as the routes' module-level aliases are at import.
     app = FastAPI()
@@ -119,7 +131,7 @@ def test_scoring_takes_the_model_once_with_the_store_and_instruments() -> None:
     holder = SimpleNamespace(get=lambda: "model-v1")
     state = SimpleNamespace(holder=holder, store="store", instruments="instruments")
     request = SimpleNamespace(app=SimpleNamespace(state=state))
-    got = asyncio.run(scoring(request))  # type: ignore[arg-type]
+    got = _run(scoring(request))  # type: ignore[arg-type]
     assert (got.model, got.holder, got.store, got.instruments) == (
         "model-v1",
         holder,

@@ -19,6 +19,18 @@ from servetools import auth, lines_json
 from serving.api.body import INLINE_BODY_BYTES
 
 
+def _run(coro):  # type: ignore[no-untyped-def]
+    """``asyncio.run`` in a thread of its own.
+
+    The browser tests' sync Playwright keeps an event loop running in the main thread for
+    the session, where ``asyncio.run`` would refuse to start another.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def call(
     app: Any, path: str, *, headers: dict[str, str] | None = None, body: bytes = b"",
     client: str = "203.0.113.7", method: str = "POST",
@@ -43,7 +55,7 @@ def call(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    _run(app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     headers_out = {k.decode().lower(): v.decode() for k, v in start["headers"]}
