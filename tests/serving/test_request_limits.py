@@ -15,7 +15,7 @@ from serving import limits
 from serving.limits import BodySizeLimitMiddleware, BodyTooLargeError, RateLimiter
 
 
-def _run(coro):  # type: ignore[no-untyped-def]
+def _run_async(coro):  # type: ignore[no-untyped-def]
     """``asyncio.run`` in a thread of its own.
 
     The browser tests' sync Playwright keeps an event loop running in the main thread for
@@ -105,7 +105,7 @@ def _run(
     async def run() -> None:
         await mw(scope, receive, send)
 
-    _run(run())
+    _run_async(run())
     return sent, len(incoming)
 
 
@@ -192,7 +192,7 @@ def test_other_scopes_pass_through_untouched() -> None:
         seen.append(message)
 
     mw = BodySizeLimitMiddleware(app, json_limit=1, upload_limit=1)
-    _run(mw({"type": "lifespan"}, receive, send))
+    _run_async(mw({"type": "lifespan"}, receive, send))
     assert seen == ["lifespan", "startup", "started"]
 
 
