@@ -115,7 +115,14 @@ def test_flrisk_score_equals_the_in_process_scorer(registered_model, tmp_path):
     )
     assert len(written) == len(direct)
     np.testing.assert_array_equal(written["risk_score"].to_numpy(), direct.risk_score)
-    assert written["reasons"].map(lambda t: len(json.loads(t))).eq(2).all()
+    # The file holds the in-process reasons: up to 2 per direction, raising ones first.
+    assert written["reasons"].map(json.loads).tolist() == [
+        json.loads(json.dumps(r)) for r in direct.reasons
+    ]
+    for reasons in written["reasons"].map(json.loads):
+        dirs = [r["direction"] for r in reasons]
+        assert dirs == sorted(dirs, key=lambda d: d != "raises")
+        assert dirs.count("raises") <= 2 and dirs.count("lowers") <= 2
 
 
 def test_training_features_equal_serving_features(registered_model):
