@@ -11,16 +11,28 @@ from typer.testing import CliRunner
 
 from models.scoring.bundle import MODEL_FILE, sha256_file
 from models.scoring.lookup import client, resolve
+from models.settings import Settings, get_settings
 from pipelines.cli import app
+
+
+@pytest.fixture
+def session_settings(registered_model: SimpleNamespace, monkeypatch: pytest.MonkeyPatch):
+    """The CLI's settings are the session registry's (whatever tests before left cached)."""
+    s = registered_model.settings
+    monkeypatch.setenv("FLRISK_DATA_DIR", str(s.data_dir))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", s.tracking_uri())
+    get_settings.cache_clear()
+    yield s
+    get_settings.cache_clear()
 
 
 @pytest.mark.slow
 def test_score_and_evaluate_refuse_a_tampered_bundle_with_rehashed_manifest(
-    registered_model: SimpleNamespace, tmp_path: Path
+    registered_model: SimpleNamespace, session_settings: Settings, tmp_path: Path
 ) -> None:
     from mlflow.artifacts import download_artifacts
 
-    s = registered_model.settings
+    s = session_settings
     resolved = resolve(registered_model.uri, s)
     c = client(s)
     tags = c.get_model_version(resolved.name, resolved.version).tags
