@@ -19,7 +19,6 @@ import pandas as pd
 import typer
 
 from models.contract.reader import read_entry_lines
-from models.errors import UserError
 from models.features.signals import derive_signals, signal_frame
 from models.scoring.lookup import ResolvedModel, client, fetch_bundle, resolve
 from models.scoring.scorer import Scorer
@@ -207,23 +206,6 @@ def _training_run(settings: Settings, resolved: ResolvedModel) -> str:
         return ""
 
 
-class TruthMismatchError(UserError, ValueError):
-    """The hidden-truth file does not cover the lines evaluated."""
-
-    hint = (
-        "Pass the truth.csv of the world the lines were simulated in: it covers every line "
-        "of its train.csv and score.csv."
-    )
-
-
-def _truth(path: Path, frame: pd.DataFrame) -> np.ndarray:
-    try:
-        return load_truth(path, frame)
-    except (ValueError, KeyError) as exc:  # lines it lacks, or not a truth file at all
-        said = str(exc).strip("'\"")
-        raise TruthMismatchError(said if str(path) in said else f"--truth {path}: {said}") from exc
-
-
 def with_label_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Lines with the label columns, added as "not inspected" where a file has none.
 
@@ -262,7 +244,7 @@ def evaluate_command(
         typer.echo(f"{len(res.bad_rows)} problems in bad rows quarantined to {res.quarantine_path}")
     frame = with_label_columns(res.frame)
     lines = res.lines
-    hidden = _truth(truth, frame) if truth else None
+    hidden = load_truth(truth, frame) if truth else None
     scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
     p = scorer.score(lines, reasons=0).risk_score
     signals = signal_frame(derive_signals(lines, scorer.cache))

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from models.contract.reader import ReadResult, read_entry_lines
+from models.errors import UserError
 from models.settings import Settings
 
 # Sort order of training lines: row order in the input files must never change a model.
@@ -84,15 +85,32 @@ def sort_lines(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(LINE_ORDER, kind="stable").reset_index(drop=True)
 
 
-def load_truth(path: Path, frame: pd.DataFrame) -> np.ndarray:
-    """Hidden truth aligned with ``frame`` by (entry_id, line_no); refuses missing lines."""
-    t = pd.read_csv(path, dtype={"entry_id": str})
-    merged = (
-        frame[["entry_id", "line_no"]]
-        .astype({"entry_id": object})
-        .merge(t.astype({"entry_id": object}), on=["entry_id", "line_no"], how="left")
+class TruthMismatchError(UserError, ValueError):
+    """The hidden-truth file does not cover the lines, or is not a truth file."""
+
+    hint = (
+        "Pass the truth.csv of the world the lines were simulated in: it covers every line "
+        "of its train.csv and score.csv."
     )
-    if merged["true_violation"].isna().any():
-        n = int(merged["true_violation"].isna().sum())
-        raise ValueError(f"{path}: no hidden truth for {n} lines")
+
+
+def load_truth(path: Path, frame: pd.DataFrame) -> np.ndarray:
+    """Hidden truth aligned with ``frame`` by (entry_id, line_no).
+
+    Raises:
+        TruthMismatchError: Lines the file lacks, or a file without the truth's columns
+            (a user's mistake in ``--truth``: said in words by the CLI).
+    """
+    try:
+        t = pd.read_csv(path, dtype={"entry_id": str})
+        merged = (
+            frame[["entry_id", "line_no"]]
+            .astype({"entry_id": object})
+            .merge(t.astype({"entry_id": object}), on=["entry_id", "line_no"], how="left")
+        )
+        missing = merged["true_violation"].isna()
+    except KeyError as exc:
+        raise TruthMismatchError(f"--truth {path}: not a truth file (no column {exc})") from exc
+    if missing.any():
+        raise TruthMismatchError(f"--truth {path}: no hidden truth for {int(missing.sum())} lines")
     return merged["true_violation"].to_numpy(dtype=float)

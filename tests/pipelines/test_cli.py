@@ -233,6 +233,19 @@ def test_bad_rows_are_summed_up_with_the_first_and_the_quarantine(tmp_path):
            "quarantine", "--allow-bad-rows")  # fmt: skip
 
 
+def test_train_with_a_truth_file_of_another_world_is_explained(tmp_path):
+    data = _labelled_csv(tmp_path / "t.csv", n=5)
+    truth = tmp_path / "truth.csv"
+    truth.write_text("entry_id,line_no,true_violation\nX1,1,0\n")
+    res = CliRunner().invoke(app, ["train", "--data", str(data), "--truth", str(truth),
+                                   "--no-feedback"])  # fmt: skip
+    _plain(res, "no hidden truth for 5 lines", "truth.csv of the world")
+    truth.write_text("a,b\n1,2\n")
+    res = CliRunner().invoke(app, ["train", "--data", str(data), "--truth", str(truth),
+                                   "--no-feedback"])  # fmt: skip
+    _plain(res, "not a truth file")
+
+
 def test_a_bad_training_configuration_is_named(tmp_path):
     cfg = tmp_path / "train.toml"
     cfg.write_text("[lightgbm]\nnum_boost_round = 'many'\n")
