@@ -180,6 +180,7 @@ def fetch_bundle(
     try:
         manifest = verify_bundle(folder)
         check_registered(manifest, resolved, tags)
+        checked = manifest_bundle_hash(manifest)
         if check_timeout_s is not None:
             from models.scoring.check import check_in_child
 
@@ -187,9 +188,12 @@ def fetch_bundle(
                 folder,
                 num_threads=settings.num_threads,
                 timeout_s=check_timeout_s,
-                bundle_hash=manifest_bundle_hash(manifest),
+                bundle_hash=checked,
             )
-        return load_bundle(folder, num_threads=settings.num_threads)
+        bundle = load_bundle(folder, num_threads=settings.num_threads)
+        if bundle.bundle_hash != checked:  # the folder changed since it was checked
+            raise ModelIntegrityError(f"bundle hash {bundle.bundle_hash} != {checked} checked")
+        return bundle
     except ModelIntegrityError as exc:
         # Name the version (a folder name is a temporary path, meaningless to the reader).
         msg = str(exc).replace(str(folder), "the bundle")
