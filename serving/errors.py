@@ -24,7 +24,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from serving.limits import StartTracker
 
 log = logging.getLogger(__name__)
 MAX_ERRORS_LISTED = 100
@@ -100,20 +102,13 @@ class ScrubbedErrorsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        sent = StartTracker(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, sent.send)
         except Exception as exc:
             ref = uuid.uuid4().hex[:12]
             log_failure(log, f"{scope.get('method')} {scope.get('path')} (error {ref})", exc)
-            if started:
+            if sent.started:
                 raise RuntimeError(f"response failed after it started (error {ref})") from None
             body = JSONResponse(
                 {"detail": f"internal error (reference {ref} in the server log)"},
