@@ -13,6 +13,7 @@ it is never hidden from the officer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -49,6 +50,16 @@ def _s(v: Any) -> str:
     if v is None or v is pd.NA or v != v:  # NaN is the one value unequal to itself
         return ""
     return str(v)
+
+
+def _count(v: Any) -> float:
+    """A history count as a float; missing is no past record (0).
+
+    NaN is truthy, so ``_num(v) or 0.0`` would keep it; a scalar test beats
+    ``np.nan_to_num``, which builds arrays, on this per-reason path.
+    """
+    x = _num(v)
+    return x if x == x else 0.0
 
 
 def _num(v: Any) -> float:
@@ -234,10 +245,9 @@ def history(who: str, key: str, party: str) -> Sentence:
     def fn(line: Row, up: bool) -> Said | None:
         if _s(line.get(party)) == "":
             return None
-        # A missing count is no past record (NaN is truthy, so ``or 0.0`` would not do).
-        n = float(np.expm1(np.nan_to_num(_num(line.get(f"hist_{key}_inspected", 0.0)))))
-        v = float(np.nan_to_num(_num(line.get(f"hist_{key}_violations", 0.0))))
-        lines = float(np.expm1(np.nan_to_num(_num(line.get(f"hist_{key}_lines", 0.0)))))
+        n = math.expm1(_count(line.get(f"hist_{key}_inspected", 0.0)))
+        v = _count(line.get(f"hist_{key}_violations", 0.0))
+        lines = math.expm1(_count(line.get(f"hist_{key}_lines", 0.0)))
         share = _num(line.get(f"hist_{key}_risky_share", np.nan))
         ev = {
             "prior_lines": round(lines),
