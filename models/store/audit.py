@@ -18,26 +18,14 @@ answers 503 instead of answering into a file nobody will read.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
 from sqlalchemy import (
-    Boolean,
-    Column,
     Connection,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
     Table,
-    Text,
-    create_engine,
-    event,
     func,
     inspect,
     literal_column,
@@ -48,45 +36,19 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import audit_chain as chain
-from models.errors import UserError
 from models.sqlite_file import OpenedFile, sqlite_file
-
-metadata = MetaData()
-
-audit = Table(
-    "audit",
+from models.store.engine import BUSY_TIMEOUT_MS, AuditUnavailableError, make_engine, now_iso
+from models.store.feedback_write import FeedbackWrite
+from models.store.tables import (
+    HASHED,
+    SCORING_ACTIONS,
+    audit,
+    audit_head,
+    feedback,
+    feedback_lines,
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("request_id", String(64), nullable=False, index=True),
-    Column("ts", String(32), nullable=False),
-    Column("key_id", String(64), nullable=False),
-    Column("entry_id", String(128), index=True),
-    Column("line_no", Integer),
-    Column("input_hash", String(64)),
-    Column("input_json", Text),
-    Column("model_version", String(256)),
-    Column("bundle_hash", String(64)),
-    Column("risk_score", Float),
-    Column("risk_band", String(16)),
-    Column("reasons_json", Text),
-    Column("latency_ms", Float),
-    Column("action", String(32), nullable=False),
-    Column("prev_hash", String(64)),  # None in rows written before the chain (see create)
-    Column("row_hash", String(64)),
 )
-CHAIN_COLUMNS = ("prev_hash", "row_hash")
-# The fields each row's hash covers besides its id, and their types (what the database gives).
-HASHED = {c.name: c.type.python_type for c in audit.columns if c.name not in ("id", *CHAIN_COLUMNS)}
 
-# The chain's head: one row (id 1), updated in the transaction of every audit write.
-audit_head = Table(
-    "audit_chain",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("chain_start", Integer, nullable=False),
-    Column("last_id", Integer, nullable=False),
-    Column("last_hash", String(64), nullable=False),
-)
 _THE_HEAD = audit_head.c.id == literal_column("1")
 _HEAD = select(audit_head).where(_THE_HEAD)
 # Writers wait their turn on this row on a server; SQLite's BEGIN IMMEDIATE does it there.
@@ -95,95 +57,13 @@ _LAST_ID = select(func.max(audit.c.id))
 _INSERT, _AUDIT_COLUMNS = audit.insert(), tuple(c.name for c in audit.columns)
 _MOVE_HEAD = update(audit_head).where(_THE_HEAD)
 
-feedback = Table(
-    "feedback",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ts", String(32), nullable=False),
-    Column("key_id", String(64), nullable=False),
-    Column("entry_id", String(128), nullable=False, index=True),
-    Column("line_no", Integer, nullable=False),
-    Column("inspected", Boolean, nullable=False),
-    Column("inspection_reason", String(16)),
-    Column("violation", Integer),
-    Column("outcome", String(64)),
-    Column("note", Text),
-    # The scored decision judged: the input hash of an audited scoring of this line (null
-    # on records from before decision ids), and who judged it (workbench or api).
-    Column("decision_id", String(64)),
-    Column("source", String(16)),
-)
-
-# One row per judged line: its status (``labelled`` or ``review``) and the feedback record
-# in force (null under review). Rewritten, in the same transaction, with every new record.
-feedback_lines = Table(
-    "feedback_lines",
-    metadata,
-    Column("entry_id", String(128), primary_key=True),
-    Column("line_no", Integer, primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("feedback_id", Integer),
-    Column("records", Integer, nullable=False),
-    Column("ts", String(32), nullable=False),
-)
-
-BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another process's write lock
-
-# Actions whose rows carry a scored input line (feedback rows carry the feedback itself).
-SCORING_ACTIONS = ("score", "score_file")
 # PostgreSQL advisory lock taken by feedback writes: a line's status is computed from all its
 # records, so two outcomes for one line must not be resolved side by side.
 FEEDBACK_LOCK = 0x666C726B
 
 
-class AuditUnavailableError(UserError, RuntimeError):
-    """The audit store could not be written or read."""
-
-    hint = (
-        "Check that the audit store answers (FLRISK_AUDIT_URL; default: audit.db in the data "
-        "folder); `flrisk train --no-feedback` trains without the feedback it holds."
-    )
-
-
 class _BusyError(Exception):
     """Another process holds the SQLite write lock and the caller would not wait."""
-
-
-def now_iso() -> str:
-    """UTC timestamp, ISO 8601 with microseconds (sorts as text)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def canonical_json(obj: Mapping[str, Any]) -> str:
-    """Stable JSON text of a line: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def input_hash(text_: str) -> str:
-    """SHA-256 of a line's canonical JSON."""
-    return hashlib.sha256(text_.encode()).hexdigest()
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers (readyz, training) run while the API appends; busy_timeout waits for
-    # the writer lock instead of failing at once under concurrent requests.
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their folder created and WAL mode."""
-    if url.startswith("sqlite"):
-        path = sqlite_file(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
 class AuditStore:
@@ -589,54 +469,6 @@ class AuditStore:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
-
-
-class FeedbackWrite:
-    """A line's feedback inside one transaction (see :meth:`AuditStore.feedback_write`)."""
-
-    def __init__(
-        self,
-        conn: Connection,
-        entry_id: str,
-        line_no: int,
-        append: Callable[[Iterable[Mapping[str, Any]]], None],
-    ) -> None:
-        self._conn = conn
-        self.entry_id = entry_id
-        self.line_no = line_no
-        self._append = append
-
-    def add(self, record: Mapping[str, Any]) -> int:
-        """Append one feedback record of this line; return its id.
-
-        Called before :meth:`records`: on SQLite the write takes the file's write lock first,
-        so the records read next are the latest.
-        """
-        pk = self._conn.execute(feedback.insert(), [dict(record)]).inserted_primary_key
-        return int(pk[0]) if pk else 0
-
-    def records(self) -> list[dict[str, Any]]:
-        """The line's feedback records, oldest first."""
-        q = (
-            select(feedback)
-            .where(feedback.c.entry_id == self.entry_id, feedback.c.line_no == self.line_no)
-            .order_by(feedback.c.id)
-        )
-        return [dict(r._mapping) for r in self._conn.execute(q)]
-
-    def set_status(self, status: str, feedback_id: int | None, records: int, ts: str) -> None:
-        """Set the line's status and the record in force."""
-        values = {"status": status, "feedback_id": feedback_id, "records": records, "ts": ts}
-        key = (feedback_lines.c.entry_id == self.entry_id) & (
-            feedback_lines.c.line_no == self.line_no
-        )
-        if not self._conn.execute(update(feedback_lines).where(key).values(**values)).rowcount:
-            row = {"entry_id": self.entry_id, "line_no": self.line_no, **values}
-            self._conn.execute(feedback_lines.insert(), [row])
-
-    def audit(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Append the audit rows of this write to the chain."""
-        self._append(rows)
 
 
 def _params(order: tuple[str, ...] | None, values: Mapping[str, Any]) -> Any:
