@@ -8,6 +8,9 @@ FLRISK := $(VENV)/bin/flrisk
 DATA ?= data
 LINES ?= 200000
 SEED ?= 7
+HOST ?= 127.0.0.1
+PORT ?= 8000
+MLFLOW_PORT ?= 5000
 STAMP := $(VENV)/.installed
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
@@ -48,12 +51,18 @@ $(DATA)/.trained:
 	@$(MAKE) --no-print-directory train
 
 .PHONY: run
-run: data $(DATA)/.trained ## Simulate, train and register (first time), then serve API + workbench on :8000
-	$(FLRISK) serve --host 127.0.0.1 --port 8000 --demo-data $(DATA)/sim/score.csv
+run: data $(DATA)/.trained ## Simulate, train and register (first time), then serve API + workbench on :8000 (PORT=)
+	@$(FLRISK) serve --host $(HOST) --port $(PORT) --demo-data $(DATA)/sim/score.csv
 
 .PHONY: serve
-serve: $(STAMP) ## Serve the current @champion on http://127.0.0.1:8000
-	$(FLRISK) serve --host 127.0.0.1 --port 8000
+serve: $(STAMP) ## Serve the current @champion on http://127.0.0.1:8000 (PORT=)
+	@$(FLRISK) serve --host $(HOST) --port $(PORT)
+
+.PHONY: mlflow-ui
+mlflow-ui: $(STAMP) ## Open the MLflow UI on the project's runs and models: http://127.0.0.1:5000 (MLFLOW_PORT=)
+	@uri="$$($(PY) -c 'from models.settings import get_settings; print(get_settings().tracking_uri())')"; \
+	echo "MLflow UI on $$uri: open http://127.0.0.1:$(MLFLOW_PORT) (Ctrl+C stops it)"; \
+	$(VENV)/bin/mlflow ui --backend-store-uri "$$uri" --host 127.0.0.1 --port $(MLFLOW_PORT) --workers 1
 
 .PHONY: lint
 lint: $(STAMP) ## ruff check, ruff format --check, mypy, lint-imports (the layers)
@@ -80,6 +89,18 @@ test: $(STAMP) ## Lint and run every test (unit, data, model, API, notebooks, br
 test-fast: $(STAMP) ## Run the tests not marked slow, spark or browser
 	$(PY) -m pytest -q -m "not slow and not spark and not browser"
 
+MUTATE_CHILDREN ?= 2
+
+.PHONY: mutate
+mutate: $(STAMP) ## Mutation testing of the deciding modules (mutmut; hours on 2 shared cores); then the table
+	rm -rf mutants
+	nice -n 19 $(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
+	@$(MAKE) --no-print-directory mutate-report
+
+.PHONY: mutate-report
+mutate-report: $(STAMP) ## Per-module killed/survived table of the last `make mutate` (docs/testing.md)
+	@$(PY) tests/mutation_report.py
+
 .PHONY: bench
 bench: $(STAMP) ## Run every benchmark in bench/ and print one table (writes bench/results/*.json)
 	$(PY) bench/run_all.py
@@ -90,4 +111,4 @@ bench-quick: $(STAMP) ## Benchmarks at smaller sizes (a few minutes)
 
 .PHONY: clean
 clean: ## Remove generated data, MLflow store and caches (keeps .venv)
-	rm -rf $(DATA) mlruns .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(DATA) mlruns mutants .pytest_cache .mypy_cache .ruff_cache

@@ -52,6 +52,7 @@ def plan(quick: bool, big: bool) -> list[tuple[str, list[str]]]:
             ],
         ),
         ("workbench", ["--lines", "20000" if quick else "50000", "--runs", "1" if quick else "3"]),
+        ("uploads", []),
     ]
 
 

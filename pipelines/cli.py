@@ -1,17 +1,28 @@
 """The ``flrisk`` command line: one verb per user task, each delegating to a pipeline module.
 
-Heavy imports happen inside each command so that ``flrisk --help`` stays instant.
+Heavy imports happen inside each command so that ``flrisk --help`` stays instant. Commands
+do not catch errors: the group (``pipelines/cli_errors.py``) answers every error in one or
+two plain lines; ``--debug`` or ``FLRISK_DEBUG=1`` adds the traceback. Command groups live in
+their own modules, added here with one ``app.add_typer`` line each.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from models.mlflow_env import quiet_mlflow
+from pipelines.audit_cli import app as audit_app
+from pipelines.cli_errors import DEBUG_ENV, PlainErrors, check_inputs, check_output
+from pipelines.keys_cli import keys_app
+
 app = typer.Typer(
+    cls=PlainErrors,
     help="flrisk: forced-labour risk scoring of US import entry lines.",
     no_args_is_help=True,
     add_completion=False,
@@ -19,6 +30,23 @@ app = typer.Typer(
 )
 reference_app = typer.Typer(help="Reference tables: entity lists, Xinjiang places, risk goods.")
 app.add_typer(reference_app, name="reference")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar=DEBUG_ENV,
+            help=f"On an error, print the full traceback too (or set {DEBUG_ENV}=1).",
+        ),
+    ] = False,
+) -> None:
+    """flrisk: forced-labour risk scoring of US import entry lines."""
+
 
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Entry-line file (CSV or Parquet).")]
 MappingOpt = Annotated[
@@ -34,8 +62,8 @@ AllowBadOpt = Annotated[
 
 
 def _quiet_mlflow() -> None:
-    # MLflow telemetry stalls without internet; the user can still opt in explicitly.
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # Before MLflow is imported: no telemetry, no progress bars, no INFO lines (user wins).
+    quiet_mlflow()
 
 
 @app.command()
@@ -51,6 +79,7 @@ def simulate(
     ] = 0.0,
 ) -> None:
     """Simulate a border world: train.csv (labelled history), score.csv, truth.csv."""
+    check_inputs(scenario=scenario)
     from pipelines.simulate import run
 
     run(out=out, lines=lines, seed=seed, scenario_path=scenario, bad_rows=bad_rows)
@@ -68,7 +97,12 @@ def train(
         Path | None, typer.Option("--truth", help="Hidden truth (simulated data only).")
     ] = None,
     feedback: Annotated[
-        bool, typer.Option("--feedback/--no-feedback", help="Include API feedback outcomes.")
+        bool,
+        typer.Option(
+            "--feedback/--no-feedback",
+            help="Relabel training lines with the inspection outcomes in the audit store "
+            "(officers' and systems'); lines under review are left out.",
+        ),
     ] = True,
     promote: Annotated[
         str | None, typer.Option("--promote", help="Alias to move to the new version if it passes.")
@@ -76,6 +110,7 @@ def train(
     allow_bad_rows: AllowBadOpt = False,
 ) -> None:
     """Train, evaluate and register a model; the last line printed is its models:/ URI."""
+    check_inputs(data=data, mapping=mapping, config=config, truth=truth)
     _quiet_mlflow()
     from pipelines.train import train_command
 
@@ -97,10 +132,17 @@ def evaluate(
     model: ModelOpt,
     data: DataOpt,
     mapping: MappingOpt = None,
-    truth: Annotated[Path | None, typer.Option("--truth", help="Hidden truth file.")] = None,
+    truth: Annotated[
+        Path | None, typer.Option("--truth", help="Hidden truth file (simulated data).")
+    ] = None,
     allow_bad_rows: AllowBadOpt = False,
 ) -> None:
-    """Reproduce the evaluation table of a registered model on new labelled data."""
+    """Judge a registered model on later labelled lines: the evaluation table of training.
+
+    Labelled lines carry inspected, inspection_reason and violation (an agency's later
+    inspections); with --truth (simulated data) unlabelled lines will do, e.g. score.csv.
+    """
+    check_inputs(data=data, mapping=mapping, truth=truth)
     _quiet_mlflow()
     from pipelines.evaluate import evaluate_command
 
@@ -132,6 +174,8 @@ def score(
     ] = 1.0,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons."""
+    check_inputs(data=data, mapping=mapping)
+    check_output("out", out)
     _quiet_mlflow()
     from pipelines.score import score_command
 
@@ -156,14 +200,49 @@ def serve(
         Path | None, typer.Option("--demo-data", help="Entry lines preloaded in the workbench.")
     ] = None,
 ) -> None:
-    """Serve the @champion model: the API under /v1 and the officer workbench at /."""
-    _quiet_mlflow()
-    import uvicorn
+    """Serve the @champion model: the API under /v1 and the officer workbench at /.
 
+    Once the server answers, a short block says where to open it, the key to sign in with
+    (created now when there is none) and how to get a new one.
+    """
+    check_inputs(demo_data=demo_data)
+    _quiet_mlflow()
+    from models.settings import get_settings
+    from pipelines.serve_cli import (
+        announce_when_ready,
+        check_port,
+        first_key,
+        key_not_shown,
+    )
+
+    check_port(host, port)
     if demo_data is not None:
         os.environ["FLRISK_DEMO_DATA"] = str(demo_data)
-    # A factory string: the app (and its model) is built in the serving process, never forked.
-    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, workers=1)
+    settings = get_settings()
+    key = first_key(settings.keys_path(), settings.bootstrap_key)
+    import uvicorn
+
+    # Factory and protocol by name: the app (and its model) is built in the serving process,
+    # never forked. The protocol adds a header deadline and a per-client connection cap to
+    # uvicorn's limits (settings; docs/deploy.md).
+    config = uvicorn.Config(
+        "serving.app:create_app", factory=True, host=host, port=port, workers=1,
+        http="serving.connections:GuardedProtocol", **settings.uvicorn_options(),
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    announce_when_ready(server, host, port, key, settings.keys_path(), _prog())
+    try:
+        server.run()
+    finally:
+        key_not_shown(server, key, settings.keys_path())
+
+
+def _prog() -> str:
+    """How to call flrisk again from this shell: ``flrisk`` when on PATH, else its path."""
+    argv0 = sys.argv[0]
+    if shutil.which("flrisk") == os.path.abspath(argv0) or not argv0.endswith("flrisk"):
+        return "flrisk"
+    return os.path.relpath(argv0) if not os.path.isabs(argv0) else argv0
 
 
 @app.command()

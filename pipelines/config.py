@@ -19,6 +19,8 @@ from typing import Any, TypeVar, get_type_hints
 
 from lightgbm.basic import _ConfigAliases
 
+from models.errors import UserError
+
 T = TypeVar("T")
 
 STRATEGIES = ("inspected", "ipw", "pu")
@@ -27,8 +29,13 @@ SELECTION_METRICS = ("pr_auc", "precision_at_5")
 LOOP_KEYS = ("num_boost_round", "early_stopping_rounds", "monotone_increasing")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A training configuration that cannot be used (unknown key, wrong type or value)."""
+
+    hint = (
+        "pipelines/config/train.toml holds every key with its default and meaning; "
+        "a --config file overrides only the keys it names."
+    )
 
 
 def default_config_path() -> Path:
@@ -308,12 +315,17 @@ def load_config(path: Path | None) -> TrainConfig:
     """Defaults merged with the user's TOML (tables merged key by key).
 
     Raises:
-        ConfigError: The user's file names a table or key the configuration does not have,
-            or a value of the wrong type.
+        ConfigError: The user's file cannot be read or parsed, or names a table or key the
+            configuration does not have, or a value of the wrong type.
     """
     tables = tomllib.loads(default_config_path().read_text())
     if path is not None:
-        user = tomllib.loads(Path(path).read_text())
+        try:
+            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the configuration {path}: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"configuration {path}: invalid TOML: {exc}") from exc
         tables = merge_tables(tables, user, str(path))
     return TrainConfig.from_tables(tables)
 

@@ -18,14 +18,16 @@ import numpy as np
 import pandas as pd
 import typer
 
+from models.contract.reader import read_entry_lines
 from models.features.signals import derive_signals, signal_frame
-from models.scoring.lookup import fetch_bundle, resolve
+from models.scoring.lookup import ResolvedModel, client, fetch_bundle, resolve
 from models.scoring.scorer import Scorer
-from models.settings import get_settings
+from models.settings import Settings, get_settings
 from pipelines.baselines import legacy_rule_scores, random_scores
 from pipelines.config import EvaluationConfig, load_config
-from pipelines.labelled import load_truth, read_labelled
+from pipelines.labelled import load_truth, quarantine_path, read_labelled
 from pipelines.metrics import bootstrap_draws, intervals, paired_difference
+from pipelines.registry import version_tags
 
 Results = dict[str, dict[str, dict[str, dict[str, float]]]]
 
@@ -183,16 +185,67 @@ def metrics_table(results: Results) -> str:
     return "\n".join(lines)
 
 
+# Why evaluate's table has no logistic row, while training's has one.
+NO_LOGISTIC = (
+    "logistic: not in this table. Training fits the logistic baseline on its own training "
+    "window, to judge the recipe, and does not register it (the registered model holds the "
+    "LightGBM model only), so it cannot score new lines. Its figures on the training's test "
+    "window are in the training run{run} (evaluation/metrics.md; `make mlflow-ui`)."
+)
+
+
+def _training_run(settings: Settings, resolved: ResolvedModel) -> str:
+    """`` 'NAME' (RUN_ID)`` of the run that registered a version, or '' when unknown."""
+    try:
+        run_id = version_tags(settings, resolved.name, resolved.version).get("run_id")
+        if not run_id:
+            return ""
+        name = client(settings).get_run(run_id).info.run_name
+        return f" '{name}' ({run_id})" if name else f" {run_id}"
+    except Exception:  # a note only: the table stands without it
+        return ""
+
+
+def with_label_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lines with the label columns, added as "not inspected" where a file has none.
+
+    Unlabelled lines are evaluated against the hidden truth only (simulated data): with no
+    inspection, the inspection views have no lines.
+    """
+    missing: dict[str, Any] = {"inspected": False, "inspection_reason": "", "violation": np.nan}
+    return frame.assign(**{c: v for c, v in missing.items() if c not in frame.columns})
+
+
 def evaluate_command(
     model_uri: str, data: list[Path], mapping: Path | None, truth: Path | None, allow_bad_rows: bool
 ) -> dict[str, Any]:
-    """``flrisk evaluate``: score labelled lines with a registered model and print the table."""
+    """``flrisk evaluate``: score labelled lines with a registered model and print the table.
+
+    Labelled lines are judged in each view they have labels for; with ``truth`` (simulated
+    data), lines without inspection labels are judged against the hidden truth alone, so a
+    simulated world's ``score.csv`` and ``truth.csv`` can be evaluated as they are.
+    The baselines are training's that need no fitting (``legacy_rules``, ``random``), with
+    the paired difference of the model against the legacy rules; why the fitted logistic
+    baseline is absent is printed under the table. The cheap checks come first: the model
+    URI, then the file (labels, bad rows), and only then is the model downloaded.
+    """
     settings = get_settings()
     resolved = resolve(model_uri, settings)
-    scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
-    res = read_labelled(settings, data, mapping, allow_bad_rows)
-    frame = res.frame
+    if truth is None:
+        res = read_labelled(settings, data, mapping, allow_bad_rows)
+    else:  # the hidden truth labels every line: inspection labels are optional
+        res = read_entry_lines(
+            data,
+            mapping,
+            allow_bad_rows=allow_bad_rows,
+            quarantine_path=quarantine_path(settings, data[0]),
+        )
+    if res.quarantine_path is not None:
+        typer.echo(f"{len(res.bad_rows)} problems in bad rows quarantined to {res.quarantine_path}")
+    frame = with_label_columns(res.frame)
     lines = res.lines
+    hidden = load_truth(truth, frame) if truth else None
+    scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
     p = scorer.score(lines, reasons=0).risk_score
     signals = signal_frame(derive_signals(lines, scorer.cache))
     cfg = load_config(None).evaluation
@@ -204,9 +257,10 @@ def evaluate_command(
             "random": random_scores(len(frame)),
         },
         {"model": p},
-        load_truth(truth, frame) if truth else None,
+        hidden,
         cfg,
     )
     typer.echo(f"{resolved.uri} on {len(frame)} lines ({', '.join(str(d) for d in data)}):\n")
     typer.echo(metrics_table(results))
+    typer.echo(NO_LOGISTIC.format(run=_training_run(settings, resolved)))
     return results

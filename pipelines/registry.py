@@ -6,7 +6,6 @@ This module only talks to MLflow; what a run records is decided by the caller
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from models.contract.columns import CONTRACT_COLUMNS, LABELS, REQUIRED
+from models.mlflow_env import quiet_mlflow
 from models.scoring.lookup import BUNDLE_ARTIFACT, client
 from models.settings import Settings
 
@@ -33,8 +33,8 @@ PYFUNC_REQUIREMENTS = [
 
 
 def _mlflow() -> Any:
-    """MLflow, imported only once its telemetry is switched off (read when it is imported)."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    """MLflow, imported only once its environment defaults are set (read when it is imported)."""
+    quiet_mlflow()
     import mlflow
 
     return mlflow
@@ -62,6 +62,7 @@ class TrainingRun:
     """What one training run logs.
 
     Attributes:
+        name: The run's name in the MLflow UI (data, digest and date: ``run_record.run_name``).
         params: Run parameters (text).
         metrics: Run metrics.
         config_files: Files logged under ``config/`` (training TOML, mapping).
@@ -70,6 +71,7 @@ class TrainingRun:
         example: Contract-shaped lines: the model's input example and signature.
     """
 
+    name: str
     params: dict[str, str]
     metrics: dict[str, float]
     config_files: list[Path]
@@ -96,28 +98,15 @@ def log_training_run(settings: Settings, name: str, run: TrainingRun) -> Registe
     """Log params, metrics, artifacts and the pyfunc model, registered as a version of ``name``."""
     exp_id = setup_tracking(settings)
     mlflow = _mlflow()
-    from mlflow.models import infer_signature
 
-    with mlflow.start_run(experiment_id=exp_id) as active:
+    with mlflow.start_run(experiment_id=exp_id, run_name=run.name) as active:
         mlflow.log_params(run.params)
         mlflow.log_metrics(run.metrics)
         for path in run.config_files:
             mlflow.log_artifact(str(path), "config")
         mlflow.log_artifacts(str(run.reports), "evaluation")
         example = _input_example(run.example)
-        signature = _input_schema(
-            infer_signature(
-                example,
-                pd.DataFrame(
-                    {
-                        "entry_id": example["entry_id"],
-                        "line_no": [1] * len(example),
-                        "risk_score": [0.5] * len(example),
-                        "risk_band": ["low"] * len(example),
-                    }
-                ),
-            )
-        )
+        signature = _signature(example)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(Path(str(resources.files("models.scoring") / "pyfunc.py"))),
@@ -160,19 +149,25 @@ def set_alias(settings: Settings, name: str, alias: str, version: str) -> None:
     client(settings).set_registered_model_alias(name, alias, version)
 
 
-def _input_schema(signature: Any) -> Any:
-    """Require only the contract's required columns.
+def _signature(example: pd.DataFrame) -> Any:
+    """The pyfunc's signature, declared: the example's text columns in, the scores out.
 
-    Scoring needs no labels (so ``spark_udf`` and serving accept a plain scoring file) and
-    optional columns may be absent.
+    Only the contract's required columns are required: scoring needs no labels (so
+    ``spark_udf`` and serving accept a plain scoring file) and optional columns may be
+    absent. The output is declared rather than inferred from a made-up frame (inferring it
+    warned about integer columns on every training run; ``line_no`` is never missing).
     """
+    from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, Schema
 
-    specs: list[Any] = [
-        ColSpec(c.type, c.name, required=c.name in REQUIRED) for c in signature.inputs.inputs
+    inputs: list[Any] = [ColSpec("string", str(c), required=c in REQUIRED) for c in example.columns]
+    outputs: list[Any] = [
+        ColSpec("string", "entry_id"),
+        ColSpec("long", "line_no"),
+        ColSpec("double", "risk_score"),
+        ColSpec("string", "risk_band"),
     ]
-    signature.inputs = Schema(specs)
-    return signature
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
 
 def _input_example(frame: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,13 @@ from pipelines.promote import PromotionRefusedError, promote
 from pipelines.provenance import git_commit
 from pipelines.registry import RegisteredRun, TrainingRun, log_training_run, set_version_tags
 from pipelines.report import write_reports
-from pipelines.run_record import report_extra, run_metrics, run_params, version_tags
+from pipelines.run_record import (
+    report_extra,
+    run_metrics,
+    run_name,
+    run_params,
+    version_tags,
+)
 
 
 def read_training_lines(
@@ -45,9 +51,19 @@ def read_training_lines(
     frame = res.frame
     if use_feedback:
         feedback = load_feedback_lines(settings, list(frame.columns))
-        frame = merge_feedback(frame, feedback)
-        if len(feedback):
-            print(f"included {len(feedback)} feedback outcomes from the audit store")
+        merged = merge_feedback(frame, feedback.frame, feedback.under_review)
+        frame = merged.frame
+        for n, what in (
+            (merged.relabelled, "feedback outcome(s) from the audit store relabel training lines"),
+            (merged.not_in_data, "feedback outcome(s) about lines not in the training data "
+             "skipped"),
+            (merged.under_review, "training line(s) under review (conflicting outcomes) left out"),
+            (feedback.unscored, "feedback outcome(s) whose scored line is not in the audit "
+             "store skipped"),
+            (feedback.invalid, "feedback line(s) that fail the contract skipped"),
+        ):  # fmt: skip
+            if n:
+                print(f"{n} {what}")
     return frame, res.passthrough
 
 
@@ -71,6 +87,7 @@ def log_and_register(
             settings,
             name,
             TrainingRun(
+                name=run_name(data, result.data_digest),
                 params=run_params(cfg, data, mapping, result, commit),
                 metrics=run_metrics(result),
                 config_files=config_files,

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,14 +27,18 @@ from starlette.concurrency import run_in_threadpool
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError
+from serving.api.body import document_bodies
+from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
 from serving.auth import KeyStore, bootstrap_admin_key
+from serving.errors import ScrubbedErrorsMiddleware, validation_error_handler
 from serving.instruments import Instruments
 from serving.jobs import JobManager
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
 from serving.memory import import_lean, limit_malloc_arenas
 from serving.middleware import MetricsMiddleware, SecurityHeadersMiddleware
 from serving.model_holder import ModelHolder, ModelUnavailableError, RegistryUnavailableError
+from serving.throttle import FailureThrottle, audit_failures
 
 log = logging.getLogger(__name__)
 # The workbench is optional: an install without the package serves the API alone.
@@ -95,6 +100,14 @@ async def _initial_load(app: FastAPI) -> None:
         log.warning("model still loading after %.0f s: not ready until it is", STARTUP_LOAD_WAIT_S)
 
 
+async def _audit_auth_failures(app: FastAPI, interval: float) -> None:
+    """Every ``interval`` s, audit the failed keys and sign-ins counted but not yet written."""
+    throttle: FailureThrottle = app.state.throttle
+    while True:
+        await asyncio.sleep(interval)
+        await run_in_threadpool(audit_failures, app.state.store, throttle.drain())
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create the audit tables, the demo key, load the model; stop jobs at shutdown."""
@@ -108,14 +121,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.bootstrap_key:
         _print_bootstrap_key(settings)
     await _initial_load(app)
-    task = asyncio.create_task(_watch_model(app, settings.reload_interval_s))
+    tasks = [
+        asyncio.create_task(_watch_model(app, settings.reload_interval_s)),
+        asyncio.create_task(_audit_auth_failures(app, settings.auth_audit_interval_s)),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         app.state.jobs.shutdown()
+        audit_failures(store, app.state.throttle.drain(everything=True))
         store.dispose()
 
 
@@ -151,14 +169,28 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.state.store = AuditStore(settings.audit_store_url())
     app.state.keys = KeyStore(settings.keys_path())
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.throttle = FailureThrottle(
+        settings.auth_failures_per_minute, settings.auth_failure_burst,
+        settings.auth_audit_interval_s,
+    )  # fmt: skip
     app.state.instruments = Instruments()
     app.state.jobs = JobManager(settings.data_dir / "jobs")
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router)
+    document_bodies(app)
     if importlib.util.find_spec(WORKBENCH) is not None:
         importlib.import_module(f"{WORKBENCH}.router").install(app)
-    # Added last = outermost: limits run first, headers land on every response.
+    # Added first = innermost: an unexpected exception becomes a plain 500 that the other
+    # middleware see (metrics count it), logged without its message.
+    app.add_middleware(ScrubbedErrorsMiddleware)
+    # Added last = outermost: limits run first, headers land on every response. The key gate
+    # is inside CORS (preflights and CORS headers of a 401 are CORS's) and refuses keyless
+    # requests before any body is read.
+    app.add_middleware(
+        KeyGateMiddleware, keys=app.state.keys, throttle=app.state.throttle, store=app.state.store
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -22,6 +22,7 @@ from serving.instruments import Instruments
 from serving.jobs import JobManager
 from serving.limits import RateLimiter
 from serving.model_holder import LoadedModel, ModelHolder
+from serving.throttle import FailureThrottle
 
 
 def new_request_id() -> str:
@@ -46,6 +47,7 @@ InstrumentsDep = Annotated[Instruments, Depends(from_state("instruments"))]
 JobsDep = Annotated[JobManager, Depends(from_state("jobs"))]
 KeysDep = Annotated[KeyStore, Depends(from_state("keys"))]
 LimiterDep = Annotated[RateLimiter, Depends(from_state("limiter"))]
+ThrottleDep = Annotated[FailureThrottle, Depends(from_state("throttle"))]
 
 
 async def current_model(holder: HolderDep) -> LoadedModel:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from models.contract.batch import Lines
 from models.store import AuditStore, AuditUnavailableError, now_iso
+from serving.errors import log_failure
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
 from serving.service import audit, frame_inputs, rank_entries, score_lines, unknown_fields
@@ -55,7 +56,15 @@ def job_id_for(
 def _serialise(lines: list[dict[str, Any]]) -> pd.DataFrame:
     out = pd.DataFrame(
         lines,
-        columns=["entry_id", "line_no", "risk_score", "risk_band", "reasons", "unknown_fields"],
+        columns=[
+            "entry_id",
+            "line_no",
+            "decision_id",
+            "risk_score",
+            "risk_band",
+            "reasons",
+            "unknown_fields",
+        ],
     )
     for col in ("reasons", "unknown_fields"):
         out[col] = [json.dumps(v, ensure_ascii=False) for v in out[col]]
@@ -213,12 +222,13 @@ class JobManager:
             self._write_meta(job_id, {**meta, "status": "done", "finished": now_iso()})
             shutil.rmtree(parts, ignore_errors=True)
         except Exception as exc:
-            log.exception("job %s failed", job_id)
+            # Neither the log nor the answer carries the message: it may quote a line's values.
+            log_failure(log, f"job {job_id}", exc)
             error = (
                 "audit store unavailable: lines not audited were not scored; "
                 "upload the same file again to resume"
                 if isinstance(exc, AuditUnavailableError)
-                else f"{type(exc).__name__}: {exc}"
+                else f"internal error ({type(exc).__name__}; the server log says where)"
             )
             self._write_meta(
                 job_id, {**meta, "status": "failed", "finished": now_iso(), "error": error}
@@ -256,6 +266,8 @@ class JobManager:
                 **{str(k): v for k, v in r.items()},
                 "reasons": json.loads(r["reasons"]),
                 "unknown_fields": json.loads(r["unknown_fields"]),
+                # Jobs finished before decision ids existed have none.
+                "decision_id": r["decision_id"] if isinstance(r.get("decision_id"), str) else None,
             }
             for r in df.to_dict("records")
         ]

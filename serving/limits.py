@@ -32,6 +32,24 @@ class BodyTooLargeError(HTTPException):
         )
 
 
+class StartTracker:
+    """An ASGI ``send`` that remembers whether the response has started.
+
+    A middleware that answers for a failing app may do so only before the app's own
+    response began; after that there is nothing left to send but the failure.
+    """
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def send(self, message: Message) -> None:
+        """Pass ``message`` on, noting the response's start."""
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class BodySizeLimitMiddleware:
     """Refuse bodies over the limit, by Content-Length up front or while streaming."""
 
@@ -67,18 +85,11 @@ class BodySizeLimitMiddleware:
                     raise BodyTooLargeError(limit)
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        sent = StartTracker(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, sent.send)
         except BodyTooLargeError:
-            if started:
+            if sent.started:
                 raise
             await _send_413(send, limit)
 

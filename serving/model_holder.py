@@ -18,9 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from models.audit_rows import ModelStamp
-from models.contract.validate import validate_lines
 from models.scoring.bundle import ModelIntegrityError
-from models.scoring.lookup import ModelNotFoundError, ResolvedModel, client, fetch_bundle, resolve
+from models.scoring.check import warm
+from models.scoring.lookup import (
+    ModelNotFoundError,
+    ResolvedModel,
+    fetch_bundle,
+    registered_tags,
+    resolve,
+)
 from models.scoring.scorer import Scorer
 from models.settings import Settings
 from serving.memory import release_free_memory
@@ -89,19 +95,29 @@ class ReloadResult:
 
 
 def _load(uri: str, settings: Settings) -> LoadedModel:
-    """Resolve ``uri`` and load its bundle with hash verification.
+    """Resolve ``uri`` and load its bundle, verified, after a child process loaded it.
+
+    The bundle's files must match its manifest and the manifest the hashes recorded in the
+    registry at training; then a child process must load it and score a warm-up line (a
+    malformed model file can abort LightGBM, which would take this server with it).
 
     Raises:
         RegistryUnavailableError: Unknown model/alias or registry unreachable.
-        ModelIntegrityError: The bundle's files do not match their hashes.
+        ModelIntegrityError: Refused: hashes differ, or the child could not load it.
     """
     from mlflow.exceptions import MlflowException
 
     try:
         resolved = resolve(uri, settings)
-        tags = dict(client(settings).get_model_version(resolved.name, resolved.version).tags)
+        tags = registered_tags(resolved, settings)
         with tempfile.TemporaryDirectory(prefix="flrisk-model-") as tmp:
-            bundle = fetch_bundle(resolved, settings, dst=Path(tmp))
+            bundle = fetch_bundle(
+                resolved,
+                settings,
+                dst=Path(tmp),
+                tags=tags,
+                check_timeout_s=settings.model_check_timeout_s,
+            )
     except ModelIntegrityError:
         raise
     except (ModelNotFoundError, MlflowException, OSError, ConnectionError) as exc:
@@ -109,27 +125,8 @@ def _load(uri: str, settings: Settings) -> LoadedModel:
     except (ValueError, KeyError, TypeError) as exc:  # unreadable manifest or state: refuse it
         raise ModelIntegrityError(f"{uri}: cannot load the bundle: {exc}") from exc
     scorer = Scorer(bundle, version=resolved.uri)
-    _warm(scorer)
+    warm(scorer)
     return LoadedModel(scorer=scorer, resolved=resolved, tags=tags)
-
-
-# One made-up line scored before a model takes traffic: reference tables, matchers and
-# LightGBM's first call are loaded then, not during the first caller's request.
-_WARM_LINE = {
-    "entry_id": "WARMUP-0", "line_no": "1", "entry_date": "2025-01-02", "hts_code": "6109100012",
-    "country_of_origin": "CN", "country_of_export": "VN", "port_of_lading": "VNSGN",
-    "port_of_entry": "2704", "transport_mode": "vessel", "quantity": "10",
-    "gross_weight_kg": "12.5", "declared_value_usd": "250", "manufacturer_name": "Warm-up Co",
-    "manufacturer_address": "1 Road, Urumqi, Xinjiang, China", "shipper_name": "Warm-up Co",
-    "goods_description": "cotton t-shirts",
-}  # fmt: skip
-
-
-def _warm(scorer: Scorer) -> None:
-    state = scorer.bundle.state
-    line = {**_WARM_LINE, **{c: None for c in state.passthrough}}
-    read = validate_lines({k: [v] for k, v in line.items()}, passthrough=state.passthrough)
-    scorer.score(read.lines, reasons=3)
 
 
 class ModelHolder:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -24,12 +25,15 @@ from models.audit_rows import AuditRow, AuditRows
 from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
-from models.store import AuditStore
+from models.store import AuditStore, canonical_json, input_hash
+from serving.errors import log_failure
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel, ModelHolder
 
 log = logging.getLogger(__name__)
-MAX_BAD_ROWS_LISTED = 1000
+# The contract's reasons end by quoting the cell ("unparseable date '14/03'"): an answer to a
+# JSON request names the line and field instead, and never echoes the value.
+QUOTED_VALUE = re.compile(r"[:\s]*'.*'\Z", re.DOTALL)
 
 
 def plain(obj: Any) -> Any:
@@ -66,7 +70,8 @@ def validate_request(
 
     Raises:
         RequestValidationError: A field is unknown to the model, or a value breaks the
-            contract; ``loc`` is ``["body", "lines", index, field]``.
+            contract; ``loc`` is ``["body", "lines", index, field]`` and ``msg`` the rule
+            broken, without the value (the caller knows it by its ``loc``).
     """
     # Label columns are training data, not inputs: a screening request must not carry them.
     columns = [*REQUIRED, *OPTIONAL, *(c for c in passthrough if c not in OPTIONAL)]
@@ -80,8 +85,7 @@ def validate_request(
                     {
                         "type": "extra_forbidden",
                         "loc": ("body", "lines", i, name),
-                        "msg": f"unknown field '{name}' (model pass-through fields: {allowed})",
-                        "input": line[name],
+                        "msg": f"unknown field (model pass-through fields: {allowed})",
                     }
                 )
     if errors:
@@ -94,8 +98,7 @@ def validate_request(
                 {
                     "type": "contract",
                     "loc": ("body", "lines", int(str(r.row)), str(r.column)),
-                    "msg": str(r.reason),
-                    "input": str(r.value),
+                    "msg": QUOTED_VALUE.sub("", str(r.reason)),
                 }
                 for r in result.bad_rows.itertuples(index=False)
             ]
@@ -184,6 +187,11 @@ def frame_inputs(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): plain(v) for k, v in r.items() if v is not None} for r in recs]
 
 
+def decision_ids(frame: pd.DataFrame) -> list[str]:
+    """Each line's decision id: the hash of its audited input (see :func:`frame_inputs`)."""
+    return [input_hash(canonical_json(line)) for line in frame_inputs(frame)]
+
+
 @dataclass(frozen=True)
 class Scored:
     """Scored lines awaiting their audit write (see :func:`score_lines`).
@@ -226,6 +234,9 @@ def score_lines(
     out = results(scored.columns(), unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
     rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)
+    for res, row in zip(out, rows, strict=True):
+        # The decision a feedback names: the hash of the line's audited content.
+        res["decision_id"] = row["input_hash"]
     return Scored(out, rows)
 
 
@@ -271,8 +282,8 @@ def shadow_score(
     try:
         s = shadow.scorer.score(lines, reasons=0)
         c = current.scorer.score(lines, reasons=0)
-    except Exception:  # a broken challenger must never affect serving
-        log.exception("shadow scoring failed for request %s", request_id)
+    except Exception as exc:  # a broken challenger must never affect serving
+        log_failure(log, f"shadow scoring of request {request_id}", exc)
         return
     for band, n in Counter(s.risk_band.tolist()).items():
         instruments.shadow_scores.labels(str(band)).inc(int(n))
@@ -282,17 +293,3 @@ def shadow_score(
         "shadow %s vs %s on request %s: %d lines, band agreement %.3f, mean |diff| %.4f",
         shadow.resolved.uri, current.resolved.uri, request_id, len(lines), agree, diff,
     )  # fmt: skip
-
-
-def bad_rows_list(report: pd.DataFrame) -> list[dict[str, Any]]:
-    """The reader's bad-row report as response dicts (the first ``MAX_BAD_ROWS_LISTED``)."""
-    head = report.head(MAX_BAD_ROWS_LISTED)
-    return [
-        {
-            "row": int(str(r.row)),
-            "column": str(r.column),
-            "value": str(r.value),
-            "reason": str(r.reason),
-        }
-        for r in head.itertuples(index=False)
-    ]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import pycountry
 
+from models.errors import UserError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -95,15 +97,21 @@ def country_codes() -> frozenset[str]:
     """Officially assigned ISO 3166-1 alpha-2 codes (from pycountry), plus ``ZZ``.
 
     ``ZZ`` is the user-assigned code that customs and UN/LOCODE data use for "unknown or
-    unspecified country": it is accepted as an explicit unknown (the line is scored and the
-    country evidence is simply absent). Any other unassigned code (``XX``, ``CHN``) is refused:
+    unspecified country": it is accepted as an explicit unknown (the line is scored, ``ZZ``
+    standing for a country the model knows nothing of; ``docs/data-contract.md`` says so).
+    Any other unassigned code (``XK``, ``UK``, ``XX``, ``CHN``) is refused:
     a made-up code would silently defeat the country evidence.
     """
     return frozenset(c.alpha_2 for c in pycountry.countries) | {UNKNOWN_COUNTRY}
 
 
-class ContractError(ValueError):
+class ContractError(UserError, ValueError):
     """A file or frame is refused; the message names the column(s) and the reason."""
+
+    hint = (
+        "The columns and values an entry-line file must have are in docs/entry-lines.md; "
+        "docs/data-contract.md says how files are read."
+    )
 
 
 class MissingColumnError(ContractError):
@@ -115,7 +123,18 @@ class MissingColumnError(ContractError):
             names = ", ".join(f"'{c}'" for c in self.columns)
             plural = "s" if len(self.columns) > 1 else ""
             detail = f"missing required column{plural} {names}"
-        super().__init__(detail)
+        if set(self.columns) <= set(LABELS):
+            hint = (
+                "Training and evaluation need labelled lines: the columns inspected, "
+                "inspection_reason and violation (docs/entry-lines.md, 'Labels'); on simulated "
+                "data, `flrisk evaluate --truth truth.csv` takes unlabelled lines."
+            )
+        else:
+            hint = (
+                "Name the columns as in docs/entry-lines.md, or describe your layout in a "
+                "column mapping and pass --mapping FILE.toml (docs/data-contract.md)."
+            )
+        super().__init__(detail, hint)
 
 
 class BadRowsError(ContractError):
@@ -138,8 +157,20 @@ class BadRowsError(ContractError):
             lines.append(f"row {rec.row}, column '{rec.column}': {rec.reason}{where}")
         n_rows = bad_rows[["source", "row"]].drop_duplicates().shape[0]
         head = f"{len(bad_rows)} problem(s) in {n_rows} bad row(s)"
+        sources = ", ".join(sorted({str(s) for s in bad_rows["source"]}))
+        self._headline = f"{head} of {sources}" + (f"; first: {lines[0]}" if lines else "")
         if quarantine_path is not None:
             head += f"; quarantined to {quarantine_path}"
         more = len(bad_rows) - len(lines)
         tail = [f"... and {more} more"] if more > 0 else []
-        super().__init__("\n".join([head + ":", *lines, *tail]))
+        listed = (
+            f"All {len(bad_rows)} are listed in {quarantine_path} (row, column, reason). "
+            if quarantine_path is not None
+            else ""
+        )
+        hint = f"{listed}Fix them, or pass --allow-bad-rows to go on with the good rows only."
+        super().__init__("\n".join([head + ":", *lines, *tail]), hint)
+
+    def headline(self) -> str:
+        """How many problems, in which file, and the first of them."""
+        return self._headline

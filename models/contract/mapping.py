@@ -183,13 +183,25 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         The validated mapping.
 
     Raises:
-        ContractError: The file is not valid TOML or names unknown columns or options.
+        ContractError: The file cannot be read, is not valid TOML, or names unknown columns
+            or options.
     """
     path = Path(path)
+    hint = (
+        "docs/data-contract.md ('Column mappings') describes the file; "
+        "pipelines/mappings/kcs.toml is a worked example."
+    )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         return ColumnMapping.model_validate(data)
+    except OSError as exc:
+        raise ContractError(f"cannot read the mapping {path}: {exc.strerror or exc}", hint) from exc
+    except UnicodeDecodeError as exc:
+        raise ContractError(f"mapping {path}: not UTF-8 text: {exc}", hint) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ContractError(f"mapping {path}: invalid TOML: {exc}") from exc
+        raise ContractError(f"mapping {path}: invalid TOML: {exc}", hint) from exc
     except ValidationError as exc:
-        raise ContractError(f"mapping {path}: {exc}") from exc
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ContractError(f"mapping {path}: {problems}", hint) from exc

@@ -222,13 +222,20 @@ def quarantine_frame(
     Returns:
         One row per bad original row; several problems are joined with ``"; "``.
     """
-    described = bad_rows.assign(reason=bad_rows["column"] + ": " + bad_rows["reason"])
-    agg = described.groupby("row", sort=True).agg(
-        _column=("column", "; ".join), _reason=("reason", "; ".join)
-    )
-    pos = np.searchsorted(rows, agg.index.to_numpy())
+    # Rows in order, each row's problems in report order; joined in Python only for the rows
+    # with several (a groupby join costs ~0.3 ms a row: minutes for a million bad rows).
+    order = np.argsort(bad_rows["row"].to_numpy(), kind="stable")
+    row_of = bad_rows["row"].to_numpy()[order]
+    column = bad_rows["column"].astype(object).to_numpy()[order]
+    reason = (bad_rows["column"] + ": " + bad_rows["reason"]).astype(object).to_numpy()[order]
+    bad, first, count = np.unique(row_of, return_index=True, return_counts=True)
+    columns, reasons = column[first], reason[first]
+    for i in np.flatnonzero(count > 1).tolist():
+        part = slice(first[i], first[i] + count[i])
+        columns[i], reasons[i] = "; ".join(column[part]), "; ".join(reason[part])
+    pos = np.searchsorted(rows, bad)
     out = original.iloc[pos].reset_index(drop=True).copy()
-    out["_row"] = agg.index.to_numpy()
-    out["_column"] = agg["_column"].to_numpy()
-    out["_reason"] = agg["_reason"].to_numpy()
+    out["_row"] = bad
+    out["_column"] = pd.array(columns, dtype=TEXT_DTYPE)
+    out["_reason"] = pd.array(reasons, dtype=TEXT_DTYPE)
     return out

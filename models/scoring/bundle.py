@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from models.errors import UserError
 from models.features.matrix import FeatureState
 
 if TYPE_CHECKING:
@@ -29,8 +31,13 @@ MANIFEST_FILE = "manifest.json"
 BUNDLE_FORMAT = 1
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(UserError, RuntimeError):
     """A bundle's files do not match the hashes in its manifest, or a file is missing."""
+
+    hint = (
+        "The model's files are not the ones it was saved with: register it again "
+        "(flrisk train) or restore the MLflow artifacts from a backup."
+    )
 
 
 def sha256_file(path: Path) -> str:
@@ -93,8 +100,51 @@ def save_bundle(bundle: ModelBundle, folder: Path) -> Path:
     return folder
 
 
+def verify_bundle(folder: Path) -> dict[str, Any]:
+    """Check every file of a bundle against its manifest's SHA-256; return the manifest.
+
+    Reads and hashes files only: nothing is parsed by LightGBM.
+
+    Raises:
+        ModelIntegrityError: A file is missing or its hash differs from the manifest.
+    """
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise ModelIntegrityError(f"no {MANIFEST_FILE} in {folder}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError as exc:
+        raise ModelIntegrityError(f"{MANIFEST_FILE} is not valid JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        got = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ModelIntegrityError(f"bundle format {got} != {BUNDLE_FORMAT}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not {MODEL_FILE, STATE_FILE} <= files.keys():
+        raise ModelIntegrityError(f"{MANIFEST_FILE} does not list {MODEL_FILE} and {STATE_FILE}")
+    for name, expected in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"{name} missing from {folder}")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelIntegrityError(
+                f"{name} hash {actual[:12]} does not match manifest {str(expected)[:12]}: "
+                "refusing model"
+            )
+    return manifest
+
+
+def manifest_bundle_hash(manifest: Mapping[str, Any]) -> str:
+    """The :attr:`ModelBundle.bundle_hash` of the bundle a verified manifest describes."""
+    files = manifest["files"]
+    return hashlib.sha256(f"{files[MODEL_FILE]}:{files[STATE_FILE]}".encode()).hexdigest()
+
+
 def load_bundle(folder: Path, num_threads: int = 2) -> ModelBundle:
     """Load a bundle after checking every file against the manifest's SHA-256.
+
+    LightGBM parses the model in native code, where some malformed files abort the process:
+    a long-running process first has :func:`models.scoring.check.check_in_child` try it.
 
     Args:
         folder: Bundle folder (as written by :func:`save_bundle`).
@@ -104,21 +154,7 @@ def load_bundle(folder: Path, num_threads: int = 2) -> ModelBundle:
     Raises:
         ModelIntegrityError: A file is missing or its hash differs from the manifest.
     """
-    manifest_path = folder / MANIFEST_FILE
-    if not manifest_path.is_file():
-        raise ModelIntegrityError(f"no {MANIFEST_FILE} in {folder}")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format") != BUNDLE_FORMAT:
-        raise ModelIntegrityError(f"bundle format {manifest.get('format')} != {BUNDLE_FORMAT}")
-    for name, expected in manifest["files"].items():
-        path = folder / name
-        if not path.is_file():
-            raise ModelIntegrityError(f"{name} missing from {folder}")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise ModelIntegrityError(
-                f"{name} hash {actual[:12]} does not match manifest {expected[:12]}: refusing model"
-            )
+    manifest = verify_bundle(folder)
     # Imported here, not at the top: the server first imports it without the scikit-learn
     # integration it never uses (serving.memory.import_lean).
     import lightgbm as lgb

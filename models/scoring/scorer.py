@@ -140,6 +140,19 @@ class Scorer:
     _codes_match: bool | None = field(default=None, init=False, repr=False)
     _labels: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
+    _baseline: float | None = field(default=None, init=False, repr=False)
+
+    def baseline(self) -> float:
+        """The model's expected log-odds before any evidence (TreeSHAP's bias term).
+
+        A line's margin is this plus the sum of its group contributions; the bias is the
+        same for every line, so one all-missing row gives it.
+        """
+        if self._baseline is None:
+            row = np.full((1, len(self.bundle.state.feature_names)), np.nan)
+            contrib = self.bundle.booster.predict(row, pred_contrib=True, num_threads=1)
+            self._baseline = float(np.asarray(contrib)[0, -1])
+        return self._baseline
 
     def _threads(self, n: int) -> int:
         # Starting a thread team costs more than a small batch's whole prediction.

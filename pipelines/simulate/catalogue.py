@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from models.errors import UserError
 from pipelines.simulate.countries import COUNTRIES
 
 _HTS = re.compile(r"\d{4}\.\d{2}\.\d{4}")
@@ -51,7 +52,7 @@ _SECTOR_KEYS = ("industry_words",)
 _SECTOR_OPTIONAL = ("priority",)
 
 
-class CatalogueError(ValueError):
+class CatalogueError(UserError, ValueError):
     """A catalogue file is malformed: unknown or missing key, wrong type or bad value."""
 
 

@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from models.errors import UserError
+
 MECHANISMS = (
     "listed_entity",
     "xinjiang_direct",
@@ -32,8 +34,13 @@ DEFECT_KINDS = (
 )
 
 
-class ScenarioError(ValueError):
+class ScenarioError(UserError, ValueError):
     """The scenario file is malformed: unknown key, wrong type or value out of range."""
+
+    hint = (
+        "pipelines/simulate/scenario.toml is the default scenario with every key; "
+        "a --scenario file overrides only the keys it names (docs/simulator.md)."
+    )
 
 
 @dataclass(frozen=True)
@@ -239,7 +246,9 @@ def load_scenario(path: Path | None = None) -> Scenario:
     if path is not None:
         try:
             raw = _merge(raw, tomllib.loads(Path(path).read_text(encoding="utf-8")), "")
-        except tomllib.TOMLDecodeError as exc:
+        except OSError as exc:
+            raise ScenarioError(f"cannot read the scenario {path}: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"{path}: {exc}") from exc
     sc = Scenario(
         time=_build(TimeConfig, raw["time"], "time."),

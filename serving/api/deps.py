@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request, Response, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from models.store import AuditStore
+from serving.api.gate import PRINCIPAL
 from serving.auth import KeyStore, Principal
 from serving.deps import new_request_id
 from serving.instruments import Instruments
@@ -69,7 +70,16 @@ async def principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key)],
 ) -> Principal:
-    """The caller behind the presented key; 401 without a key or with an unknown one."""
+    """The caller behind the presented key; 401 without a key or with an unknown one.
+
+    The key gate (:mod:`serving.api.gate`) has verified it already, before the body was read,
+    and left the caller in the request's state; the key is verified here only for a route
+    the gate does not cover. The two headers stay parameters: they document the API's
+    security schemes.
+    """
+    checked: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
+    if checked is not None:
+        return checked
     presented = bearer.credentials if bearer is not None else api_key
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED,

@@ -26,7 +26,8 @@ TOO_LARGE: Responses = {413: problem("The request body is over the size limit.")
 INVALID: Responses = {
     422: problem(
         "Invalid request: `detail` lists each problem with `loc` "
-        "(`['body', 'lines', index, field]` for a line) and `msg`."
+        "(`['body', 'lines', index, field]` for a line) and `msg`; a body that is not JSON "
+        "is one problem of type `json_invalid`."
     )
 }
 NO_MODEL: Responses = {
@@ -34,6 +35,7 @@ NO_MODEL: Responses = {
 }
 BAD_BODY: Responses = {
     400: problem(
-        "The body could not be parsed: not JSON, or a malformed or oversized multipart form."
+        "The body could not be read: not UTF-8/16/32 text, a malformed multipart form, or "
+        "one with too many fields (text that is not JSON is a 422, `json_invalid`)."
     )
 }

@@ -21,7 +21,9 @@ class ScoreRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[EntryLineIn] = Field(min_length=1, max_length=MAX_LINES)
-    reasons: int = Field(default=3, ge=0, le=10)
+    reasons: int = Field(
+        default=3, ge=0, le=10, description="Reasons per direction (raises, lowers) and line."
+    )
 
 
 class ModelRef(BaseModel):
@@ -38,6 +40,10 @@ class Reason(BaseModel):
     """One contribution to a score, in plain language with its evidence."""
 
     code: str
+    direction: Literal["raises", "lowers"] = Field(
+        description="Whether this evidence raises or lowers the line's risk; the raising "
+        "reasons come first, largest first, then the lowering ones."
+    )
     text: str
     evidence: dict[str, Any]
     contribution: float
@@ -49,6 +55,10 @@ class LineScore(BaseModel):
 
     entry_id: str
     line_no: int
+    decision_id: str | None = Field(
+        description="SHA-256 of the line's content as audited: send it with the line's "
+        "feedback (null only in jobs finished before decision ids existed)."
+    )
     risk_score: float
     risk_band: Band
     reasons: list[Reason]
@@ -118,11 +128,19 @@ class JobStatus(BaseModel):
 
 
 class FeedbackOut(BaseModel):
-    """A stored feedback record."""
+    """A stored feedback record and the status of its line."""
 
     feedback_id: int
     request_id: str
-    scored_before: bool = Field(description="Whether the API scored this line before.")
+    decision_id: str
+    line_status: Literal["labelled", "review"] = Field(
+        description="labelled: one label in force; review: outcomes of the same rank "
+        "disagree, and training leaves the line out"
+    )
+    label_feedback_id: int | None = Field(
+        description="The record training uses for this line (an officer's outranks a "
+        "system's); null under review."
+    )
 
 
 class ModelInfo(BaseModel):
@@ -155,3 +173,14 @@ class Problem(BaseModel):
     """An error: ``detail`` says what went wrong."""
 
     detail: Any
+
+
+class FileRefused(BaseModel):
+    """An upload refused: ``detail`` says why; when rows were read, the bad-row report."""
+
+    detail: Any
+    n_read: int | None = Field(default=None, description="Rows read, when any were.")
+    bad_rows: list[BadRow] | None = Field(
+        default=None, description="The first 1000 problems (row, column, value, reason)."
+    )
+    bad_rows_total: int | None = Field(default=None, description="Problems in the file.")

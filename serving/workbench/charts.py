@@ -35,8 +35,18 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def steps_for(reasons: Sequence[dict[str, object]], max_bars: int = MAX_BARS) -> list[Step]:
-    """The largest contributions as bars; the rest summed into one "other factors" bar."""
+NO_EVIDENCE = "without evidence in the line"
+
+
+def steps_for(
+    reasons: Sequence[dict[str, object]], rest: float = 0.0, max_bars: int = MAX_BARS
+) -> list[Step]:
+    """The largest contributions as bars; the rest summed into one "other factors" bar.
+
+    ``rest`` is what the model added from groups with no evidence in the line (undeclared
+    fields, parties never inspected): drawn as its own last bar, so the bars still add up
+    to the line's score without being shown as reasons.
+    """
     items = sorted(
         (Step(str(r["code"]).replace("_", " "), float(r["contribution"])) for r in reasons),  # type: ignore[arg-type]
         key=lambda s: -abs(s.value),
@@ -44,6 +54,8 @@ def steps_for(reasons: Sequence[dict[str, object]], max_bars: int = MAX_BARS) ->
     head, tail = items[:max_bars], items[max_bars:]
     if tail:
         head.append(Step(f"{len(tail)} other factors", sum(s.value for s in tail)))
+    if abs(rest) >= 0.005:
+        head.append(Step(NO_EVIDENCE, rest))
     return head
 
 

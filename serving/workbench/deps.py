@@ -28,8 +28,11 @@ WorkbenchDep = Annotated[WorkbenchState, Depends(from_state("workbench"))]
 
 
 async def current_session(request: Request, wb: WorkbenchDep) -> Session:
-    """The officer's session; without one, a redirect to the sign-in page."""
+    """The officer's session; without one (or once its key is revoked), the sign-in page."""
     session = wb.sessions.get(request.cookies.get(COOKIE))
+    if session is not None and not request.app.state.keys.is_active(session.key_id):
+        wb.sessions.drop(session.sid)  # the key was revoked (``flrisk keys revoke``)
+        session = None
     if session is None:
         # A redirect, not an error: the officer simply has to sign in (again).
         raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/signin"})

@@ -7,6 +7,7 @@ reliability.png, shap_summary.png}``; they are fetched from MLflow once per vers
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import UTC, datetime
@@ -18,9 +19,13 @@ from markupsafe import Markup, escape
 from models.scoring.lookup import client
 from models.settings import Settings
 from serving.model_holder import LoadedModel
+from serving.workbench.figures import headline_figures
 
 log = logging.getLogger(__name__)
 REPORTS = ("metrics.md", "model_card.md")
+FIGURES = "metrics.json"
+# Marks a version's folder as fetched; its name changes when the set of files does.
+FETCHED = ".fetched-2"
 PLOTS = {
     "pr_curves.png": "Precision-recall curves on the holdout",
     "reliability.png": "Calibration (reliability) of the risk score",
@@ -51,16 +56,16 @@ def fetch_artifacts(settings: Settings, model: LoadedModel, rid: str | None) -> 
     """Download the evaluation files once; missing ones are simply absent."""
     folder = artifact_dir(settings, model)
     with _lock:
-        if (folder / ".fetched").exists() or rid is None:
+        if (folder / FETCHED).exists() or rid is None:
             return folder
         folder.mkdir(parents=True, exist_ok=True)
         c = client(settings)
-        for name in (*REPORTS, *PLOTS):
+        for name in (*REPORTS, FIGURES, *PLOTS):
             try:
                 c.download_artifacts(rid, f"evaluation/{name}", str(folder))
             except Exception:  # not logged by this run (e.g. a hand-registered model)
                 log.info("run %s has no evaluation/%s", rid, name)
-        (folder / ".fetched").touch()
+        (folder / FETCHED).touch()
     return folder
 
 
@@ -99,9 +104,11 @@ def model_page(settings: Settings, model: LoadedModel) -> dict[str, Any]:
         if (folder / "evaluation" / name).is_file() or (folder / name).is_file()
     }
     bundle = model.scorer.bundle
+    metrics = model.metrics()
     return {
         "info": model.info(),
-        "metrics": model.metrics(),
+        "metrics": metrics,
+        "figures": headline_figures(_evaluation(folder), metrics),
         "thresholds": bundle.thresholds,
         "calibration": bundle.calibration,
         "meta": bundle.meta,
@@ -111,6 +118,18 @@ def model_page(settings: Settings, model: LoadedModel) -> dict[str, Any]:
         "plots": plots,
         "tags": {k: v for k, v in model.tags.items() if k in ("git_commit", "strategy")},
     }
+
+
+def _evaluation(folder: Path) -> dict[str, Any] | None:
+    """The run's ``metrics.json`` (values with intervals), if it logged one."""
+    for path in (folder / "evaluation" / FIGURES, folder / FIGURES):
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except ValueError:  # a damaged file: the page falls back to the version's tags
+                return None
+            return data if isinstance(data, dict) else None
+    return None
 
 
 def plot_path(settings: Settings, model: LoadedModel, name: str) -> Path | None:

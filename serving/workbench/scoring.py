@@ -19,7 +19,7 @@ from models.contract.batch import Lines
 from models.store import AuditStore
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
-from serving.service import frame_inputs, plain, results, unknown_fields
+from serving.service import decision_ids, frame_inputs, plain, results, unknown_fields
 from serving.workbench.state import WorkbenchState, Worklist, WorklistStore
 from serving.workbench.worklist import entries_table
 
@@ -104,6 +104,7 @@ def build_worklist(
     key_id: str,
     source: str,
     request_id: str,
+    bad_rows_total: int | None = None,
 ) -> Worklist:
     """Score a day's lines, rank its entries and keep it under a new id.
 
@@ -116,6 +117,7 @@ def build_worklist(
         AuditUnavailableError: The summary row could not be written (nothing is shown).
     """
     t0 = time.perf_counter()
+    total_bad = len(bad_rows) if bad_rows_total is None else bad_rows_total
     frame = frame.reset_index(drop=True)
     share = min(1.0, EXPLAIN_FIRST / max(1, len(frame)))
     scored = _score(model, frame, 3, share)
@@ -124,13 +126,14 @@ def build_worklist(
     audit_event(
         store, request_id=request_id, key_id=key_id, action="workbench_upload", model=model,
         detail={"source": source, "n_read": n_read, "n_scored": len(frame),
-                "n_entries": len(entries), "bad_rows": len(bad_rows)},
+                "n_entries": len(entries), "bad_rows": total_bad},
     )  # fmt: skip
     for band, n in scored["risk_band"].value_counts().items():
         instruments.scores.labels(str(band)).inc(int(n))
     wl = Worklist(
         id=WorklistStore.new_id(), key_id=key_id, source=source, model=model, lines=frame,
         scored=scored, entries=entries, n_read=n_read, bad_rows=bad_rows, request_id=request_id,
+        bad_rows_total=total_bad,
     )  # fmt: skip
     wl.top_lines = dict(zip(entries["entry_id"], entries["top_line_no"].astype(int), strict=True))
     for e, n, r in zip(scored["entry_id"], scored["line_no"], scored["reasons"], strict=True):
@@ -162,9 +165,9 @@ def _cached(wl: Worklist, entry_id: str) -> bool:
 
 
 def top_reason(wl: Worklist, entry_id: str, line_no: int) -> dict[str, Any] | None:
-    """The first cached reason of a line, if computed."""
+    """The line's first reason that raises its risk, if computed (never a lowering one)."""
     items = wl.reasons.get((entry_id, line_no)) or []
-    return items[0] if items else None
+    return next((r for r in items if r.get("direction") == "raises"), None)
 
 
 def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
@@ -172,30 +175,35 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
 
     Returns:
         Per line (by ``line_no``): ``line`` (contract fields), ``risk_score``, ``risk_band``,
-        ``model_version``, ``reasons`` (largest first), ``margin`` and ``base`` (log-odds).
+        ``model_version``, ``reasons`` (what raises the risk, then what lowers it),
+        ``margin``, ``base`` (log-odds) and ``rest``: the part of the margin no reason
+        explains (groups whose contribution rests on no evidence in the line).
     """
     sub = wl.entry_lines(entry_id).reset_index(drop=True)
     if not len(sub):
         return []
     out = _score(wl.model, sub, ALL_REASONS)
     cal = wl.model.scorer.bundle.calibration
+    decisions = decision_ids(sub)
     lines = []
     for i in range(len(sub)):
         p = float(out["risk_score"].iloc[i])
         reasons = plain(out["reasons"].iloc[i])
         q = min(max(p, 1e-12), 1 - 1e-12)
         margin = (math.log(q / (1 - q)) - cal.b) / cal.a if cal.a else 0.0
-        base = margin - sum(float(r["contribution"]) for r in reasons)
+        base = wl.model.scorer.baseline()
         lines.append(
             {
                 "line": _line_dict(sub.iloc[i]),
                 "line_no": int(out["line_no"].iloc[i]),
+                "decision_id": decisions[i],
                 "risk_score": p,
                 "risk_band": str(out["risk_band"].iloc[i]),
                 "model_version": str(out["model_version"].iloc[i]),
                 "reasons": reasons,
                 "margin": margin,
                 "base": base,
+                "rest": margin - base - sum(float(r["contribution"]) for r in reasons),
             }
         )
     lines.sort(key=lambda d: d["line_no"])

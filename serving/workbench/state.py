@@ -41,6 +41,7 @@ class Worklist:
     n_read: int
     bad_rows: pd.DataFrame
     request_id: str
+    bad_rows_total: int = 0  # problems in the whole file (``bad_rows`` holds the first ones)
     created: float = field(default_factory=time.time)
     reasons: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     top_lines: dict[str, int] = field(default_factory=dict)

@@ -231,6 +231,14 @@ def guard_cell(value: Any) -> Any:
     return value
 
 
+def _never_text(dtype: Any) -> bool:
+    types = pd.api.types
+    return bool(
+        types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)
+        or types.is_timedelta64_dtype(dtype)
+    )  # fmt: skip
+
+
 def export_csv(entries: pd.DataFrame, within: int = 0) -> str:
     """The worklist as CSV text, text cells defused against formula injection.
 
@@ -246,7 +254,9 @@ def export_csv(entries: pd.DataFrame, within: int = 0) -> str:
     out["line_score_sum"] = out["line_score_sum"].astype(float).round(6)
     out = out[list(EXPORT_COLUMNS)]
     for c in out.columns:
-        if out[c].dtype == object or str(out[c].dtype) == "string":
+        # Every column that can hold text: object, pandas' "str" (pandas 3) and "string",
+        # categories; only numbers, booleans and datetimes cannot start a formula.
+        if not _never_text(out[c].dtype):
             out[c] = out[c].astype(object).where(out[c].notna(), "").map(guard_cell)
     buf = io.StringIO()
     out.to_csv(buf, index=False, lineterminator="\r\n")

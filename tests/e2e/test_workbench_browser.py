@@ -163,7 +163,11 @@ def test_model_page_shows_version_metrics_and_plots(
     page = officer.page
     page.goto(officer.server.base + "/model")
     assert page.inner_text("#model-v").strip().isdigit()
-    assert "Holdout metrics" in page.inner_text("main")
+    assert "How well it finds violations" in page.inner_text("main")
+    figures = page.inner_text("#figures")
+    assert "What it means" in figures and "Hit rate, riskiest 5%" in figures
+    assert "precision_at" not in figures  # plain names, not MLflow's
+    assert "wider than 0.5" in page.inner_text("main")  # the "too small to tell" rule
     images = page.locator(".plots img")
     assert images.count() >= 2
     for i in range(images.count()):

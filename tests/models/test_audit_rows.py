@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 
-from models.audit_rows import AuditRow, AuditRows, ModelStamp
-from models.store import audit
+import pytest
 
-COLUMNS = [c.name for c in audit.columns if c.name != "id"]
+from models.audit_rows import AuditRow, AuditRows, ModelStamp
+from models.store import CHAIN_COLUMNS, audit
+
+# Every column but those the store fills in: the id and the hash chain.
+COLUMNS = [c.name for c in audit.columns if c.name not in ("id", *CHAIN_COLUMNS)]
 MODEL = ModelStamp("models:/flrisk/3", "b" * 64)
 RESULT = {"entry_id": "E-1", "line_no": 2, "risk_score": 0.25, "risk_band": "elevated",
           "reasons": [{"code": "xinjiang_address", "contribution": 1.5}]}  # fmt: skip
@@ -56,3 +59,40 @@ def test_feedback_row_holds_the_record() -> None:
     row = AuditRows("r6", "k").feedback("E-1", 2, record)
     assert row["action"] == "feedback" and json.loads(row["input_json"] or "") == record
     assert row["input_hash"] == hashlib.sha256((row["input_json"] or "").encode()).hexdigest()
+
+
+def _fields(row: AuditRow) -> dict[str, object]:
+    # The columns named here; the store may add columns of its own (e.g. a hash chain).
+    named = ("request_id", "ts", "key_id", "entry_id", "line_no", "input_hash", "input_json",
+             "model_version", "bundle_hash", "risk_score", "risk_band", "reasons_json",
+             "latency_ms", "action")  # fmt: skip
+    return {k: row[k] for k in named}  # type: ignore[literal-required]
+
+
+def test_feedback_row_is_about_its_line_with_no_model_or_decision() -> None:
+    record = {"entry_id": "E-7", "line_no": 4, "inspected": False}
+    rows = AuditRows("r7", "officer-2")
+    row = rows.feedback("E-7", 4, record)
+    text = '{"entry_id":"E-7","inspected":false,"line_no":4}'
+    assert _fields(row) == {
+        "request_id": "r7", "ts": rows.ts, "key_id": "officer-2", "entry_id": "E-7",
+        "line_no": 4, "input_hash": hashlib.sha256(text.encode()).hexdigest(),
+        "input_json": text, "model_version": None, "bundle_hash": None, "risk_score": None,
+        "risk_band": None, "reasons_json": None, "latency_ms": None, "action": "feedback",
+    }  # fmt: skip
+
+
+def test_scored_row_holds_every_field_of_its_line() -> None:
+    rows = AuditRows("r8", "screening-1")
+    (row,) = rows.scored("score", MODEL, [{"a": 1}], [RESULT], latency_ms=7.5)
+    text = '{"a":1}'
+    assert _fields(row) == {
+        "request_id": "r8", "ts": rows.ts, "key_id": "screening-1", "entry_id": "E-1",
+        "line_no": 2, "input_hash": hashlib.sha256(text.encode()).hexdigest(),
+        "input_json": text, "model_version": MODEL.version, "bundle_hash": MODEL.bundle_hash,
+        "risk_score": 0.25, "risk_band": "elevated",
+        "reasons_json": '{"reasons":[{"code":"xinjiang_address","contribution":1.5}]}',
+        "latency_ms": 7.5, "action": "score",
+    }  # fmt: skip
+    with pytest.raises(ValueError):  # a result per input, no fewer
+        rows.scored("score", MODEL, [{"a": 1}, {"a": 2}], [RESULT], latency_ms=1.0)

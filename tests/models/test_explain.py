@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from models.scoring.explain import feature_groups, group_contributions, reasons_for
 
@@ -76,12 +77,47 @@ def test_zero_reasons_means_empty_lists():
     assert reasons_for(np.zeros((2, 3)), ["a", "b"], pd.DataFrame({"a": [1, 2]}), k=0) == [[], []]
 
 
-def test_a_large_risk_lowering_contribution_ranks_among_the_top_reasons():
-    """More groups than reasons: ranking is by absolute contribution, not by signed value."""
+def test_reasons_split_by_direction_each_ranked_by_its_size():
+    """Up to k raising reasons, largest first, then up to k lowering ones, most lowering first."""
     names = ["x_a", "x_b", "x_c", "x_d", "n_missing"]
     contrib = np.array([[0.3, 0.2, 0.1, -2.0, 0.05, 1.0]])
     ctx = {c: np.array(["v"], dtype=object) for c in names[:4]}
     ctx["ev_missing"] = np.array([""], dtype=object)
     [reasons] = reasons_for(contrib, names, ctx, k=2)
-    assert [r["code"] for r in reasons] == ["field:x_d", "field:x_a"]
-    assert reasons[0]["contribution"] == -2.0
+    assert [(r["code"], r["direction"]) for r in reasons] == [
+        ("field:x_a", "raises"),
+        ("field:x_b", "raises"),
+        ("field:x_d", "lowers"),
+    ]
+    assert reasons[2]["contribution"] == -2.0 and reasons[2]["share"] == round(-2.0 / 2.65, 4)
+
+
+@pytest.mark.parametrize("n", [3, 65, 400])
+def test_group_sums_equal_pandas_groupby_to_the_last_bit_at_any_batch_size(n):
+    # Few lines take a Python path, many a NumPy one: both must give pandas' own sums.
+    names = ["mfr_list_sim", "shp_list_sim", "mfr_xj", "shp_xj", "names_xj", "hs_chapter",
+             "hist_imp_viol_rate", "x_port"]  # fmt: skip
+    rng = np.random.default_rng(n)
+    contrib = rng.normal(0, 1, (n, len(names) + 1)) * 10.0 ** rng.integers(-8, 8, len(names) + 1)
+    got = group_contributions(contrib, names)
+    groups = feature_groups(names)
+    frame = pd.DataFrame(contrib[:, :-1], columns=names)
+    want = frame.T.groupby([groups[c] for c in names]).sum().T
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+
+
+def test_a_group_without_evidence_in_the_line_is_no_reason():
+    """An undeclared field or a party never seen gives no reason, however large its share."""
+    names = ["x_a", "x_b", "hist_shp_lines", "hist_shp_inspected", "hist_shp_violations"]
+    contrib = np.array([[3.0, 0.5, 2.0, 0.5, 0.0, 0.0]])
+    ctx = {
+        "x_a": np.array([None], dtype=object),
+        "x_b": np.array(["B7"], dtype=object),
+        "shp_key": np.array([None], dtype=object),
+        "hist_shp_lines": np.array([0.0]),
+        "hist_shp_inspected": np.array([0.0]),
+        "hist_shp_violations": np.array([0.0]),
+    }
+    [reasons] = reasons_for(contrib, names, ctx, k=3)
+    assert [(r["code"], r["text"]) for r in reasons] == [("field:x_b", "Field x_b = B7.")]

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from models.audit_rows import AuditRows
-from models.store import AuditStore
+import pytest
+
+from models.audit_rows import AuditRows, ModelStamp
+from models.feedback import record_outcome
+from models.store import (
+    AuditStore,
+    AuditUnavailableError,
+    canonical_json,
+    input_hash,
+    now_iso,
+)
 
 
 def test_recorded_rows_are_committed_for_another_connection(tmp_path: Path) -> None:
@@ -20,3 +32,166 @@ def test_recorded_rows_are_committed_for_another_connection(tmp_path: Path) -> N
     finally:
         reader.dispose()
         writer.dispose()
+
+
+MODEL = ModelStamp("models:/flrisk/3", "b" * 64)
+
+
+def _result(entry: str, line_no: int, score: float) -> dict[str, Any]:
+    return {"entry_id": entry, "line_no": line_no, "risk_score": score, "risk_band": "high",
+            "reasons": [{"code": "route", "contribution": 0.5}]}  # fmt: skip
+
+
+def _line(entry: str, line_no: int, hs: str = "520100") -> dict[str, Any]:
+    return {"entry_id": entry, "line_no": line_no, "hts_code": hs}
+
+
+def _feedback(store: AuditStore, entry: str, line_no: int, **fields: Any) -> int:
+    """An officer's outcome for the line's latest audited scoring."""
+    decision = [
+        r["input_hash"]
+        for r in store.audit_rows()
+        if (r["entry_id"], r["line_no"], r["action"]) == (entry, line_no, "score")
+    ][-1]
+    record = {"entry_id": entry, "line_no": line_no, "decision_id": decision, "inspected": True,
+              "inspection_reason": "random", "violation": 1, "outcome": None,
+              "note": None}  # fmt: skip
+    record.update(fields)
+    done = record_outcome(store, record, key_id="officer-1", source="workbench",
+                          request_id="fb-" + entry)  # fmt: skip
+    return int(done["feedback_id"])
+
+
+def _score(store: AuditStore, entry: str, line_no: int, hs: str = "520100") -> None:
+    rows = AuditRows("r-" + entry, "k")
+    store.record(rows.scored("score", MODEL, [_line(entry, line_no, hs)],
+                             [_result(entry, line_no, 0.5)], 1.0))  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[AuditStore]:
+    s = AuditStore(f"sqlite:///{tmp_path / 'sub' / 'audit.db'}")
+    yield s
+    s.dispose()
+
+
+def test_a_new_store_takes_a_probe_write_and_has_no_rows(store: AuditStore) -> None:
+    assert store.probe() is None
+    assert store.audit_rows() == [] and store.feedback_for("E-1") == []
+    assert store.feedback_for_training() == ([], {}, [])
+    assert store.record([]) == 0
+    closed = AuditStore("postgresql+psycopg://flrisk@127.0.0.1:9/none?connect_timeout=2")
+    assert "audit write failed" in (closed.probe() or "")  # nothing listens on port 9
+
+
+def test_job_lines_are_the_scored_lines_of_that_request_in_order(store: AuditStore) -> None:
+    rows = AuditRows("job-1", "k")
+    lines = [_line("E-1", 1), _line("E-1", 2)]
+    results = [_result("E-1", 1, 0.9), _result("E-1", 2, 0.1)]
+    store.record(rows.scored("score_file", MODEL, lines, results, 2.0))
+    store.record([rows.event("job_started", {"lines": 2})])
+    store.record(AuditRows("job-2", "k").scored("score_file", MODEL, lines[:1], results[:1], 1))
+    got = store.job_lines("job-1")
+    decision = [input_hash(canonical_json(line)) for line in lines]  # each scoring's input
+    assert got == [
+        {"entry_id": "E-1", "line_no": 1, "decision_id": decision[0], "risk_score": 0.9,
+         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}]},
+        {"entry_id": "E-1", "line_no": 2, "decision_id": decision[1], "risk_score": 0.1,
+         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}]},
+    ]  # fmt: skip
+    assert store.job_lines("job-3") == []
+
+
+def test_has_decision_only_for_a_scored_line_with_that_input(store: AuditStore) -> None:
+    rows = AuditRows("r1", "k")
+    store.record(rows.scored("score", MODEL, [_line("E-1", 1)], [_result("E-1", 1, 0.5)], 1.0))
+    store.record(rows.viewed("workbench_view", MODEL, [_result("E-2", 1, 0.5)]))  # no input
+    fb = rows.feedback("E-3", 1, {"entry_id": "E-3"})
+    store.record([fb])  # feedback, not scoring
+    decision = input_hash(canonical_json(_line("E-1", 1)))
+    assert store.has_decision("E-1", 1, decision) is True
+    assert store.has_decision("E-1", 2, decision) is False
+    assert store.has_decision("E-1", 1, "0" * 64) is False
+    assert store.has_decision("E-3", 1, str(fb["input_hash"])) is False
+
+
+def test_feedback_and_its_audit_row_are_written_together(store: AuditStore) -> None:
+    _score(store, "E-1", 1)
+    _score(store, "E-1", 2)
+    first = _feedback(store, "E-1", 1, violation=0, outcome="released")
+    second = _feedback(store, "E-1", 2, note="seized at port")
+    assert (first, second) == (1, 2)
+    got = store.feedback_for("E-1")
+    assert [(r["line_no"], r["violation"], r["outcome"], r["note"]) for r in got] == [
+        (1, 0, "released", None),
+        (2, 1, None, "seized at port"),
+    ]
+    assert [r["action"] for r in store.audit_rows()] == ["score", "score", "feedback", "feedback"]
+    with pytest.raises(AuditUnavailableError, match="feedback write failed"):
+        _feedback(store, "E-1", 1, inspected=None)  # NOT NULL: nothing written
+    assert len(store.feedback_for("E-1")) == 2 and len(store.audit_rows()) == 4
+    assert store.verify().ok
+
+
+def test_training_gets_the_records_the_statuses_and_the_audited_inputs(
+    store: AuditStore,
+) -> None:
+    _score(store, "E-1", 1, "111111")
+    _score(store, "E-1", 1, "222222")  # re-scored with other content: the latest decision
+    _score(store, "E-2", 1)
+    first = _feedback(store, "E-1", 1, violation=1)
+    _feedback(store, "E-2", 1, inspected=False, inspection_reason=None, violation=None)
+    records, statuses, inputs = store.feedback_for_training()
+    assert [r["id"] for r in records] == [first, first + 1]
+    assert statuses[("E-1", 1)]["feedback_id"] == first
+    assert statuses[("E-1", 1)]["status"] == "labelled"
+    assert [(r["entry_id"], r["input_json"]) for r in inputs] == [
+        ("E-1", canonical_json(_line("E-1", 1, "111111"))),
+        ("E-1", canonical_json(_line("E-1", 1, "222222"))),
+        ("E-2", canonical_json(_line("E-2", 1))),
+    ]
+
+
+def test_a_write_that_would_wait_writes_nothing(store: AuditStore) -> None:
+    rows = AuditRows("r1", "k")
+    row = rows.event("e1")
+    assert store.record([row], wait=False) == 1
+    assert store._sqlite_writer is not None
+    with store._sqlite_writer:  # another thread of this process is writing
+        assert store.record([rows.event("e2")], wait=False) is None
+    assert [r["action"] for r in store.audit_rows()] == ["e1"]
+    server = AuditStore.__new__(AuditStore)
+    server._sqlite_writer = None  # a database server is never written without waiting
+    assert server.record([row], wait=False) is None
+
+
+def test_a_large_batch_is_written_in_one_transaction(store: AuditStore) -> None:
+    rows = AuditRows("big", "k")
+    n = 65
+    lines = [_line("E-1", i) for i in range(1, n + 1)]
+    results = [_result("E-1", i, i / n) for i in range(1, n + 1)]
+    assert store.record(rows.scored("score_file", MODEL, lines, results, 1.0)) == n
+    assert [r["line_no"] for r in store.job_lines("big")] == list(range(1, n + 1))
+    bad = dict(rows.event("x"))
+    del bad["action"]
+    with pytest.raises(AuditUnavailableError, match="audit write failed"):
+        store.record([bad] * n)
+    with pytest.raises(AuditUnavailableError, match="audit write failed: KeyError"):
+        store.record([rows.event("y"), bad])
+    assert len(store.audit_rows("big")) == n + 0
+
+
+def test_audit_rows_of_one_request_oldest_first(store: AuditStore) -> None:
+    for rid, action in (("a", "e1"), ("b", "e2"), ("a", "e3")):
+        store.record([AuditRows(rid, "k").event(action)])
+    assert [r["action"] for r in store.audit_rows("a")] == ["e1", "e3"]
+    assert [r["action"] for r in store.audit_rows()] == ["e1", "e2", "e3"]
+
+
+def test_canonical_json_and_its_hash_are_stable() -> None:
+    text = canonical_json({"b": "é", "a": 1})
+    assert text == '{"a":1,"b":"é"}'
+    assert input_hash(text) == hashlib.sha256(text.encode()).hexdigest()
+    assert now_iso().endswith("+00:00") and len(now_iso()) == len(
+        "2026-01-01T00:00:00.000000+00:00"
+    )

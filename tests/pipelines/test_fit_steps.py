@@ -55,10 +55,10 @@ def test_feedback_replaces_the_same_lines_file_labels():
         {"entry_id": ["A", "A", "B"], "line_no": [1, 2, 1], "violation": [0, 0, 0]}
     )
     feedback = pd.DataFrame({"entry_id": ["A"], "line_no": [2], "violation": [1]})
-    merged = merge_feedback(frame, feedback)
+    merged = merge_feedback(frame, feedback).frame
     assert len(merged) == 3
     assert merged.set_index(["entry_id", "line_no"]).loc[("A", 2), "violation"] == 1
-    assert merge_feedback(frame, feedback.iloc[:0]) is frame
+    assert merge_feedback(frame, feedback.iloc[:0]).frame is frame
 
 
 def test_lines_are_sorted_in_time_whatever_the_file_order():

@@ -2,7 +2,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.learn import fit_platt, make_sample
+from models.scoring.bundle import Calibration
+from pipelines.config import LightGBMConfig
+from pipelines.learn import (
+    Sample,
+    calibrated_scores,
+    fit_booster,
+    fit_platt,
+    fit_propensity,
+    lgb_params,
+    make_sample,
+)
 from pipelines.split import time_windows
 
 
@@ -27,8 +37,33 @@ def test_samples_of_each_strategy():
     pu = make_sample("pu", inspected, violation, None, 0.2, 0.01)
     assert sorted(pu.rows) == [0, 1, 2, 3, 4]
     assert list(pu.w[pu.y == 0][-2:]) == [0.2, 0.2]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown strategy 'magic'"):
         make_sample("magic", inspected, violation, None, 0.2, 0.01)
+    with pytest.raises(ValueError, match="ipw needs a propensity"):
+        make_sample("ipw", inspected, violation, None, 0.2, 0.01)
+
+
+def test_ipw_weights_are_inverse_propensities_clipped_at_the_floor_mean_one():
+    inspected = np.array([True, True, True, False])
+    violation = np.array([1.0, 0.0, 1.0, np.nan])
+    prop = np.array([0.5, 0.25, 0.001, 0.3])  # the third is below the floor of 0.1
+    s = make_sample("ipw", inspected, violation, prop, 0.2, 0.1)
+    raw = np.array([2.0, 4.0, 10.0])
+    np.testing.assert_allclose(s.w, raw / raw.mean())
+    assert s.y.dtype == np.float64 and list(s.y) == [1.0, 0.0, 1.0]
+
+
+def test_pu_draws_a_share_of_the_unlabelled_lines_and_scales_their_weight():
+    n = 4000
+    inspected = np.zeros(n, dtype=bool)
+    inspected[:100] = True
+    violation = np.where(inspected, 0.0, np.nan)
+    s = make_sample("pu", inspected, violation, None, 0.2, 0.01, pu_sample=0.25, seed=5)
+    unl = s.rows[100:]
+    assert 900 < len(unl) < 1100 and not inspected[unl].any()
+    np.testing.assert_allclose(s.w[100:], 0.8)  # 0.2 / 0.25: the expected loss is unchanged
+    again = make_sample("pu", inspected, violation, None, 0.2, 0.01, pu_sample=0.25, seed=5)
+    np.testing.assert_array_equal(again.rows, s.rows)
 
 
 def test_time_windows_are_ordered_and_disjoint():
@@ -43,3 +78,151 @@ def test_time_windows_are_ordered_and_disjoint():
 def test_time_windows_refuse_too_little_history():
     with pytest.raises(ValueError, match="3 months"):
         time_windows(pd.Series(pd.to_datetime(["2024-01-01", "2024-02-01"])), 3, 3)
+
+
+def _cfg(**loop: object) -> LightGBMConfig:
+    table = {"objective": "binary", "learning_rate": 0.3, "num_leaves": 4,
+             "min_data_in_leaf": 5, "seed": 1, "num_boost_round": 40,
+             "early_stopping_rounds": 3, "monotone_increasing": [], **loop}  # fmt: skip
+    return LightGBMConfig.from_table(table)
+
+
+def _data(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"signal": rng.normal(size=n), "noise": rng.normal(size=n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(-3 * X["signal"].to_numpy()))).astype(float)
+    return X, y
+
+
+def test_lgb_params_are_deterministic_and_keep_the_configured_ones():
+    p = lgb_params(_cfg(), num_threads=3)
+    assert p["metric"] == "binary_logloss" and p["learning_rate"] == 0.3
+    assert (p["deterministic"], p["force_row_wise"], p["verbosity"]) == (True, True, -1)
+    assert p["num_threads"] == 3
+    assert lgb_params(_cfg(metric="auc"), 1)["metric"] == "auc"
+
+
+def test_fit_booster_without_validation_runs_every_round_and_learns_the_signal():
+    X, y = _data()
+    rows = np.arange(len(y))
+    b = fit_booster(X, Sample(rows, y, np.ones(len(y))), None, _cfg(), num_threads=1)
+    assert b.num_trees() == 40
+    assert fit_booster(X, Sample(rows, y, np.ones(len(y))), None, _cfg(), 1, 7).num_trees() == 7
+    gain = dict(zip(b.feature_name(), b.feature_importance("gain"), strict=True))
+    assert gain["signal"] > 5 * gain["noise"]
+    # A validation sample with no positives cannot stop anything: every round is run.
+    empty = Sample(rows[:50], np.zeros(50), np.ones(50))
+    assert fit_booster(X, Sample(rows, y, np.ones(len(y))), empty, _cfg(), 1).num_trees() == 40
+
+
+def test_fit_booster_stops_early_on_the_validation_sample():
+    X, y = _data(800)
+    train, valid = np.arange(400), np.arange(400, 800)
+    cfg = _cfg(learning_rate=0.9, num_leaves=15, min_data_in_leaf=2, num_boost_round=300)
+    b = fit_booster(
+        X, Sample(train, y[train], np.ones(400)), Sample(valid, y[valid], np.ones(400)), cfg, 1
+    )
+    assert 0 < b.best_iteration < 100 and b.num_trees() < 100  # far fewer than 300 rounds
+
+
+def test_fit_booster_keeps_monotone_features_monotone():
+    rng = np.random.default_rng(1)
+    n = 800
+    X = pd.DataFrame({"mfr_list_sim": rng.uniform(0, 100, n), "other": rng.normal(size=n)})
+    # Noisy labels that fall with the similarity at the top: the constraint must win.
+    sim = X["mfr_list_sim"].to_numpy()
+    y = ((sim > 50) & (sim < 80) | (rng.random(n) < 0.1)).astype(float)
+    rows = np.arange(n)
+    cfg = _cfg(monotone_increasing=["mfr_list_sim"], num_leaves=8)
+    b = fit_booster(X, Sample(rows, y, np.ones(n)), None, cfg, 1)
+    grid = pd.DataFrame({"mfr_list_sim": np.linspace(0, 100, 101), "other": 0.0})
+    assert (np.diff(b.predict(grid, raw_score=True)) >= -1e-12).all()
+    free = fit_booster(X, Sample(rows, y, np.ones(n)), None, _cfg(num_leaves=8), 1)
+    assert (np.diff(free.predict(grid, raw_score=True)) < -1e-6).any()
+
+
+def test_fit_propensity_ranks_lines_like_the_ones_inspected_higher():
+    rng = np.random.default_rng(2)
+    n = 3000
+    X = pd.DataFrame({"targeted": rng.random(n), "noise": rng.random(n)})
+    inspected = rng.random(n) < np.where(X["targeted"] > 0.8, 0.5, 0.02)
+    b = fit_propensity(X, inspected, num_threads=1, seed=0)
+    assert b.num_trees() == 60
+    p = b.predict(pd.DataFrame({"targeted": [0.1, 0.95], "noise": [0.5, 0.5]}))
+    assert p[0] < 0.1 < 0.3 < p[1]
+    # The negatives are a weighted draw: on average the predicted rate is the real one.
+    assert b.predict(X).mean() == pytest.approx(inspected.mean(), rel=0.25)
+    again = fit_propensity(X, inspected, num_threads=1, seed=0)
+    np.testing.assert_array_equal(again.predict(X), b.predict(X))
+
+
+def test_calibrated_scores_apply_the_calibration_to_the_raw_margin():
+    X, y = _data(300)
+    rows = np.arange(300)
+    b = fit_booster(X, Sample(rows, y, np.ones(300)), None, _cfg(num_boost_round=5), 1)
+    margin = b.predict(X, raw_score=True)
+    cal = Calibration(a=0.5, b=-1.0)
+    got = calibrated_scores(b, X, cal, num_threads=1)
+    np.testing.assert_allclose(got, 1 / (1 + np.exp(-(0.5 * margin - 1.0))))
+
+
+def test_platt_is_increasing_in_the_margin_and_weighs_lines():
+    rng = np.random.default_rng(3)
+    margin = rng.normal(0, 1.5, 5000)
+    y = (rng.random(5000) < 1 / (1 + np.exp(-margin))).astype(float)
+    cal = fit_platt(margin, y, np.ones_like(y), "valid 2025-01..2025-02")
+    assert cal.a > 0 and cal.method == "platt" and cal.fitted_on == "valid 2025-01..2025-02"
+    assert cal.a == pytest.approx(1.0, abs=0.1) and cal.b == pytest.approx(0.0, abs=0.1)
+    # Weighting the positives 3x moves the intercept by log(3): weights are honoured.
+    heavy = fit_platt(margin, y, np.where(y == 1, 3.0, 1.0), "w")
+    assert heavy.b - cal.b == pytest.approx(np.log(3), abs=0.1)
+    # An inverted margin gets a negative slope rather than a silent flip elsewhere.
+    assert fit_platt(-margin, y, np.ones_like(y), "x").a < 0
+
+
+def test_platt_on_constant_labels_stays_finite():
+    margin = np.linspace(-2, 2, 100)
+    for label in (0.0, 1.0):
+        cal = fit_platt(margin, np.full(100, label), np.ones(100), "x")
+        assert np.isfinite([cal.a, cal.b]).all()
+        p = 1 / (1 + np.exp(-(cal.a * margin + cal.b)))
+        assert (p < 0.05).all() if label == 0 else (p > 0.95).all()
+
+
+def _months(n: int) -> pd.Series:
+    # Every day of n calendar months from January 2024.
+    return pd.Series(pd.date_range("2024-01-01", periods=n, freq="MS").repeat(1)).pipe(
+        lambda starts: pd.Series(
+            pd.concat([pd.Series(pd.date_range(s, s + pd.offsets.MonthEnd(0))) for s in starts])
+        ).reset_index(drop=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "test", "valid", "months"),
+    [
+        # Enough history: the windows asked for.
+        (12, 3, 2, (7, 2, 3)),
+        # Too little for them: test ~ a third of the months, valid ~ half of the rest.
+        (10, 6, 6, (4, 3, 3)),
+        (9, 5, 5, (4, 3, 2)),
+        (4, 3, 3, (2, 1, 1)),
+        # The fewest months a split takes: one each.
+        (3, 3, 3, (1, 1, 1)),
+    ],
+)
+def test_time_windows_are_whole_months_shrinking_with_short_history(n, test, valid, months):
+    dates = _months(n)
+    w = time_windows(dates, test, valid)
+    month = dates.dt.year * 12 + dates.dt.month - 1
+    got = tuple(month[mask].nunique() for mask in (w.train, w.valid, w.test))
+    assert got == months
+    assert (w.train | w.valid | w.test).all()  # every day in exactly one window
+    assert not (w.train & w.valid).any() and not (w.valid & w.test).any()
+    assert not (w.train & w.test).any()
+    label = dates.dt.strftime("%Y-%m")
+    for name, mask in (("train", w.train), ("valid", w.valid), ("test", w.test)):
+        assert w.months[name] == (label[mask].min(), label[mask].max()), name
+    # The first day of a window's first month belongs to that window.
+    first_test = label[w.test].min()
+    assert w.test[(label == first_test).to_numpy()].all()

@@ -103,3 +103,19 @@ def test_paired_difference_separates_what_overlapping_marginal_intervals_cannot(
     # Unpaired resamples (another seed for b) lose that: the interval is several times wider.
     unpaired = paired_difference(a, bootstrap_draws(worse, y, ones, [0.05], 200, seed=6))
     assert unpaired["pr_auc"]["hi"] - unpaired["pr_auc"]["lo"] > 2 * (diff["hi"] - diff["lo"])
+
+
+def test_reliability_bins_are_quantiles_with_their_mean_prediction_and_rate():
+    p = np.repeat(np.arange(10) / 10 + 0.05, 10)  # ten values, ten lines each
+    y = np.tile((np.arange(10) < 3).astype(float), 10)  # 30% violations in every bin
+    rows = reliability(p, y)  # ten bins by default
+    assert [r["bin"] for r in rows] == list(range(10))
+    assert [r["n"] for r in rows] == [10] * 10
+    np.testing.assert_allclose([r["predicted"] for r in rows], np.arange(10) / 10 + 0.05)
+    np.testing.assert_allclose([r["observed"] for r in rows], 0.3)
+    four = reliability(p, y, bins=4)
+    assert [r["n"] for r in four] == [20, 30, 20, 30]  # a value on an edge goes up a bin
+    assert reliability(np.array([0.2]), np.array([1.0])) == [
+        {"bin": 0, "n": 1, "predicted": 0.2, "observed": 1.0}
+    ]
+    assert reliability(np.array([]), np.array([])) == []

@@ -73,10 +73,11 @@ def test_registered_version_carries_evaluation_and_provenance(registered_model):
     champion = resolve(f"models:/{r.name}@champion", s)
     assert champion.version == r.version
     run = client(s).get_run(tags["run_id"])
-    assert "hidden_truth.model.pr_auc" in run.data.metrics
+    assert "test.hidden_truth/model.pr_auc" in run.data.metrics
+    assert run.info.run_name.startswith("train.csv ")  # the data, its digest, the day
     assert run.data.params["strategy"] == tags["strategy"]
     assert run.data.params["lightgbm_targeted_applied"] == "true"  # simulated: targeted labels
-    assert "hidden_truth.model_minus_logistic.pr_auc_lo" in run.data.metrics
+    assert "test.hidden_truth.ci/model_minus_logistic.pr_auc_lo" in run.data.metrics
 
 
 def test_model_beats_legacy_rules_and_random_on_hidden_truth(registered_model):
@@ -87,8 +88,9 @@ def test_model_beats_legacy_rules_and_random_on_hidden_truth(registered_model):
         .tags["run_id"]
     )
     m = run.data.metrics
-    assert m["hidden_truth.model.pr_auc"] > m["hidden_truth.legacy_rules.pr_auc"]
-    assert m["hidden_truth.model.precision_at_5_lo"] > m["hidden_truth.random.precision_at_5_hi"]
+    assert m["test.hidden_truth/model.pr_auc"] > m["test.hidden_truth/legacy_rules.pr_auc"]
+    ci = "test.hidden_truth.ci/"
+    assert m[f"{ci}model.precision_at_5_lo"] > m[f"{ci}random.precision_at_5_hi"]
 
 
 def test_flrisk_score_equals_the_in_process_scorer(registered_model, tmp_path):
@@ -113,7 +115,14 @@ def test_flrisk_score_equals_the_in_process_scorer(registered_model, tmp_path):
     )
     assert len(written) == len(direct)
     np.testing.assert_array_equal(written["risk_score"].to_numpy(), direct.risk_score)
-    assert written["reasons"].map(lambda t: len(json.loads(t))).eq(2).all()
+    # The file holds the in-process reasons: up to 2 per direction, raising ones first.
+    assert written["reasons"].map(json.loads).tolist() == [
+        json.loads(json.dumps(r)) for r in direct.reasons
+    ]
+    for reasons in written["reasons"].map(json.loads):
+        dirs = [r["direction"] for r in reasons]
+        assert dirs == sorted(dirs, key=lambda d: d != "raises")
+        assert dirs.count("raises") <= 2 and dirs.count("lowers") <= 2
 
 
 def test_training_features_equal_serving_features(registered_model):

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from models.feedback import FeedbackLines
 from pipelines import train
 from pipelines.registry import RegisteredRun
 
@@ -15,7 +16,7 @@ def steps(monkeypatch, tmp_path):
     """Every step of the composition replaced by a recorder."""
     calls: list[tuple[str, tuple]] = []
     frame = pd.DataFrame({"entry_id": ["A"], "line_no": [1]})
-    result = SimpleNamespace(bundle="bundle", test_frame=frame)
+    result = SimpleNamespace(bundle="bundle", test_frame=frame, data_digest="d1")
 
     def step(name, out):
         def run(*args, **kwargs):
@@ -25,10 +26,11 @@ def steps(monkeypatch, tmp_path):
         monkeypatch.setattr(train, name, run)
 
     step("read_labelled", SimpleNamespace(frame=frame, passthrough={}, quarantine_path=None))
-    step("load_feedback_lines", frame.iloc[:0])
+    step("load_feedback_lines", FeedbackLines(frame.iloc[:0]))
     step("fit", result)
     step("save_bundle", tmp_path / "bundle")
     step("write_reports", tmp_path / "evaluation")
+    step("run_name", "train.csv d1 2026-01-01")
     step("run_params", {"p": "1"})
     step("run_metrics", {"m": 1.0})
     step("log_training_run", RegisteredRun(run_id="r1", name="flrisk", version="3"))
@@ -55,6 +57,7 @@ def test_steps_run_in_order_and_promotion_comes_last(steps, tmp_path):
         "fit",
         "save_bundle",
         "write_reports",
+        "run_name",
         "run_params",
         "run_metrics",
         "log_training_run",
@@ -65,6 +68,7 @@ def test_steps_run_in_order_and_promotion_comes_last(steps, tmp_path):
     args = dict(steps.calls)
     logged = args["log_training_run"][2]
     assert logged.reports == tmp_path / "evaluation" and logged.bundle_dir == tmp_path / "bundle"
+    assert logged.name == "train.csv d1 2026-01-01"
     assert args["set_version_tags"][1:] == ("flrisk", "3", {"run_id": "r1"})
     assert args["promote"][:3] == ("models:/flrisk/3", "champion", False)
 

@@ -1,4 +1,5 @@
-"""Fixtures of the reliability tests: the session model, a private registry, PostgreSQL.
+"""Fixtures of the reliability tests: the session model, a private registry, PostgreSQL,
+an empty audit store on SQLite and on PostgreSQL.
 
 The model is the session's trained ``registered_model`` (tests/conftest.py); tests that move
 aliases or corrupt files copy its bundle into a private registry. Helpers are in
@@ -17,9 +18,11 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from bundletools import checked
 from reltools import TINY, PgCluster, _pg_bin, free_port, helpers, make_settings, register
 
 from models.scoring.bundle import ModelBundle
+from models.store import AuditStore
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +32,9 @@ def bundle(request: pytest.FixtureRequest) -> ModelBundle:
 
     if TINY:
         tiny: ModelBundle = helpers.train_bundle()
-        return tiny
+        return checked(tiny)
     rm = request.getfixturevalue("registered_model")
-    return fetch_bundle(resolve(rm.uri, rm.settings), rm.settings)
+    return checked(fetch_bundle(resolve(rm.uri, rm.settings), rm.settings))
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +97,27 @@ def pg() -> Iterator[PgCluster]:
         with contextlib.suppress(Exception):
             cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+_DBS = iter(range(1000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty audit database: an SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'audit.db'}"
+    pg: PgCluster = request.getfixturevalue("pg")
+    name = f"audit_{next(_DBS)}"
+    pg.create_db(name)
+    return pg.url(name)
+
+
+@pytest.fixture
+def store(audit_url: str) -> Iterator[AuditStore]:
+    """An audit store with its tables, on SQLite and on PostgreSQL (each test runs on both)."""
+    s = AuditStore(audit_url)
+    s.create()
+    s.create()  # idempotent
+    yield s
+    s.dispose()

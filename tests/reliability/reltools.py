@@ -141,24 +141,44 @@ class ServerProcess:
                 self.kill()
 
 
+# A server process answers once it has imported its libraries and loaded (or given up
+# waiting for) its model, a child process having loaded it first: seconds on an idle machine,
+# over a minute on a busy 2-core one.
+START_TIMEOUT_S = 240.0
+
+
 @contextlib.contextmanager
 def server_process(
-    settings: Settings, *, chunk_lines: int | None = None, ready: bool = True
-) -> Iterator[ServerProcess]:
-    """Run ``tests/reliability/serve_app.py`` for ``settings``; killed at the end."""
+    settings: Settings, *, chunk_lines: int | None = None, ready: bool = True,
+    env: dict[str, str] | None = None, nofile: int | None = None,
+) -> Iterator[ServerProcess]:  # fmt: skip
+    """Run ``tests/reliability/serve_app.py`` for ``settings``; killed at the end.
+
+    ``env`` adds variables (other settings); ``nofile`` limits the server's open files.
+    """
     port = free_port()
     log = settings.data_dir / f"server-{port}.log"
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(HERE / "serve_app.py"), "--port", str(port)]
     if chunk_lines:
         cmd += ["--chunk-lines", str(chunk_lines)]
+
+    def limit_files() -> None:
+        if nofile:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=settings_env(settings), stdout=out, stderr=out, cwd=REPO)
+        proc = subprocess.Popen(
+            cmd, env={**settings_env(settings), **(env or {})}, stdout=out, stderr=out,
+            cwd=REPO, preexec_fn=limit_files,
+        )  # fmt: skip
     server = ServerProcess(proc, f"http://127.0.0.1:{port}", log)
     try:
-        wait_http(f"{server.url}/healthz")
+        wait_http(f"{server.url}/healthz", timeout=START_TIMEOUT_S)
         if ready:
-            wait_http(f"{server.url}/readyz")
+            wait_http(f"{server.url}/readyz", timeout=START_TIMEOUT_S)
         yield server
     except BaseException:
         print(log.read_text()[-4000:])
@@ -224,3 +244,87 @@ class PgCluster:
             f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- Files that hold more than their size says (issue #16, rows 1 and 2) ---------------------
+
+ATTACK_LINE = {
+    "entry_id": "ATK-0000001-1", "line_no": "1", "entry_date": "2025-03-14",
+    "hts_code": "6109.10.0012", "country_of_origin": "CN", "importer_id": "IMP-1",
+    "importer_name": "ACME IMPORTS LLC", "manufacturer_id": "CNACME1SHA",
+    "manufacturer_name": "ACME TEXTILE CO LTD",
+    "manufacturer_address": "1 Industrial Road, Shanghai, China", "shipper_name": "ACME",
+    "shipper_address": "1 Port Road, Shanghai, China", "country_of_export": "CN",
+    "port_of_lading": "CNSHA", "port_of_entry": "2704", "transport_mode": "vessel",
+    "goods_description": "COTTON T-SHIRTS", "quantity": "1200", "quantity_unit": "NO",
+    "gross_weight_kg": "2652.6", "declared_value_usd": "23326.63",
+}  # fmt: skip
+
+
+def expanding_parquet(path: Path, rows: int = 4_000_000, cell: str | None = None) -> Path:
+    """A Parquet file of ``rows`` copies of one line: a few hundred KB on disk.
+
+    Every column is one dictionary value repeated (run-length encoded indices), so the file
+    stays small however many rows it declares. ``cell`` replaces ``goods_description``
+    (a long value makes a file whose text, not its rows, is too large).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    zeros = pa.array(np.zeros(rows, dtype=np.int32))
+    line = {**ATTACK_LINE, **({"goods_description": cell} if cell is not None else {})}
+    table = pa.table(
+        {k: pa.DictionaryArray.from_arrays(zeros, pa.array([v])) for k, v in line.items()}
+    )
+    pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
+    return path
+
+
+def wide_csv(path: Path, columns: int = 1_000_000) -> Path:
+    """A CSV whose header has ``columns`` fields (the contract's, then ``x1``, ``x2``, ...)."""
+    names = list(ATTACK_LINE)
+    extra = columns - len(names)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(",".join(names) + "".join(f",x{i}" for i in range(1, extra + 1)) + "\n")
+        out.write(",".join(ATTACK_LINE.values()) + "," * extra + "\n")
+    return path
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, MB."""
+    with open(f"/proc/{pid}/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssSampler:
+    """The peak resident memory of a process over a block, sampled every 5 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.before = rss_mb(pid)
+        self.peak = self.before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(OSError):
+                self.peak = max(self.peak, rss_mb(self.pid))
+            time.sleep(0.005)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        with contextlib.suppress(OSError):
+            self.peak = max(self.peak, rss_mb(self.pid))
+            self.after = rss_mb(self.pid)
+
+    @property
+    def growth(self) -> float:
+        """Peak minus the memory before the block, MB."""
+        return self.peak - self.before

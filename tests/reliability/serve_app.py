@@ -11,6 +11,7 @@ import uvicorn
 
 from models.settings import Settings
 from serving.app import create_app
+from serving.connections import GuardedProtocol
 
 
 def main() -> None:
@@ -18,10 +19,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--chunk-lines", type=int, default=0)
     args = parser.parse_args()
-    app = create_app(Settings())
+    settings = Settings()
+    app = create_app(settings)
     if args.chunk_lines:
         app.state.jobs.chunk_lines = args.chunk_lines
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", workers=1)
+    # The limits of ``flrisk serve`` (pipelines/cli.py), so tests meet the server users run.
+    uvicorn.run(
+        app, host="127.0.0.1", port=args.port, log_level="warning", workers=1,
+        http=GuardedProtocol, **settings.uvicorn_options(),
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -170,7 +170,8 @@ def test_postgres_audit_store_down_is_503_and_nothing_lost(
             assert [score(i) for i in range(3, 6)] == [503] * 3
             r = client.get("/readyz")
             assert r.status_code == 503 and r.json()["audit_store"] == "unavailable"
-            fb = {"entry_id": "E", "line_no": 1, "inspected": True, "violation": 1}
+            fb = {"entry_id": "E", "line_no": 1, "inspected": True, "violation": 1,
+                  "decision_id": "0" * 64}  # fmt: skip
             assert (
                 client.post("/v1/feedback", json=fb, headers=auth(keys["officer"])).status_code
                 == 503

@@ -12,12 +12,14 @@ schemathesis' pytest integration (``from_fixture``/``parametrize``) does not run
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import hypothesis
 import hypothesis.strategies as st
 import pytest
@@ -51,9 +53,11 @@ def live(
     from serving.app import create_app
 
     root: Path = tmp_path_factory.mktemp("fuzz-app")
-    # Generous limits: the fuzzer must reach the handlers, not the rate limiter.
+    # Generous limits: the fuzzer must reach the handlers, not the rate limiters (its keyless
+    # calls all come from one address).
     settings = app_settings(
         root, shared_registry, rate_limit_per_minute=1e6, rate_limit_burst=100_000,
+        auth_failures_per_minute=1e6, auth_failure_burst=100_000,
         sync_file_lines=50,
     )  # fmt: skip
     keys = add_keys(settings)
@@ -184,3 +188,48 @@ def test_scoring_path_with_mutated_real_lines(live: SimpleNamespace, lines: Any)
     run()
     print(f"\nscoring-path fuzzing: {sum(statuses.values())} requests, {dict(statuses)}")
     assert statuses[200] > 0 and statuses[422] > 0
+
+
+# Text no answer may echo: lone surrogates (valid JSON escapes, invalid strings), control
+# characters, bidi overrides, NUL, very long values. Issue #16 row 8: a lone surrogate was a
+# 500 whose log carried the submitted values.
+NASTY_TEXT = st.one_of(
+    st.text(st.characters(categories=["Cs", "Cc", "Cf", "Co"]), min_size=1, max_size=8),
+    st.text(min_size=1, max_size=8).map(lambda t: t + "\ud800"),
+    st.just("\udfff" * 3), st.just("x" * 5000 + "\udc80"),
+)  # fmt: skip
+MARK = "FUZZ-MARK-7c1e"
+
+
+def test_unencodable_values_are_4xx_that_never_echo_them(live: SimpleNamespace, lines: Any) -> None:
+    base = lines_json(lines.head(5))
+    fields = sorted({k for line in base for k in line if isinstance(line[k], str)})
+    statuses: Counter[int] = Counter()
+
+    @hypothesis.seed(SEED)
+    @hypothesis.settings(max_examples=60, deadline=None, database=None, derandomize=True,
+                         suppress_health_check=list(hypothesis.HealthCheck))  # fmt: skip
+    @hypothesis.given(
+        field=st.sampled_from(fields), text=NASTY_TEXT, as_key=st.booleans(),
+        route=st.sampled_from(["/v1/score", "/v1/feedback"]),
+    )  # fmt: skip
+    def run(field: str, text: str, as_key: bool, route: str) -> None:
+        value = MARK + text
+        if route == "/v1/score":
+            line = {**base[0], **({value: "x"} if as_key else {field: value})}
+            body: Any = {"lines": [line]}
+        else:
+            body = {"entry_id": value, "line_no": 1, "inspected": True}
+        data = json.dumps(body, ensure_ascii=True).encode()  # escapes keep it valid JSON
+        key = live.keys["admin"]
+        r = httpx.post(f"{live.url}{route}", content=data, timeout=60,
+                       headers={**auth(key), "content-type": "application/json"})  # fmt: skip
+        statuses[r.status_code] += 1
+        assert 400 <= r.status_code < 500 or r.status_code in (200, 201), (r.status_code, r.text)
+        if r.status_code >= 400:
+            r.json()  # a JSON answer, encodable
+            assert MARK not in r.text, r.text[:500]
+
+    run()
+    print(f"\nunencodable-value fuzzing: {sum(statuses.values())} requests, {dict(statuses)}")
+    assert statuses[422] > 0 and not any(s >= 500 for s in statuses)

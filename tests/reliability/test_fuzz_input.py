@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from models.contract.columns import COLUMNS, ContractError
 from models.contract.reader import ReadResult, read_entry_lines
+from models.feedback import OUTCOMES
 from serving.api.entry_line import EntryLineIn
 from serving.api.schemas import ScoreRequest
 from serving.feedback import FeedbackIn
@@ -227,7 +228,12 @@ def test_entry_line_model_never_crashes(line: dict[str, Any]) -> None:
 
 
 FEEDBACK = st.fixed_dictionaries(
-    {"entry_id": JSON, "line_no": JSON, "inspected": JSON},
+    {
+        "entry_id": JSON,
+        "line_no": JSON,
+        "inspected": JSON,
+        "decision_id": st.one_of(st.just("ab" * 32), JSON),
+    },
     optional={k: JSON for k in ("violation", "inspection_reason", "note", "outcome")},
 )
 
@@ -241,6 +247,7 @@ def test_feedback_model_never_crashes(body: Any) -> None:
     except ValidationError:
         return
     assert fb.inspected or (fb.violation is None and fb.inspection_reason is None)
+    assert fb.outcome is None or fb.violation == OUTCOMES[fb.outcome]
 
 
 def test_zz_report_case_counts() -> None:

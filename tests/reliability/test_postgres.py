@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,26 +17,10 @@ from fastapi.testclient import TestClient
 from reltools import PgCluster, add_keys, auth, helpers, lines_json
 
 from models.audit_rows import AuditRows, ModelStamp
-from models.store import AuditStore, AuditUnavailableError, now_iso
+from models.feedback import UnknownDecisionError, record_outcome
+from models.store import AuditStore, AuditUnavailableError
 
 pytestmark = pytest.mark.integration
-_DBS = iter(range(1000))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
-    else:
-        pg: PgCluster = request.getfixturevalue("pg")
-        name = f"audit_{next(_DBS)}"
-        pg.create_db(name)
-        url = pg.url(name)
-    s = AuditStore(url)
-    s.create()
-    s.create()  # idempotent
-    yield s
-    s.dispose()
 
 
 def _row(i: int, request_id: str = "r1", score: float = 0.1) -> dict[str, object]:
@@ -66,7 +49,7 @@ def test_write_without_waiting_only_when_no_other_writer(store: AuditStore) -> N
         assert store.audit_rows() == []
         return
     assert store.record([_row(1)], wait=False) == 1
-    with store._writing:  # a thread of this process is writing
+    with store._sqlite_writer:  # a thread of this process is writing
         assert store.record([_row(2)], wait=False) is None
     import sqlite3
     import time
@@ -88,7 +71,7 @@ def test_write_without_waiting_only_when_no_other_writer(store: AuditStore) -> N
 
 
 def test_many_rows_and_odd_rows(store: AuditStore) -> None:
-    many = [_row(i, score=i / 1000) for i in range(150)]  # past RAW_ROWS: SQLAlchemy's batching
+    many = [_row(i, score=i / 1000) for i in range(150)]  # a file job's chunk
     assert store.record(many) == 150
     assert [r["risk_score"] for r in store.audit_rows("r1")] == [i / 1000 for i in range(150)]
     odd = _row(1000)
@@ -106,28 +89,62 @@ def test_one_transaction_per_request(store: AuditStore) -> None:
     assert store.audit_rows() == []
 
 
-def test_feedback_and_training_join(store: AuditStore) -> None:
+def test_feedback_status_and_training_join(store: AuditStore) -> None:
     store.record([_row(1), _row(2)])
-    fb = {"ts": now_iso(), "key_id": "k", "entry_id": "E-1", "line_no": 1,
-          "inspected": True, "inspection_reason": "targeted", "violation": 1,
-          "outcome": "detained", "note": None}  # fmt: skip
-    audit = dict(AuditRows("f1", "k").feedback("E-1", 1, fb))
-    fid = store.record_feedback(fb, audit)
-    assert fid >= 1 and store.has_scored("E-1", 1) and not store.has_scored("E-9", 1)
-    store.record_feedback({**fb, "violation": 0}, audit)
-    store.record_feedback({**fb, "entry_id": "NEVER"}, {**audit, "entry_id": "NEVER"})
-    rows, skipped = store.feedback_with_inputs()
-    assert skipped == 1 and len(rows) == 1 and rows[0]["violation"] == "0"
+    decision = store.audit_rows()[0]["input_hash"]
+    fb = {"entry_id": "E-1", "line_no": 1, "decision_id": decision, "inspected": True,
+          "inspection_reason": "targeted", "violation": 1, "outcome": "detained",
+          "note": None}  # fmt: skip
+    first = record_outcome(store, fb, key_id="o1", source="workbench", request_id="f1")
+    assert first["feedback_id"] >= 1 and first["line_status"] == "labelled"
+    assert store.has_decision("E-1", 1, decision) and not store.has_decision("E-9", 1, decision)
+    system = record_outcome(store, {**fb, "violation": 0}, key_id="sys", source="api",
+                            request_id="f2")  # fmt: skip
+    assert system["label_feedback_id"] == first["feedback_id"]  # the officer's word stands
+    with pytest.raises(UnknownDecisionError):
+        record_outcome(store, {**fb, "entry_id": "NEVER"}, key_id="o1", source="api",
+                       request_id="f3")  # fmt: skip
+    records, statuses, inputs = store.feedback_for_training()
+    assert len(records) == 2 and len(inputs) == 1
+    assert statuses[("E-1", 1)]["feedback_id"] == first["feedback_id"]
 
 
-def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
+def test_concurrent_outcomes_for_one_line_are_resolved_one_at_a_time(store: AuditStore) -> None:
+    store.record([_row(1)])
+    decision = store.audit_rows()[0]["input_hash"]
+    errors: list[BaseException] = []
+
+    def send(i: int) -> None:
+        fb = {"entry_id": "E-1", "line_no": 1, "decision_id": decision, "inspected": True,
+              "inspection_reason": "targeted", "violation": i % 2, "outcome": None,
+              "note": None}  # fmt: skip
+        try:
+            record_outcome(store, fb, key_id=f"o{i}", source="workbench", request_id=f"r{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    _, statuses, _ = store.feedback_for_training()
+    assert statuses[("E-1", 1)]["records"] == 8 and statuses[("E-1", 1)]["status"] == "review"
+
+
+@pytest.mark.parametrize("stores", [1, 2])
+def test_concurrent_writers_lose_nothing_and_keep_one_chain(store: AuditStore, stores: int) -> None:
+    """8 threads on one store; with two stores on one database (as two server processes
+    would be), every other thread writes through the second. The hash chain never forks."""
+    writers = [store, *(AuditStore(store.url) for _ in range(stores - 1))]
     n_threads, per_thread = 8, 40
     errors: list[BaseException] = []
 
     def write(t: int) -> None:
         try:
             for i in range(per_thread):
-                store.record(
+                writers[t % stores].record(
                     [
                         _row(t * 1000 + i, request_id=f"t{t}-{i}"),
                         _row(t * 1000 + i + 500, request_id=f"t{t}-{i}"),
@@ -141,17 +158,22 @@ def test_concurrent_writers_lose_nothing(store: AuditStore) -> None:
         t.start()
     for t in threads:
         t.join()
+    for w in writers[1:]:
+        w.dispose()
     assert errors == []
     assert len(store.audit_rows()) == n_threads * per_thread * 2
+    verdict = store.verify()
+    assert verdict.ok, verdict.problem
+    assert verdict.chained == n_threads * per_thread * 2
 
 
 def test_unreachable_store_is_an_audit_error_not_a_crash(tmp_path: Path) -> None:
     s = AuditStore("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
-    assert s.ping() is False
+    assert s.probe() is not None
     with pytest.raises(AuditUnavailableError):
         s.record([_row(1)])
     with pytest.raises(AuditUnavailableError):
-        s.has_scored("E", 1)
+        s.has_decision("E", 1, "0" * 64)
     with pytest.raises(AuditUnavailableError):
         s.job_lines("r")
 

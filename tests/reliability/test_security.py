@@ -41,7 +41,8 @@ def test_no_keys_tokens_or_entry_data_in_logs(
         ("entry_id", "manufacturer_name", "manufacturer_address", "importer_name", "importer_id")
         if line.get(f) and len(str(line[f])) >= 6
     }  # fmt: skip
-    assert c.post("/v1/score", json={"lines": sent}, headers=auth(k["scorer"])).status_code == 200
+    scored = c.post("/v1/score", json={"lines": sent}, headers=auth(k["scorer"]))
+    assert scored.status_code == 200
     bad = [{**sent[0], "hts_code": "SECRET-HTS"}]
     assert c.post("/v1/score", json={"lines": bad}, headers=auth(k["scorer"])).status_code == 422
     assert (
@@ -54,7 +55,9 @@ def test_no_keys_tokens_or_entry_data_in_logs(
     for _ in range(400):
         if c.get(r.json()["location"], headers=auth(k["batcher"])).json()["status"] == "done":
             break
-    fb = {"entry_id": sent[0]["entry_id"], "line_no": 1, "inspected": True, "violation": 1,
+    first = scored.json()["results"][0]
+    fb = {"entry_id": first["entry_id"], "line_no": first["line_no"], "inspected": True,
+          "violation": 1, "decision_id": first["decision_id"],
           "note": "officer note SECRET-NOTE"}  # fmt: skip
     assert c.post("/v1/feedback", json=fb, headers=auth(k["officer"])).status_code == 201
     assert c.post("/v1/admin/reload", headers=auth(k["admin"])).status_code == 200

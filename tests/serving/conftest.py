@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bundletools import checked
 from fastapi.testclient import TestClient
 from servetools import add_keys, make_lines, make_settings, register, train_bundle
 
@@ -30,7 +31,7 @@ def model_source(request: pytest.FixtureRequest) -> SimpleNamespace:
 
     if os.environ.get("FLRISK_TEST_TINY_MODEL") == "1":
         lines = validate_lines(make_lines(120, seed=9, labels=False)).frame
-        return SimpleNamespace(bundle=train_bundle(), lines=lines)
+        return SimpleNamespace(bundle=checked(train_bundle()), lines=lines)
     from models.scoring.lookup import fetch_bundle, resolve
 
     if os.environ.get("FLRISK_TEST_MODEL_URI"):  # an already registered model (dev runs)
@@ -41,16 +42,16 @@ def model_source(request: pytest.FixtureRequest) -> SimpleNamespace:
             update={"mlflow_tracking_uri": os.environ["FLRISK_TEST_TRACKING_URI"]}
         )
         frame = read_entry_lines(lines_path, allow_bad_rows=True).frame.head(200)
-        return SimpleNamespace(bundle=fetch_bundle(resolve(uri, s), s), lines=frame)
+        return SimpleNamespace(bundle=checked(fetch_bundle(resolve(uri, s), s)), lines=frame)
     rm = request.getfixturevalue("registered_model")
-    bundle = fetch_bundle(resolve(rm.uri, rm.settings), rm.settings)
+    bundle = checked(fetch_bundle(resolve(rm.uri, rm.settings), rm.settings))
     return SimpleNamespace(bundle=bundle, lines=rm.score_lines.head(200).reset_index(drop=True))
 
 
 @pytest.fixture(scope="session")
 def tiny_bundle() -> ModelBundle:
     """A second, different model (a new version for reload tests)."""
-    return train_bundle(seed=3, rounds=15)
+    return checked(train_bundle(seed=3, rounds=15))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,9 @@ with the other conftest.py files on sys.path.
 from __future__ import annotations
 
 import contextlib
+import io
+import json
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +18,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from models.contract.validate import validate_lines
 from models.features.matrix import build_features, fit_feature_state, model_frame
@@ -151,6 +156,10 @@ def register(bundle: ModelBundle, settings: Settings, alias: str | None = "champ
     with tempfile.TemporaryDirectory() as tmp:
         folder = save_bundle(bundle, Path(tmp) / "bundle")
         c.log_artifacts(run.info.run_id, str(folder), "bundle")
+        # What a training run logs for the Model page: a random sample too small for p@1.
+        evaluation = Path(tmp) / "metrics.json"
+        evaluation.write_text(json.dumps(EVALUATION))
+        c.log_artifact(run.info.run_id, str(evaluation), "evaluation")
     c.set_terminated(run.info.run_id)
     with contextlib.suppress(mlflow.exceptions.MlflowException):
         c.create_registered_model(name)
@@ -166,6 +175,16 @@ def register(bundle: ModelBundle, settings: Settings, alias: str | None = "champ
     return Registered(name=name, version=str(mv.version), run_id=run.info.run_id, bundle_dir=local)
 
 
+EVALUATION = {
+    "random_sample": {
+        "model": {
+            "precision_at_1": {"value": 0.0, "lo": 0.0, "hi": 0.0},
+            "precision_at_5": {"value": 0.25, "lo": 0.1, "hi": 0.4},
+            "pr_auc": {"value": 0.5, "lo": 0.3, "hi": 0.7},
+            "base_rate": {"value": 0.02, "lo": 0.01, "hi": 0.03},
+        }
+    }
+}
 KEYS = {"scorer": ["score"], "batcher": ["batch"], "officer": ["feedback"], "admin": list(SCOPES)}
 
 
@@ -191,3 +210,33 @@ def add_keys(settings: Settings) -> dict[str, str]:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+# --- Files that hold more than their size says, and answers that must not show paths ---------
+
+HEADER = "entry_id,line_no,entry_date,hts_code,country_of_origin"
+
+
+def expanding_parquet(rows: int, **cells: str) -> bytes:
+    """``rows`` copies of one line, dictionary-encoded: a few KB on disk."""
+    line = {"entry_id": "E-1", "line_no": "1", "entry_date": "2024-03-14",
+            "hts_code": "6109100012", "country_of_origin": "CN", **cells}  # fmt: skip
+    zeros = pa.array(np.zeros(rows, dtype=np.int32))
+    table = pa.table(
+        {k: pa.DictionaryArray.from_arrays(zeros, pa.array([v])) for k, v in line.items()}
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", row_group_size=1 << 20)
+    return buf.getvalue()
+
+
+def wide_csv(columns: int) -> bytes:
+    extra = "".join(f",x{i}" for i in range(columns - 5))
+    return f"{HEADER}{extra}\nE-1,1,2024-03-14,6109100012,CN{',' * (columns - 5)}\n".encode()
+
+
+def no_paths(settings: Any, text: str) -> None:
+    for path in (settings.data_dir, Path(settings.data_dir).resolve()):
+        assert str(path) not in text
+    assert "/tmp/" not in text and "lines.csv" not in text and "lines.parquet" not in text
+    assert not re.search(r"upload-[a-z0-9_]{8}", text)  # a private copy's folder

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from serving.auth import KeyStore, create_key
+import pytest
+
+from models import keys as auth  # where the key logic lives; serving.auth re-exports it
+from serving.auth import KeyFileError, KeyStore, Principal, bootstrap_admin_key, create_key
 
 
 def test_the_issued_key_is_accepted_with_its_scopes_and_nothing_else_is(tmp_path: Path) -> None:
@@ -18,3 +25,92 @@ def test_the_issued_key_is_accepted_with_its_scopes_and_nothing_else_is(tmp_path
     assert store.verify(other).key_id == "officer-1"  # type: ignore[union-attr]
     for wrong in ("", key[:-1], key + "x", key.upper() if key != key.upper() else key.lower()):
         assert store.verify(wrong) is None
+
+
+def test_the_keys_file_stores_only_a_salted_hash_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "keys.json"  # missing folders are created
+    key = create_key(path, "screening-1", ["score", "batch", "score"])
+    assert key.startswith("flr_") and len(key) == len("flr_") + 43  # 32 random bytes
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["keys.json"]  # no temporary file left
+    (entry,) = json.loads(path.read_text())["keys"]
+    assert key not in path.read_text()
+    salt = bytes.fromhex(entry["salt"])
+    assert len(salt) == 16
+    assert entry["sha256"] == hashlib.sha256(salt + key.encode()).hexdigest()
+    assert entry["scopes"] == ["batch", "score"]
+    assert entry["id"] == "screening-1"
+    created = datetime.fromisoformat(entry["created"])
+    assert created.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=1)
+
+
+def test_unknown_scopes_and_reused_ids_are_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    with pytest.raises(ValueError) as exc:
+        create_key(path, "k", ["score", "delete", "root"])
+    assert str(exc.value) == (
+        "unknown scope(s) ['delete', 'root']; known: ['score', 'batch', 'feedback', 'admin']"
+    )
+    assert not path.exists()
+    create_key(path, "k", ["score"])
+    with pytest.raises(ValueError, match=r"^key id 'k' already exists$"):
+        create_key(path, "k", ["admin"])
+    assert len(json.loads(path.read_text())["keys"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"keys": {"id": "k"}}', "'keys' is not a list"),
+        ("{}", "'keys'"),
+        ("not json", "Expecting value"),
+    ],
+)
+def test_an_unreadable_keys_file_names_the_file_and_the_reason(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(text)
+    with pytest.raises(KeyFileError) as exc:
+        KeyStore(path).verify("flr_x")
+    assert str(exc.value).startswith(f"cannot read API keys file {path}: ")
+    assert reason in str(exc.value)
+
+
+def test_keys_are_reread_when_the_file_changes_and_only_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "keys.json"
+    store = KeyStore(path)
+    assert store.verify("flr_anything") is None  # no file yet: no keys
+    first = create_key(path, "one", ["score"])
+    reads: list[Path] = []
+    real_read = auth._read
+    monkeypatch.setattr(auth, "_read", lambda p: reads.append(p) or real_read(p))
+    assert store.verify(first).key_id == "one"  # type: ignore[union-attr]
+    assert store.verify(first).key_id == "one"  # type: ignore[union-attr]
+    assert len(reads) == 1  # unchanged file: cached
+    second = create_key(path, "two", ["admin"])  # reads the file too
+    reads.clear()
+    assert store.verify(second).key_id == "two"  # type: ignore[union-attr]
+    assert len(reads) == 1
+
+
+def test_a_key_entry_without_scopes_has_none(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    key = create_key(path, "k", ["score"])
+    data = json.loads(path.read_text())
+    del data["keys"][0]["scopes"]
+    path.write_text(json.dumps(data))
+    assert KeyStore(path).verify(key) == Principal("k", frozenset())
+
+
+def test_the_bootstrap_key_is_created_once_with_every_scope(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    key = bootstrap_admin_key(path)
+    assert key is not None
+    who = KeyStore(path).verify(key)
+    assert who == Principal("admin", frozenset({"score", "batch", "feedback", "admin"}))
+    assert bootstrap_admin_key(path) is None
+    assert len(json.loads(path.read_text())["keys"]) == 1

@@ -24,7 +24,10 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
     responses={
         200: {"description": "Swapped to the alias's version, or already serving it."},
         **AUTH,
-        409: problem("The new version failed hash verification: refused; the old one serves on."),
+        409: problem(
+            "The new version was refused (its hashes differ from the manifest or from the "
+            "registry's, or a child process could not load it); the old one serves on."
+        ),
         503: problem("The registry could not resolve the alias; the current model serves on."),
     },
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -10,48 +9,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from models.contract.columns import ContractError
-from models.contract.reader import ReadResult
 from serving.api.deps import BatchKey, RequestIdDep
-from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE, problem
-from serving.api.schemas import FileScoreResponse, JobAccepted, JobStatus
+from serving.api.responses import AUTH, BAD_BODY, NO_MODEL, problem
+from serving.api.schemas import FileRefused, FileScoreResponse, JobAccepted, JobStatus
 from serving.deps import InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
 from serving.jobs import job_id_for
-from serving.service import audit, bad_rows_list, frame_inputs, rank_entries, score_lines
-from serving.uploads import read_copy, upload_copy, upload_suffix
+from serving.service import audit, frame_inputs, rank_entries, score_lines
+from serving.uploads import UploadRefusedError, read_upload, report_rows
 
 router = APIRouter(prefix="/v1", tags=["score"])
-
-
-def _read_upload(upload: UploadFile, data_dir: Path) -> tuple[ReadResult, str]:
-    """Copy the upload to a private temp folder, read it with the contract reader.
-
-    Returns:
-        The read result and the SHA-256 of the uploaded bytes (a job's identity).
-    """
-    suffix = upload_suffix(upload.filename, upload.content_type)
-    if suffix is None:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="upload a .csv or .parquet file"
-        )
-    try:
-        with upload_copy(upload, data_dir, suffix, "upload-") as copy:
-            try:
-                read = read_copy(copy)
-            except ContractError as exc:
-                if isinstance(exc.__cause__, OSError):  # the quarantine could not be written
-                    raise HTTPException(
-                        status.HTTP_503_SERVICE_UNAVAILABLE,
-                        detail="cannot write the quarantine record of the bad rows "
-                        f"({type(exc.__cause__).__name__}); nothing was scored",
-                    ) from exc
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-    except OSError as exc:  # disk full, data folder not writable: say so, score nothing
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"cannot store the upload ({type(exc).__name__}); nothing was scored",
-        ) from exc
-    return read, copy.sha256
 
 
 _FILE_BODY = {
@@ -102,9 +68,17 @@ def _form_number(form: Any, name: str, default: float, lo: float, hi: float) -> 
         202: {"model": JobAccepted, "description": "Large file: scored in the background."},
         **AUTH,
         **BAD_BODY,
-        **TOO_LARGE,
+        413: problem(
+            "The body is over the size limit, or the file holds more than an upload may: "
+            "rows, columns, Parquet row groups or text (`detail` names the limit)."
+        ),
         415: problem("Not a .csv or .parquet upload."),
-        **INVALID,
+        422: {
+            "model": FileRefused,
+            "description": "The file cannot be scored: unreadable, a required column missing, "
+            "or no row that can be scored (then `bad_rows` says which rows and why); or an "
+            "invalid form field.",
+        },
         **NO_MODEL,
     },
 )
@@ -134,11 +108,15 @@ async def score_file(
         )
     reasons = int(_form_number(form, "reasons", 3, 0, 10))
     share = _form_number(form, "explain_share", 1.0, 0.0, 1.0)
-    read, file_sha256 = await run_in_threadpool(_read_upload, upload, settings.data_dir)
+    try:
+        read = await run_in_threadpool(read_upload, upload, settings)
+    except UploadRefusedError as exc:
+        return JSONResponse(exc.body(), status_code=exc.status)
+    file_sha256 = read.sha256
     header = {
         "n_read": read.n_read,
-        "bad_rows": bad_rows_list(read.bad_rows),
-        "bad_rows_total": len(read.bad_rows),
+        "bad_rows": report_rows(read.bad_rows),
+        "bad_rows_total": read.bad_rows_total,
     }
     if len(read.lines) > settings.sync_file_lines:
         job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share)

@@ -25,26 +25,28 @@ def healthz() -> dict[str, str]:
     "/readyz",
     summary="Readiness",
     responses={
-        200: {"description": "A model is loaded and the audit store answers."},
+        200: {"description": "A model is loaded and the audit store takes a write."},
         503: problem("Not ready: `detail` says whether the model or the audit store is missing."),
     },
 )
 async def readyz(holder: HolderDep, store: StoreDep) -> Any:
-    """Ready when a verified model is loaded and the audit store answers."""
+    """Ready when a verified model is loaded and the audit store takes a write.
+
+    The audit store is probed with a real write, rolled back (it leaves no row); an SQLite
+    file removed or replaced under the server is not ready either.
+    """
     model = holder.current
-    audit_ok = await run_in_threadpool(store.ping)
+    audit_problem = await run_in_threadpool(store.probe)
     body: dict[str, Any] = {
         "model": model.info() if model else None,
         "model_error": None if model else (holder.last_error or "no model loaded"),
-        "audit_store": "ok" if audit_ok else "unavailable",
+        "audit_store": "unavailable" if audit_problem else "ok",
     }
-    ready = model is not None and audit_ok
+    ready = model is not None and audit_problem is None
     body["status"] = "ready" if ready else "not ready"
     if not ready:
-        problems = [
-            p for p in (body["model_error"], None if audit_ok else "audit store unavailable") if p
-        ]
-        body["detail"] = "; ".join(problems)
+        audit_error = audit_problem and f"audit store unavailable: {audit_problem}"
+        body["detail"] = "; ".join(p for p in (body["model_error"], audit_error) if p)
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

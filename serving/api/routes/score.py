@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from models.contract.reader import ReadResult
+from serving.api.body import body_schema, json_body
 from serving.api.deps import ScoreKey, ScoringDep
 from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE
 from serving.api.schemas import ScoreRequest, ScoreResponse
@@ -22,6 +23,7 @@ INLINE_LINES = 16  # requests of up to this many lines are scored on the event l
     "/score",
     response_model=ScoreResponse,
     summary="Score entry lines",
+    openapi_extra=body_schema(ScoreRequest),
     responses={
         200: {"description": "Scores in request order, each line audited."},
         **AUTH,
@@ -31,12 +33,15 @@ INLINE_LINES = 16  # requests of up to this many lines are scored on the event l
         **NO_MODEL,
     },
 )
-async def score(body: ScoreRequest, who: ScoreKey, ctx: ScoringDep) -> JSONResponse:
+async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> JSONResponse:
     """Score 1 to 1000 lines with the served model; explain each with up to 10 reasons.
 
     Fields the model does not know are refused (422), except pass-through features the
     model declares. Every line is written to the audit log before the answer is sent.
     """
+    # The body (a ScoreRequest) is read only now, once the key is known, and parsed off the
+    # event loop when large (serving.api.body).
+    body = await json_body(request, ScoreRequest)
     rid = new_request_id()
     model = ctx.model
     inputs = [line.model_dump(exclude_none=True) for line in body.lines]

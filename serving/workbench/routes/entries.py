@@ -10,25 +10,28 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from models.feedback import OUTCOMES, UnknownDecisionError
 from models.scoring.bundle import Calibration
 from serving.deps import StoreDep, new_request_id
 from serving.feedback import FeedbackIn, store_feedback
+from serving.service import decision_ids
 from serving.workbench.charts import highlight, steps_for, value_range_svg, waterfall_svg
 from serving.workbench.deps import FeedbackSession, FormDep, ScoreSession, WorklistDep
 from serving.workbench.pages import PageError, render
 from serving.workbench.scoring import audit_event, audit_view, explain_entry
 
 router = APIRouter(include_in_schema=False)
-OUTCOMES = {"released": 0, "detained": 1, "excluded": 1}
 
 
 def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
     """Add a line's waterfall, evidence by reason, highlighted addresses, value chart."""
     line["chart"] = waterfall_svg(
-        line["base"], steps_for(line["reasons"]), cal.a, cal.b,
+        line["base"], steps_for(line["reasons"], line["rest"]), cal.a, cal.b,
         f"How the evidence moves line {line['line_no']} from the baseline to its score",
     )  # fmt: skip
     line["evidence"] = {r["code"]: r for r in line["reasons"]}
+    line["raises"] = [r for r in line["reasons"] if r["direction"] == "raises"]
+    line["lowers"] = [r for r in line["reasons"] if r["direction"] == "lowers"]
     xj = line["evidence"].get("xinjiang_address", {}).get("evidence", {})
     terms = list(xj.get("terms", []))
     line["mfr_address"] = highlight(line["line"].get("manufacturer_address"), terms)
@@ -68,27 +71,39 @@ async def outcome(
     entry_id = str(form.get("entry_id") or "")
     choice = str(form.get("outcome") or "")
     if choice not in OUTCOMES:
-        raise PageError(422, "Choose an outcome", "Pick released, detained or excluded.")
+        raise PageError(422, "Choose an outcome", f"Pick one of: {', '.join(OUTCOMES)}.")
+    sub = wl.entry_lines(entry_id)
+    if sub.empty:
+        raise PageError(404, "Entry not found", f"No entry {entry_id} in this worklist.")
+    line_no = str(form.get("line_no") or "")
+    judged = sub[sub["line_no"].astype(str) == line_no] if line_no.isdigit() else sub.iloc[:0]
+    if judged.empty:
+        raise PageError(404, "Line not found", f"Entry {entry_id} has no line {line_no}.")
     try:
+        # The officer judges the line as this worklist holds it: its audited decision.
         item = FeedbackIn(
-            entry_id=entry_id, line_no=int(str(form.get("line_no") or "0")), inspected=True,
+            entry_id=entry_id, line_no=int(line_no), decision_id=decision_ids(judged)[0],
+            inspected=True,
             inspection_reason=str(form.get("inspection_reason") or "targeted"),  # type: ignore[arg-type]
             violation=OUTCOMES[choice], outcome=choice,  # type: ignore[arg-type]
             note=str(form.get("note") or "") or None,
         )  # fmt: skip
     except (ValidationError, ValueError) as exc:
         raise PageError(422, "Outcome not recorded", f"The form was incomplete: {exc}") from exc
-    if wl.entry_lines(entry_id).empty:
-        raise PageError(404, "Entry not found", f"No entry {entry_id} in this worklist.")
     if wl.audit is not None:
-        # Feedback joins the line's audited input: make sure the scoring rows are written.
+        # Feedback names the line's audited decision: make sure the scoring rows are written.
         await run_in_threadpool(wl.audit.result, 120)
     rid = new_request_id()
-    saved = await run_in_threadpool(store_feedback, store, item, session.key_id, rid)
+    try:
+        saved = await run_in_threadpool(
+            store_feedback, store, item, session.key_id, rid, "workbench"
+        )
+    except UnknownDecisionError as exc:
+        raise PageError(409, "Outcome not recorded", "This line's score was not audited.") from exc
     await run_in_threadpool(
         audit_event, store, request_id=rid, key_id=session.key_id, action="workbench_outcome",
         detail={"entry_id": entry_id, "line_no": item.line_no, "outcome": choice,
-                "feedback_id": saved["feedback_id"]},
+                "feedback_id": saved["feedback_id"], "line_status": saved["line_status"]},
     )  # fmt: skip
     url = f"/worklists/{wl.id}/entries/{quote(entry_id, safe='')}?saved={item.line_no}#outcomes"
     return RedirectResponse(url, status.HTTP_303_SEE_OTHER)

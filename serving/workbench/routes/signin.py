@@ -2,10 +2,15 @@
 
 Officers sign in with an API key and get a server-side session (cookie: random id, HttpOnly,
 SameSite=Strict); the sign-in form itself carries a one-time token against login CSRF.
+
+Before a key is looked at, the address must be within its budget of failed attempts
+(:mod:`serving.throttle`, shared with the API's keys: 429 past it) and the form small;
+failed sign-ins are audited in summary, at most one row per address per interval.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 
@@ -13,13 +18,16 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import KeysDep, LimiterDep, SettingsDep, StoreDep, new_request_id
+from serving.deps import KeysDep, LimiterDep, SettingsDep, StoreDep, ThrottleDep, new_request_id
+from serving.throttle import FailureThrottle, audit_failures, client_address
 from serving.workbench.deps import FormDep, SessionDep, WorkbenchDep
 from serving.workbench.pages import enforce_rate, render
 from serving.workbench.scoring import audit_event
 from serving.workbench.sessions import COOKIE, PRE_COOKIE
 
 router = APIRouter(include_in_schema=False)
+# A sign-in form is a key and a token: anything larger is not one, and is never parsed.
+SIGNIN_MAX_BYTES = 4096
 
 
 @router.get("/")
@@ -45,11 +53,35 @@ def _signin(request: Request, error: str | None, code: int) -> Response:
     return resp
 
 
+async def _failed(throttle: FailureThrottle, store: StoreDep, address: str) -> None:
+    summary = throttle.failed(address, "workbench")
+    if summary is not None:  # at most one row per address per interval, counting the rest
+        await run_in_threadpool(audit_failures, store, [summary])
+
+
+def _small_form(request: Request) -> bool:
+    # Browsers send a form with its length; without one, or past the cap, it is not read.
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= SIGNIN_MAX_BYTES
+
+
 @router.post("/signin")
 async def signin(
-    request: Request, wb: WorkbenchDep, keys: KeysDep, limiter: LimiterDep, store: StoreDep
-) -> Response:
+    request: Request, wb: WorkbenchDep, keys: KeysDep, limiter: LimiterDep, store: StoreDep,
+    throttle: ThrottleDep,
+) -> Response:  # fmt: skip
     """Check the key; on success open a session and go to the worklists."""
+    address = client_address(request.client.host if request.client else None)
+    wait = throttle.wait(address)
+    if wait > 0:  # refused before the form is read or a key compared
+        await _failed(throttle, store, address)
+        seconds = max(1, math.ceil(wait))
+        text = f"Too many failed sign-ins from this address. Try again in {seconds} s."
+        resp = _signin(request, text, 429)
+        resp.headers["Retry-After"] = str(seconds)
+        return resp
+    if not _small_form(request):
+        return _signin(request, "That is not a sign-in form.", 413)
     form = await request.form(max_files=0, max_fields=5)
     pre = request.cookies.get(PRE_COOKIE) or ""
     token = str(form.get("csrf_token") or "")
@@ -57,10 +89,7 @@ async def signin(
         return _signin(request, "The sign-in form expired. Please try again.", 400)
     who = keys.verify(str(form.get("api_key") or "").strip())
     if who is None:
-        await run_in_threadpool(
-            audit_event, store, request_id=new_request_id(), key_id="-",
-            action="workbench_signin_failed",
-        )  # fmt: skip
+        await _failed(throttle, store, address)
         return _signin(request, "That API key is not valid. Check it and try again.", 401)
     enforce_rate(limiter, who.key_id)
     session = wb.sessions.create(who)

@@ -18,11 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from serving.deps import HolderDep, InstrumentsDep, SettingsDep, StoreDep, new_request_id
+from serving.uploads import UploadRefusedError, read_upload, report_rows
 from serving.workbench.deps import FormDep, ScoreSession, WorkbenchDep, WorklistDep
 from serving.workbench.pages import PageError, render, served_model
 from serving.workbench.scoring import audit_event, build_worklist, ensure_reasons, top_reason
 from serving.workbench.state import Worklist
-from serving.workbench.upload import UploadRefusedError, read_upload
 from serving.workbench.worklist import (
     PAGE_SIZES,
     SORT_KEYS,
@@ -37,6 +37,7 @@ from serving.workbench.worklist import (
 
 router = APIRouter(include_in_schema=False)
 MAX_EXPORT_REASONS = 1000
+MAX_REPORT_ROWS = 200  # bad-row report rows shown on a page
 
 
 @router.get("/worklists")
@@ -58,15 +59,19 @@ async def upload(
     if not isinstance(file, UploadFile) or not file.filename:
         raise PageError(422, "No file", "Choose a CSV or Parquet file of entry lines to upload.")
     model = served_model(holder)
-    try:
-        read = await run_in_threadpool(read_upload, file, settings.data_dir)
+    try:  # the API's upload path and limits; the file's kind by its name, as the officer sees it
+        read = await run_in_threadpool(
+            lambda: read_upload(file, settings, by_type=False, prefix="wb-upload-")
+        )
     except UploadRefusedError as exc:
-        return render(request, "start.html", {"demo": None, "upload_error": exc}, 422)
+        status_code = 422 if exc.status == 415 else exc.status
+        return render(request, "start.html", {"demo": None, "upload_error": exc}, status_code)
     wl = await run_in_threadpool(
         lambda: build_worklist(
             wb, model=model, store=store, instruments=instruments, frame=read.frame,
             n_read=read.n_read, bad_rows=read.bad_rows, key_id=session.key_id,
             source=file.filename or "upload", request_id=new_request_id(),
+            bad_rows_total=read.bad_rows_total,
         )
     )  # fmt: skip
     return RedirectResponse(f"/worklists/{wl.id}", status.HTTP_303_SEE_OTHER)
@@ -158,7 +163,7 @@ async def worklist(request: Request, _session: ScoreSession, wl: WorklistDep) ->
         {"wl": wl, "args": args, "page": page, "rows": rows, "cap": cap, "cut_rank": cut_rank,
          "link": link, "choices": choices, "export": f"/worklists/{wl.id}/export.csv?"
          + urlencode(params), "sort_keys": SORT_KEYS, "page_sizes": PAGE_SIZES,
-         "bad_rows": wl.bad_rows.head(200).to_dict("records") if len(wl.bad_rows) else [],
+         "bad_rows": report_rows(wl.bad_rows, MAX_REPORT_ROWS),
          "audit_error": wl.audit_error()},
     )  # fmt: skip
     resp.background = BackgroundTask(wl.shown.set)  # lets the per-line audit start now

@@ -16,45 +16,44 @@ def test_feedback_stored_and_read_by_training(api: SimpleNamespace, model_source
     lines = lines_json(model_source.lines.head(3))
     r = api.client.post("/v1/score", json={"lines": lines}, headers=auth(api.keys["scorer"]))
     assert r.status_code == 200
-    first, second = lines[0], lines[1]
-    fb = {"entry_id": first["entry_id"], "line_no": first["line_no"], "inspected": True,
+    first, second = r.json()["results"][:2]
+    fb = {"entry_id": first["entry_id"], "line_no": first["line_no"],
+          "decision_id": first["decision_id"], "inspected": True,
           "inspection_reason": "targeted", "violation": 1, "outcome": "detained",
           "note": "WRO"}  # fmt: skip
     r = api.client.post("/v1/feedback", json=fb, headers=auth(api.keys["officer"]))
     assert r.status_code == 201, r.text
-    assert r.json()["scored_before"] is True
-    # A later word on the same line wins.
+    assert r.json()["line_status"] == "labelled"
+    assert r.json()["label_feedback_id"] == r.json()["feedback_id"]
+    # The same key's later word on the same line is a correction: it wins.
     fb2 = {**fb, "violation": 0, "outcome": "released"}
-    assert (
-        api.client.post("/v1/feedback", json=fb2, headers=auth(api.keys["officer"])).status_code
-        == 201
-    )
-    fb3 = {"entry_id": second["entry_id"], "line_no": second["line_no"], "inspected": False}
+    r = api.client.post("/v1/feedback", json=fb2, headers=auth(api.keys["officer"]))
+    assert r.status_code == 201 and r.json()["label_feedback_id"] == r.json()["feedback_id"]
+    fb3 = {"entry_id": second["entry_id"], "line_no": second["line_no"],
+           "decision_id": second["decision_id"], "inspected": False}  # fmt: skip
     assert (
         api.client.post("/v1/feedback", json=fb3, headers=auth(api.keys["officer"])).status_code
         == 201
     )
-    never = {"entry_id": "NEVER-SCORED", "line_no": 1, "inspected": True, "violation": 1}
-    r = api.client.post("/v1/feedback", json=never, headers=auth(api.keys["officer"]))
-    assert r.status_code == 201 and r.json()["scored_before"] is False
 
     columns = [*model_source.lines.columns]
     got = load_feedback_lines(api.settings, columns)
-    assert list(got.columns) == columns
-    assert len(got) == 2  # the never-scored line is skipped
-    row = got.set_index(["entry_id", "line_no"]).loc[(first["entry_id"], first["line_no"])]
+    assert list(got.frame.columns) == columns
+    assert len(got.frame) == 2 and not got.under_review and got.unscored == 0
+    row = got.frame.set_index(["entry_id", "line_no"]).loc[(first["entry_id"], first["line_no"])]
     assert bool(row["inspected"]) is True and row["violation"] == 0.0
     assert row["inspection_reason"] == "targeted"
     assert row["country_of_origin"] == model_source.lines.iloc[0]["country_of_origin"]
     rows = api.client.app.state.store.audit_rows()
-    assert sum(r["action"] == "feedback" for r in rows) == 4
+    assert sum(r["action"] == "feedback" for r in rows) == 3
 
 
 def test_feedback_validation_and_scope(api: SimpleNamespace) -> None:
-    bad = {"entry_id": "E", "line_no": 1, "inspected": False, "violation": 1}
+    d = "0" * 64
+    bad = {"entry_id": "E", "line_no": 1, "decision_id": d, "inspected": False, "violation": 1}
     r = api.client.post("/v1/feedback", json=bad, headers=auth(api.keys["officer"]))
     assert r.status_code == 422 and "not inspected" in r.text
-    ok = {"entry_id": "E", "line_no": 1, "inspected": True, "violation": 1}
+    ok = {"entry_id": "E", "line_no": 1, "decision_id": d, "inspected": True, "violation": 1}
     assert (
         api.client.post("/v1/feedback", json=ok, headers=auth(api.keys["scorer"])).status_code
         == 403
@@ -67,7 +66,7 @@ def test_feedback_validation_and_scope(api: SimpleNamespace) -> None:
 def test_load_feedback_without_store_is_empty(tmp_path) -> None:
     from servetools import make_settings
 
-    got = load_feedback_lines(make_settings(tmp_path / "none"), ["entry_id", "line_no"])
+    got = load_feedback_lines(make_settings(tmp_path / "none"), ["entry_id", "line_no"]).frame
     assert got.empty and list(got.columns) == ["entry_id", "line_no"]
 
 
@@ -179,3 +178,24 @@ def test_bootstrap_key_printed_once(make_client, tmp_path, capsys) -> None:
     assert client.get("/v1/model", headers=auth("flr_other")).status_code == 401
     make_client(s, with_keys=False)
     assert "flr_" not in capsys.readouterr().out
+
+
+def test_a_key_revoked_with_the_cli_is_refused_by_a_running_server(make_client, monkeypatch):
+    """``flrisk keys revoke`` on the keys file of a running app: 401 from the next request."""
+    from typer.testing import CliRunner
+
+    from models.settings import get_settings
+    from pipelines.cli import app
+
+    client, keys, settings = make_client()
+    monkeypatch.setenv("FLRISK_API_KEYS_FILE", str(settings.keys_path()))
+    get_settings.cache_clear()
+    try:
+        made = CliRunner().invoke(app, ["keys", "create", "screening-9", "--scope", "score"])
+        key = made.stdout.strip()
+        assert client.get("/v1/model", headers=auth(key)).status_code == 200
+        assert CliRunner().invoke(app, ["keys", "revoke", "screening-9"]).exit_code == 0
+        assert client.get("/v1/model", headers=auth(key)).status_code == 401
+        assert client.get("/v1/model", headers=auth(keys["scorer"])).status_code == 200
+    finally:
+        get_settings.cache_clear()

@@ -38,10 +38,16 @@ def test_small_csv_is_ranked_with_bad_rows_reported(api: SimpleNamespace, model_
     for e in entries:
         assert e["risk_score"] == max(x["risk_score"] for x in e["lines"])
         assert [x["line_no"] for x in e["lines"]] == sorted(x["line_no"] for x in e["lines"])
-        assert all(len(x["reasons"]) <= 2 for x in e["lines"])
+        # reasons=2: up to 2 that raise the risk, then up to 2 that lower it.
+        for x in e["lines"]:
+            dirs = [r["direction"] for r in x["reasons"]]
+            assert dirs.count("raises") <= 2 and dirs.count("lowers") <= 2
     assert sum(len(e["lines"]) for e in entries) == 38
     rows = api.client.app.state.store.audit_rows(body["request_id"])
     assert len(rows) == 38 and {r["action"] for r in rows} == {"score_file"}
+    # Each line names its decision, the hash of its audited content, for its feedback.
+    decided = {(x["entry_id"], x["line_no"]): x["decision_id"] for e in entries for x in e["lines"]}
+    assert decided == {(r["entry_id"], r["line_no"]): r["input_hash"] for r in rows}
 
 
 def test_parquet_upload_equals_csv_upload(api: SimpleNamespace, model_source) -> None:
@@ -117,6 +123,9 @@ def test_large_file_becomes_a_job_that_survives_restart(
     assert (settings.data_dir / "jobs" / f"{acc['job_id']}.parquet").is_file()
     rows = client.app.state.store.audit_rows(acc["job_id"])
     assert len(rows) == 29
+    decided = {(x["entry_id"], x["line_no"]): x["decision_id"]
+               for e in result["entries"] for x in e["lines"]}  # fmt: skip
+    assert decided == {(r["entry_id"], r["line_no"]): r["input_hash"] for r in rows}
     page = client.get(acc["location"] + "?offset=1&limit=2", headers=h).json()["result"]["entries"]
     assert page == result["entries"][1:3]
     # Only the key that uploaded (or an admin) sees the job; unknown ids are 404.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from bundletools import tamper_leaf
 from servetools import auth, lines_json, make_settings, register
 
 from models.scoring.lookup import client as mlflow_client
@@ -39,7 +40,9 @@ def test_no_model_start_is_not_ready_and_503_json(make_client, tmp_path, model_s
 def test_hot_reload_under_load_drops_nothing(
     make_client, tmp_path, model_source, tiny_bundle
 ) -> None:
-    settings = make_settings(tmp_path / "hot")
+    # Four clients as fast as they can for as long as the reload takes (a child process loads
+    # the new model first: seconds): over any per-key rate limit, which is not under test.
+    settings = make_settings(tmp_path / "hot", rate_limit_per_minute=1e9, rate_limit_burst=10**9)
     v1 = register(model_source.bundle, settings)
     client, keys, _ = make_client(settings)
     body = {"lines": lines_json(model_source.lines.head(5)), "reasons": 1}
@@ -116,6 +119,40 @@ def test_corrupted_model_is_refused_and_old_keeps_serving(
     client2, _, _ = make_client(settings)
     assert client2.get("/readyz").status_code == 503
     assert "refused" in client2.get("/readyz").json()["model_error"]
+
+
+def test_tampered_bundle_with_rehashed_manifest_is_refused_naming_the_hashes(
+    make_client, tmp_path, model_source, tiny_bundle
+) -> None:
+    """A model file changed in the artifact store and its manifest re-hashed to match: the
+    bundle no longer has the hash recorded in the registry at training."""
+    settings = make_settings(tmp_path / "tampered")
+    v1 = register(model_source.bundle, settings)
+    client, keys, _ = make_client(settings)
+    v2 = register(tiny_bundle, settings, alias=None)
+    registered = tiny_bundle.bundle_hash
+    loaded = tamper_leaf(v2.bundle_dir)  # still a valid model, and it matches its manifest
+    mlflow_client(settings).set_registered_model_alias(settings.model_name, "champion", v2.version)
+    r = client.post("/v1/admin/reload", headers=auth(keys["admin"]))
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert f"models:/flrisk/{v2.version}: the bundle in the artifact store is not" in detail
+    assert f"bundle hash {loaded} != {registered} recorded in the registry" in detail
+    assert detail.endswith(f"still serving models:/flrisk/{v1.version}")
+    body = {"lines": lines_json(model_source.lines.head(2))}
+    r = client.post("/v1/score", json=body, headers=auth(keys["scorer"]))
+    assert r.status_code == 200 and r.json()["model"]["version"] == v1.version
+    # At start: not ready, saying why.
+    client2, _, _ = make_client(settings)
+    r = client2.get("/readyz")
+    assert r.status_code == 503 and f"bundle hash {loaded} != {registered}" in r.json()["detail"]
+    assert client2.get("/healthz").status_code == 200
+    # A good model still loads, after a refusal and on a server started without a model.
+    v3 = register(tiny_bundle, settings)
+    for c in (client, client2):
+        r = c.post("/v1/admin/reload", headers=auth(keys["admin"]))
+        assert r.status_code == 200 and r.json()["current"]["version"] == v3.version, r.text
+        assert c.get("/readyz").status_code == 200
 
 
 def test_shadow_model_is_scored_but_never_returned(

@@ -92,7 +92,7 @@ def test_a_write_that_would_wait_leaves_the_event_loop_free(
         )
     )
     probe = threading.Thread(target=lambda: health.append(api.client.get("/healthz").status_code))
-    with store._writing:  # another writer, e.g. a file job's chunk
+    with store._sqlite_writer:  # another writer, e.g. a file job's chunk
         sender.start()
         sender.join(timeout=2.0)
         waiting = sender.is_alive()  # the answer waits for its audit write ...
@@ -260,3 +260,13 @@ def test_rate_limit_429_with_retry_after(make_client) -> None:
         client.post("/v1/score", json={"lines": [_line()]}, headers=auth(keys["admin"])).status_code
         == 200
     )
+
+
+def test_a_body_that_is_not_json_is_a_422_as_documented(api: SimpleNamespace) -> None:
+    r = api.client.post(
+        "/v1/score",
+        content=b"{not json",
+        headers={**auth(api.keys["scorer"]), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert [p["type"] for p in r.json()["detail"]] == ["json_invalid"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from collections.abc import Callable
@@ -13,7 +14,9 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from servetools import lines_json
+from servetools import HEADER, expanding_parquet, lines_json, no_paths, wide_csv
+
+from models.feedback import load_feedback_lines
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -126,6 +129,15 @@ def test_sign_out_ends_the_session(signed_in: SimpleNamespace) -> None:
     assert signed_in.client.get("/worklists", follow_redirects=False).status_code == 303
 
 
+def test_revoking_the_key_ends_its_sessions(signed_in: SimpleNamespace) -> None:
+    from models.keys import revoke_key
+
+    assert signed_in.client.get("/worklists", follow_redirects=False).status_code == 200
+    revoke_key(signed_in.settings.keys_path(), "admin")
+    r = signed_in.client.get("/worklists", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
+
+
 # ------------------------------------------------------------------ pages
 
 
@@ -146,7 +158,21 @@ def test_upload_ranks_entries_and_pages_render(signed_in: SimpleNamespace) -> No
     assert '<svg class="waterfall"' in entry.text and "baseline" in entry.text
     assert wl.model.resolved.uri in entry.text
     assert "Record the inspection result" in entry.text
-    assert c.get("/model").status_code == 200
+    # Reasons in two groups; "no match on the entity lists" only ever lowers the risk.
+    assert "What raises the risk" in entry.text and "What lowers it" in entry.text
+    raises = entry.text.split("What raises the risk", 1)[1].split("What lowers it", 1)[0]
+    assert 'class="contrib up"' in raises and 'class="contrib down"' not in raises
+    assert "No match on the entity lists" not in raises
+    page = c.get("/model")
+    assert page.status_code == 200
+    # Plain names, a sentence each, intervals and the "too small to tell" rule.
+    figures = page.text.split('id="figures"', 1)[1].split("</table>", 1)[0]
+    assert "Hit rate, riskiest 5%" in figures and "What it means" in figures
+    assert "precision_at" not in figures and "0.300 to 0.700" in figures
+    p_at_1 = figures.split("Hit rate, riskiest 1%", 1)[1].split("</tr>", 1)[0]
+    assert "too small to tell" in p_at_1  # 0.000 [0, 0] on a random sample is no result
+    assert "too small to tell" not in figures.split("Ranking quality", 1)[1].split("</tr>")[0]
+    assert "wider than 0.5" in page.text
     filtered = c.get(f"/worklists/{wl.id}?band=high&sort=importer&order=asc&page=99&size=25")
     assert filtered.status_code == 200
 
@@ -183,10 +209,15 @@ def test_outcome_goes_to_the_feedback_store_and_the_audit_log(signed_in: SimpleN
     actions = {row["action"] for row in rows}
     assert {"workbench_upload", "workbench_score", "workbench_view", "feedback"} <= actions
     assert "workbench_outcome" in actions
-    assert store.has_scored(entry_id, line_no)  # the feedback can be learned from
-    labelled, skipped = store.feedback_with_inputs()
-    assert skipped == 0
-    assert any(x["entry_id"] == entry_id and x["violation"] == "1" for x in labelled)
+    (fb,) = store.feedback_for(entry_id)
+    assert fb["source"] == "workbench" and fb["line_status"] == "labelled"
+    assert store.has_decision(entry_id, line_no, fb["decision_id"])  # it can be learned from
+    got = load_feedback_lines(signed_in.settings, [*signed_in.lines.columns])
+    assert got.unscored == 0 and got.invalid == 0
+    assert any(
+        e == entry_id and v == 1
+        for e, v in zip(got.frame["entry_id"], got.frame["violation"], strict=True)
+    )
 
 
 def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
@@ -197,7 +228,7 @@ def test_outcome_needs_a_valid_choice(signed_in: SimpleNamespace) -> None:
         f"/worklists/{wl_id}/outcome",
         data={"csrf_token": signed_in.csrf, "entry_id": "x", "line_no": "1", "outcome": "maybe"},
     )
-    assert r.status_code == 422 and "Pick released, detained or excluded" in r.text
+    assert r.status_code == 422 and "Pick one of: released, detained, excluded, seized" in r.text
 
 
 def test_export_is_guarded_against_formula_injection(signed_in: SimpleNamespace) -> None:
@@ -305,3 +336,66 @@ def test_per_line_audit_rows_are_written(signed_in: SimpleNamespace) -> None:
         time.sleep(0.1)
     assert len(rows) == len(wl.lines)
     assert all(x["input_json"] and x["model_version"] == wl.model.resolved.uri for x in rows)
+
+
+def test_failed_signins_are_throttled_and_audited_in_summary(
+    make_client: Callable[..., Any],
+) -> None:
+    client, keys, _ = make_client(auth_failure_burst=10, auth_failures_per_minute=6)
+    page = client.get("/signin")
+    codes = []
+    for i in range(500):  # each answer is a new form with a new one-time token
+        page = client.post(
+            "/signin", data={"api_key": f"flr_{i}", "csrf_token": csrf_of(page.text)}
+        )
+        codes.append(page.status_code)
+    assert codes[:10] == [401] * 10 and set(codes[10:]) == {429}
+    r = client.post("/signin", data={"api_key": keys["admin"], "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text  # locked out for now
+    assert int(r.headers["Retry-After"]) >= 1
+    store = client.app.state.store
+    rows = [row for row in store.audit_rows() if row["action"] == "workbench_signin_failed"]
+    assert len(rows) == 1  # not 500: the rest are counted for the next row
+    client.__exit__(None, None, None)  # shutdown writes what is still counted
+    rows = [row for row in store.audit_rows() if row["action"] == "workbench_signin_failed"]
+    assert len(rows) <= 2
+    assert sum(json.loads(row["input_json"])["failures"] for row in rows) == 501
+
+
+def test_an_oversized_signin_form_is_not_parsed(wb: SimpleNamespace) -> None:
+    page = wb.client.get("/signin")
+    big = {"api_key": "x" * 10_000, "csrf_token": csrf_of(page.text)}
+    r = wb.client.post("/signin", data=big)
+    assert r.status_code == 413 and "flrisk_session" not in r.cookies
+
+
+# ------------------------------------------------------------------ the API's upload limits
+
+
+def test_the_workbench_refuses_the_same_files_in_words(signed_in: SimpleNamespace) -> None:
+    client, csrf, settings = signed_in.client, signed_in.csrf, signed_in.settings
+    r = upload(client, csrf, expanding_parquet(4_000_000), name="day.parquet")
+    assert r.status_code == 413 and "Too large" in r.text and "1,000,000" in r.text
+    r = upload(client, csrf, wide_csv(1_000_000))
+    assert r.status_code == 413 and "more than 256 columns" in r.text
+    r = upload(client, csrf, f"{HEADER}\n".encode())
+    assert r.status_code == 422 and "The file holds no rows" in r.text
+    r = upload(client, csrf, b"garbage", name="day.parquet")
+    assert r.status_code == 422 and "Not a Parquet file" in r.text
+    no_paths(settings, r.text)
+    actions = {row["action"] for row in client.app.state.store.audit_rows()}
+    assert "workbench_upload" not in actions
+
+
+def test_export_guards_a_formula_entry_id(signed_in: SimpleNamespace) -> None:
+    """Issue #16 row 9: ``=HYPERLINK(...)`` as an entry id was exported as is (dtype "str")."""
+    c = signed_in.client
+    raw = pd.DataFrame(lines_json(signed_in.lines))
+    first = raw["entry_id"].iloc[0]
+    raw.loc[raw["entry_id"] == first, "entry_id"] = '=HYPERLINK("http://x","open")'
+    r = upload(c, signed_in.csrf, raw.to_csv(index=False).encode())
+    assert r.status_code == 200, r.text
+    r = c.get(f"/worklists/{_worklist_id(r.url)}/export.csv?capacity=5")
+    ids = {row["entry_id"] for row in csv.DictReader(io.StringIO(r.text))}
+    assert '\'=HYPERLINK("http://x","open")' in ids
+    assert not any(i.startswith(("=", "+", "-", "@")) for i in ids)

@@ -98,3 +98,28 @@ def test_guard_cell_and_export() -> None:
     assert rows[1]["importer_name"] == "'=cmd"
     assert [r["within_capacity"] for r in rows] == ["yes", "yes", "no", "no"]
     assert rows[0]["risk_score"] == "0.9"
+
+
+NASTY = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", "object", "category"])
+def test_export_guards_every_text_column_whatever_its_dtype(dtype: str) -> None:
+    """Issue #16 row 9: pandas 3 calls its text dtype "str"; the guard missed such columns."""
+    lines, scored = _lines()
+    ids = dict(zip("ABCD", NASTY, strict=False))
+    for frame in (lines, scored):
+        frame["entry_id"] = frame["entry_id"].map(ids)
+    lines["goods_description"] = NASTY
+    entries = entries_table(lines, scored)
+    text_cols = ["entry_id", "goods_description", "importer_name", "risk_band"]
+    entries = entries.astype({c: dtype for c in text_cols})
+    assert all(str(entries[c].dtype) == dtype for c in text_cols)
+    entries["top_reason"] = pd.Series(["=1+1"] * len(entries), dtype=dtype)
+    rows = list(csv.DictReader(io.StringIO(export_csv(entries, within=2))))
+    assert {r["entry_id"] for r in rows} == {"'" + v for v in NASTY[:4]}
+    for row in rows:
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (dtype, cell)
+    assert {r["top_reason"] for r in rows} == {"'=1+1"}
+    assert rows[0]["risk_score"] == "0.9" and rows[0]["rank"] == "1"  # numbers untouched

@@ -1,0 +1,117 @@
+"""The hash chain without a database: what is hashed, how, and what verify names.
+
+The database cases (SQL sent straight to SQLite and PostgreSQL) are in
+tests/reliability/test_audit_chain.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from models.audit_chain import (
+    GENESIS,
+    ChainHead,
+    extend,
+    link,
+    normalise,
+    prepare,
+    row_hash,
+    verify,
+)
+
+KINDS = {"request_id": str, "line_no": int, "risk_score": float}
+
+
+def _chain(n: int, start: int = 1) -> tuple[list[dict[str, Any]], ChainHead]:
+    rows = [{"request_id": f"r{i}", "line_no": i, "risk_score": i / 3} for i in range(n)]
+    chained = extend(prepare(rows, KINDS), start - 1, GENESIS)
+    last = chained[-1] if chained else {"id": start - 1, "row_hash": GENESIS}
+    return chained, ChainHead(start, last["id"], last["row_hash"])
+
+
+def test_a_link_is_sha256_of_the_previous_hash_the_id_and_canonical_fields() -> None:
+    row = {"risk_score": 0.5, "id": 7, "request_id": "Ü", "line_no": None}
+    text = '{"request_id":"Ü","risk_score":0.5}'  # sorted, compact, UTF-8, no NULLs
+    want = hashlib.sha256(f"{GENESIS}\n7\n{text}".encode()).hexdigest()
+    assert row_hash(row, KINDS, GENESIS) == link(7, text, GENESIS) == want
+    assert link(7, text, "1" * 64) != want and link(8, text, GENESIS) != want
+    ((fields, made),) = prepare([row], KINDS)
+    assert made == text and "id" not in fields
+
+
+def test_a_column_added_later_leaves_older_hashes_valid() -> None:
+    rows, head = _chain(3)
+    wider = {**KINDS, "added_later": str}
+    older = [{**r, "added_later": None} for r in rows]  # NULL in the rows written before
+    assert verify(older, head, wider).ok
+    assert verify([{**r, "added_later": "x"} for r in rows], head, wider).broken_at == 1
+
+
+def test_values_are_hashed_as_their_columns_store_them() -> None:
+    row = {"request_id": 7, "line_no": 2.0, "risk_score": 1}
+    assert normalise(row, KINDS) == {"request_id": "7", "line_no": 2, "risk_score": 1.0}
+    nan = normalise({**row, "risk_score": float("nan")}, KINDS)
+    assert nan["risk_score"] is None  # SQLite stores NaN as NULL
+    with pytest.raises(KeyError):
+        normalise({"request_id": "r"}, KINDS)
+
+
+def test_extend_numbers_and_links_the_rows() -> None:
+    rows, head = _chain(3, start=5)
+    assert [r["id"] for r in rows] == [5, 6, 7]
+    assert rows[0]["prev_hash"] == GENESIS
+    assert [r["prev_hash"] for r in rows[1:]] == [r["row_hash"] for r in rows[:-1]]
+    one = prepare([{"request_id": "x", "line_no": 1, "risk_score": 0}], KINDS)
+    more = extend(one, 7, head.last_hash)
+    assert more[0]["id"] == 8 and more[0]["prev_hash"] == rows[-1]["row_hash"]
+    v = verify(rows, head, KINDS)
+    assert v.ok and (v.chained, v.legacy, v.chain_start) == (3, 0, 5)
+
+
+def test_verify_names_the_first_broken_link() -> None:
+    rows, head = _chain(5)
+    changed = [dict(r) for r in rows]
+    changed[1]["risk_score"] = 0.9
+    changed[3]["line_no"] = 0
+    v = verify(changed, head, KINDS)
+    assert (v.ok, v.broken_at) == (False, 2) and "changed" in (v.problem or "")
+    v = verify(rows[:2] + rows[3:], head, KINDS)
+    assert v.broken_at == 3 and "row 3 is missing" in (v.problem or "")
+    v = verify(rows[:3], head, KINDS)
+    assert v.broken_at == 4 and "rows 4-5 are missing" in (v.problem or "")
+    v = verify(rows, ChainHead(1, 5, "f" * 64), KINDS)
+    assert v.broken_at == 5 and "head" in (v.problem or "")
+    v = verify(rows, ChainHead(1, 4, rows[3]["row_hash"]), KINDS)
+    assert v.broken_at == 5 and "after the head" in (v.problem or "")
+    text = verify(rows[:3], head, KINDS).report()
+    assert text == [f"audit chain BROKEN at row 4: {verify(rows[:3], head, KINDS).problem}"]
+
+
+def test_rows_before_the_chain_are_counted_not_covered() -> None:
+    rows, head = _chain(2, start=4)
+    old = [{"id": i, "request_id": "old", "line_no": 1, "risk_score": 0.1, "row_hash": None,
+            "prev_hash": None} for i in (1, 2, 3)]  # fmt: skip
+    v = verify(old + rows, head, KINDS)
+    assert v.ok and (v.legacy, v.chained) == (3, 2)
+    assert any("rows 1-3 (3 rows) were written before the chain" in x for x in v.report())
+    empty = verify(old, None, KINDS)
+    assert empty.ok and empty.legacy == 3 and "no hash chain" in empty.report()[0]
+    assert not verify(rows, None, KINDS).ok  # hashes, but the head is gone
+
+
+def test_a_chain_rehashed_whole_is_found_only_against_a_head_noted_before() -> None:
+    rows, head = _chain(5)
+    noted = rows[2]["row_hash"]  # written down outside the database after row 3
+    assert verify(rows, head, KINDS, noted=noted).noted_at == 3
+    assert "row 3's" in "\n".join(verify(rows, head, KINDS, noted=noted).report())
+    # Someone with write access changes row 2 and recomputes every hash and the head.
+    forged = [{k: r[k] for k in KINDS} for r in rows]
+    forged[1]["risk_score"] = 0.0
+    rewritten = extend(prepare(forged, KINDS), 0, GENESIS)
+    new_head = ChainHead(1, 5, rewritten[-1]["row_hash"])
+    assert verify(rewritten, new_head, KINDS).ok  # the chain alone cannot tell
+    v = verify(rewritten, new_head, KINDS, noted=noted)
+    assert not v.ok and v.broken_at == 1 and "noted head hash" in (v.problem or "")
