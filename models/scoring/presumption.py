@@ -24,10 +24,13 @@ import numpy as np
 from models.features.distinct import factorize, spread
 
 ROLES = ("mfr", "shp")
-# Signals that place production or shipment in Xinjiang (1.0 when found).
-XINJIANG_SIGNALS = ("mfr_xj", "mfr_xj_postal", "shp_xj", "names_xj", "desc_xj")
+# Signals that name a Xinjiang place (1.0 when found). A postal code in Xinjiang's range
+# alone is a model feature, not a presumption: a number in an address can fall in the range.
+XINJIANG_SIGNALS = ("mfr_xj", "shp_xj", "names_xj", "desc_xj")
 # The order of the bases in a joined ``presumption`` value.
 BASES = ("uflpa_entity", "xinjiang", "wro")
+# The UFLPA's rebuttable presumption applies to goods entered from this day.
+UFLPA_IN_FORCE = np.datetime64("2022-06-21", "D")
 
 
 def _listed(signals: Mapping[str, Any], lists: tuple[str, ...]) -> np.ndarray:
@@ -42,11 +45,13 @@ def _listed(signals: Mapping[str, Any], lists: tuple[str, ...]) -> np.ndarray:
     return hit
 
 
-def presumptions(signals: Mapping[str, Any]) -> np.ndarray:
+def presumptions(signals: Mapping[str, Any], entry_dates: Any) -> np.ndarray:
     """Why each line is presumed (``"uflpa_entity;xinjiang"``), ``""`` when it is not.
 
     Args:
         signals: The line signals (:func:`models.features.signals.derive_signals`).
+        entry_dates: Entry date per line: the Xinjiang presumption applies from the day the
+            UFLPA took effect (the lists' dates are already in the signals).
 
     Returns:
         Object array of one text per line.
@@ -54,6 +59,7 @@ def presumptions(signals: Mapping[str, Any]) -> np.ndarray:
     xj = np.zeros(len(signals["mfr_list_sim"]), dtype=bool)
     for name in XINJIANG_SIGNALS:
         xj |= np.nan_to_num(np.asarray(signals[name], dtype=float)) > 0
+    xj &= np.asarray(entry_dates).astype("datetime64[D]") >= UFLPA_IN_FORCE
     bases = {
         "uflpa_entity": _listed(signals, ("UFLPA",)),
         "xinjiang": xj,

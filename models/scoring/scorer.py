@@ -228,7 +228,7 @@ class Scorer:
             else np.zeros(0)
         )
         p = calibrate(margin, self.bundle.calibration)
-        presumption = presumptions(signals)
+        presumption = presumptions(signals, lines["entry_date"])
         explained = np.full(n_lines, NO_REASONS if as_json else None, dtype=object)
         if reasons > 0 and n_lines:
             # The lines explained are those ranked first, presumed ones before all others.
@@ -240,7 +240,9 @@ class Scorer:
             )
             context = self._context(lines, X, signals, evidence, idx)
             for i, items in zip(
-                idx, reasons_for(np.asarray(contrib), list(X), context, reasons), strict=True
+                idx,
+                reasons_for(np.asarray(contrib), list(X), context, reasons, presumption[idx]),
+                strict=True,
             ):
                 explained[i] = json.dumps(items, ensure_ascii=False) if as_json else items
         if not as_json:

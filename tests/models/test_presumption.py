@@ -28,7 +28,8 @@ def _presumed(make_lines, cache, names, dates, addresses=None, goods=None):
         "declared_value_usd": ["100"] * n,
         "gross_weight_kg": ["20"] * n,
     }
-    return presumptions(derive_signals(make_lines(**cols), cache)).tolist()
+    lines = make_lines(**cols)
+    return presumptions(derive_signals(lines, cache), lines["entry_date"]).tolist()
 
 
 def test_each_legal_basis_on_its_own(make_lines, cache):
