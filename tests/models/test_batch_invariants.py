@@ -9,9 +9,8 @@ taken as whole entries, since ``lines_in_entry`` counts an entry's lines in the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

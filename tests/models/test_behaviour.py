@@ -5,7 +5,6 @@ should not move the score don't. They hold for any model trained on the simulate
 so a new signal or feature never requires editing them.
 """
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -148,7 +147,7 @@ def test_reasons_carry_evidence_and_signed_shares(scorer, registered_model):
     for reasons in out.reasons[has]:
         up = [r for r in reasons if r["direction"] in ("presumes", "raises")]
         down = [r for r in reasons if r["direction"] == "lowers"]
-        assert 0 < len(up) and len(down) <= 3
+        assert len(up) > 0 and len(down) <= 3
         assert len([r for r in up if r["direction"] == "raises"]) <= 3
         assert all(-1 <= r["share"] <= 1 and r["text"] for r in reasons)
         assert sum(abs(r["share"]) for r in reasons) <= 1 + 1e-9
