@@ -91,6 +91,9 @@ def update(source: str, table: str | None) -> None:
 def validate(name: str, frame: pd.DataFrame) -> list[str]:
     """Problems that make ``frame`` unfit to replace table ``name`` (empty when fine)."""
     schema = reference.SCHEMAS[name]
+    if name == "entities" and "hs_scope" not in frame.columns:
+        # Exports from before goods scopes: every WRO then covers all goods.
+        frame["hs_scope"] = ""
     missing = [col for col in schema if col not in frame.columns]
     if missing:
         return [f"missing column(s): {', '.join(missing)}"]
@@ -115,6 +118,12 @@ def validate(name: str, frame: pd.DataFrame) -> list[str]:
             if values["list"] not in LISTS:
                 problems.append(f"line {line}: list {values['list']!r} not in {sorted(LISTS)}")
             problems += _period_problems(line, values["effective_date"], values["end_date"])
+            scope = [p for p in str(values["hs_scope"]).replace(".", "").split("|") if p]
+            if any(not p.isdigit() or not 2 <= len(p) <= 10 for p in scope):
+                problems.append(
+                    f"line {line}: hs_scope {values['hs_scope']!r} is not HS prefixes "
+                    "(2 to 10 digits, separated by |)"
+                )
         if name == "xinjiang_places" and values["kind"] not in KINDS:
             problems.append(f"line {line}: kind {values['kind']!r} not in {sorted(KINDS)}")
         if name == "risk_goods":
@@ -195,7 +204,12 @@ def _complete_entities(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Fill the columns a simple export (name, aliases, ...) lacks; keep known entity ids."""
     out = frame.copy()
     defaults = {"aliases": "", "list": "UFLPA", "sector": "", "region": "", "country": "CN"}
-    defaults |= {"effective_date": "", "end_date": "", "source": f"imported from {source}"}
+    defaults |= {
+        "effective_date": "",
+        "end_date": "",
+        "hs_scope": "",
+        "source": f"imported from {source}",
+    }
     for col, value in defaults.items():
         if col not in out.columns:
             out[col] = value

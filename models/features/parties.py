@@ -97,7 +97,7 @@ def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
             cache.entities.update(zip(new, cache.matcher.match(new), strict=True))
         matches = [cache.entities[t] for t in texts]
         ids = spread([m.entity_id for m in matches[:-1]], codes, pd.NA)
-        live = listings.in_force(ids, f["entry_date"])
+        live = listings.in_force(ids, f["entry_date"], f["hts_code"])
         later_codes, later_days = factorize(live.later.astype("datetime64[D]").astype(object))
         list_codes, list_sets = factorize(live.lists)
         combo, first = combine(codes, live.row, later_codes, list_codes)

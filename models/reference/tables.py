@@ -29,6 +29,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
         "country",
         "effective_date",
         "end_date",
+        "hs_scope",
         "citation",
         "source",
     ),

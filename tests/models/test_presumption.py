@@ -13,13 +13,13 @@ def cache():
     return SignalCache()
 
 
-def _presumed(make_lines, cache, names, dates, addresses=None, goods=None):
+def _presumed(make_lines, cache, names, dates, addresses=None, goods=None, hts=None):
     n = len(names)
     cols = {
         "entry_id": [f"E{i}" for i in range(n)],
         "line_no": ["1"] * n,
         "entry_date": dates,
-        "hts_code": ["6109100012"] * n,
+        "hts_code": hts or ["6109100012"] * n,
         "country_of_origin": ["CN"] * n,
         "manufacturer_name": names,
         "manufacturer_address": addresses or ["5 Road, Ningbo, Zhejiang, China"] * n,
@@ -44,8 +44,25 @@ def test_each_legal_basis_on_its_own(make_lines, cache):
                    "Lot 1, Klang, Selangor, Malaysia", "5 Road, Ningbo, Zhejiang, China"],
         goods=["SILICON METAL", "T-SHIRTS", "T-SHIRTS", "NITRILE GLOVES",
                "T-SHIRTS OF XINJIANG COTTON"],
+        hts=["2804690000", "6109100012", "6109100012", "4015190510", "6109100012"],
     )  # fmt: skip
     assert got == ["uflpa_entity;xinjiang;wro", "xinjiang", "", "wro", "xinjiang"]
+
+
+def test_a_wro_presumes_only_the_goods_in_its_scope(make_lines, cache):
+    """Supermax's WRO covers gloves (HS 4015); Hoshine's covers silicon (2804, 3818, 8541)."""
+    got = _presumed(
+        make_lines,
+        cache,
+        names=["SUPERMAX CORPORATION BHD", "SUPERMAX CORPORATION BHD",
+               "HOSHINE SILICON INDUSTRY CO LTD", "HOSHINE SILICON INDUSTRY CO LTD"],
+        dates=["2024-03-01"] * 4,
+        addresses=["Lot 1, Klang, Selangor, Malaysia"] * 2 + ["5 Road, Ningbo, Zhejiang, China"] * 2,
+        goods=["NITRILE GLOVES", "T-SHIRTS", "SOLAR CELLS", "T-SHIRTS"],
+        hts=["4015190510", "6109100012", "8541420010", "6109100012"],
+    )  # fmt: skip
+    # The UFLPA listing covers every good; a WRO only its own.
+    assert got == ["wro", "", "uflpa_entity;wro", "uflpa_entity"]
 
 
 def test_a_line_is_judged_against_the_lists_of_its_entry_date(make_lines, cache):
@@ -56,6 +73,7 @@ def test_a_line_is_judged_against_the_lists_of_its_entry_date(make_lines, cache)
         names=["WESTERN GOLD CO LTD", "WESTERN GOLD CO LTD", "TOP GLOVE CORPORATION BHD",
                "TOP GLOVE CORPORATION BHD"],
         dates=["2024-11-24", "2024-11-25", "2021-05-01", "2021-09-09"],
+        hts=["7108120000", "7108120000", "4015190510", "4015190510"],
     )  # fmt: skip
     assert got == ["", "uflpa_entity", "wro", ""]
 
