@@ -116,7 +116,7 @@ def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     df["line_no"] = scored["line_no"].astype(int).to_numpy()
     df["risk_score"] = scored["risk_score"].astype(float).to_numpy()
     df["risk_band"] = scored["risk_band"].astype(str).to_numpy()
-    presumption = scored["presumption"] if "presumption" in scored else ""
+    presumption = scored.get("presumption", "")
     df["presumption"] = pd.Series(presumption, index=scored.index).astype(str).to_numpy()
     if not len(df):
         return _empty_entries()

@@ -57,7 +57,8 @@ def test_a_wro_presumes_only_the_goods_in_its_scope(make_lines, cache):
         names=["SUPERMAX CORPORATION BHD", "SUPERMAX CORPORATION BHD",
                "HOSHINE SILICON INDUSTRY CO LTD", "HOSHINE SILICON INDUSTRY CO LTD"],
         dates=["2024-03-01"] * 4,
-        addresses=["Lot 1, Klang, Selangor, Malaysia"] * 2 + ["5 Road, Ningbo, Zhejiang, China"] * 2,
+        addresses=["Lot 1, Klang, Selangor, Malaysia"] * 2
+        + ["5 Road, Ningbo, Zhejiang, China"] * 2,
         goods=["NITRILE GLOVES", "T-SHIRTS", "SOLAR CELLS", "T-SHIRTS"],
         hts=["4015190510", "6109100012", "8541420010", "6109100012"],
     )  # fmt: skip
