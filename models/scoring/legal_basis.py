@@ -53,7 +53,15 @@ def _entity_basis(line: Row, basis: str) -> Said | None:
         "citation": _s(line.get(pre + "entity_citation")),
         "since": _s(line.get(pre + "entity_since")),
     }
+    via = _s(line.get(pre + "entity_via"))
     where = f"{role.capitalize()} matches"
+    if via:
+        # Resolved through another line of the entry, not by this line's own spelling.
+        ev["linked_by"] = via
+        where = (
+            f"{role.capitalize()} is linked by {via} to a line of this entry naming "
+            f"'{ev['matched_alias'] or ev['entity']}', which matches"
+        )
     listed = f"(similarity {ev['similarity']:.0f}), listed {ev['since']}, {ev['citation']}"
     if basis == "uflpa_entity":
         text = (

@@ -84,3 +84,57 @@ def test_presumed_lines_rank_first_by_score_within():
     score = np.array([0.99, 0.01, 0.50, 0.30, 0.30])
     order = presumed_first(presumption, score)
     assert order.tolist() == [3, 4, 1, 0, 2]  # ties keep the input order
+
+
+def _entry(make_lines, names, mids, addresses, entries=("E1", "E1", "E1", "E2")):
+    n = len(names)
+    return make_lines(
+        entry_id=list(entries)[:n],
+        line_no=[str(i + 1) for i in range(n)],
+        entry_date=["2025-03-03"] * n,
+        hts_code=["0811909000"] * n,
+        country_of_origin=["CN"] * n,
+        manufacturer_name=names,
+        manufacturer_id=mids,
+        manufacturer_address=addresses,
+        goods_description=["FROZEN FRUIT"] * n,
+        quantity=["10"] * n,
+        declared_value_usd=["100"] * n,
+        gross_weight_kg=["20"] * n,
+    )
+
+
+def test_a_spelling_is_resolved_through_the_mid_or_address_of_another_line_of_its_entry(
+    make_lines,
+):
+    """ "DALIAN SHENGCHI TRADE" is the listed "Dalian Shengchi International Trade" when the
+    same entry names that spelling with the same MID or address; never across entries."""
+    addr = "No. 8 Jinma Road, Dalian Economic Zone, Liaoning, China"
+    lines = _entry(
+        make_lines,
+        names=["DALIAN SHENGCHI INTERNATIONAL TRADE CO LTD", "DALIAN SHENGCHI TRADE",
+               "DALIAN SHENGCHI TRADE", "DALIAN SHENGCHI TRADE"],
+        mids=["CNDALSHE8DAL", "CNDALSHE8DAL", None, "CNDALSHE8DAL"],
+        addresses=[addr, "Dalian, China", addr, addr],
+    )  # fmt: skip
+    signals = derive_signals(lines, SignalCache())
+    got = presumptions(signals, lines["entry_date"]).tolist()
+    # Line 2 by MID, line 3 by address; line 4 is another entry: no link.
+    assert got == ["uflpa_entity", "uflpa_entity", "uflpa_entity", ""]
+    assert list(signals["ev_mfr_entity_via"]) == ["", "manufacturer_id CNDALSHE8DAL", "address", ""]
+    assert signals["ev_mfr_entity_id"][1] == signals["ev_mfr_entity_id"][0] == "UFLPA-0068"
+
+
+def test_unrelated_lines_of_an_entry_are_not_linked(make_lines):
+    lines = _entry(
+        make_lines,
+        names=["DALIAN SHENGCHI INTERNATIONAL TRADE CO LTD", "NINGBO APPAREL CO",
+               "GLOBAL LOGISTICS AGENT CO"],
+        mids=["CNDALSHE8DAL", "CNNINAPP5NIN", None],
+        # Line 3 shares line 1's address (an agent's office) under an unrelated name.
+        addresses=["No. 8 Jinma Road, Dalian, China", "5 Road, Ningbo, China",
+                   "No. 8 Jinma Road, Dalian, China"],
+        entries=("E1", "E1", "E1"),
+    )  # fmt: skip
+    got = presumptions(derive_signals(lines, SignalCache()), lines["entry_date"]).tolist()
+    assert got == ["uflpa_entity", "", ""]
