@@ -20,6 +20,7 @@ from models.features.cache import SignalCache
 from models.features.matrix import build_features, model_frame
 from models.features.signals import derive_signals
 from models.scoring.bundle import Calibration, ModelBundle
+from models.scoring.drift import drift_columns
 from models.scoring.explain import reasons_for
 
 NO_REASONS = "[]"
@@ -75,6 +76,8 @@ class Scores:
         risk_band: ``high`` / ``elevated`` / ``low``.
         reasons: Per line, a list of reasons (empty if unexplained), or their JSON text.
         model_version: Registered model version (``name/version``) that scored them.
+        drift_bins: With ``Scorer.score(observe=True)`` and a model that has a drift
+            reference, each line's bin of each drift measure (``DriftReference.bins``).
     """
 
     entry_id: Column
@@ -83,6 +86,7 @@ class Scores:
     risk_band: np.ndarray
     reasons: np.ndarray
     model_version: str
+    drift_bins: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.risk_score)
@@ -189,6 +193,7 @@ class Scorer:
         reasons: int = 3,
         explain_share: float = 1.0,
         as_json: bool = False,
+        observe: bool = False,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -200,6 +205,8 @@ class Scorer:
                 what an officer will look at.
             as_json: Give ``reasons`` as JSON text (what files store), not lists;
                 unexplained lines share one ``"[]"`` string instead of millions of lists.
+            observe: Also give each line's drift bins (``Scores.drift_bins``), when the
+                model has a drift reference.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
@@ -236,6 +243,10 @@ class Scorer:
                 explained[empty] = pd.Series(
                     [[] for _ in range(len(empty))], dtype=object
                 ).to_numpy()
+        drift = self.bundle.drift
+        bins = None
+        if observe and drift is not None:
+            bins = drift.bins(drift_columns(lines, signals, X, state, p))
         return Scores(
             entry_id=lines["entry_id"],
             line_no=np.asarray(lines["line_no"]),
@@ -243,6 +254,7 @@ class Scorer:
             risk_band=risk_band(p, self.bundle.thresholds),
             reasons=explained,
             model_version=self.version,
+            drift_bins=bins,
         )
 
     def _context(

@@ -52,7 +52,8 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> JSONRespons
             model=model, lines=read.lines, inputs=inputs, reasons=body.reasons,
             request_id=rid, key_id=who.key_id, action="score",
         )  # fmt: skip
-        return read, scored, audit(ctx.store, ctx.instruments, scored, wait=wait)
+        written = audit(ctx.store, ctx.instruments, scored, wait=wait, drift=ctx.drift)
+        return read, scored, written
 
     if len(inputs) <= INLINE_LINES:
         # A few lines take a few milliseconds: scored on the event loop, as the pool's hand-off
@@ -60,12 +61,16 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> JSONRespons
         # another writer goes to the pool, leaving the loop free.
         read, scored, written = work(wait=False)
         if not written:
-            await run_in_threadpool(audit, ctx.store, ctx.instruments, scored)
+            await run_in_threadpool(
+                lambda: audit(ctx.store, ctx.instruments, scored, drift=ctx.drift)
+            )
     else:
         read, scored, _ = await run_in_threadpool(work, True)
     shadow = None
     if ctx.holder.shadow is not None:  # after the response is sent
-        shadow = BackgroundTask(shadow_score, ctx.holder, read, rid, ctx.instruments)
+        shadow = BackgroundTask(
+            shadow_score, ctx.holder, read, scored, ctx.instruments, ctx.shadows
+        )
     payload = {"request_id": rid, "model": model.info(), "results": scored.results}
     # The payload is built from plain values (tested against ScoreResponse): validating it
     # again on the way out would cost more than the audit write.
