@@ -327,7 +327,8 @@ def shadow_score(
     ]  # fmt: skip
     detail = {"champion": champ, "challenger": chall, "lines": len(rows)}
     key_id = champion.rows[0]["key_id"]
-    event = AuditRows(request_id, key_id).event("shadow_score", detail, shadow.stamp)
+    # No model stamp: the audit's model column names the models that made decisions.
+    event = AuditRows(request_id, key_id).event("shadow_score", detail)
     try:
         shadows.record(rows, event)
     except AuditUnavailableError as exc:  # the answer is sent: only the comparison is lost
