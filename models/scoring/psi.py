@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
@@ -93,22 +94,28 @@ class Measure:
         bounds = [-math.inf, *self.edges, math.inf]
         return [f"({_num(lo)}, {_num(hi)}]" for lo, hi in pairwise(bounds)] + [MISSING]
 
+    @cached_property
+    def _lookup(self) -> np.ndarray:
+        """Numeric: the edges with ``inf`` appended; categorical: the bin of each code."""
+        if self.kind == CATEGORICAL:
+            # Code -1 (unknown or missing) reads the last element: the unknown bin.
+            return np.array([*self.code_bins, len(self.labels_) + 1], dtype=np.int16)
+        return np.array([*self.edges, math.inf], dtype=np.float64)
+
     def bins(self, values: np.ndarray) -> np.ndarray:
         """The bin of each value.
 
-        Numeric measures take floats (NaN: missing), categorical ones the model's codes
-        (-1: unknown or missing), shares booleans.
+        Numeric measures take floats (NaN: missing), categorical ones the codes of the
+        feature state the reference was fitted with (-1: unknown or missing), shares
+        booleans.
         """
         if self.kind == SHARE:
             return np.where(np.asarray(values, dtype=bool), 0, 1)
         if self.kind == CATEGORICAL:
-            lut = np.array([*self.code_bins, len(self.labels_) + 1], dtype=np.int64)
-            codes = np.asarray(values, dtype=np.int64)
-            # A code past the stored categories (another feature state) counts as unknown.
-            return lut[np.where((codes < 0) | (codes >= len(self.code_bins)), -1, codes)]
-        x = np.asarray(values, dtype=float)
-        b = np.searchsorted(np.asarray(self.edges, dtype=float), x, side="left")
-        return np.where(np.isnan(x), len(self.edges) + 1, b)
+            return self._lookup[values]  # type: ignore[no-any-return]
+        # One pass: a value above the last edge goes to the bin before ``inf``, and NaN,
+        # which sorts after ``inf``, to the missing bin after it.
+        return np.searchsorted(self._lookup, values, side="left")
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for the bundle's ``drift.json``."""

@@ -43,8 +43,8 @@ def test_psi_refuses_bins_that_do_not_match():
 def test_numeric_bins_are_right_closed_deciles_with_a_missing_bin():
     m = fit_numeric("x", np.array([*range(1, 101), np.nan, np.nan], dtype=float))
     assert len(m.edges) == 9 and m.n_bins == 11
-    bins = m.bins(np.array([-5.0, m.edges[0], m.edges[0] + 0.01, 1e9, np.nan]))
-    assert bins.tolist() == [0, 0, 1, 9, 10]
+    bins = m.bins(np.array([-5.0, m.edges[0], m.edges[0] + 0.01, 1e9, np.inf, np.nan]))
+    assert bins.tolist() == [0, 0, 1, 9, 9, 10]
     assert m.shares[-1] == pytest.approx(2 / 102)
     assert sum(m.shares) == pytest.approx(1.0)
     assert m.labels()[-1] == "(missing)" and m.labels()[0].startswith("(-inf, ")
@@ -63,8 +63,8 @@ def test_categorical_bins_keep_common_categories_and_pool_the_rest():
     m = fit_categorical("country_of_origin", codes, categories)
     assert m.labels() == ["CN", "DE", "(other known)", "(unknown or missing)"]
     assert m.shares == pytest.approx((0.3, 0.195, 0.005, 0.5))
-    # VN (pooled), an unknown code and a code past the list (another state) fall in place.
-    assert m.bins(np.array([3, -1, 9, 0])).tolist() == [2, 3, 3, 0]
+    # VN (pooled) and an unknown or missing value fall in place.
+    assert m.bins(np.array([3, -1, 0])).tolist() == [2, 3, 0]
 
 
 def test_share_measures_have_a_yes_and_a_no_bin():

@@ -35,7 +35,7 @@ def test_shifted_origins_and_goods_are_named_and_exit_3(registered_model, tmp_pa
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    res = _drift(registered_model.uri, shifted, "--top", "10")
+    res = _drift(registered_model.uri, shifted)
     assert res.exit_code == 3, res.output
     moved = next(line for line in res.output.splitlines() if line.startswith("moved ("))
     assert "country_of_origin" in moved and "hs_chapter" in moved
