@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from models.errors import UserError
@@ -202,6 +201,7 @@ def score(
 
 @app.command()
 def drift(
+    ctx: typer.Context,
     model: ModelOpt,
     data: DataOpt,
     mapping: MappingOpt = None,
@@ -228,8 +228,7 @@ def drift(
         status = drift_command(model, data, mapping, threshold, allow_bad_rows, top)
     except UserError as exc:
         # 2, not 1: 1 would read as "something moved" to a caller used to diff.
-        root = click.get_current_context().find_root()
-        report(exc, bool(root.params.get("debug")) or debug_wanted(None))
+        report(exc, debug_wanted(ctx.find_root()))  # type: ignore[arg-type]
         raise typer.Exit(2) from None
     raise typer.Exit(status)
 
