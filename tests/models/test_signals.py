@@ -41,3 +41,11 @@ def test_a_listed_alias_is_matched_with_its_entity_as_evidence(make_lines):
     assert signals["ev_mfr_entity_id"][0] == "UFLPA-0002"
     assert not signals["mfr_list_sim"][1] >= 88
     assert np.isnan(signals["mfr_list_sim"][2])
+
+
+def test_no_lines_give_empty_signals(make_lines):
+    # A header-only file reaches the scorer as a batch of no lines (flrisk score crashed).
+    from models.features.signals import derive_signals
+
+    signals = derive_signals(make_lines().take(np.zeros(0, dtype=np.intp)))
+    assert signals and all(len(v) == 0 for v in signals.values())
