@@ -63,7 +63,7 @@ def file_drift(
         for chunk in prefetch(chunks):
             if not len(chunk.lines):  # a header-only file, or a chunk of bad rows only
                 continue
-            bins = scorer.score(chunk.lines, reasons=0, observe=True).drift_bins
+            bins = scorer.score(chunk.lines, reasons=0, observe=True).drift_bins()
             if bins is not None:
                 for total, got in zip(counts, reference.counts(bins), strict=True):
                     total += got

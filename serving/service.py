@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,13 +208,13 @@ class Scored:
         results: The response dict of each line, in order.
         rows: The audit row of each line.
         model: The model that scored them.
-        drift_bins: Their drift bins (``Scores.drift_bins``), for the drift window.
+        drift_bins: What gives their drift bins (``Scores.drift_bins``), for the drift window.
     """
 
     results: list[dict[str, Any]]
     rows: list[AuditRow]
     model: LoadedModel | None = None
-    drift_bins: np.ndarray | None = None
+    drift_bins: Callable[[], np.ndarray | None] | None = None
 
 
 def score_lines(
@@ -284,9 +284,15 @@ def audit(
         raise
     for band, n in Counter(r["risk_band"] for r in scored.results).items():
         instruments.scores.labels(str(band)).inc(n)
-    if drift is not None and scored.model is not None:
-        drift.observe(scored.model, scored.drift_bins)
+    if drift is not None:
+        observe_drift(drift, scored)
     return True
+
+
+def observe_drift(drift: DriftMonitor, scored: Scored) -> None:
+    """Give the drift window the bins of audited lines (the JSON endpoint: once answered)."""
+    if scored.model is not None and scored.drift_bins is not None:
+        drift.observe(scored.model, scored.drift_bins())
 
 
 def shadow_score(

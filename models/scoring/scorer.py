@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,12 @@ import pandas as pd
 
 from models.contract.batch import Column, Lines, frame_column, is_small
 from models.features.cache import SignalCache
-from models.features.matrix import build_features, model_frame
+from models.features.matrix import FeatureState, build_features, model_frame
 from models.features.signals import derive_signals
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.drift import drift_columns
 from models.scoring.explain import reasons_for
+from models.scoring.psi import DriftReference
 
 NO_REASONS = "[]"
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
@@ -65,6 +67,17 @@ class _Evidence(Mapping[str, np.ndarray]):
         return len(self._sources)
 
 
+def _drift_bins(
+    reference: DriftReference,
+    lines: Lines,
+    signals: Mapping[str, Column],
+    X: dict[str, np.ndarray],
+    state: FeatureState,
+    p: np.ndarray,
+) -> np.ndarray:
+    return reference.bins(drift_columns(lines, signals, X, state, p))
+
+
 @dataclass(frozen=True)
 class Scores:
     """Scores of a batch of lines, in the batch's order.
@@ -76,8 +89,8 @@ class Scores:
         risk_band: ``high`` / ``elevated`` / ``low``.
         reasons: Per line, a list of reasons (empty if unexplained), or their JSON text.
         model_version: Registered model version (``name/version``) that scored them.
-        drift_bins: With ``Scorer.score(observe=True)`` and a model that has a drift
-            reference, each line's bin of each drift measure (``DriftReference.bins``).
+        drift: With ``Scorer.score(observe=True)`` and a model that has a drift
+            reference, what computes the lines' drift bins (see :meth:`drift_bins`).
     """
 
     entry_id: Column
@@ -86,10 +99,17 @@ class Scores:
     risk_band: np.ndarray
     reasons: np.ndarray
     model_version: str
-    drift_bins: np.ndarray | None = field(default=None, repr=False)
+    drift: Callable[[], np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.risk_score)
+
+    def drift_bins(self) -> np.ndarray | None:
+        """Each line's bin of each drift measure (``DriftReference.bins``); None without.
+
+        Computed when asked, not while scoring: the API asks after its answer is sent.
+        """
+        return self.drift() if self.drift is not None else None
 
     def columns(self) -> dict[str, Any]:
         """``entry_id, line_no, risk_score, risk_band, reasons`` as named arrays."""
@@ -205,8 +225,8 @@ class Scorer:
                 what an officer will look at.
             as_json: Give ``reasons`` as JSON text (what files store), not lists;
                 unexplained lines share one ``"[]"`` string instead of millions of lists.
-            observe: Also give each line's drift bins (``Scores.drift_bins``), when the
-                model has a drift reference.
+            observe: Keep what gives each line's drift bins (``Scores.drift_bins``), when
+                the model has a drift reference.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
@@ -243,10 +263,10 @@ class Scorer:
                 explained[empty] = pd.Series(
                     [[] for _ in range(len(empty))], dtype=object
                 ).to_numpy()
-        drift = self.bundle.drift
-        bins = None
-        if observe and drift is not None:
-            bins = drift.bins(drift_columns(lines, signals, X, state, p))
+        reference = self.bundle.drift
+        drift: Callable[[], np.ndarray] | None = None
+        if observe and reference is not None:
+            drift = partial(_drift_bins, reference, lines, signals, X, state, p)
         return Scores(
             entry_id=lines["entry_id"],
             line_no=np.asarray(lines["line_no"]),
@@ -254,7 +274,7 @@ class Scorer:
             risk_band=risk_band(p, self.bundle.thresholds),
             reasons=explained,
             model_version=self.version,
-            drift_bins=bins,
+            drift=drift,
         )
 
     def _context(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -78,9 +79,9 @@ def _score(
 
 def _scores(
     model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0, observe: bool = False
-) -> tuple[pd.DataFrame, np.ndarray | None]:
-    # Every workbench score comes from here: the day's ranking (with its drift bins), a
-    # page's reasons, an entry.
+) -> tuple[pd.DataFrame, Callable[[], np.ndarray | None]]:
+    # Every workbench score comes from here: the day's ranking (with what gives its drift
+    # bins, asked on the audit thread), a page's reasons, an entry.
     batch = Lines.from_frame(lines, model.scorer.bundle.state.passthrough)
     got = model.scorer.score(batch, reasons=reasons, explain_share=share, observe=observe)
     return got.to_frame(), got.drift_bins
@@ -89,7 +90,7 @@ def _scores(
 def _audit_lines(
     wl: Worklist, store: AuditStore, model: LoadedModel, frame: pd.DataFrame,
     scored: pd.DataFrame, request_id: str, key_id: str, latency_ms: float,
-    drift: tuple[DriftMonitor, np.ndarray | None] | None = None,
+    drift: tuple[DriftMonitor, Callable[[], np.ndarray | None]] | None = None,
 ) -> int:  # fmt: skip
     # Start once the first page has been sent (or after a few seconds): this work holds the
     # GIL for seconds and would otherwise slow exactly the page the officer is waiting for.
@@ -102,7 +103,7 @@ def _audit_lines(
     )
     written = store.record(rows)
     if drift is not None:  # the drift window holds audited lines only
-        drift[0].observe(model, drift[1])
+        drift[0].observe(model, drift[1]())
     return written
 
 

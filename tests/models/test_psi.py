@@ -115,4 +115,4 @@ def test_a_bundle_from_before_drift_monitoring_loads_without_a_reference():
     bundle = load_bundle(fixture / "bundle")
     assert bundle.drift is None
     lines = read_entry_lines(fixture / "lines.csv").lines.take(np.arange(5))
-    assert Scorer(bundle).score(lines, reasons=0, observe=True).drift_bins is None
+    assert Scorer(bundle).score(lines, reasons=0, observe=True).drift_bins() is None
