@@ -40,7 +40,16 @@ class Settings(BaseSettings):
     )
     shadow_alias: str | None = Field(
         default=None,
-        description="Alias scored in shadow (e.g. challenger): logged, never returned.",
+        description="Alias scored in shadow (e.g. challenger): stored, never returned.",
+    )
+    drift_window: int = Field(
+        default=10_000, ge=100, description="Recently scored lines the drift PSI is computed over."
+    )
+    drift_threshold: float = Field(
+        default=0.2, gt=0, description="PSI above which a drift measure raises an alert."
+    )
+    drift_min_lines: int = Field(
+        default=1_000, ge=1, description="Lines in the drift window before it is checked."
     )
     reload_interval_s: float = Field(
         default=0.0,

@@ -16,9 +16,16 @@ from typing import Annotated
 
 import typer
 
+from models.errors import UserError
 from models.mlflow_env import quiet_mlflow
 from pipelines.audit_cli import app as audit_app
-from pipelines.cli_errors import DEBUG_ENV, PlainErrors, check_inputs, check_output
+from pipelines.cli_errors import (
+    DEBUG_ENV,
+    PlainErrors,
+    check_inputs,
+    check_output,
+    debug_wanted,
+)
 from pipelines.keys_cli import keys_app
 
 app = typer.Typer(
@@ -199,6 +206,60 @@ def score(
         explain_share=explain_share,
         rank=rank,
     )
+
+
+@app.command()
+def drift(
+    ctx: typer.Context,
+    model: ModelOpt,
+    data: DataOpt,
+    mapping: MappingOpt = None,
+    threshold: Annotated[
+        float, typer.Option("--threshold", min=0.0, help="PSI above which a measure has moved.")
+    ] = 0.2,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="Measures listed, worst first (0: all).")
+    ] = 0,
+    allow_bad_rows: AllowBadOpt = False,
+) -> None:
+    """PSI of every model feature and of the score against the model's training lines.
+
+    Exit status: 0 when nothing moved beyond the threshold, 3 when something did (named on
+    the moved line), 2 when no comparison could be made.
+    """
+    from pipelines.cli_errors import report
+
+    try:
+        check_inputs(data=data, mapping=mapping)
+        _quiet_mlflow()
+        from pipelines.drift_cli import drift_command
+
+        status = drift_command(model, data, mapping, threshold, allow_bad_rows, top)
+    except UserError as exc:
+        # 2, not 1: 1 would read as "something moved" to a caller used to diff.
+        report(exc, debug_wanted(ctx.find_root()))  # type: ignore[arg-type]
+        raise typer.Exit(2) from None
+    raise typer.Exit(status)
+
+
+@app.command("shadow-report")
+def shadow_report(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only shadow scores from this date (YYYY-MM-DD).")
+    ] = None,
+    top: Annotated[
+        float,
+        typer.Option("--top", min=0.0001, max=1.0, help="Share of lines in each top-k set."),
+    ] = 0.05,
+) -> None:
+    """Compare the shadow challenger with the champion on the lines the server scored.
+
+    Band agreement, rank correlation, top-k overlap and, where outcomes arrived, each
+    model's precision on its riskiest lines.
+    """
+    from pipelines.shadow_cli import shadow_report_command
+
+    shadow_report_command(since, top)
 
 
 @app.command()

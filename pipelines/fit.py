@@ -21,6 +21,7 @@ from models.reference.tables import reference_versions
 from models.scoring.bundle import ModelBundle
 from pipelines.backtest import backtest, calibrate_on_validation, fit_logistic_baseline
 from pipelines.config import TrainConfig
+from pipelines.drift_reference import drift_reference
 from pipelines.labelled import load_truth, sort_lines
 from pipelines.periods import period_of
 from pipelines.prepare import prepare
@@ -121,6 +122,7 @@ def fit_sorted(
         # Early stopping and calibration saw the validation window: it counts as fitted on.
         fitted = period_of(prep.frame["entry_date"], prep.windows.train | prep.windows.valid)
     thresholds = band_thresholds(recent_scores(prep, final, calibration, num_threads), cfg.bands)
+    drift = drift_reference(prep, final, calibration, num_threads)
     bundle = ModelBundle(
         booster=final.booster,
         state=final.state,
@@ -134,7 +136,9 @@ def fit_sorted(
             "selection_view": choice.view,
             "trained_lines": len(frame),
             "fitted_period": fitted.as_meta(),
+            "drift_reference": {"lines": drift.lines, "period": list(drift.window)},
         },
+        drift=drift,
     )
     return TrainResult(
         bundle=bundle,

@@ -26,11 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
-from models.store import AuditStore, AuditUnavailableError
+from models.store import AuditStore, AuditUnavailableError, ShadowScores
 from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
 from serving.auth import KeyStore, bootstrap_admin_key
+from serving.drift import DriftMonitor
 from serving.errors import ScrubbedErrorsMiddleware, validation_error_handler
 from serving.instruments import Instruments
 from serving.jobs import JobManager
@@ -174,6 +175,10 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         settings.auth_audit_interval_s,
     )  # fmt: skip
     app.state.instruments = Instruments()
+    app.state.drift = DriftMonitor(
+        app.state.store, settings.drift_window, settings.drift_threshold, settings.drift_min_lines
+    )
+    app.state.shadows = ShadowScores(app.state.store)
     app.state.jobs = JobManager(settings.data_dir / "jobs")
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)

@@ -16,8 +16,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from models.settings import Settings
-from models.store import AuditStore
+from models.store import AuditStore, ShadowScores
 from serving.auth import KeyStore
+from serving.drift import DriftMonitor
 from serving.instruments import Instruments
 from serving.jobs import JobManager
 from serving.limits import RateLimiter
@@ -48,6 +49,8 @@ JobsDep = Annotated[JobManager, Depends(from_state("jobs"))]
 KeysDep = Annotated[KeyStore, Depends(from_state("keys"))]
 LimiterDep = Annotated[RateLimiter, Depends(from_state("limiter"))]
 ThrottleDep = Annotated[FailureThrottle, Depends(from_state("throttle"))]
+DriftDep = Annotated[DriftMonitor, Depends(from_state("drift"))]
+ShadowsDep = Annotated[ShadowScores, Depends(from_state("shadows"))]
 
 
 async def current_model(holder: HolderDep) -> LoadedModel:

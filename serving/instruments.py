@@ -6,7 +6,12 @@ the model's quality metrics (``LoadedModel.metrics``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from models.scoring.drift import DriftReport
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -52,6 +57,33 @@ class Instruments:
             "flrisk_audit_failures", "Requests refused because the audit store failed.",
             registry=self.registry,
         )  # fmt: skip
+        self.drift_psi = Gauge(
+            "flrisk_drift_psi",
+            "PSI of each drift measure (model features, score, list_match, unseen_category) "
+            "over the window of recently scored lines against the model's training lines.",
+            ["measure"], registry=self.registry,
+        )  # fmt: skip
+        self.drift_window = Gauge(
+            "flrisk_drift_window_lines", "Scored lines in the drift window.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.drift_moved = Gauge(
+            "flrisk_drift_moved_measures", "Drift measures whose PSI exceeds the threshold.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.drift_threshold = Gauge(
+            "flrisk_drift_threshold", "PSI above which a drift measure counts as moved.",
+            registry=self.registry,
+        )  # fmt: skip
+
+    def set_drift(self, report: DriftReport | None, threshold: float) -> None:
+        """Set the drift gauges from a window's report (none: PSI cleared, window 0)."""
+        self.drift_psi.clear()
+        self.drift_threshold.set(threshold)
+        self.drift_window.set(report.lines if report else 0)
+        self.drift_moved.set(len(report.moved()) if report else 0)
+        for m in report.measures if report else ():
+            self.drift_psi.labels(measure=m.name).set(m.psi)
 
     def set_model(self, info: dict[str, object] | None) -> None:
         """Point the info gauge at the served model (cleared when none)."""

@@ -34,6 +34,7 @@ import pandas as pd
 
 from models.contract.batch import Lines
 from models.store import AuditStore, AuditUnavailableError, now_iso
+from serving.drift import DriftMonitor
 from serving.errors import log_failure
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
@@ -123,11 +124,13 @@ class JobManager:
         reasons: int,
         explain_share: float,
         header: dict[str, Any],
+        drift: DriftMonitor | None = None,
     ) -> dict[str, Any]:
         """Queue a scored-file job, or report it if it is done or running already.
 
         A job with this id that stopped before finishing is resumed (see the module doc).
-        ``header`` (n_read, bad rows) is kept for the result.
+        ``header`` (n_read, bad rows) is kept for the result; ``drift`` is given the lines
+        the job scores.
         """
         with self._lock:
             old = self._read_meta(job_id)
@@ -150,7 +153,7 @@ class JobManager:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flrisk-job")
             self._active.add(job_id)
             self._executor.submit(
-                self._run, meta, model, store, instruments, frame, reasons, explain_share
+                self._run, meta, model, store, instruments, frame, reasons, explain_share, drift
             )
         return meta
 
@@ -173,7 +176,8 @@ class JobManager:
                 reasons=job["reasons"], request_id=job["job_id"], key_id=job["key_id"],
                 action="score_file", explain_share=job["explain_share"],
             )  # fmt: skip
-            audit(job["store"], job["instruments"], scored)  # raises before any score is kept
+            # raises before any score is kept
+            audit(job["store"], job["instruments"], scored, drift=job["drift"])
             fresh = scored.results
         if not any(audited):
             return fresh
@@ -195,11 +199,12 @@ class JobManager:
         frame: pd.DataFrame,
         reasons: int,
         explain_share: float,
+        drift: DriftMonitor | None = None,
     ) -> None:
         job_id = meta["job_id"]
         job = {"job_id": job_id, "key_id": meta["key_id"], "model": model, "store": store,
                "instruments": instruments, "reasons": reasons,
-               "explain_share": explain_share}  # fmt: skip
+               "explain_share": explain_share, "drift": drift}  # fmt: skip
         parts = self._path(job_id, ".parts")
         try:
             self._write_meta(job_id, {**meta, "status": "running"})

@@ -13,7 +13,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,15 @@ from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
 from models.scoring.presumption import join_presumptions
-from models.store import AuditStore, canonical_json, input_hash
+from models.store import (
+    AuditStore,
+    AuditUnavailableError,
+    ShadowScores,
+    canonical_json,
+    input_hash,
+    now_iso,
+)
+from serving.drift import DriftMonitor
 from serving.errors import log_failure
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel, ModelHolder
@@ -208,10 +216,14 @@ class Scored:
     Attributes:
         results: The response dict of each line, in order.
         rows: The audit row of each line.
+        model: The model that scored them.
+        drift_bins: What gives their drift bins (``Scores.drift_bins``), for the drift window.
     """
 
     results: list[dict[str, Any]]
     rows: list[AuditRow]
+    model: LoadedModel | None = None
+    drift_bins: Callable[[], np.ndarray | None] | None = None
 
 
 def score_lines(
@@ -239,18 +251,23 @@ def score_lines(
     """
     t0 = time.perf_counter()
     scorer = model.scorer
-    scored = scorer.score(lines, reasons, explain_share)
+    scored = scorer.score(lines, reasons, explain_share, observe=True)
     out = results(scored.columns(), unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
     rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)
     for res, row in zip(out, rows, strict=True):
         # The decision a feedback names: the hash of the line's audited content.
         res["decision_id"] = row["input_hash"]
-    return Scored(out, rows)
+    return Scored(out, rows, model, scored.drift_bins)
 
 
 def audit(
-    store: AuditStore, instruments: Instruments, scored: Scored, *, wait: bool = True
+    store: AuditStore,
+    instruments: Instruments,
+    scored: Scored,
+    *,
+    wait: bool = True,
+    drift: DriftMonitor | None = None,
 ) -> bool:
     """Write the audit rows of scored lines in one transaction, then count them by band.
 
@@ -260,6 +277,7 @@ def audit(
         scored: Output of :func:`score_lines`.
         wait: False to write only if that needs no wait for another writer (see
             ``AuditStore.record``); nothing is written or counted otherwise.
+        drift: The drift monitor, given the written lines' drift bins.
 
     Returns:
         True once written; False when ``wait`` is False and the write would have waited.
@@ -275,30 +293,63 @@ def audit(
         raise
     for band, n in Counter(r["risk_band"] for r in scored.results).items():
         instruments.scores.labels(str(band)).inc(n)
+    if drift is not None:
+        observe_drift(drift, scored)
     return True
 
 
+def observe_drift(drift: DriftMonitor, scored: Scored) -> None:
+    """Give the drift window the bins of audited lines (the JSON endpoint: once answered)."""
+    if scored.model is not None and scored.drift_bins is not None:
+        drift.observe(scored.model, scored.drift_bins())
+
+
 def shadow_score(
-    holder: ModelHolder, read: ReadResult, request_id: str, instruments: Instruments
+    holder: ModelHolder,
+    read: ReadResult,
+    champion: Scored,
+    instruments: Instruments,
+    shadows: ShadowScores,
 ) -> None:
-    """Score with the shadow model and log how it compares; never returned to the caller."""
-    shadow, current = holder.shadow, holder.current
-    if shadow is None or current is None:
-        return
+    """Score with the shadow model and store its scores beside the champion's (never returned).
+
+    Args:
+        holder: The model holder (its ``shadow``).
+        read: The request's validated lines.
+        champion: The request's scored lines, as answered.
+        instruments: The app's Prometheus instruments.
+        shadows: Where the shadow scores are kept.
+    """
+    shadow = holder.shadow
     lines = read.lines
-    if not len(lines):
+    if shadow is None or champion.model is None or not len(lines) or not champion.rows:
         return
+    request_id = champion.rows[0]["request_id"]
     try:
         s = shadow.scorer.score(lines, reasons=0)
-        c = current.scorer.score(lines, reasons=0)
     except Exception as exc:  # a broken challenger must never affect serving
         log_failure(log, f"shadow scoring of request {request_id}", exc)
         return
     for band, n in Counter(s.risk_band.tolist()).items():
         instruments.shadow_scores.labels(str(band)).inc(int(n))
-    agree = float((s.risk_band == c.risk_band).mean())
-    diff = float(np.abs(s.risk_score - c.risk_score).mean())
+    ts, champ, chall = now_iso(), champion.model.resolved.uri, shadow.resolved.uri
+    rows = [
+        {"ts": ts, "request_id": request_id, "entry_id": r["entry_id"], "line_no": r["line_no"],
+         "champion_version": champ, "champion_score": r["risk_score"],
+         "champion_band": r["risk_band"], "challenger_version": chall,
+         "challenger_score": float(score), "challenger_band": str(band)}
+        for r, score, band in zip(champion.results, s.risk_score, s.risk_band, strict=True)
+    ]  # fmt: skip
+    detail = {"champion": champ, "challenger": chall, "lines": len(rows)}
+    key_id = champion.rows[0]["key_id"]
+    # No model stamp: the audit's model column names the models that made decisions.
+    event = AuditRows(request_id, key_id).event("shadow_score", detail)
+    try:
+        shadows.record(rows, event)
+    except AuditUnavailableError as exc:  # the answer is sent: only the comparison is lost
+        log_failure(log, f"shadow scores of request {request_id} not stored", exc)
+    agree = float(np.mean([r["champion_band"] == r["challenger_band"] for r in rows]))
     log.info(
-        "shadow %s vs %s on request %s: %d lines, band agreement %.3f, mean |diff| %.4f",
-        shadow.resolved.uri, current.resolved.uri, request_id, len(lines), agree, diff,
+        "shadow %s vs %s on request %s: %d lines, band agreement %.3f",
+        chall, champ, request_id, len(rows), agree,
     )  # fmt: skip

@@ -55,7 +55,10 @@ def goods_signals(hts: Column, origin: Column, cache: SignalCache, out: dict[str
     new = [k for k in dict.fromkeys(keys) if k not in cache.goods]
     if new:
         cache.goods.update(zip(new, risk_goods(new), strict=True))
-    cols = dict(zip(RG_COLUMNS, zip(*[cache.goods[k] for k in keys], strict=True), strict=True))
+    rows = [cache.goods[k] for k in keys]
+    # No line, no row: each column is empty (``zip(*[])`` would give no columns at all).
+    by_col = zip(*rows, strict=True) if rows else ((),) * len(RG_COLUMNS)
+    cols = dict(zip(RG_COLUMNS, by_col, strict=True))
     is_cn = spread([u == "CN" for u in ouniq], ocodes, False, "bool")
     prio = spread(cols["rg_priority"], pair, False, "bool")
     out["rg_priority"] = prio.astype("float64")

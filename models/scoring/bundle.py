@@ -4,7 +4,9 @@ A bundle is a folder:
 
 - ``model.lgb``: LightGBM's native text model;
 - ``feature_state.json``: the fitted :class:`~models.features.matrix.FeatureState`;
-- ``manifest.json``: SHA-256 of both files, calibration, risk-band thresholds, reference
+- ``drift.json`` (models trained since drift monitoring): the reference bins of every
+  input and the score (:class:`~models.scoring.psi.DriftReference`);
+- ``manifest.json``: SHA-256 of the files, calibration, risk-band thresholds, reference
   table versions, metrics and provenance.
 
 ``load_bundle`` recomputes the hashes and refuses a bundle whose files do not match.
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from models.errors import UserError
 from models.features.matrix import FeatureState
+from models.scoring.psi import DriftReference
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 MODEL_FILE = "model.lgb"
 STATE_FILE = "feature_state.json"
 MANIFEST_FILE = "manifest.json"
+DRIFT_FILE = "drift.json"
 BUNDLE_FORMAT = 1
 
 
@@ -72,6 +76,8 @@ class ModelBundle:
     model_hash: str = ""
     state_hash: str = ""
     num_threads: int = 2
+    # The reference of drift monitoring; None for a model trained before it existed.
+    drift: DriftReference | None = None
 
     @property
     def bundle_hash(self) -> str:
@@ -88,9 +94,14 @@ def save_bundle(bundle: ModelBundle, folder: Path) -> Path:
     state_path.write_text(json.dumps(bundle.state.to_json(), sort_keys=True, separators=(",", ":")))
     bundle.model_hash = sha256_file(model_path)
     bundle.state_hash = sha256_file(state_path)
+    files = {MODEL_FILE: bundle.model_hash, STATE_FILE: bundle.state_hash}
+    if bundle.drift is not None:
+        drift_path = folder / DRIFT_FILE
+        drift_path.write_text(json.dumps(bundle.drift.to_json(), separators=(",", ":")))
+        files[DRIFT_FILE] = sha256_file(drift_path)
     manifest = {
         "format": BUNDLE_FORMAT,
-        "files": {MODEL_FILE: bundle.model_hash, STATE_FILE: bundle.state_hash},
+        "files": files,
         "calibration": bundle.calibration.__dict__,
         "thresholds": bundle.thresholds,
         "reference_versions": bundle.reference_versions,
@@ -161,6 +172,9 @@ def load_bundle(folder: Path, num_threads: int = 2) -> ModelBundle:
 
     booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
     state = FeatureState.from_json(json.loads((folder / STATE_FILE).read_text()))
+    drift = None
+    if DRIFT_FILE in manifest["files"]:  # verified above with the other files
+        drift = DriftReference.from_json(json.loads((folder / DRIFT_FILE).read_text()))
     return ModelBundle(
         booster=booster,
         state=state,
@@ -171,4 +185,5 @@ def load_bundle(folder: Path, num_threads: int = 2) -> ModelBundle:
         model_hash=manifest["files"][MODEL_FILE],
         state_hash=manifest["files"][STATE_FILE],
         num_threads=num_threads,
+        drift=drift,
     )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,13 @@ import pandas as pd
 
 from models.contract.batch import Column, Lines, frame_column, is_small
 from models.features.cache import SignalCache
-from models.features.matrix import build_features, model_frame
+from models.features.matrix import FeatureState, build_features, model_frame
 from models.features.signals import derive_signals
 from models.scoring.bundle import Calibration, ModelBundle
+from models.scoring.drift import drift_columns
 from models.scoring.explain import reasons_for
 from models.scoring.presumption import presumed_first, presumptions
+from models.scoring.psi import DriftReference
 
 NO_REASONS = "[]"
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
@@ -65,6 +68,17 @@ class _Evidence(Mapping[str, np.ndarray]):
         return len(self._sources)
 
 
+def _drift_bins(
+    reference: DriftReference,
+    lines: Lines,
+    signals: Mapping[str, Column],
+    X: dict[str, np.ndarray],
+    state: FeatureState,
+    p: np.ndarray,
+) -> np.ndarray:
+    return reference.bins(drift_columns(lines, signals, X, state, p))
+
+
 @dataclass(frozen=True)
 class Scores:
     """Scores of a batch of lines, in the batch's order.
@@ -79,6 +93,8 @@ class Scores:
         presumption: Per line, why the law presumes forced labour on its entry date
             (``uflpa_entity``, ``xinjiang``, ``wro``, joined by ``;``), ``""`` when it does
             not (:mod:`models.scoring.presumption`). Presumed lines rank first.
+        drift: With ``Scorer.score(observe=True)`` and a model that has a drift
+            reference, what computes the lines' drift bins (see :meth:`drift_bins`).
     """
 
     entry_id: Column
@@ -93,8 +109,17 @@ class Scores:
         """Line positions in ranking order: presumed lines first, by score within."""
         return presumed_first(self.presumption, self.risk_score)
 
+    drift: Callable[[], np.ndarray] | None = field(default=None, repr=False)
+
     def __len__(self) -> int:
         return len(self.risk_score)
+
+    def drift_bins(self) -> np.ndarray | None:
+        """Each line's bin of each drift measure (``DriftReference.bins``); None without.
+
+        Computed when asked, not while scoring: the API asks after its answer is sent.
+        """
+        return self.drift() if self.drift is not None else None
 
     def columns(self) -> dict[str, Any]:
         """``entry_id, line_no, risk_score, risk_band, presumption, reasons`` as named arrays."""
@@ -200,6 +225,7 @@ class Scorer:
         reasons: int = 3,
         explain_share: float = 1.0,
         as_json: bool = False,
+        observe: bool = False,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -211,6 +237,8 @@ class Scorer:
                 what an officer will look at.
             as_json: Give ``reasons`` as JSON text (what files store), not lists;
                 unexplained lines share one ``"[]"`` string instead of millions of lists.
+            observe: Keep what gives each line's drift bins (``Scores.drift_bins``), when
+                the model has a drift reference.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
@@ -251,6 +279,10 @@ class Scorer:
                 explained[empty] = pd.Series(
                     [[] for _ in range(len(empty))], dtype=object
                 ).to_numpy()
+        reference = self.bundle.drift
+        drift: Callable[[], np.ndarray] | None = None
+        if observe and reference is not None:
+            drift = partial(_drift_bins, reference, lines, signals, X, state, p)
         return Scores(
             entry_id=lines["entry_id"],
             line_no=np.asarray(lines["line_no"]),
@@ -259,6 +291,7 @@ class Scorer:
             reasons=explained,
             model_version=self.version,
             presumption=presumption,
+            drift=drift,
         )
 
     def _context(

@@ -4,6 +4,7 @@
 - :mod:`~models.store.engine`: engines, time stamps, canonical JSON and input hashes.
 - :mod:`~models.store.audit`: :class:`AuditStore`, the hash-chained audit log and feedback.
 - :mod:`~models.store.feedback_write`: one line's feedback inside one transaction.
+- :mod:`~models.store.drift`: drift alerts; :mod:`~models.store.shadow`: shadow scores.
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
@@ -11,6 +12,7 @@ its tables on :data:`~models.store.tables.metadata`, and is imported below so th
 """
 
 from models.store.audit import AuditStore
+from models.store.drift import DriftAlert, DriftAlerts
 from models.store.engine import (
     BUSY_TIMEOUT_MS,
     AuditUnavailableError,
@@ -20,6 +22,7 @@ from models.store.engine import (
     now_iso,
 )
 from models.store.feedback_write import FeedbackWrite
+from models.store.shadow import ShadowScores
 from models.store.tables import (
     CHAIN_COLUMNS,
     HASHED,
@@ -38,7 +41,10 @@ __all__ = [
     "SCORING_ACTIONS",
     "AuditStore",
     "AuditUnavailableError",
+    "DriftAlert",
+    "DriftAlerts",
     "FeedbackWrite",
+    "ShadowScores",
     "audit",
     "audit_head",
     "canonical_json",

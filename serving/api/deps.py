@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, Response, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from models.store import AuditStore
+from models.store import AuditStore, ShadowScores
 from serving.api.gate import PRINCIPAL
 from serving.auth import KeyStore, Principal
 from serving.deps import new_request_id
+from serving.drift import DriftMonitor
 from serving.instruments import Instruments
 from serving.limits import RateLimiter
 from serving.model_holder import LoadedModel, ModelHolder
@@ -37,19 +38,23 @@ class Scoring:
         holder: Its holder (for the shadow model).
         store: The audit store.
         instruments: The app's Prometheus instruments.
+        drift: The drift window of the served model.
+        shadows: Where shadow scores are kept.
     """
 
     model: LoadedModel
     holder: ModelHolder
     store: AuditStore
     instruments: Instruments
+    drift: DriftMonitor
+    shadows: ShadowScores
 
 
 async def scoring(request: Request) -> Scoring:
     """The served model with the audit store and instruments; 503 when no model is loaded."""
     state = request.app.state
     holder: ModelHolder = state.holder
-    return Scoring(holder.get(), holder, state.store, state.instruments)
+    return Scoring(holder.get(), holder, state.store, state.instruments, state.drift, state.shadows)
 
 
 ScoringDep = Annotated[Scoring, Depends(scoring)]

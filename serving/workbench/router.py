@@ -18,7 +18,7 @@ router.include_router(model.router)
 
 def install(app: FastAPI) -> None:
     """Add the workbench to ``app``: its state, its pages, its error page, its static files."""
-    app.state.workbench = WorkbenchState()
+    app.state.workbench = WorkbenchState(drift=getattr(app.state, "drift", None))
     app.include_router(router)
     app.add_exception_handler(PageError, page_error)
     if STATIC_DIR.is_dir():

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from models.audit_rows import AuditRows
 from models.contract.batch import Lines
 from models.store import AuditStore
+from serving.drift import DriftMonitor
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
 from serving.service import decision_ids, frame_inputs, plain, results, unknown_fields
@@ -72,14 +75,23 @@ def audit_view(
 def _score(
     model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0
 ) -> pd.DataFrame:
-    # Every workbench score comes from here: the day's ranking, a page's reasons, an entry.
+    return _scores(model, lines, reasons, share)[0]
+
+
+def _scores(
+    model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0, observe: bool = False
+) -> tuple[pd.DataFrame, Callable[[], np.ndarray | None]]:
+    # Every workbench score comes from here: the day's ranking (with what gives its drift
+    # bins, asked on the audit thread), a page's reasons, an entry.
     batch = Lines.from_frame(lines, model.scorer.bundle.state.passthrough)
-    return model.scorer.score(batch, reasons=reasons, explain_share=share).to_frame()
+    got = model.scorer.score(batch, reasons=reasons, explain_share=share, observe=observe)
+    return got.to_frame(), got.drift_bins
 
 
 def _audit_lines(
     wl: Worklist, store: AuditStore, model: LoadedModel, frame: pd.DataFrame,
     scored: pd.DataFrame, request_id: str, key_id: str, latency_ms: float,
+    drift: tuple[DriftMonitor, Callable[[], np.ndarray | None]] | None = None,
 ) -> int:  # fmt: skip
     # Start once the first page has been sent (or after a few seconds): this work holds the
     # GIL for seconds and would otherwise slow exactly the page the officer is waiting for.
@@ -90,7 +102,10 @@ def _audit_lines(
     rows = AuditRows(request_id, key_id).scored(
         "workbench_score", model.stamp, frame_inputs(frame), results(scored), latency_ms
     )
-    return store.record(rows)
+    written = store.record(rows)
+    if drift is not None:  # the drift window holds audited lines only
+        drift[0].observe(model, drift[1]())
+    return written
 
 
 def build_worklist(
@@ -121,7 +136,7 @@ def build_worklist(
     total_bad = len(bad_rows) if bad_rows_total is None else bad_rows_total
     frame = frame.reset_index(drop=True)
     share = min(1.0, EXPLAIN_FIRST / max(1, len(frame)))
-    scored = _score(model, frame, 3, share)
+    scored, bins = _scores(model, frame, 3, share, observe=state.drift is not None)
     latency = (time.perf_counter() - t0) * 1000.0
     entries = entries_table(frame, scored)
     audit_event(
@@ -140,8 +155,9 @@ def build_worklist(
     for e, n, r in zip(scored["entry_id"], scored["line_no"], scored["reasons"], strict=True):
         if r:
             wl.reasons[(str(e), int(n))] = plain(r)
+    drift = (state.drift, bins) if state.drift is not None else None
     wl.audit = state.auditor.submit(
-        _audit_lines, wl, store, model, frame, scored, request_id, key_id, latency
+        _audit_lines, wl, store, model, frame, scored, request_id, key_id, latency, drift
     )
     state.worklists.put(wl)
     return wl

@@ -21,6 +21,7 @@ import pandas as pd
 
 from models.contract.columns import ContractError
 from models.contract.reader import read_entry_lines
+from serving.drift import DriftMonitor
 from serving.model_holder import LoadedModel
 from serving.workbench.sessions import SessionStore
 
@@ -148,6 +149,8 @@ class WorkbenchState:
     auditor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="wb-audit")
     )
+    # The app's drift window, given the lines of each scored day once they are audited.
+    drift: DriftMonitor | None = None
 
     def demo_data(self, path: Path | None) -> DemoData | None:
         """The demo data at ``path`` (``FLRISK_DEMO_DATA``), read on first use; None if unset."""

@@ -68,3 +68,11 @@ def test_a_line_entered_before_the_listing_gets_no_list_signal_only_a_note(make_
         for j in (k + 1, k + 2):
             assert sim[j] >= 88 and ids[j] == "UFLPA-0063" and listed[j] == "UFLPA"
             assert _blank(later[j])
+
+
+def test_no_lines_give_empty_signals(make_lines):
+    # A header-only file reaches the scorer as a batch of no lines (flrisk score crashed).
+    from models.features.signals import derive_signals
+
+    signals = derive_signals(make_lines().take(np.zeros(0, dtype=np.intp)))
+    assert signals and all(len(v) == 0 for v in signals.values())

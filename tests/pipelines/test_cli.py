@@ -10,7 +10,10 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 
-VERBS = ["simulate", "train", "evaluate", "score", "serve", "promote", "reference", "keys"]
+VERBS = [
+    "simulate", "train", "evaluate", "score", "serve", "promote", "reference", "keys", "drift",
+    "shadow-report",
+]  # fmt: skip
 
 
 def test_every_verb_has_help():

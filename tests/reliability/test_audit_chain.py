@@ -24,7 +24,16 @@ from typer.testing import CliRunner
 from models.audit_chain import row_hash
 from models.audit_rows import AuditRows, ModelStamp
 from models.feedback import record_outcome
-from models.store import CHAIN_COLUMNS, HASHED, AuditStore, audit
+from models.store import (
+    CHAIN_COLUMNS,
+    HASHED,
+    AuditStore,
+    DriftAlert,
+    DriftAlerts,
+    ShadowScores,
+    audit,
+    now_iso,
+)
 from pipelines.cli import app
 
 pytestmark = pytest.mark.integration
@@ -266,8 +275,26 @@ def test_the_api_role_can_append_but_not_rewrite(pg: PgCluster) -> None:
         assert api.record(_rows(3, "api", first=2)) == 3
         assert _outcome(api, "E-2")["line_status"] == "labelled"  # feedback and its status
         assert api.probe() is None
+        # A drift alert and a request's shadow scores, each with its audit row.
+        alert = DriftAlert(now_iso(), "models:/flrisk/1", "h", 0.2, 1000, [{"measure": "score"}])
+        DriftAlerts(api).record(alert, AuditRows("drift", "-").event("drift_alert"))
+        shadow = {
+            "ts": now_iso(),
+            "request_id": "r",
+            "entry_id": "E-2",
+            "line_no": 1,
+            "champion_version": "a",
+            "champion_score": 0.5,
+            "champion_band": "low",
+            "challenger_version": "b",
+            "challenger_score": 0.4,
+            "challenger_band": "low",
+        }
+        ShadowScores(api).record([shadow], AuditRows("r", "-").event("shadow_score"))
+        assert DriftAlerts(api).latest()[0].measures == [{"measure": "score"}]
+        assert ShadowScores(api).with_outcomes()[0]["violation"] == 1  # E-2's outcome
         verdict = api.verify()
-        assert verdict.ok and verdict.chained == 6
+        assert verdict.ok and verdict.chained == 8
         for sql in ("UPDATE audit SET risk_score = 0 WHERE id = 1", "DELETE FROM audit",
                     "TRUNCATE audit"):  # fmt: skip
             with pytest.raises(ProgrammingError, match="permission denied"):

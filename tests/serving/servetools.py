@@ -23,9 +23,12 @@ import pyarrow.parquet as pq
 
 from models.contract.validate import validate_lines
 from models.features.matrix import build_features, fit_feature_state, model_frame
+from models.features.signals import derive_signals
 from models.reference.tables import reference_versions
 from models.scoring.bundle import Calibration, ModelBundle, save_bundle
+from models.scoring.drift import drift_columns, fit_reference
 from models.scoring.lookup import client
+from models.scoring.scorer import Scorer
 from models.settings import Settings
 from serving.auth import SCOPES, create_key
 
@@ -121,7 +124,7 @@ def train_bundle(n: int = 600, seed: int = 1, rounds: int = 20) -> ModelBundle:
         "force_row_wise": True,
     }
     booster = lgb.train(params, lgb.Dataset(x[insp], y), num_boost_round=rounds)
-    return ModelBundle(
+    bundle = ModelBundle(
         booster=booster,
         state=state,
         calibration=Calibration(a=1.0, b=0.0),
@@ -129,6 +132,12 @@ def train_bundle(n: int = 600, seed: int = 1, rounds: int = 20) -> ModelBundle:
         reference_versions=reference_versions(),
         meta={"trained_lines": len(lines), "seed": seed},
     )
+    # Its drift reference, as training fits one (on its own lines here).
+    signals = derive_signals(lines)
+    X = build_features(lines, state, signals=signals)
+    scores = Scorer(bundle).score(lines, reasons=0).risk_score
+    bundle.drift = fit_reference(drift_columns(lines, signals, X, state, scores), state, ("", ""))
+    return bundle
 
 
 @dataclass

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from serving.api.deps import BatchKey, RequestIdDep
 from serving.api.responses import AUTH, BAD_BODY, NO_MODEL, problem
 from serving.api.schemas import FileRefused, FileScoreResponse, JobAccepted, JobStatus
-from serving.deps import InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
+from serving.deps import DriftDep, InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
 from serving.jobs import job_id_for
 from serving.service import audit, frame_inputs, rank_entries, score_lines
 from serving.uploads import UploadRefusedError, read_upload, report_rows
@@ -91,6 +91,7 @@ async def score_file(
     jobs: JobsDep,
     settings: SettingsDep,
     rid: RequestIdDep,
+    drift: DriftDep,
 ) -> Any:
     """Score a day's lines from a CSV or Parquet file (multipart field ``file``).
 
@@ -122,7 +123,7 @@ async def score_file(
         job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share)
         meta = jobs.submit(
             job_id=job_id, key_id=who.key_id, model=model, store=store, instruments=instruments,
-            frame=read.frame, reasons=reasons, explain_share=share, header=header,
+            drift=drift, frame=read.frame, reasons=reasons, explain_share=share, header=header,
         )  # fmt: skip
         location = f"/v1/jobs/{job_id}"
         body = {**header, "job_id": job_id, "status": meta["status"],
@@ -136,7 +137,7 @@ async def score_file(
             model=model, lines=read.lines, inputs=frame_inputs(read.frame), reasons=reasons,
             request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
         )  # fmt: skip
-        audit(store, instruments, scored)  # raises (503) before any score is returned
+        audit(store, instruments, scored, drift=drift)  # raises (503) before any score is returned
         return scored.results
 
     lines = await run_in_threadpool(score_file_lines)

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from serving.api.responses import problem
-from serving.deps import HolderDep, InstrumentsDep, StoreDep
+from serving.deps import DriftDep, HolderDep, InstrumentsDep, StoreDep
 
 router = APIRouter(tags=["health"])
 
@@ -56,6 +56,7 @@ async def readyz(holder: HolderDep, store: StoreDep) -> Any:
     response_class=Response,
     responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
 )
-def metrics(m: InstrumentsDep) -> Response:
-    """Requests by route and status, latencies, scores by band, the served model."""
+def metrics(m: InstrumentsDep, drift: DriftDep) -> Response:
+    """Requests by route and status, latencies, scores by band, the served model, drift."""
+    drift.publish(m)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

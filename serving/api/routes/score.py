@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 
 from models.contract.reader import ReadResult
@@ -13,7 +13,14 @@ from serving.api.deps import ScoreKey, ScoringDep
 from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE
 from serving.api.schemas import ScoreRequest, ScoreResponse
 from serving.deps import new_request_id
-from serving.service import Scored, audit, score_lines, shadow_score, validate_request
+from serving.service import (
+    Scored,
+    audit,
+    observe_drift,
+    score_lines,
+    shadow_score,
+    validate_request,
+)
 
 router = APIRouter(prefix="/v1", tags=["score"])
 INLINE_LINES = 16  # requests of up to this many lines are scored on the event loop
@@ -63,10 +70,12 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> JSONRespons
             await run_in_threadpool(audit, ctx.store, ctx.instruments, scored)
     else:
         read, scored, _ = await run_in_threadpool(work, True)
-    shadow = None
-    if ctx.holder.shadow is not None:  # after the response is sent
-        shadow = BackgroundTask(shadow_score, ctx.holder, read, rid, ctx.instruments)
+    # After the response is sent: the lines' drift bins, then the shadow model's scores.
+    after = BackgroundTasks()
+    after.add_task(observe_drift, ctx.drift, scored)
+    if ctx.holder.shadow is not None:
+        after.add_task(shadow_score, ctx.holder, read, scored, ctx.instruments, ctx.shadows)
     payload = {"request_id": rid, "model": model.info(), "results": scored.results}
     # The payload is built from plain values (tested against ScoreResponse): validating it
     # again on the way out would cost more than the audit write.
-    return JSONResponse(payload, headers={"X-Request-ID": rid}, background=shadow)
+    return JSONResponse(payload, headers={"X-Request-ID": rid}, background=after)

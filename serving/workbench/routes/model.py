@@ -1,4 +1,4 @@
-"""The Model page: the served version, its evaluation reports and plots."""
+"""The Model page: the served version, its evaluation reports and plots, its monitoring."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from serving.deps import HolderDep, SettingsDep
+from serving.deps import DriftDep, HolderDep, SettingsDep, ShadowsDep
 from serving.workbench.deps import ScoreSession
 from serving.workbench.model_page import model_page, plot_path
+from serving.workbench.monitoring import monitoring_page
 from serving.workbench.pages import PageError, render, served_model
 
 router = APIRouter(include_in_schema=False)
@@ -16,10 +17,17 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/model")
 async def model(
-    request: Request, _session: ScoreSession, holder: HolderDep, settings: SettingsDep
+    request: Request,
+    _session: ScoreSession,
+    holder: HolderDep,
+    settings: SettingsDep,
+    drift: DriftDep,
+    shadows: ShadowsDep,
 ) -> Response:
-    """The served model: identity, metrics, plots, model card, reference versions."""
-    data = await run_in_threadpool(model_page, settings, served_model(holder))
+    """The served model: identity, metrics, plots, model card, drift, shadow challenger."""
+    served = served_model(holder)
+    data = await run_in_threadpool(model_page, settings, served)
+    data.update(await run_in_threadpool(monitoring_page, served, drift, shadows))
     return render(request, "model.html", data)
 
 

@@ -8,6 +8,8 @@ from bundletools import tamper_leaf
 from servetools import auth, lines_json, make_settings, register
 
 from models.scoring.lookup import client as mlflow_client
+from models.store import ShadowScores
+from serving.service import validate_request
 
 
 def test_no_model_start_is_not_ready_and_503_json(make_client, tmp_path, model_source) -> None:
@@ -170,8 +172,27 @@ def test_shadow_model_is_scored_but_never_returned(
     assert "flrisk_shadow_scored_lines_total{band=" in client.get("/metrics").text
     m = client.get("/v1/model", headers=auth(keys["scorer"])).json()
     assert m["version"] == v1.version and m["shadow"]["version"] == v2.version
-    rows = client.app.state.store.audit_rows()
-    assert {row["model_version"] for row in rows} == {f"models:/flrisk/{v1.version}"}
+    store = client.app.state.store
+    scored = [row for row in store.audit_rows() if row["action"] == "score"]
+    assert {row["model_version"] for row in scored} == {f"models:/flrisk/{v1.version}"}
+    # The challenger's scores are kept beside the champion's, line by line.
+    kept = ShadowScores(store).with_outcomes()
+    results = r.json()["results"]
+    assert [(k["entry_id"], k["line_no"]) for k in kept] == [
+        (x["entry_id"], x["line_no"]) for x in results
+    ]
+    assert {k["request_id"] for k in kept} == {r.json()["request_id"]}
+    assert [k["champion_score"] for k in kept] == [x["risk_score"] for x in results]
+    assert {(k["champion_version"], k["challenger_version"]) for k in kept} == {
+        (f"models:/flrisk/{v1.version}", f"models:/flrisk/{v2.version}")
+    }
+    challenger = client.app.state.holder.shadow.scorer
+    read = validate_request(body["lines"], challenger.bundle.state.passthrough)
+    assert [k["challenger_score"] for k in kept] == challenger.score(
+        read.lines, reasons=0
+    ).risk_score.tolist()
+    event = [row for row in store.audit_rows() if row["action"] == "shadow_score"]
+    assert len(event) == 1 and event[0]["model_version"] is None
 
 
 def test_explicit_model_uri(make_client, registry, tmp_path) -> None:
