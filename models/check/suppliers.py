@@ -99,7 +99,10 @@ def read_suppliers(path: Path, max_rows: int | None = None) -> SupplierList:
 
 def suppliers_from_records(records: Sequence[dict[str, Any]]) -> SupplierList:
     """Check a supplier list given as records (a JSON body); rows are numbered from 0."""
-    return check_frame(pd.DataFrame.from_records(list(records)), row_offset=0)
+    # Cells as text one by one: a frame would turn a column of numbers with a gap into floats.
+    texts = [{str(k): "" if v is None else str(v) for k, v in r.items()} for r in records]
+    frame = pd.DataFrame.from_records(texts).fillna("") if texts else pd.DataFrame()
+    return check_frame(frame, row_offset=0)
 
 
 def _text(frame: pd.DataFrame) -> pd.DataFrame:
