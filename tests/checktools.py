@@ -8,10 +8,13 @@ supplies no one and nothing about it is on any list.
 from __future__ import annotations
 
 import io
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from fastapi.testclient import TestClient
 
 CHAIN_CSV = """supplier_id,name,address,country,hts_code,goods,tier,supplies_to
 T1,Acme Apparel Manufacturing Ltd,"12 Harbour Road, Kowloon, Hong Kong",HK,6109100012,t-shirts,1,
@@ -36,3 +39,27 @@ def write_chain(path: Path) -> Path:
 def by_id(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Findings by supplier id."""
     return {r["supplier_id"]: r["findings"] for r in results}
+
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+DATA = re.compile(r'<script type="application/json" id="report-data">(.*?)</script>', re.S)
+
+
+def page_token(client: TestClient) -> str:
+    page = client.get("/check")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    m = TOKEN.search(page.text)
+    assert m
+    return m.group(1)
+
+
+def post_list(client: TestClient, data: dict[str, str], headers: dict[str, str] | None = None,
+              body: str = CHAIN_CSV) -> Any:  # fmt: skip
+    files = {"file": ("suppliers.csv", body.encode(), "text/csv")}
+    return client.post("/check", data=data, files=files, headers=headers or {})
+
+
+def report_of(text: str) -> dict[str, Any]:
+    m = DATA.search(text)
+    assert m, "no report on the page"
+    return json.loads(m.group(1))  # type: ignore[no-any-return]

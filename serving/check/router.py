@@ -87,7 +87,7 @@ async def check_submit(
     presented = header_key or str(form.get("api_key") or "").strip()
     who = keys.verify(presented) if presented else None
     if who is None:
-        summary = throttle.failed(address, "check")
+        summary = throttle.failed(address, "api")  # an API key, typed into a page
         if summary is not None:
             await run_in_threadpool(audit_failures, store, [summary])
         return _page(request, {"error": "That API key is not valid."}, 401)
