@@ -134,11 +134,12 @@ def run_check(suppliers: SupplierList, today: date | None = None) -> CheckReport
         codes = list(dict.fromkeys(f.code for f in found))
         for customer, path in downstream_paths(chain, ids[i]).items():
             upstream[position[customer]].append((len(path), ids[i], {"codes": codes, "path": path}))
+    names = frame["name"].tolist()
     results: list[dict[str, Any]] = []
-    for i, (sid, name, row) in enumerate(zip(ids, frame["name"], frame["row"], strict=True)):
+    for i, (sid, name, row) in enumerate(zip(ids, names, frame["row"].tolist(), strict=True)):
         findings = [_as_dict(f) for f in direct[i]]
         for _, _source, info in sorted(upstream[i], key=lambda u: (u[0], u[1])):
-            findings.append(_as_dict(_upstream(info, frame, position, tiers)))
+            findings.append(_as_dict(_upstream(info, names, position, tiers)))
         results.append({"supplier_id": sid, "name": name, "tier": tiers[i], "row": int(row),
                         "findings": findings})  # fmt: skip
     return CheckReport(
@@ -152,12 +153,12 @@ def run_check(suppliers: SupplierList, today: date | None = None) -> CheckReport
 
 
 def _upstream(
-    info: dict[str, Any], frame: pd.DataFrame, position: dict[str, int], tiers: list[str]
+    info: dict[str, Any], names: list[str], position: dict[str, int], tiers: list[str]
 ) -> Finding:
     path: list[str] = info["path"]
     source = position[path[0]]
-    name = str(frame["name"].iat[source])
-    shown = " -> ".join(f"{sid} ({frame['name'].iat[position[sid]]})" for sid in path)
+    name = names[source]
+    shown = " -> ".join(f"{sid} ({names[position[sid]]})" for sid in path)
     text = (
         f"{name} ({path[0]}, tier {tiers[source]}), further up this chain, has findings: "
         f"{', '.join(info['codes'])}. Path: {shown}."

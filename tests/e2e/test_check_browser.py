@@ -1,0 +1,64 @@
+"""An importer in a real browser: the supplier self-check page with an importer key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from checktools import write_chain
+
+from serving.auth import create_key
+
+pytestmark = pytest.mark.browser
+
+
+def test_importer_checks_a_three_tier_list(
+    browser: Any, server: SimpleNamespace, screenshots: Path
+) -> None:
+    key = create_key(server.root / "api_keys.json", "importer-e2e", ["check"])
+    suppliers = write_chain(server.root / "suppliers.csv")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(server.base + "/check")
+        page.fill("#api_key", "flr_not_a_key")
+        page.set_input_files("#file", str(suppliers))
+        page.click("button[type=submit]")
+        assert "not valid" in page.inner_text("[role=alert]")
+        page.fill("#api_key", key)
+        page.set_input_files("#file", str(suppliers))
+        page.click("button[type=submit]")
+        page.wait_for_selector("#suppliers")
+        # The tier-1 supplier hears of the listed alias at tier 3, with the path.
+        t1 = page.locator("tr[data-supplier='T1']")
+        upstream = t1.locator(".finding[data-code='upstream']")
+        assert upstream.count() == 2
+        assert "T3 (Luopu Meixin Hair) -> T2 (Blue River Weaving Co) -> T1" in t1.inner_text()
+        t3 = page.locator("tr[data-supplier='T3']")
+        assert t3.locator(".finding[data-code='entity_list']").count() == 1
+        t3.locator(".finding[data-code='entity_list'] summary").first.click()
+        assert "UFLPA-0003" in t3.inner_text()
+        x1 = page.locator("tr[data-supplier='X1']")
+        assert x1.locator(".finding[data-code='xinjiang']").count() == 1
+        clean = page.locator("tr[data-supplier='CLEAN']")
+        assert "No finding on the public lists." in clean.inner_text()
+        assert page.locator("#tiers tbody tr").count() == 3
+        assert page.locator("#bad-rows tbody tr").count() == 5
+        # The page's own stylesheet loaded under the CSP (nothing inline, nothing blocked).
+        color = page.eval_on_selector(".none", "e => getComputedStyle(e).color")
+        assert color == "rgb(46, 125, 50)"
+        page.screenshot(path=str(screenshots / "20-check.png"), full_page=True)
+        # The same key does not open the officers' workbench.
+        page.goto(server.base + "/signin")
+        page.fill("#api_key", key)
+        page.click("button[type=submit]")
+        assert "/check" in page.inner_text("[role=alert]")
+        assert not page.url.endswith("/worklists")
+        assert problems == [] or all("403" in p or "401" in p for p in problems)
+    finally:
+        context.close()
