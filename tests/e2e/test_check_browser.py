@@ -2,16 +2,68 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 from checktools import write_chain
 
 from serving.auth import create_key
 
 pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def server(
+    chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SimpleNamespace]:
+    """The app under uvicorn with an empty registry: the self-check needs no model."""
+    root = tmp_path_factory.mktemp("e2e-check")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {**os.environ, "FLRISK_DATA_DIR": str(root / "data"),
+           "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+           "FLRISK_API_KEYS_FILE": str(root / "api_keys.json"),
+           "FLRISK_AUDIT_URL": f"sqlite:///{root / 'audit.db'}",
+           "FLRISK_BOOTSTRAP_KEY": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}  # fmt: skip
+    log = (root / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "serving.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 300
+    try:
+        while True:  # live, not ready: there is no model to load, and none is needed
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {(root / 'server.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("server not live in 300 s")
+            time.sleep(0.3)
+        yield SimpleNamespace(base=base, root=root)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 def test_importer_checks_a_three_tier_list(
