@@ -27,7 +27,7 @@ def test_api_cli_and_page_agree(api: SimpleNamespace, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     report = pd.read_csv(out, dtype=str, keep_default_na=False)
-    via_cli = {r.supplier_id: (r.name, json.loads(r.findings)) for r in report.itertuples()}
+    via_cli = {r.supplier_id: (r.name, json.loads(str(r.findings))) for r in report.itertuples()}
     assert via_page == via_api
     assert via_cli == {s["supplier_id"]: (s["name"], s["findings"]) for s in via_api["suppliers"]}
     tiers = pd.read_csv(tmp_path / "report.tiers.csv", dtype={"tier": str})
