@@ -67,9 +67,11 @@ def match_listed(names: list[str], today: date) -> dict[str, list[EntityMatch]]:
     for group, lists in LIST_GROUPS.items():
         held = _MATCHERS.get((group, today))
         if held is None or held[0] is not table:
-            in_force = table[
-                table["list"].isin(lists) & (table["effective_date"] <= today.isoformat())
-            ]
+            day = today.isoformat()
+            keep = table["list"].isin(lists) & (table["effective_date"] <= day)
+            if "end_date" in table.columns:  # a listing lifted before the day is not in force
+                keep &= (table["end_date"] == "") | (table["end_date"] > day)
+            in_force = table[keep]
             for key in [k for k in _MATCHERS if k[0] == group]:
                 del _MATCHERS[key]
             held = (table, EntityMatcher(in_force.reset_index(drop=True)))
@@ -109,6 +111,8 @@ def listed_findings(names: list[str], today: date) -> dict[str, list[Finding]]:
             }
             if group == "wro":
                 evidence["goods_scope"] = row["sector"]
+                if row.get("hs_scope"):  # the order's HS headings, where the table has them
+                    evidence["hs_scope"] = row["hs_scope"].split("|")
                 text = (
                     f"The name matches '{match.matched_alias}' (similarity "
                     f"{match.similarity:g}), a producer named in a {title} of "

@@ -149,3 +149,19 @@ def test_repeated_id_and_missing_column() -> None:
     ]  # fmt: skip
     with pytest.raises(SupplierFileError, match="address"):
         check_frame(pd.DataFrame({"supplier_id": ["A"], "name": ["x"], "country": ["CN"]}))
+
+
+def test_a_listing_lifted_before_the_day_is_not_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    from models.check import evidence
+    from models.reference.tables import load_entities
+
+    table = load_entities().copy()
+    table["end_date"] = ""
+    table["hs_scope"] = ""
+    table.loc[table["entity_id"] == "CBP-0012", ["end_date", "hs_scope"]] = ["2024-03-01", "4015"]
+    monkeypatch.setattr(evidence, "load_entities", lambda: table)
+    frame = _frame([{"supplier_id": "A", "name": "Top Glove Corporation Bhd", "country": "MY"}])
+    before = by_id(run_check(check_frame(frame), date(2024, 1, 1)).results)["A"]
+    assert [f["evidence"]["hs_scope"] for f in before if f["code"] == "wro"] == [["4015"]]
+    after = by_id(run_check(check_frame(frame), date(2024, 6, 1)).results)["A"]
+    assert [f for f in after if f["code"] == "wro"] == []
