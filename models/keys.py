@@ -28,7 +28,8 @@ from typing import Any
 
 from models.errors import UserError
 
-SCOPES: tuple[str, ...] = ("score", "batch", "feedback", "admin")
+# ``check``: importers' keys, for the supplier self-check (``/v1/check``, ``/check``) only.
+SCOPES: tuple[str, ...] = ("score", "batch", "feedback", "admin", "check")
 KEY_PREFIX = "flr_"
 # A key's name is written to every audit row it causes (a 64-character column).
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -141,7 +142,7 @@ def create_key(path: Path, key_id: str, scopes: list[str] | tuple[str, ...]) -> 
         path: The keys file (``settings.keys_path()``).
         key_id: A name for the key (who holds it); must be new, even among revoked keys
             (audit rows name the key by it).
-        scopes: A non-empty subset of ``score``, ``batch``, ``feedback``, ``admin``.
+        scopes: A non-empty subset of ``score``, ``batch``, ``feedback``, ``admin``, ``check``.
 
     Returns:
         The key; only its salted hash is stored.

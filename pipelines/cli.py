@@ -19,6 +19,7 @@ import typer
 from models.errors import UserError
 from models.mlflow_env import quiet_mlflow
 from pipelines.audit_cli import app as audit_app
+from pipelines.check_cli import check as check_command
 from pipelines.cli_errors import (
     DEBUG_ENV,
     PlainErrors,
@@ -39,6 +40,7 @@ reference_app = typer.Typer(help="Reference tables: entity lists, Xinjiang place
 app.add_typer(reference_app, name="reference")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.command(name="check")(check_command)
 
 
 @app.callback()

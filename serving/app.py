@@ -31,6 +31,7 @@ from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
 from serving.auth import KeyStore, bootstrap_admin_key
+from serving.check.router import install as install_check_page
 from serving.drift import DriftMonitor
 from serving.errors import ScrubbedErrorsMiddleware, validation_error_handler
 from serving.instruments import Instruments
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.add_exception_handler(AuditUnavailableError, _unavailable)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(api_router)
+    install_check_page(app)
     document_bodies(app)
     if importlib.util.find_spec(WORKBENCH) is not None:
         importlib.import_module(f"{WORKBENCH}.router").install(app)

@@ -15,7 +15,8 @@ from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_LINES = 1000
-UPLOAD_PATHS = ("/v1/score/file", "/worklists/upload")  # the workbench upload too
+# The workbench's upload and the supplier self-check's (API and page) too.
+UPLOAD_PATHS = ("/v1/score/file", "/worklists/upload", "/v1/check", "/check")
 
 
 class BodyTooLargeError(HTTPException):

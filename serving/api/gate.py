@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models.store import AuditStore
-from serving.auth import KeyStore
+from serving.auth import KeyStore, presented_key
 from serving.throttle import FailureThrottle, audit_failures, client_address
 
 PROTECTED_PREFIX = "/v1/"
@@ -31,19 +31,6 @@ def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
         if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
             return True
     return False
-
-
-def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The key in ``Authorization: Bearer <key>``, else in ``X-API-Key`` (as FastAPI reads them)."""
-    bearer = api_key = None
-    for name, value in headers:
-        if name == b"authorization":
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and credentials.strip():
-                bearer = credentials.strip()
-        elif name == b"x-api-key":
-            api_key = value.decode("latin-1")
-    return bearer or api_key or None
 
 
 async def _refuse(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:

@@ -28,6 +28,7 @@ from serving.workbench.sessions import COOKIE, PRE_COOKIE
 router = APIRouter(include_in_schema=False)
 # A sign-in form is a key and a token: anything larger is not one, and is never parsed.
 SIGNIN_MAX_BYTES = 4096
+IMPORTER_SCOPES = frozenset({"check"})
 
 
 @router.get("/")
@@ -91,6 +92,8 @@ async def signin(
     if who is None:
         await _failed(throttle, store, address)
         return _signin(request, "That API key is not valid. Check it and try again.", 401)
+    if not who.scopes - IMPORTER_SCOPES:  # an importer's key opens its own page, not this one
+        return _signin(request, "This is an importer's key: use the supplier check at /check.", 403)
     enforce_rate(limiter, who.key_id)
     session = wb.sessions.create(who)
     await run_in_threadpool(
