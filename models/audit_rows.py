@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from models.json_text import compact
 from models.store import canonical_json, now_iso
 from models.store import input_hash as hash_of
 
@@ -170,4 +171,5 @@ class AuditRows:
 
 
 def _reasons_json(reasons: Any) -> str:
-    return canonical_json({"reasons": reasons})
+    # Stored as it is built, never re-derived for a hash: orjson, keys sorted as before.
+    return compact({"reasons": reasons}, sort_keys=True).decode()
