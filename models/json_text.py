@@ -4,8 +4,9 @@
 chain): sorted keys, no spaces, UTF-8 kept, exactly as ``json.dumps(obj, sort_keys=True,
 separators=(",", ":"), ensure_ascii=False)`` writes it, so the hashes of rows written before
 stay valid. ``orjson`` writes the same text for a flat record of texts, whole numbers,
-booleans and floats written without an exponent (tested value by value), many times faster;
-any other record (nested, a NaN, a float such as 1e-05, a date) takes ``json``.
+booleans and floats written without an exponent (tested value by value), in a fraction of the
+time; a float it would write otherwise (1e-05, NaN) is handed to it as json's text; any other
+record (nested, a date) takes ``json``.
 :func:`compact` is for text that is stored or sent but never re-derived (reasons, answers).
 """
 
@@ -26,33 +27,44 @@ _COMPACT = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 _LOW, _HIGH = 1e-4, 1e16
 
 
-def _plain_float(x: float) -> bool:
-    return x == 0.0 or _LOW <= abs(x) < _HIGH  # False for NaN and the infinities
+def _json_float(x: float) -> str:
+    """``json``'s text of a float (``float.__repr__``; NaN and the infinities by name)."""
+    return _CANONICAL.encode(x)
 
 
-def _flat(obj: Mapping[Any, Any]) -> bool:
-    """Whether orjson writes ``obj`` exactly as ``json`` does (see the module docstring)."""
+def _as_orjson(obj: Mapping[Any, Any]) -> Mapping[Any, Any] | None:
+    """``obj`` ready for orjson to write as ``json`` does, or None when it cannot be.
+
+    A float orjson would write otherwise (an exponent, NaN) goes in as a ``Fragment`` of
+    json's own text for it.
+    """
+    out: dict[str, Any] | None = None
     for k, v in obj.items():
         if type(k) is not str:
-            return False
+            return None
         t = type(v)
         if t is str or t is bool or v is None:
             continue
         if t is int:
             if -(2**63) <= v < 2**63:
                 continue
-            return False
-        if t is float and _plain_float(v):
+            return None
+        if t is not float:
+            return None
+        if v == 0.0 or _LOW <= abs(v) < _HIGH:
             continue
-        return False
-    return True
+        if out is None:
+            out = dict(obj)
+        out[k] = orjson.Fragment(_json_float(v))
+    return obj if out is None else out
 
 
 def canonical(obj: Mapping[str, Any]) -> str:
     """The canonical JSON text of a record (what hashes cover); see the module docstring."""
-    if _flat(obj):
+    ready = _as_orjson(obj)
+    if ready is not None:
         try:
-            return orjson.dumps(obj, option=_SORTED).decode()
+            return orjson.dumps(ready, option=_SORTED).decode()
         except orjson.JSONEncodeError:  # e.g. a lone surrogate in a text: json writes it
             pass
     return _CANONICAL.encode(obj)
