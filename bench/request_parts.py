@@ -46,7 +46,7 @@ PARTS: tuple[tuple[str, str], ...] = (
 )
 OPTIONAL_PARTS: tuple[tuple[str, str], ...] = (
     ("response building", "serving.service:response_lines"),
-    ("JSON encoding", "serving.api.json_response:FastJSONResponse.render"),
+    ("JSON encoding", "serving.api.routes.score:compact"),
     ("reason texts", "models.scoring.scorer:reason_texts"),
 )
 TREESHAP = "TreeSHAP (pred_contrib)"
@@ -148,6 +148,8 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
     per_request: list[dict[str, float]] = []
     with TestClient(app) as client:
+        while client.get("/readyz").status_code != 200:  # the model loads in the background
+            time.sleep(0.5)
         bodies = [
             json.dumps({"lines": lines[i : i + args.lines], "reasons": 3}).encode()
             for i in range(0, need, args.lines)

@@ -39,9 +39,12 @@ def _as_orjson(obj: Mapping[Any, Any]) -> Mapping[Any, Any] | None:
     json's own text for it.
     """
     out: dict[str, Any] | None = None
-    for k, v in obj.items():
-        if type(k) is not str:
+    if any(type(k) is not str for k in obj):
+        # A str subclass as a key (SQLAlchemy's column names): orjson takes plain str only.
+        if not all(isinstance(k, str) for k in obj):
             return None
+        obj = out = {str.__str__(k): v for k, v in obj.items()}
+    for k, v in obj.items():
         t = type(v)
         if t is str or t is bool or v is None:
             continue

@@ -60,6 +60,15 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
+def _column_texts(lines: Sequence[Mapping[str, Any]], column: str) -> list[str | None]:
+    """One column of the lines as texts (absent: None); most cells are texts already."""
+    out = [line.get(column) for line in lines]
+    for i, v in enumerate(out):
+        if v is not None and type(v) is not str:
+            out[i] = _cell_text(v)
+    return out
+
+
 def validate_request(
     lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
 ) -> ReadResult:
@@ -91,7 +100,7 @@ def validate_request(
                 )
     if errors:
         raise RequestValidationError(errors)
-    raw = {c: [_cell_text(line.get(c)) for line in lines] for c in columns}
+    raw = {c: _column_texts(lines, c) for c in columns}
     result = validate_lines(raw, passthrough=dict(passthrough), source="request", row_offset=0)
     if len(result.bad_rows):
         raise RequestValidationError(
