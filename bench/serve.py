@@ -71,7 +71,7 @@ def tree_rss_mb(pid: int) -> float:
         return float("nan")
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 900.0) -> None:
     t0 = time.time()
     while time.time() - t0 < timeout:
         if proc.poll() is not None:
@@ -218,7 +218,7 @@ class MlflowServe:
         self.client = httpx.Client(timeout=120)
 
     def wait(self) -> None:
-        wait_http(self.ping, self.proc, timeout=300)
+        wait_http(self.ping, self.proc)
 
     def _timed(self, idx: list[int], reasons: int) -> float:
         body: dict[str, Any] = {
