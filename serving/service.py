@@ -176,7 +176,7 @@ def results(
             columns, with an ``unknown_fields`` column unless ``unknown`` gives them.
         unknown: Per line, the fields that were unknown.
     """
-    fields = {
+    fields: dict[str, list[Any]] = {
         "entry_id": [str(e) for e in _values(scored["entry_id"])],
         "line_no": [int(n) for n in _values(scored["line_no"])],
         "risk_score": [float(x) for x in _values(scored["risk_score"])],
