@@ -105,7 +105,7 @@ class AuditRows:
             model: The model that scored.
             inputs: Each line as received (its canonical JSON and hash are stored).
             results: Each line's result: ``entry_id``, ``line_no``, ``risk_score``,
-                ``risk_band`` and ``reasons``.
+                ``risk_band``, ``reasons`` and (optional) ``presumption``.
             latency_ms: Scoring time of the whole request.
         """
         rows = []
@@ -121,7 +121,7 @@ class AuditRows:
                     model=model,
                     risk_score=res["risk_score"],
                     risk_band=res["risk_band"],
-                    reasons_json=_reasons_json(res["reasons"]),
+                    reasons_json=_reasons_json(res["reasons"], res.get("presumption", "")),
                     latency_ms=latency_ms,
                 )
             )
@@ -146,7 +146,7 @@ class AuditRows:
                 model=model,
                 risk_score=ln["risk_score"],
                 risk_band=ln["risk_band"],
-                reasons_json=_reasons_json(ln["reasons"]),
+                reasons_json=_reasons_json(ln["reasons"], ln.get("presumption", "")),
             )
             for ln in lines
         ]
@@ -170,6 +170,10 @@ class AuditRows:
         )  # fmt: skip
 
 
-def _reasons_json(reasons: Any) -> str:
-    # Stored as it is built, never re-derived for a hash: orjson, keys sorted as before.
+def _reasons_json(reasons: Any, presumption: str = "") -> str:
+    # The presumption goes beside the reasons (only when there is one): the audit table's
+    # columns, and so every row's hash, stay as they were. Stored as it is built, never
+    # re-derived for a hash: orjson, keys sorted as before.
+    if presumption:
+        return compact({"presumption": presumption, "reasons": reasons}, sort_keys=True).decode()
     return compact({"reasons": reasons}, sort_keys=True).decode()

@@ -25,6 +25,7 @@ from models.audit_rows import AuditRow, AuditRows
 from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
+from models.scoring.presumption import join_presumptions
 from models.scoring.scorer import Scores
 from models.store import AuditStore, canonical_json, input_hash
 from serving.errors import log_failure
@@ -155,6 +156,7 @@ def line_fields(scores: Scores, unknown: Sequence[list[str]]) -> dict[str, list[
         "line_no": scores.line_no.tolist(),
         "risk_score": scores.risk_score.tolist(),
         "risk_band": scores.risk_band.tolist(),
+        "presumption": scores.presumption.tolist(),
         "reasons": scores.reasons.tolist(),
         "unknown_fields": list(unknown),
     }
@@ -181,6 +183,7 @@ def results(
         "line_no": [int(n) for n in _values(scored["line_no"])],
         "risk_score": [float(x) for x in _values(scored["risk_score"])],
         "risk_band": [str(b) for b in _values(scored["risk_band"])],
+        "presumption": [str(p) for p in _values(scored["presumption"])],
         "reasons": [plain(r) for r in _values(scored["reasons"])],
         "unknown_fields": [
             list(u) for u in (scored["unknown_fields"] if unknown is None else unknown)
@@ -190,7 +193,12 @@ def results(
 
 
 def rank_entries(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Entries riskiest first (an entry is as risky as its riskiest line), lines in order."""
+    """Entries in ranking order, lines in order within.
+
+    An entry with a presumed line comes before every entry without one (the law presumes
+    it, whatever its score), then entries by their riskiest line's score. An entry's
+    ``presumption`` joins its lines' bases.
+    """
     by_entry: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         by_entry.setdefault(line["entry_id"], []).append(line)
@@ -203,10 +211,11 @@ def rank_entries(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "entry_id": entry_id,
                 "risk_score": top["risk_score"],
                 "risk_band": top["risk_band"],
+                "presumption": join_presumptions(x.get("presumption", "") for x in items),
                 "lines": items,
             }
         )
-    entries.sort(key=lambda x: (-x["risk_score"], x["entry_id"]))
+    entries.sort(key=lambda x: (not x["presumption"], -x["risk_score"], x["entry_id"]))
     return entries
 
 

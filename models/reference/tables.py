@@ -28,6 +28,8 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
         "region",
         "country",
         "effective_date",
+        "end_date",
+        "hs_scope",
         "citation",
         "source",
     ),
@@ -77,9 +79,10 @@ def load_entities() -> pd.DataFrame:
     """UFLPA Entity List and CBP WRO/Findings entities.
 
     Returns:
-        One row per entity: ``entity_id, name, aliases`` (``|``-separated), ``list``
-        (``UFLPA``, ``WRO`` or ``FINDING``), ``sector, region, country, effective_date,
-        citation, source``.
+        One row per listing: ``entity_id, name, aliases`` (``|``-separated), ``list``
+        (``UFLPA``, ``WRO`` or ``FINDING``), ``sector, region, country``, the dates it was
+        in force (``effective_date``; ``end_date``, empty while in force), ``citation,
+        source``.
     """
     return _read("entities")
 

@@ -96,6 +96,14 @@ def _entity(line: Row, up: bool) -> Said | None:
             "list": _s(line.get(pre + "entity_list")),
             "citation": _s(line.get(pre + "entity_citation")),
         }
+        via = _s(line.get(pre + "entity_via"))
+        if via:
+            ev["linked_by"] = via
+            return (
+                f"The {role} is linked by {via} to a line of this entry naming "
+                f"'{ev['matched_alias'] or ent}', which matches {ev['list']} listed entity "
+                f"'{ent}' (similarity {ev['similarity']:.0f}/100, {ev['citation']})."
+            ), ev
         return (
             f"The {role} name matches {ev['list']} listed entity '{ent}' "
             f"(similarity {ev['similarity']:.0f}/100, {ev['citation']})."
