@@ -91,9 +91,11 @@ def update(source: str, table: str | None) -> None:
 def validate(name: str, frame: pd.DataFrame) -> list[str]:
     """Problems that make ``frame`` unfit to replace table ``name`` (empty when fine)."""
     schema = reference.SCHEMAS[name]
-    if name == "entities" and "hs_scope" not in frame.columns:
-        # Exports from before goods scopes: every WRO then covers all goods.
-        frame["hs_scope"] = ""
+    if name == "entities":
+        # Exports from before goods scopes (every WRO then covers all goods) and affiliates.
+        for col in ("hs_scope", "parent_entity_id", "parent_source"):
+            if col not in frame.columns:
+                frame[col] = ""
     missing = [col for col in schema if col not in frame.columns]
     if missing:
         return [f"missing column(s): {', '.join(missing)}"]
@@ -101,6 +103,7 @@ def validate(name: str, frame: pd.DataFrame) -> list[str]:
         return ["no rows"]
     problems: list[str] = []
     id_col = schema[0]
+    known_ids = set(frame[id_col].astype(str))
     duplicated = frame[id_col][frame[id_col].duplicated()].unique()
     if len(duplicated):
         problems.append(f"duplicate {id_col}: {', '.join(map(str, duplicated[:5]))}")
@@ -118,6 +121,11 @@ def validate(name: str, frame: pd.DataFrame) -> list[str]:
             if values["list"] not in LISTS:
                 problems.append(f"line {line}: list {values['list']!r} not in {sorted(LISTS)}")
             problems += _period_problems(line, values["effective_date"], values["end_date"])
+            parent = str(values["parent_entity_id"])
+            if parent and parent not in known_ids:
+                problems.append(f"line {line}: parent_entity_id {parent!r} is not an entity_id")
+            if parent and not str(values["parent_source"]).strip():
+                problems.append(f"line {line}: an affiliate needs its parent_source")
             scope = [p for p in str(values["hs_scope"]).replace(".", "").split("|") if p]
             if any(not p.isdigit() or not 2 <= len(p) <= 10 for p in scope):
                 problems.append(
@@ -208,6 +216,8 @@ def _complete_entities(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         "effective_date": "",
         "end_date": "",
         "hs_scope": "",
+        "parent_entity_id": "",
+        "parent_source": "",
         "source": f"imported from {source}",
     }
     for col, value in defaults.items():

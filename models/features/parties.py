@@ -106,6 +106,9 @@ def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
             codes = codes.copy()
             _link_in_entry(f, codes, matched, via)
         ids = spread([m.entity_id for m in matches[:-1]], codes, pd.NA)
+        if listings.affiliate:
+            affiliated = listings.affiliation(ids)
+            via = np.where(via == "", affiliated, via).astype(object)
         live = listings.in_force(ids, f["entry_date"], f["hts_code"])
         later_codes, later_days = factorize(live.later.astype("datetime64[D]").astype(object))
         list_codes, list_sets = factorize(live.lists)

@@ -80,12 +80,33 @@ class Listings:
         for rows in by_spelling.values():
             for i in rows:
                 firm[i] |= rows
+        # An affiliate row (``parent_entity_id``) stands for a subsidiary or subordinate
+        # entity that its parent's listing covers ("... and subsidiaries"): a name matched
+        # to it is judged by the parent's listings and dates, never by a period of its own.
+        parents = t["parent_entity_id"] if "parent_entity_id" in t.columns else blank
+        sources = t["parent_source"] if "parent_source" in t.columns else blank
+        self.affiliate: dict[int, str] = {}
+        for i, (parent, source) in enumerate(zip(parents, sources, strict=True)):
+            p = self.row_of.get(str(parent)) if str(parent) else None
+            if p is not None and p != i:
+                firm[i] = set(firm[p]) - {i}
+                self.affiliate[i] = f"affiliate of {self.names[p]} ({source or 'source not given'})"
         # A firm's listings in the order their evidence is shown: the UFLPA Entity List
         # (a presumption for all goods) before a Finding, before a WRO; earliest first.
         rank = [_LIST_RANK.get(v, len(_LIST_RANK)) for v in self.lists]
         self.firm = {
             i: sorted(rows, key=lambda r: (rank[r], self.start[r], r)) for i, rows in firm.items()
         }
+
+    def affiliation(self, entity_ids: np.ndarray) -> np.ndarray:
+        """Per line, ``"affiliate of <parent> (<source>)"`` when its match is an affiliate."""
+        out = np.full(len(entity_ids), "", dtype=object)
+        if self.affiliate:
+            for k, eid in enumerate(entity_ids):
+                row = self.row_of.get(str(eid)) if not pd.isna(eid) else None
+                if row is not None and row in self.affiliate:
+                    out[k] = self.affiliate[row]
+        return out
 
     def listing(self, row: int, alias: str) -> tuple[str, str, str, str, str, str]:
         """Evidence of listing ``row`` matched under ``alias``.

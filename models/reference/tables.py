@@ -30,6 +30,8 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
         "effective_date",
         "end_date",
         "hs_scope",
+        "parent_entity_id",
+        "parent_source",
         "citation",
         "source",
     ),

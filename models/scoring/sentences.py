@@ -78,6 +78,15 @@ def undeclared(line: Row) -> set[str]:
     return {c for c in _s(line.get("ev_missing")).split("|") if c}
 
 
+def linked(role: str, via: str, spelling: str) -> str:
+    """How a party was resolved when not by its own spelling: "The manufacturer ... matches"."""
+    if via.startswith("affiliate of"):
+        return f"The {role} matches '{spelling}', an {via}; that listing is"
+    return (
+        f"The {role} is linked by {via} to a line of this entry naming '{spelling}', which matches"
+    )
+
+
 def _entity(line: Row, up: bool) -> Said | None:
     sims = {"manufacturer": line.get("mfr_list_sim"), "shipper": line.get("shp_list_sim")}
     screened = [role for role, sim in sims.items() if not math.isnan(_num(sim))]
@@ -100,8 +109,7 @@ def _entity(line: Row, up: bool) -> Said | None:
         if via:
             ev["linked_by"] = via
             return (
-                f"The {role} is linked by {via} to a line of this entry naming "
-                f"'{ev['matched_alias'] or ent}', which matches {ev['list']} listed entity "
+                f"{linked(role, via, str(ev['matched_alias'] or ent))} {ev['list']} listed entity "
                 f"'{ent}' (similarity {ev['similarity']:.0f}/100, {ev['citation']})."
             ), ev
         return (

@@ -1,6 +1,7 @@
 """The UFLPA presumption and WRO detentions, judged on each line's entry date."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models.features.cache import SignalCache
@@ -86,12 +87,12 @@ def test_presumed_lines_rank_first_by_score_within():
     assert order.tolist() == [3, 4, 1, 0, 2]  # ties keep the input order
 
 
-def _entry(make_lines, names, mids, addresses, entries=("E1", "E1", "E1", "E2")):
+def _entry(make_lines, names, mids, addresses, entries=("E1", "E1", "E1", "E2"), dates=None):
     n = len(names)
     return make_lines(
         entry_id=list(entries)[:n],
         line_no=[str(i + 1) for i in range(n)],
-        entry_date=["2025-03-03"] * n,
+        entry_date=dates or ["2025-03-03"] * n,
         hts_code=["0811909000"] * n,
         country_of_origin=["CN"] * n,
         manufacturer_name=names,
@@ -138,3 +139,40 @@ def test_unrelated_lines_of_an_entry_are_not_linked(make_lines):
     )  # fmt: skip
     got = presumptions(derive_signals(lines, SignalCache()), lines["entry_date"]).tolist()
     assert got == ["uflpa_entity", "", ""]
+
+
+def test_an_affiliate_is_judged_by_its_parents_listing_and_says_so(make_lines):
+    """A subsidiary row (parent_entity_id, with its source) resolves to the parent's listing:
+    presumed from the parent's effective date, never before, and the evidence names the
+    affiliation."""
+    from models.reference.entities import EntityMatcher
+    from models.reference.tables import load_entities
+
+    table = load_entities().copy()
+    parent = table[table["entity_id"] == "UFLPA-0068"].iloc[0]  # listed 2024-11-25
+    child = parent.copy()
+    child["entity_id"], child["name"], child["aliases"] = (
+        "AFF-0001",
+        "Liaoning Frostfield Foods",
+        "",
+    )
+    child["parent_entity_id"], child["parent_source"] = "UFLPA-0068", "test: annual report 2024"
+    cache = SignalCache(matcher=EntityMatcher(pd.concat([table, child.to_frame().T])))
+    lines = _entry(
+        make_lines,
+        names=["LIAONING FROSTFIELD FOODS CO LTD"] * 2 + ["LIAONING FROSTFIELD FOODS"],
+        mids=[None] * 3,
+        addresses=[None] * 3,
+        entries=("E1", "E2", "E3"),
+        dates=["2025-03-03", "2024-11-24", "2024-11-25"],
+    )
+    signals = derive_signals(lines, cache)
+    assert presumptions(signals, lines["entry_date"]).tolist() == [
+        "uflpa_entity",
+        "",
+        "uflpa_entity",
+    ]
+    via = list(signals["ev_mfr_entity_via"])
+    assert via[0].startswith("affiliate of Dalian Sunspeed Foods") and "annual report" in via[0]
+    assert via[1] == "" and signals["ev_mfr_entity_later"][1] == "2024-11-25"
+    assert signals["ev_mfr_entity_id"][0] == "UFLPA-0068"
