@@ -19,15 +19,15 @@ hash ``flrisk audit verify`` prints with one noted outside the database for that
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from models import json_text
+
 GENESIS = "0" * 64  # what the first chained row follows
 Kinds = Mapping[str, type]  # the fields a row's hash covers besides its id: int, float or str
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def canonical(fields: Mapping[str, Any]) -> str:
 
     Leaving NULLs out keeps the hashes of older rows valid when a nullable column is added.
     """
-    return _CANONICAL.encode({k: v for k, v in fields.items() if v is not None})
+    return json_text.canonical({k: v for k, v in fields.items() if v is not None})
 
 
 def link(row_id: int, text: str, prev_hash: str) -> str:

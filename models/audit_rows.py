@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from models.json_text import compact
 from models.store import canonical_json, now_iso
 from models.store import input_hash as hash_of
 
@@ -171,7 +172,8 @@ class AuditRows:
 
 def _reasons_json(reasons: Any, presumption: str = "") -> str:
     # The presumption goes beside the reasons (only when there is one): the audit table's
-    # columns, and so every row's hash, stay as they were.
+    # columns, and so every row's hash, stay as they were. Stored as it is built, never
+    # re-derived for a hash: orjson, keys sorted as before.
     if presumption:
-        return canonical_json({"presumption": presumption, "reasons": reasons})
-    return canonical_json({"reasons": reasons})
+        return compact({"presumption": presumption, "reasons": reasons}, sort_keys=True).decode()
+    return compact({"reasons": reasons}, sort_keys=True).decode()

@@ -158,7 +158,7 @@ def _signature(example: pd.DataFrame) -> Any:
     warned about integer columns on every training run; ``line_no`` is never missing).
     """
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
     inputs: list[Any] = [ColSpec("string", str(c), required=c in REQUIRED) for c in example.columns]
     outputs: list[Any] = [
@@ -166,8 +166,13 @@ def _signature(example: pd.DataFrame) -> Any:
         ColSpec("long", "line_no"),
         ColSpec("double", "risk_score"),
         ColSpec("string", "risk_band"),
+        ColSpec("string", "reasons", required=False),  # with params={"reasons": k}, k > 0
     ]
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+    # MLflow passes a caller's params to the pyfunc only when the signature declares them.
+    params = ParamSchema(
+        [ParamSpec("reasons", "long", 0), ParamSpec("explain_share", "double", 1.0)]
+    )
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 
 
 def _input_example(frame: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
 from models.scoring.presumption import join_presumptions
+from models.scoring.scorer import Scores
 from models.store import (
     AuditStore,
     AuditUnavailableError,
@@ -68,6 +69,15 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
+def _column_texts(lines: Sequence[Mapping[str, Any]], column: str) -> list[str | None]:
+    """One column of the lines as texts (absent: None); most cells are texts already."""
+    out = [line.get(column) for line in lines]
+    for i, v in enumerate(out):
+        if v is not None and type(v) is not str:
+            out[i] = _cell_text(v)
+    return out
+
+
 def validate_request(
     lines: Sequence[Mapping[str, Any]], passthrough: Mapping[str, str]
 ) -> ReadResult:
@@ -99,7 +109,7 @@ def validate_request(
                 )
     if errors:
         raise RequestValidationError(errors)
-    raw = {c: [_cell_text(line.get(c)) for line in lines] for c in columns}
+    raw = {c: _column_texts(lines, c) for c in columns}
     result = validate_lines(raw, passthrough=dict(passthrough), source="request", row_offset=0)
     if len(result.bad_rows):
         raise RequestValidationError(
@@ -133,37 +143,61 @@ def unknown_fields(lines: Lines, passthrough: Mapping[str, str]) -> list[list[st
     return [names[row].tolist() for row in missing]
 
 
+def _values(col: Any) -> list[Any]:
+    """A column's values as Python objects (NumPy and pandas arrays, Series, lists)."""
+    tolist = getattr(col, "tolist", None)
+    return tolist() if tolist is not None else list(col)
+
+
+def line_fields(scores: Scores, unknown: Sequence[list[str]]) -> dict[str, list[Any]]:
+    """The fields of each answered line, by name, as columns of Python values.
+
+    The one place that says what a scored line of an answer holds (and its audit row reads):
+    a new per-line field is one entry here and one in ``serving.api.schemas``.
+
+    Args:
+        scores: The scored batch.
+        unknown: Per line, the fields that were unknown (:func:`unknown_fields`).
+    """
+    return {
+        "entry_id": _values(scores.entry_id),
+        "line_no": scores.line_no.tolist(),
+        "risk_score": scores.risk_score.tolist(),
+        "risk_band": scores.risk_band.tolist(),
+        "presumption": scores.presumption.tolist(),
+        "reasons": scores.reasons.tolist(),
+        "unknown_fields": list(unknown),
+    }
+
+
+def response_lines(fields: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """One dict per line from columns of Python values (:func:`line_fields`), in order."""
+    names = list(fields)
+    return [dict(zip(names, values, strict=True)) for values in zip(*fields.values(), strict=True)]
+
+
 def results(
     scored: pd.DataFrame | Mapping[str, Any], unknown: Sequence[list[str]] | None = None
 ) -> list[dict[str, Any]]:
-    """Scored lines as response dicts, in order.
+    """Scored lines as response dicts, in order (a frame's or a mapping's columns).
 
     Args:
-        scored: ``Scores.columns()`` or a frame of scored lines (any mapping of the
-            columns), with an ``unknown_fields`` column unless ``unknown`` gives them.
+        scored: A frame of scored lines (``Scores.to_frame()``) or a mapping of the same
+            columns, with an ``unknown_fields`` column unless ``unknown`` gives them.
         unknown: Per line, the fields that were unknown.
     """
-    return [
-        {
-            "entry_id": str(e),
-            "line_no": int(n),
-            "risk_score": float(s),
-            "risk_band": str(b),
-            "presumption": str(p),
-            "reasons": plain(r),
-            "unknown_fields": list(u),
-        }
-        for e, n, s, b, p, r, u in zip(
-            scored["entry_id"],
-            scored["line_no"],
-            scored["risk_score"],
-            scored["risk_band"],
-            scored["presumption"],
-            scored["reasons"],
-            scored["unknown_fields"] if unknown is None else unknown,
-            strict=True,
-        )
-    ]
+    fields: dict[str, list[Any]] = {
+        "entry_id": [str(e) for e in _values(scored["entry_id"])],
+        "line_no": [int(n) for n in _values(scored["line_no"])],
+        "risk_score": [float(x) for x in _values(scored["risk_score"])],
+        "risk_band": [str(b) for b in _values(scored["risk_band"])],
+        "presumption": [str(p) for p in _values(scored["presumption"])],
+        "reasons": [plain(r) for r in _values(scored["reasons"])],
+        "unknown_fields": [
+            list(u) for u in (scored["unknown_fields"] if unknown is None else unknown)
+        ],
+    }
+    return response_lines(fields)
 
 
 def rank_entries(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -252,7 +286,10 @@ def score_lines(
     t0 = time.perf_counter()
     scorer = model.scorer
     scored = scorer.score(lines, reasons, explain_share, observe=True)
-    out = results(scored.columns(), unknown_fields(lines, scorer.bundle.state.passthrough))
+    # The scorer's reasons are plain Python values already: no conversion per value.
+    out = response_lines(
+        line_fields(scored, unknown_fields(lines, scorer.bundle.state.passthrough))
+    )
     latency = (time.perf_counter() - t0) * 1000.0
     rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)
     for res, row in zip(out, rows, strict=True):

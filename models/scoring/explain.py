@@ -21,7 +21,7 @@ import pandas as pd
 
 from models.contract.batch import is_small
 from models.scoring.legal_basis import GROUPS_OF_BASIS, basis_reason, listed_later
-from models.scoring.sentences import SENTENCES, Row, Said, field_sentence
+from models.scoring.sentences import SENTENCES, Row, Said, Sentence, field_sentence
 
 __all__ = [
     "LOWERS",
@@ -158,16 +158,25 @@ def _row_sums(row: list[float], n_groups: int, steps: list[np.ndarray]) -> list[
     return total
 
 
+# NumPy dtypes whose ``tolist()`` values are what indexing gives, as Python scalars (a
+# datetime64 would give integers).
+_AS_LIST = frozenset("biufcOUS")
+
+
 class _ColumnView:
     """Rows of evidence columns as cheap ``.get`` views (see :class:`Row`)."""
 
     def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
         self._src = columns  # may compute columns on first use: not copied
         # Columns already asked for, in a plain dict: a row's get is then one lookup.
-        self.cols: dict[str, np.ndarray | None] = {}
+        self.cols: dict[str, Any] = {}
 
-    def column(self, key: str) -> np.ndarray | None:
+    def column(self, key: str) -> Any:
         col = self._src.get(key)
+        # Python values: a list index and arithmetic on Python floats cost a fraction of
+        # NumPy scalars', and every sentence reads several values per reason.
+        if isinstance(col, np.ndarray) and col.dtype.kind in _AS_LIST:
+            col = col.tolist()
         self.cols[key] = col
         return col
 
@@ -189,9 +198,12 @@ class _RowView:
         return default if col is None else col[self._i]
 
 
-def _say(code: str, line: Row, up: bool) -> Said | None:
+def _maker(code: str) -> Sentence:
+    """The sentence maker of a reason group (a pass-through column's: ``field_sentence``)."""
     maker = SENTENCES.get(code)
-    return maker(line, up) if maker else field_sentence(code, line, up)
+    if maker is not None:
+        return maker
+    return lambda line, up: field_sentence(code, line, up)
 
 
 def reasons_for(
@@ -234,6 +246,7 @@ def reasons_for(
     up = np.argsort(values, axis=1, kind="stable")
     out: list[list[dict[str, Any]]] = []
     columns = _ColumnView(context)
+    makers = [_maker(code) for code in labels]
     # Python floats from here on: NumPy scalars make every round() and division slower.
     for i, (row, tot) in enumerate(zip(values.tolist(), total.tolist(), strict=True)):
         line = columns.row(i)
@@ -248,7 +261,7 @@ def reasons_for(
                     break
                 if labels[j] in folded:
                     continue
-                said = _say(labels[j], line, sign > 0)
+                said = makers[j](line, sign > 0)
                 if said is None:
                     continue
                 found += 1

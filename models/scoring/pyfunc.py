@@ -29,15 +29,28 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Risk score and band per line (reasons via ``params={"reasons": k}``)."""
+        """Risk score and band per line; with ``params={"reasons": k}``, their reasons too.
+
+        Args:
+            context: MLflow's context (unused; the bundle is loaded in ``load_context``).
+            model_input: Contract-shaped lines, cells as text.
+            params: ``reasons`` (up to k reasons per direction and line, default 0) and
+                ``explain_share`` (share of lines, riskiest first, that get them; default 1).
+
+        Returns:
+            ``entry_id, line_no, risk_score, risk_band``, and ``reasons`` (each line's JSON,
+            as ``flrisk score`` writes it; ``[]`` for a line not explained) when k > 0.
+        """
         from models.contract.validate import validate_lines
 
-        k = int((params or {}).get("reasons", 0))
+        k = int((params or {}).get("reasons", 0) or 0)
+        share = float((params or {}).get("explain_share", 1.0))
         passthrough = dict(self._scorer.bundle.state.passthrough)
         # The reader turns cells into text itself (a whole-number float column back to "2").
         lines = validate_lines(model_input, passthrough=passthrough).lines
-        out = self._scorer.score(lines, reasons=k).to_frame()
-        return out[["entry_id", "line_no", "risk_score", "risk_band"]]
+        out = self._scorer.score(lines, reasons=k, explain_share=share, as_json=True).to_frame()
+        columns = ["entry_id", "line_no", "risk_score", "risk_band"]
+        return out[[*columns, "reasons"] if k > 0 else columns]
 
 
 mlflow.models.set_model(FlriskPyfunc())

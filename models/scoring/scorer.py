@@ -27,6 +27,9 @@ from models.scoring.presumption import presumed_first, presumptions
 from models.scoring.psi import DriftReference
 
 NO_REASONS = "[]"
+# What files store per explained line (json.dumps(items, ensure_ascii=False)); one encoder,
+# not one built per call as json.dumps does for non-default options.
+_REASONS_TEXT = json.JSONEncoder(ensure_ascii=False).encode
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
 BIG_BATCH = 100_000
 
@@ -272,7 +275,7 @@ class Scorer:
                 reasons_for(np.asarray(contrib), list(X), context, reasons, presumption[idx]),
                 strict=True,
             ):
-                explained[i] = json.dumps(items, ensure_ascii=False) if as_json else items
+                explained[i] = _REASONS_TEXT(items) if as_json else items
         if not as_json:
             empty = np.flatnonzero(pd.isna(explained))
             if len(empty):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 Said = tuple[str, dict[str, Any]]
+NAN = float("nan")
 Sentence = Callable[["Row", bool], Said | None]
 
 
@@ -88,7 +89,7 @@ def linked(role: str, via: str, spelling: str) -> str:
 
 def _entity(line: Row, up: bool) -> Said | None:
     sims = {"manufacturer": line.get("mfr_list_sim"), "shipper": line.get("shp_list_sim")}
-    screened = [role for role, sim in sims.items() if not np.isnan(_num(sim))]
+    screened = [role for role, sim in sims.items() if not math.isnan(_num(sim))]
     if not screened:
         return None  # no party name declared: nothing was screened
     role = max(screened, key=lambda r: _num(sims[r]))
@@ -218,11 +219,11 @@ def _origin(line: Row, up: bool) -> Said | None:
 
 
 def _value(line: Row, up: bool) -> Said | None:
-    lv = _num(line.get("log_unit_value", np.nan))
-    if np.isnan(lv):
+    lv = _num(line.get("log_unit_value", NAN))
+    if math.isnan(lv):
         return None  # quantity or value not declared: nothing to compare
-    z, typ = _num(line.get("log_unit_value_z", np.nan)), _num(line.get("log_unit_value_typical"))
-    if np.isnan(z) or np.isnan(typ):
+    z, typ = _num(line.get("log_unit_value_z", NAN)), _num(line.get("log_unit_value_typical"))
+    if math.isnan(z) or math.isnan(typ):
         uv = round(float(np.exp(lv)), 4)
         return (
             f"Unit value ${uv:,.2f}; no typical value is known for this subheading and origin.",
@@ -257,14 +258,16 @@ def history(who: str, key: str, party: str) -> Sentence:
     lowering it needs past inspections. A party the line does not name, or one never seen
     or never inspected, is no evidence either way.
     """
+    inspected_col, violations_col = f"hist_{key}_inspected", f"hist_{key}_violations"
+    lines_col, share_col = f"hist_{key}_lines", f"hist_{key}_risky_share"
 
     def fn(line: Row, up: bool) -> Said | None:
         if _s(line.get(party)) == "":
             return None
-        n = math.expm1(_count(line.get(f"hist_{key}_inspected", 0.0)))
-        v = _count(line.get(f"hist_{key}_violations", 0.0))
-        lines = math.expm1(_count(line.get(f"hist_{key}_lines", 0.0)))
-        share = _num(line.get(f"hist_{key}_risky_share", np.nan))
+        n = math.expm1(_count(line.get(inspected_col, 0.0)))
+        v = _count(line.get(violations_col, 0.0))
+        lines = math.expm1(_count(line.get(lines_col, 0.0)))
+        share = _num(line.get(share_col, NAN))
         ev = {
             "prior_lines": round(lines),
             "prior_inspections": round(n),
@@ -273,7 +276,7 @@ def history(who: str, key: str, party: str) -> Sentence:
         if up and ev["prior_violations"] > 0:
             return f"The {who} had {_record(ev)}.", ev
         if up:
-            risky = round(share * lines) if not np.isnan(share) else 0
+            risky = round(share * lines) if not math.isnan(share) else 0
             if risky <= 0:
                 return None
             inspected = (
@@ -320,8 +323,8 @@ def _missing(line: Row, up: bool) -> Said | None:
 
 
 def _entry(line: Row, up: bool) -> Said | None:
-    n = _num(line.get("lines_in_entry", np.nan))
-    if np.isnan(n):
+    n = _num(line.get("lines_in_entry", NAN))
+    if math.isnan(n):
         return None
     return f"The entry has {int(n)} line(s).", {"lines_in_entry": int(n)}
 

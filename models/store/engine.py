@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from models.errors import UserError
+from models.json_text import canonical
 from models.sqlite_file import sqlite_file
 
 BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for another process's write lock
@@ -31,8 +31,8 @@ def now_iso() -> str:
 
 
 def canonical_json(obj: Mapping[str, Any]) -> str:
-    """Stable JSON text of a line: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Stable JSON text of a line: sorted keys, no spaces, UTF-8 kept (``models.json_text``)."""
+    return canonical(obj)
 
 
 def input_hash(text_: str) -> str:

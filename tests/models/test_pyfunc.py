@@ -47,3 +47,34 @@ def test_pyfunc_keeps_passthrough_features(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got["risk_score"].to_numpy(), want.risk_score)
     assert got["risk_band"].tolist() == want.risk_band.tolist()
     assert isinstance(got, pd.DataFrame) and len(got) == len(score)
+
+
+def test_registered_pyfunc_gives_the_reasons_flrisk_score_writes(registered_model, tmp_path):
+    """``params={"reasons": k}`` through MLflow: the same JSON per line as ``flrisk score``."""
+    import mlflow
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    lines = tmp_path / "lines.csv"
+    frame = registered_model.score_lines.head(120).copy()
+    frame["entry_date"] = frame["entry_date"].dt.strftime("%Y-%m-%d")
+    frame.drop(columns=["inspected", "inspection_reason", "violation"], errors="ignore").to_csv(
+        lines, index=False
+    )
+    out = tmp_path / "scores.csv"
+    res = CliRunner().invoke(
+        app, ["score", "--model", registered_model.uri, "--data", str(lines), "--out", str(out),
+              "--reasons", "3"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    want = pd.read_csv(out, dtype={"entry_id": str}, keep_default_na=False)
+    model = mlflow.pyfunc.load_model(registered_model.uri)
+    text = pd.read_csv(lines, dtype=str, keep_default_na=False)
+    got = model.predict(text, params={"reasons": 3})
+    assert got["entry_id"].tolist() == want["entry_id"].tolist()
+    assert got["reasons"].tolist() == want["reasons"].tolist()
+    assert sum(r != "[]" for r in got["reasons"]) == len(got)  # every line explained
+    scores_only = model.predict(text)
+    assert "reasons" not in scores_only
+    np.testing.assert_array_equal(scores_only["risk_score"], got["risk_score"])

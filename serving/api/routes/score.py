@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 
 from models.contract.reader import ReadResult
+from models.json_text import compact
 from serving.api.body import body_schema, json_body
 from serving.api.deps import ScoreKey, ScoringDep
 from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE
@@ -40,7 +41,7 @@ INLINE_LINES = 16  # requests of up to this many lines are scored on the event l
         **NO_MODEL,
     },
 )
-async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> JSONResponse:
+async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> Response:
     """Score 1 to 1000 lines with the served model; explain each with up to 10 reasons.
 
     Fields the model does not know are refused (422), except pass-through features the
@@ -76,6 +77,10 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> JSONRespons
     if ctx.holder.shadow is not None:
         after.add_task(shadow_score, ctx.holder, read, scored, ctx.instruments, ctx.shadows)
     payload = {"request_id": rid, "model": model.info(), "results": scored.results}
-    # The payload is built from plain values (tested against ScoreResponse): validating it
-    # again on the way out would cost more than the audit write.
-    return JSONResponse(payload, headers={"X-Request-ID": rid}, background=after)
+    # The payload is built from plain values (tested against ScoreResponse) and encoded once
+    # by orjson: validating it again on the way out, or json's encoder, would cost more than
+    # the audit write.
+    return Response(
+        compact(payload), media_type=JSONResponse.media_type,
+        headers={"X-Request-ID": rid}, background=after,
+    )  # fmt: skip
