@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError
+from models.tips import TipBook
 from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.state.settings = settings
     app.state.holder = ModelHolder(settings, model_uri)
     app.state.store = AuditStore(settings.audit_store_url())
+    app.state.tips = TipBook(app.state.store)
     app.state.keys = KeyStore(settings.keys_path())
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.throttle = FailureThrottle(
@@ -174,7 +176,7 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         settings.auth_audit_interval_s,
     )  # fmt: skip
     app.state.instruments = Instruments()
-    app.state.jobs = JobManager(settings.data_dir / "jobs")
+    app.state.jobs = JobManager(settings.data_dir / "jobs", tips=app.state.tips)
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -25,6 +25,7 @@ from models.audit_rows import AuditRow, AuditRows
 from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
+from models.scoring.tip_reasons import TipIndex
 from models.store import AuditStore, canonical_json, input_hash
 from serving.errors import log_failure
 from serving.instruments import Instruments
@@ -215,6 +216,7 @@ def score_lines(
     key_id: str,
     action: str,
     explain_share: float = 1.0,
+    tips: TipIndex | None = None,
 ) -> Scored:
     """Score lines and build their audit rows; nothing is written (see :func:`audit`).
 
@@ -227,10 +229,11 @@ def score_lines(
         key_id: The caller's key id.
         action: The audit action (``score``, ``score_file``).
         explain_share: Share of lines, riskiest first, that get reasons.
+        tips: Tips that count as evidence (each line a tip names gets a ``tip`` reason).
     """
     t0 = time.perf_counter()
     scorer = model.scorer
-    scored = scorer.score(lines, reasons, explain_share)
+    scored = scorer.score(lines, reasons, explain_share, tips=tips)
     out = results(scored.columns(), unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
     rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)

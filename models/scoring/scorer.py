@@ -21,6 +21,7 @@ from models.features.matrix import build_features, model_frame
 from models.features.signals import derive_signals
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
+from models.scoring.tip_reasons import TipIndex, merge_reasons, tip_reasons
 
 NO_REASONS = "[]"
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
@@ -189,6 +190,7 @@ class Scorer:
         reasons: int = 3,
         explain_share: float = 1.0,
         as_json: bool = False,
+        tips: TipIndex | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -200,6 +202,8 @@ class Scorer:
                 what an officer will look at.
             as_json: Give ``reasons`` as JSON text (what files store), not lists;
                 unexplained lines share one ``"[]"`` string instead of millions of lists.
+            tips: Tips that count as evidence: every line a tip names gets a ``tip``
+                reason (explained or not), when ``reasons`` is above 0.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
@@ -218,8 +222,9 @@ class Scorer:
         )
         p = calibrate(margin, self.bundle.calibration)
         explained = np.full(n_lines, NO_REASONS if as_json else None, dtype=object)
-        if reasons > 0 and n_lines:
-            n = n_lines if explain_share >= 1 else int(np.ceil(explain_share * n_lines))
+        n = n_lines if explain_share >= 1 else int(np.ceil(explain_share * n_lines))
+        # A share of 0 explains no line (LightGBM fails on an empty matrix); tips still count.
+        if reasons > 0 and n:
             idx = np.sort(np.argsort(-p, kind="stable")[:n])
             sub = data.iloc[idx] if isinstance(data, pd.DataFrame) else data[idx]
             contrib = self.bundle.booster.predict(
@@ -230,6 +235,9 @@ class Scorer:
                 idx, reasons_for(np.asarray(contrib), list(X), context, reasons), strict=True
             ):
                 explained[i] = json.dumps(items, ensure_ascii=False) if as_json else items
+        if reasons > 0 and tips:
+            for i, extra in tip_reasons(lines, tips, self.cache).items():
+                explained[i] = merge_reasons(explained[i], extra, as_json)
         if not as_json:
             empty = np.flatnonzero(pd.isna(explained))
             if len(empty):

@@ -4,6 +4,8 @@
 - :mod:`~models.store.engine`: engines, time stamps, canonical JSON and input hashes.
 - :mod:`~models.store.audit`: :class:`AuditStore`, the hash-chained audit log and feedback.
 - :mod:`~models.store.feedback_write`: one line's feedback inside one transaction.
+- :mod:`~models.store.tips`: tips (allegations) and the parties they name.
+- :mod:`~models.store.cases`: cases, their lines, tips, trail and documents.
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
@@ -11,6 +13,7 @@ its tables on :data:`~models.store.tables.metadata`, and is imported below so th
 """
 
 from models.store.audit import AuditStore
+from models.store.cases import CaseStore
 from models.store.engine import (
     BUSY_TIMEOUT_MS,
     AuditUnavailableError,
@@ -30,6 +33,7 @@ from models.store.tables import (
     feedback_lines,
     metadata,
 )
+from models.store.tips import TipStore
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -38,7 +42,9 @@ __all__ = [
     "SCORING_ACTIONS",
     "AuditStore",
     "AuditUnavailableError",
+    "CaseStore",
     "FeedbackWrite",
+    "TipStore",
     "audit",
     "audit_head",
     "canonical_json",

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import audit_chain as chain
+from models.errors import UserError
 from models.sqlite_file import OpenedFile, sqlite_file
 from models.store.engine import BUSY_TIMEOUT_MS, AuditUnavailableError, make_engine, now_iso
 from models.store.feedback_write import FeedbackWrite
@@ -56,6 +57,9 @@ _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _LAST_ID = select(func.max(audit.c.id))
 _INSERT, _AUDIT_COLUMNS = audit.insert(), tuple(c.name for c in audit.columns)
 _MOVE_HEAD = update(audit_head).where(_THE_HEAD)
+
+# Appends audit rows inside a transaction and returns their ids (see AuditStore.audited).
+Append = Callable[[Iterable[Mapping[str, Any]]], list[int]]
 
 # PostgreSQL advisory lock taken by feedback writes: a line's status is computed from all its
 # records, so two outcomes for one line must not be resolved side by side.
@@ -257,7 +261,9 @@ class AuditStore:
             if not wait:
                 cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
-    def _append(self, cur: Any, prepared: Sequence[tuple[dict[str, Any], str]]) -> None:
+    def _append(
+        self, cur: Any, prepared: Sequence[tuple[dict[str, Any], str]]
+    ) -> list[dict[str, Any]]:
         """Chain prepared rows onto the head and insert them, inside :meth:`_transaction`.
 
         Ids are given here, after the largest of the head's last id and the table's: the
@@ -275,6 +281,7 @@ class AuditStore:
         sql, order = self._compiled("move_head", _MOVE_HEAD, ("last_id", "last_hash"))
         last = chained[-1]
         cur.execute(sql, _params(order, {"last_id": last["id"], "last_hash": last["row_hash"]}))
+        return chained
 
     def _compiled(
         self, name: Any, stmt: Any, columns: tuple[str, ...] | None = None
@@ -295,9 +302,25 @@ class AuditStore:
     def feedback_write(self, entry_id: str, line_no: int) -> Iterator[FeedbackWrite]:
         """One transaction writing a line's feedback record, its status and its audit rows.
 
-        Feedback writes are serialised (the SQLite writer and ``BEGIN IMMEDIATE``, a
-        PostgreSQL advisory lock, taken before the chain's head), so the status computed
-        from the line's records sees every record committed before.
+        Feedback writes are serialised (see :meth:`audited`), so the status computed from
+        the line's records sees every record committed before.
+
+        Raises:
+            AuditUnavailableError: The write failed, or the SQLite file is not the one
+                opened; nothing was recorded.
+        """
+        with self.audited("feedback write") as (conn, append):
+            yield FeedbackWrite(conn, entry_id, line_no, append)
+
+    @contextlib.contextmanager
+    def audited(self, what: str) -> Iterator[tuple[Connection, Append]]:
+        """One transaction of officers' work (feedback, tips, cases) and its audit rows.
+
+        These writes are serialised (the SQLite writer and ``BEGIN IMMEDIATE``, a
+        PostgreSQL advisory lock, taken before the chain's head): a write that reads a
+        state (a line's records, a case's status) and changes it sees every write committed
+        before. Yields the connection and a function appending audit rows to the chain in
+        its transaction (it returns their ids).
 
         Raises:
             AuditUnavailableError: The write failed, or the SQLite file is not the one
@@ -311,18 +334,20 @@ class AuditStore:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 else:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEEDBACK_LOCK})
-                yield FeedbackWrite(conn, entry_id, line_no, self._append_on(conn))
+                yield conn, self._append_on(conn)
             self._check_file()
+        except UserError:
+            raise  # the caller's refusal (a closed case...): rolled back, said as it is
         except (SQLAlchemyError, self._dbapi_error, KeyError, ValueError, TypeError) as exc:
-            raise AuditUnavailableError(f"feedback write failed: {type(exc).__name__}") from exc
+            raise AuditUnavailableError(f"{what} failed: {type(exc).__name__}") from exc
 
-    def _append_on(self, conn: Connection) -> Callable[[Iterable[Mapping[str, Any]]], None]:
+    def _append_on(self, conn: Connection) -> Append:
         """Appending audit rows to the chain in ``conn``'s transaction (its driver cursor)."""
 
-        def append(rows: Iterable[Mapping[str, Any]]) -> None:
+        def append(rows: Iterable[Mapping[str, Any]]) -> list[int]:
             prepared = chain.prepare(rows, HASHED)
             with contextlib.closing(conn.connection.cursor()) as cur:
-                self._append(cur, prepared)
+                return [int(r["id"]) for r in self._append(cur, prepared)]
 
         return append
 

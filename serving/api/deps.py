@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request, Response, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from models.store import AuditStore
+from models.tips import TipBook
 from serving.api.gate import PRINCIPAL
 from serving.auth import KeyStore, Principal
 from serving.deps import new_request_id
@@ -37,19 +38,21 @@ class Scoring:
         holder: Its holder (for the shadow model).
         store: The audit store.
         instruments: The app's Prometheus instruments.
+        tips: The tips that are evidence on scored lines.
     """
 
     model: LoadedModel
     holder: ModelHolder
     store: AuditStore
     instruments: Instruments
+    tips: TipBook
 
 
 async def scoring(request: Request) -> Scoring:
     """The served model with the audit store and instruments; 503 when no model is loaded."""
     state = request.app.state
     holder: ModelHolder = state.holder
-    return Scoring(holder.get(), holder, state.store, state.instruments)
+    return Scoring(holder.get(), holder, state.store, state.instruments, state.tips)
 
 
 ScoringDep = Annotated[Scoring, Depends(scoring)]
@@ -115,3 +118,5 @@ ScoreKey = Annotated[Principal, Depends(require("score"))]
 BatchKey = Annotated[Principal, Depends(require("batch"))]
 FeedbackKey = Annotated[Principal, Depends(require("feedback"))]
 AdminKey = Annotated[Principal, Depends(require("admin"))]
+TipsKey = Annotated[Principal, Depends(require("tips"))]
+CasesKey = Annotated[Principal, Depends(require("cases"))]
