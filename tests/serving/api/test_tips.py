@@ -89,8 +89,9 @@ def test_a_tip_is_evidence_on_later_lines_of_its_supplier_until_dismissed(
 def test_a_repeated_tip_is_linked_as_a_duplicate_not_a_new_lead(api: SimpleNamespace) -> None:
     h = auth(api.keys["admin"])
     first = api.client.post("/v1/tips", json=TIP, headers=h).json()
+    party = {"role": "shipper", "name": "Tianshan Bright Cotton Textile Co Ltd"}
     again = {**TIP, "source_type": "anonymous", "received_date": "2024-04-01", "goods": [],
-             "parties": [{"role": "shipper", "name": "Tianshan Bright Cotton Textile Co Ltd"}]}  # fmt: skip
+             "parties": [party]}  # fmt: skip
     second = api.client.post("/v1/tips", json=again, headers=h).json()
     assert second["duplicate_of"] == first["id"]
     other_country = {**again, "country": "VN"}
