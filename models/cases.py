@@ -274,3 +274,8 @@ def add_document(
         _event(conn, append, rows, case_id, "document", {"document_id": doc_id, **meta})
         cases.set_fields(conn, case_id, {"updated_at": rows.ts})
     return {"id": doc_id, **meta}
+
+
+def cases_of_tip(store: AuditStore, tip_id: int) -> list[dict[str, Any]]:
+    """Cases a tip is linked to, newest first."""
+    return CaseStore(store).of_tip(tip_id)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from models.audit_rows import AuditRows
 from models.contract.batch import Lines
+from models.scoring.tip_reasons import TipIndex
 from models.store import AuditStore
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
@@ -69,11 +70,15 @@ def audit_view(
 
 
 def _score(
-    model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0
+    model: LoadedModel,
+    lines: pd.DataFrame,
+    reasons: int,
+    share: float = 1.0,
+    tips: TipIndex | None = None,
 ) -> pd.DataFrame:
     # Every workbench score comes from here: the day's ranking, a page's reasons, an entry.
     batch = Lines.from_frame(lines, model.scorer.bundle.state.passthrough)
-    return model.scorer.score(batch, reasons=reasons, explain_share=share).to_frame()
+    return model.scorer.score(batch, reasons=reasons, explain_share=share, tips=tips).to_frame()
 
 
 def _audit_lines(
@@ -170,8 +175,12 @@ def top_reason(wl: Worklist, entry_id: str, line_no: int) -> dict[str, Any] | No
     return next((r for r in items if r.get("direction") == "raises"), None)
 
 
-def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
+def explain_entry(
+    wl: Worklist, entry_id: str, tips: TipIndex | None = None
+) -> list[dict[str, Any]]:
     """Every line of an entry with its score and *all* reason groups, plus the baseline.
+
+    ``tips``: the tips that are evidence now (a line a tip names gets its ``tip`` reason).
 
     Returns:
         Per line (by ``line_no``): ``line`` (contract fields), ``risk_score``, ``risk_band``,
@@ -182,7 +191,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
     sub = wl.entry_lines(entry_id).reset_index(drop=True)
     if not len(sub):
         return []
-    out = _score(wl.model, sub, ALL_REASONS)
+    out = _score(wl.model, sub, ALL_REASONS, tips=tips)
     cal = wl.model.scorer.bundle.calibration
     decisions = decision_ids(sub)
     lines = []
