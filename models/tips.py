@@ -19,12 +19,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import inspect
 
 from models.audit_rows import AuditRows
 from models.errors import UserError
 from models.reference.entities import normalize_name
 from models.scoring.tip_reasons import SOURCES, TipIndex
+from models.settings import Settings
 from models.store import AuditStore, TipStore
 
 ROLES = ("manufacturer", "shipper", "importer")
@@ -196,6 +200,24 @@ def tips_naming(
     """Tips naming a party, by its name (any spelling the lists resolve alike) or its ID."""
     key = normalize_name(name) if name else None
     return TipStore(store).naming(name_key=key or None, party_id=party_id or None)
+
+
+def load_tip_index(settings: Settings) -> TipIndex:
+    """The tips in the store that count as evidence (none when there is no store yet).
+
+    For batch scoring (``flrisk score``): read once, at the start of the run.
+    """
+    url = settings.audit_store_url()
+    path = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite:///") and path != ":memory:" and not Path(path).is_file():
+        return TipIndex()
+    store = AuditStore(url)
+    try:
+        if not inspect(store.engine).has_table("tips"):
+            return TipIndex()
+        return TipIndex.from_tips(TipStore(store).all())
+    finally:
+        store.dispose()
 
 
 class TipBook:
