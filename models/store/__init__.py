@@ -3,6 +3,7 @@
 - :mod:`~models.store.tables`: every table, declared on one ``metadata``.
 - :mod:`~models.store.engine`: engines, time stamps, canonical JSON and input hashes.
 - :mod:`~models.store.audit`: :class:`AuditStore`, the hash-chained audit log and feedback.
+- :mod:`~models.store.audit_reads`: its read queries (decisions, feedback, a job's lines).
 - :mod:`~models.store.feedback_write`: one line's feedback inside one transaction.
 - :mod:`~models.store.tips`: tips (allegations) and the parties they name.
 - :mod:`~models.store.cases`: cases, their lines, tips, trail and documents.

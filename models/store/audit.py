@@ -18,7 +18,6 @@ answers 503 instead of answering into a file nobody will read.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
@@ -38,15 +37,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from models import audit_chain as chain
 from models.errors import UserError
 from models.sqlite_file import OpenedFile, sqlite_file
+from models.store.audit_reads import AuditReads
 from models.store.engine import BUSY_TIMEOUT_MS, AuditUnavailableError, make_engine, now_iso
 from models.store.feedback_write import FeedbackWrite
 from models.store.tables import (
     HASHED,
-    SCORING_ACTIONS,
     audit,
     audit_head,
     feedback,
-    feedback_lines,
     metadata,
 )
 
@@ -70,7 +68,7 @@ class _BusyError(Exception):
     """Another process holds the SQLite write lock and the caller would not wait."""
 
 
-class AuditStore:
+class AuditStore(AuditReads):
     """Append-only, hash-chained audit log and feedback records behind one SQLAlchemy engine."""
 
     def __init__(self, url: str) -> None:
@@ -351,46 +349,6 @@ class AuditStore:
 
         return append
 
-    def has_decision(self, entry_id: str, line_no: int, decision_id: str) -> bool:
-        """Whether this line was scored (and audited) with input hash ``decision_id``."""
-        q = (
-            select(audit.c.id)
-            .where(audit.c.entry_id == entry_id, audit.c.line_no == line_no)
-            .where(audit.c.input_hash == decision_id)
-            .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
-            .where(audit.c.input_json.is_not(None))
-            .limit(1)
-        )
-        try:
-            self._ensure()
-            with self.engine.connect() as conn:
-                return conn.execute(q).first() is not None
-        except SQLAlchemyError as exc:
-            raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
-
-    def feedback_for(self, entry_id: str) -> list[dict[str, Any]]:
-        """The feedback records of one entry, oldest first, each with its line's ``status``."""
-        self._ensure()
-        q = (
-            select(feedback, feedback_lines.c.status.label("line_status"),
-                   feedback_lines.c.feedback_id.label("in_force"))
-            .join(feedback_lines, (feedback_lines.c.entry_id == feedback.c.entry_id)
-                  & (feedback_lines.c.line_no == feedback.c.line_no), isouter=True)
-            .where(feedback.c.entry_id == entry_id)
-            .order_by(feedback.c.id)
-        )  # fmt: skip
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
-
-    def audit_rows(self, request_id: str | None = None) -> list[dict[str, Any]]:
-        """Audit rows, oldest first (optionally of one request): for tests and reviews."""
-        self._ensure()
-        q = select(audit).order_by(audit.c.id)
-        if request_id is not None:
-            q = q.where(audit.c.request_id == request_id)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
-
     def verify(self, noted: str | None = None) -> chain.Verdict:
         """Walk the audit log's hash chain; read-only (nothing is created or migrated).
 
@@ -424,72 +382,6 @@ class AuditStore:
                 return chain.verify((r._mapping for r in rows), head, HASHED, noted)
         except SQLAlchemyError as exc:
             raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
-
-    def job_lines(self, request_id: str) -> list[dict[str, Any]]:
-        """The scored lines audited under ``request_id`` (to resume a job without rescoring).
-
-        Returns:
-            ``entry_id, line_no, risk_score, risk_band, reasons`` per audited line.
-
-        Raises:
-            AuditUnavailableError: The store cannot be read.
-        """
-        q = (
-            select(audit.c.entry_id, audit.c.line_no, audit.c.risk_score, audit.c.risk_band,
-                   audit.c.reasons_json, audit.c.input_hash)
-            .where(audit.c.request_id == request_id, audit.c.action.in_(SCORING_ACTIONS))
-            .order_by(audit.c.id)
-        )  # fmt: skip
-        try:
-            self._ensure()
-            with self.engine.connect() as conn:
-                rows = conn.execute(q).all()
-        except SQLAlchemyError as exc:
-            raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
-        return [
-            {
-                "entry_id": str(r.entry_id),
-                "line_no": int(r.line_no),
-                "decision_id": r.input_hash,
-                "risk_score": float(r.risk_score),
-                "risk_band": str(r.risk_band),
-                "reasons": json.loads(r.reasons_json)["reasons"] if r.reasons_json else [],
-            }
-            for r in rows
-        ]
-
-    def feedback_for_training(
-        self,
-    ) -> tuple[list[dict[str, Any]], dict[tuple[str, int], dict[str, Any]], list[dict[str, Any]]]:
-        """Everything training needs to turn feedback into labelled lines.
-
-        Returns:
-            ``(records, statuses, inputs)``: every feedback record (oldest first); each
-            judged line's status row by ``(entry_id, line_no)``; and the audited scored
-            inputs (``entry_id, line_no, input_hash, ts, input_json``, oldest first) of the
-            entries that have feedback.
-        """
-        self._ensure()
-        with self.engine.connect() as conn:
-            records = [
-                dict(r._mapping) for r in conn.execute(select(feedback).order_by(feedback.c.id))
-            ]
-            if not records:
-                return [], {}, []
-            statuses = {
-                (str(r.entry_id), int(r.line_no)): dict(r._mapping)
-                for r in conn.execute(select(feedback_lines))
-            }
-            q = (
-                select(audit.c.entry_id, audit.c.line_no, audit.c.input_hash, audit.c.ts,
-                       audit.c.input_json)
-                .where(audit.c.input_json.is_not(None))
-                .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
-                .where(audit.c.entry_id.in_(sorted({r["entry_id"] for r in records})))
-                .order_by(audit.c.id)
-            )  # fmt: skip
-            inputs = [dict(r._mapping) for r in conn.execute(q)]
-        return records, statuses, inputs
 
     def dispose(self) -> None:
         """Close pooled connections."""
