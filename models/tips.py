@@ -137,6 +137,7 @@ def file_tip(
             "duplicate_of": duplicate_of, "filed_at": rows.ts, "filed_by": key_id,
         }  # fmt: skip
         tip_id = tips.insert(conn, record, parties)
+        tips.bump(conn)
         detail = {"tip_id": tip_id, "duplicate_of": duplicate_of, "parties": parties,
                   "goods": goods, "source_type": tip["source_type"],
                   "received_date": record["received_date"], "country": new["country"]}  # fmt: skip
@@ -173,6 +174,7 @@ def triage_tip(
         }  # fmt: skip
         values[f"{status}_at"] = rows.ts
         tips.set_fields(conn, tip_id, values)
+        tips.bump(conn)
         detail = {"tip_id": tip_id, "from": tip["status"], "to": status, "note": note}
         append([rows.event("tip_triage", detail)])
         stored = tips.get(tip_id, conn)
@@ -230,7 +232,7 @@ class TipBook:
     def __init__(self, store: AuditStore) -> None:
         self._tips = TipStore(store)
         self._lock = threading.Lock()
-        self._seen: tuple[int, int, str] | None = None
+        self._seen: int | None = None
         self._index = TipIndex()
 
     def index(self) -> TipIndex:
@@ -238,6 +240,6 @@ class TipBook:
         rev = self._tips.revision()
         with self._lock:
             if rev != self._seen:
-                self._index = TipIndex.from_tips(self._tips.all() if rev[0] else [])
+                self._index = TipIndex.from_tips(self._tips.all() if rev else [])
                 self._seen = rev
             return self._index

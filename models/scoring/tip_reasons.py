@@ -102,7 +102,9 @@ class TipIndex:
                     str(t["status"]), kind, str(p.get("name") or p.get("party_id") or ""),
                     1 + reports.get(int(t["id"]), 0),
                 )  # fmt: skip
-                key = name_key(p.get("name") or "")
+                # The store keeps the normalised name: no need to normalise it again.
+                norm = p.get("name_key")
+                key = "N:" + norm if norm else name_key(p.get("name") or "")
                 if key:
                     out.by_name.setdefault((kind, key), []).append(fact)
                 if p.get("party_id"):
