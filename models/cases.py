@@ -276,6 +276,11 @@ def add_document(
     return {"id": doc_id, **meta}
 
 
+def cases_of_entries(store: AuditStore, entry_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Cases holding lines of any of these entries (a party's, for its profile), newest first."""
+    return CaseStore(store).of_entries(entry_ids) if entry_ids else []
+
+
 def cases_of_tip(store: AuditStore, tip_id: int) -> list[dict[str, Any]]:
     """Cases a tip is linked to, newest first."""
     return CaseStore(store).of_tip(tip_id)

@@ -196,12 +196,33 @@ def get_tip(store: AuditStore, tip_id: int) -> dict[str, Any]:
     return tip
 
 
+# The roles a tip may name a party of each kind in (a supplier manufactures or ships).
+KIND_ROLES = {
+    "importer": ("importer",),
+    "manufacturer": ("manufacturer", "shipper"),
+    "shipper": ("manufacturer", "shipper"),
+}
+
+
 def tips_naming(
-    store: AuditStore, *, name: str | None = None, party_id: str | None = None
+    store: AuditStore,
+    *,
+    kind: str | None = None,
+    name: str | None = None,
+    party_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Tips naming a party, by its name (any spelling the lists resolve alike) or its ID."""
+    """Tips naming a party, oldest first: by name (any spelling the lists resolve alike) or ID.
+
+    Args:
+        store: The store.
+        kind: ``importer``, ``manufacturer`` or ``shipper`` (a supplier is named as either
+            of the last two, as the ``tip`` reason matches them); None: any role.
+        name: The party's name as declared.
+        party_id: The party's ID (importer number, MID).
+    """
     key = normalize_name(name) if name else None
-    return TipStore(store).naming(name_key=key or None, party_id=party_id or None)
+    roles = KIND_ROLES[kind] if kind else None
+    return TipStore(store).naming(name_key=key or None, party_id=party_id or None, roles=roles)
 
 
 def load_tip_index(settings: Settings) -> TipIndex:

@@ -194,6 +194,14 @@ class CaseStore:
         with self.store.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    def of_entries(self, entry_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Cases holding lines of any of these entries, newest first."""
+        ids = select(case_lines.c.case_id).where(case_lines.c.entry_id.in_(list(entry_ids)))
+        q = select(cases).where(cases.c.id.in_(ids)).order_by(cases.c.id.desc())
+        self.store._ensure()
+        with self.store.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     def of_tip(self, tip_id: int) -> list[dict[str, Any]]:
         """Cases a tip is linked to, newest first."""
         ids = select(case_tips.c.case_id).where(case_tips.c.tip_id == tip_id)

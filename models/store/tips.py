@@ -149,6 +149,7 @@ class TipStore:
         *,
         name_key: str | None = None,
         party_id: str | None = None,
+        roles: Sequence[str] | None = None,
         conn: Connection | None = None,
     ) -> list[dict[str, Any]]:
         """Tips naming a party by normalised name or by ID, oldest first.
@@ -156,6 +157,7 @@ class TipStore:
         Args:
             name_key: The party's normalised name (as the entity lists normalise it).
             party_id: The party's ID as declared (importer number, MID).
+            roles: Only parties named in these roles (default: any).
             conn: A connection to read in (a transaction's), else a new one.
         """
         conds = []
@@ -166,6 +168,8 @@ class TipStore:
         if not conds:
             return []
         ids = select(tip_parties.c.tip_id).where(or_(*conds))
+        if roles:
+            ids = ids.where(tip_parties.c.role.in_(list(roles)))
         return self._read(select(tips).where(tips.c.id.in_(ids)).order_by(tips.c.id), conn)
 
     def duplicates_of(self, tip_id: int) -> list[int]:

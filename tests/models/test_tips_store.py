@@ -80,3 +80,17 @@ def test_the_evidence_is_read_again_when_a_tip_changes(store: AuditStore, tmp_pa
     _file(store, country="VN", goods=[])
     assert load_tip_index(settings)
     assert not load_tip_index(Settings(data_dir=tmp_path / "none"))
+
+
+def test_queries_a_party_profile_uses(store: AuditStore, tmp_path: Path) -> None:
+    from models.cases import cases_of_entries
+
+    _file(store)
+    _file(store, country="VN", goods=[], parties=[{"role": "importer", "name": "Hotan Jade Silk"}])
+    _file(store, country="US", goods=[], parties=[{"role": "importer", "party_id": "IMP-9"}])
+    assert len(tips_naming(store, kind="manufacturer", name="HOTAN JADE SILK CO")) == 1
+    assert len(tips_naming(store, kind="shipper", name="HOTAN JADE SILK CO")) == 1
+    assert len(tips_naming(store, kind="importer", name="HOTAN JADE SILK CO")) == 1
+    assert len(tips_naming(store, name="HOTAN JADE SILK CO")) == 2
+    assert [t["country"] for t in tips_naming(store, kind="importer", party_id="IMP-9")] == ["US"]
+    assert cases_of_entries(store, []) == [] and cases_of_entries(store, ["E-1"]) == []

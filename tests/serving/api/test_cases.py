@@ -8,6 +8,7 @@ from typing import Any
 
 from servetools import auth, lines_json
 
+from models.cases import cases_of_entries
 from models.feedback import load_feedback_lines
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -88,6 +89,10 @@ def test_a_case_through_its_flow_survives_a_restart_and_labels_its_lines(
     listed = other.get("/v1/cases?status=excluded", headers=h).json()["cases"]
     assert [c["id"] for c in listed] == [cid]
     assert other.get("/v1/cases?status=detained", headers=h).json()["cases"] == []
+
+    # A party profile finds the case by the party's entries.
+    held = cases_of_entries(api.client.app.state.store, [first["entry_id"], "OTHER"])
+    assert [c["id"] for c in held] == [cid]
 
     # The outcome is the lines' label for the next training run (violation 1, reason tip).
     columns = [*model_source.lines.columns]
