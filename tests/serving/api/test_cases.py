@@ -109,19 +109,21 @@ def test_released_is_no_violation_and_the_flow_is_enforced(
     api: SimpleNamespace, model_source: Any
 ) -> None:
     h = auth(api.keys["admin"])
-    line = _scored(api, model_source, 1)[0]
+    line, more = _scored(api, model_source, 2)
     body = {"lines": [{"entry_id": line["entry_id"], "line_no": line["line_no"]}]}
     cid = api.client.post("/v1/cases", json=body, headers=h).json()["id"]
-    r = api.client.patch(f"/v1/cases/{cid}", json={"status": "released"}, headers=h)
+    url = f"/v1/cases/{cid}"
+    r = api.client.patch(url, json={"status": "released"}, headers=h)
     assert r.status_code == 422 and "admissibility_review" in r.text  # no skipping the review
-    api.client.patch(f"/v1/cases/{cid}", json={"status": "admissibility_review"}, headers=h)
-    assert (
-        api.client.patch(f"/v1/cases/{cid}", json={"status": "released"}, headers=h).status_code
-        == 200
-    )
+    added = {"lines": [{"entry_id": more["entry_id"], "line_no": more["line_no"]}]}
+    r = api.client.patch(url, json=added, headers=h)
+    assert r.status_code == 200 and len(r.json()["lines"]) == 2
+    assert r.json()["trail"][-1]["action"] == "link_lines"
+    api.client.patch(url, json={"status": "admissibility_review"}, headers=h)
+    assert api.client.patch(url, json={"status": "released"}, headers=h).status_code == 200
     labels = load_feedback_lines(api.settings, [*model_source.lines.columns]).frame
-    assert labels["violation"].tolist() == [0.0]
-    assert labels["inspection_reason"].tolist() == ["targeted"]
+    assert labels["violation"].tolist() == [0.0, 0.0]
+    assert labels["inspection_reason"].tolist() == ["targeted", "targeted"]
 
 
 def test_bad_cases_and_documents_are_refused(api: SimpleNamespace, model_source: Any) -> None:
