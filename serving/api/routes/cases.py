@@ -22,6 +22,25 @@ NOT_FOUND: Responses = {404: problem("No case (or no such document of the case).
 UNAVAILABLE: Responses = {503: problem("The store is unavailable: nothing was stored.")}
 
 
+_DOCUMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary",
+                                 "description": "PDF, PNG, JPEG, text or CSV; at most 5 MB"},
+                    },
+                }
+            }
+        },
+    }
+}  # fmt: skip
+
+
 def _invalid(exc: Exception) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("body",), "msg": str(exc)}])
 
@@ -102,6 +121,7 @@ async def patch_case(
     "/cases/{case_id}/documents",
     status_code=status.HTTP_201_CREATED,
     summary="Attach a document",
+    openapi_extra=_DOCUMENT_BODY,
     responses={**AUTH, **NOT_FOUND, **BAD_BODY, **TOO_LARGE, **INVALID, **UNAVAILABLE},
 )
 async def post_document(

@@ -155,3 +155,14 @@ def test_bad_cases_and_documents_are_refused(api: SimpleNamespace, model_source:
     assert api.client.get(f"/v1/cases/{cid}/documents/999", headers=h).status_code == 404
     assert api.client.get("/v1/cases/999", headers=h).status_code == 404
     assert api.client.patch(f"/v1/cases/{cid}", json={}, headers=h).status_code == 422
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path, method, codes in (
+        ("/v1/cases", "post", {"201", "401", "403", "413", "422", "429", "503"}),
+        ("/v1/cases/{case_id}", "patch", {"200", "401", "403", "404", "422", "429", "503"}),
+        ("/v1/cases/{case_id}/documents", "post", {"201", "404", "413", "422", "503"}),
+        ("/v1/tips", "post", {"201", "401", "403", "413", "422", "429", "503"}),
+        ("/v1/tips/{tip_id}", "patch", {"200", "401", "403", "404", "422", "429", "503"}),
+    ):
+        assert codes <= set(paths[path][method]["responses"]), (path, method)
+    body = paths["/v1/cases/{case_id}/documents"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in body
