@@ -24,7 +24,7 @@ from sqlalchemy import inspect
 
 from models.audit_rows import AuditRows
 from models.settings import Settings
-from models.store import AuditStore
+from models.store import AuditStore, FeedbackWrite
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +103,38 @@ def record_outcome(
             f"decision_id: no scored decision {decision} for entry {entry_id} line {line_no}"
         )
     rows = AuditRows(request_id, key_id)
-    record = {"ts": rows.ts, "key_id": key_id, "source": source, **item}
     with store.feedback_write(entry_id, line_no) as tx:
-        fid = tx.add(record)
-        records = tx.records()
-        found = resolve(records)
-        tx.set_status(found.status, found.feedback_id, len(records), rows.ts)
-        detail = {**item, "source": source, "feedback_id": fid, "line_status": found.status,
-                  "label_feedback_id": found.feedback_id}  # fmt: skip
-        tx.audit([rows.feedback(entry_id, line_no, detail)])
-    if found.status == REVIEW:
-        log.info("feedback %d puts a line under review (conflicting outcomes)", fid)
-    return {"feedback_id": fid, "request_id": request_id, "decision_id": decision,
+        written = write_outcome(tx, item, rows, source=source)
+    if written["line_status"] == REVIEW:
+        log.info(
+            "feedback %d puts a line under review (conflicting outcomes)", written["feedback_id"]
+        )
+    return {"request_id": request_id, **written}
+
+
+def write_outcome(
+    tx: FeedbackWrite, item: Mapping[str, Any], rows: AuditRows, *, source: str
+) -> dict[str, Any]:
+    """Inside a feedback transaction: store the outcome, re-resolve its line, audit both.
+
+    Args:
+        tx: The line's feedback transaction (its decision already checked).
+        item: The outcome (see :func:`record_outcome`).
+        rows: The audit rows' builder (who, which request, when).
+        source: ``workbench`` or ``api``.
+
+    Returns:
+        ``feedback_id``, ``decision_id``, ``line_status`` and ``label_feedback_id``.
+    """
+    record = {"ts": rows.ts, "key_id": rows.key_id, "source": source, **item}
+    fid = tx.add(record)
+    records = tx.records()
+    found = resolve(records)
+    tx.set_status(found.status, found.feedback_id, len(records), rows.ts)
+    detail = {**item, "source": source, "feedback_id": fid, "line_status": found.status,
+              "label_feedback_id": found.feedback_id}  # fmt: skip
+    tx.audit([rows.feedback(tx.entry_id, tx.line_no, detail)])
+    return {"feedback_id": fid, "decision_id": item["decision_id"],
             "line_status": found.status, "label_feedback_id": found.feedback_id}  # fmt: skip
 
 

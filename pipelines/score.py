@@ -15,7 +15,9 @@ from tqdm import tqdm
 from models.contract.reader import iter_entry_lines
 from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
+from models.scoring.tip_reasons import TipIndex
 from models.settings import get_settings
+from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
 from pipelines.score_output import OUTPUT_COLUMNS, rank_file
 from pipelines.spark_score import score_spark
@@ -37,6 +39,7 @@ def score_files(
     explain_share: float,
     allow_bad_rows: bool,
     chunk_rows: int = 250_000,
+    tips: TipIndex | None = None,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
@@ -53,6 +56,7 @@ def score_files(
         allow_bad_rows: Quarantine bad rows and go on, instead of stopping at the first chunk
             that has any.
         chunk_rows: Lines per chunk.
+        tips: Tips that are evidence (each line a tip names gets a ``tip`` reason).
 
     Returns:
         Lines scored.
@@ -75,7 +79,11 @@ def score_files(
             for chunk in prefetch(chunks):
                 scored = _serialise(
                     scorer.score(
-                        chunk.lines, reasons=reasons, explain_share=explain_share, as_json=True
+                        chunk.lines,
+                        reasons=reasons,
+                        explain_share=explain_share,
+                        as_json=True,
+                        tips=tips,
                     ).to_frame()
                 )
                 if out.suffix == ".parquet":
@@ -124,6 +132,7 @@ def score_command(
             reasons,
             explain_share,
             allow_bad_rows,
+            tips=load_tip_index(settings),
         )
     else:
         raise typer.BadParameter(f"engine must be pandas or spark, not {engine!r}")

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError, ShadowScores
+from models.tips import TipBook
 from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.state.settings = settings
     app.state.holder = ModelHolder(settings, model_uri)
     app.state.store = AuditStore(settings.audit_store_url())
+    app.state.tips = TipBook(app.state.store)
     app.state.keys = KeyStore(settings.keys_path())
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.throttle = FailureThrottle(
@@ -180,7 +182,7 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         app.state.store, settings.drift_window, settings.drift_threshold, settings.drift_min_lines
     )
     app.state.shadows = ShadowScores(app.state.store)
-    app.state.jobs = JobManager(settings.data_dir / "jobs")
+    app.state.jobs = JobManager(settings.data_dir / "jobs", tips=app.state.tips)
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -34,6 +34,7 @@ import pandas as pd
 
 from models.contract.batch import Lines
 from models.store import AuditStore, AuditUnavailableError, now_iso
+from models.tips import TipBook
 from serving.drift import DriftMonitor
 from serving.errors import log_failure
 from serving.instruments import Instruments
@@ -81,9 +82,12 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 class JobManager:
     """Runs, resumes and reports scoring jobs."""
 
-    def __init__(self, folder: Path, chunk_lines: int = CHUNK_LINES) -> None:
+    def __init__(
+        self, folder: Path, chunk_lines: int = CHUNK_LINES, tips: TipBook | None = None
+    ) -> None:
         self.folder = folder
         self.chunk_lines = chunk_lines
+        self.tips = tips  # the tips that are evidence, read again for every chunk
         self._executor: ThreadPoolExecutor | None = None
         self._active: set[str] = set()
         self._lock = threading.Lock()
@@ -175,6 +179,7 @@ class JobManager:
                 inputs=frame_inputs(todo),
                 reasons=job["reasons"], request_id=job["job_id"], key_id=job["key_id"],
                 action="score_file", explain_share=job["explain_share"],
+                tips=self.tips.index() if self.tips is not None else None,
             )  # fmt: skip
             # raises before any score is kept
             audit(job["store"], job["instruments"], scored, drift=job["drift"])

@@ -27,6 +27,7 @@ from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
 from models.scoring.presumption import join_presumptions
 from models.scoring.scorer import Scores
+from models.scoring.tip_reasons import TipIndex
 from models.store import (
     AuditStore,
     AuditUnavailableError,
@@ -270,6 +271,7 @@ def score_lines(
     key_id: str,
     action: str,
     explain_share: float = 1.0,
+    tips: TipIndex | None = None,
 ) -> Scored:
     """Score lines and build their audit rows; nothing is written (see :func:`audit`).
 
@@ -282,10 +284,11 @@ def score_lines(
         key_id: The caller's key id.
         action: The audit action (``score``, ``score_file``).
         explain_share: Share of lines, riskiest first, that get reasons.
+        tips: Tips that count as evidence (each line a tip names gets a ``tip`` reason).
     """
     t0 = time.perf_counter()
     scorer = model.scorer
-    scored = scorer.score(lines, reasons, explain_share, observe=True)
+    scored = scorer.score(lines, reasons, explain_share, observe=True, tips=tips)
     # The scorer's reasons are plain Python values already: no conversion per value.
     out = response_lines(
         line_fields(scored, unknown_fields(lines, scorer.bundle.state.passthrough))

@@ -25,6 +25,7 @@ from models.scoring.drift import drift_columns
 from models.scoring.explain import reasons_for
 from models.scoring.presumption import presumed_first, presumptions
 from models.scoring.psi import DriftReference
+from models.scoring.tip_reasons import TipIndex, merge_reasons, tip_reasons
 
 NO_REASONS = "[]"
 # What files store per explained line (json.dumps(items, ensure_ascii=False)); one encoder,
@@ -229,6 +230,7 @@ class Scorer:
         explain_share: float = 1.0,
         as_json: bool = False,
         observe: bool = False,
+        tips: TipIndex | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -242,6 +244,8 @@ class Scorer:
                 unexplained lines share one ``"[]"`` string instead of millions of lists.
             observe: Keep what gives each line's drift bins (``Scores.drift_bins``), when
                 the model has a drift reference.
+            tips: Tips that count as evidence: every line a tip names gets a ``tip``
+                reason (explained or not), when ``reasons`` is above 0.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
@@ -261,9 +265,10 @@ class Scorer:
         p = calibrate(margin, self.bundle.calibration)
         presumption = presumptions(signals, lines["entry_date"])
         explained = np.full(n_lines, NO_REASONS if as_json else None, dtype=object)
-        if reasons > 0 and n_lines:
+        n = n_lines if explain_share >= 1 else int(np.ceil(explain_share * n_lines))
+        # A share of 0 explains no line (LightGBM fails on an empty matrix); tips still count.
+        if reasons > 0 and n:
             # The lines explained are those ranked first, presumed ones before all others.
-            n = n_lines if explain_share >= 1 else int(np.ceil(explain_share * n_lines))
             idx = np.sort(presumed_first(presumption, p)[:n])
             sub = data.iloc[idx] if isinstance(data, pd.DataFrame) else data[idx]
             contrib = self.bundle.booster.predict(
@@ -276,6 +281,9 @@ class Scorer:
                 strict=True,
             ):
                 explained[i] = _REASONS_TEXT(items) if as_json else items
+        if reasons > 0 and tips:
+            for i, extra in tip_reasons(lines, tips, self.cache).items():
+                explained[i] = merge_reasons(explained[i], extra, as_json)
         if not as_json:
             empty = np.flatnonzero(pd.isna(explained))
             if len(empty):

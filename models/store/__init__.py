@@ -3,8 +3,11 @@
 - :mod:`~models.store.tables`: every table, declared on one ``metadata``.
 - :mod:`~models.store.engine`: engines, time stamps, canonical JSON and input hashes.
 - :mod:`~models.store.audit`: :class:`AuditStore`, the hash-chained audit log and feedback.
+- :mod:`~models.store.audit_reads`: its read queries (decisions, feedback, a job's lines).
 - :mod:`~models.store.feedback_write`: one line's feedback inside one transaction.
 - :mod:`~models.store.drift`: drift alerts; :mod:`~models.store.shadow`: shadow scores.
+- :mod:`~models.store.tips`: tips (allegations) and the parties they name.
+- :mod:`~models.store.cases`: cases, their lines, tips, trail and documents.
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
@@ -12,6 +15,7 @@ its tables on :data:`~models.store.tables.metadata`, and is imported below so th
 """
 
 from models.store.audit import AuditStore
+from models.store.cases import CaseStore
 from models.store.drift import DriftAlert, DriftAlerts
 from models.store.engine import (
     BUSY_TIMEOUT_MS,
@@ -33,6 +37,7 @@ from models.store.tables import (
     feedback_lines,
     metadata,
 )
+from models.store.tips import TipStore
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -41,10 +46,12 @@ __all__ = [
     "SCORING_ACTIONS",
     "AuditStore",
     "AuditUnavailableError",
+    "CaseStore",
     "DriftAlert",
     "DriftAlerts",
     "FeedbackWrite",
     "ShadowScores",
+    "TipStore",
     "audit",
     "audit_head",
     "canonical_json",

@@ -18,7 +18,6 @@ answers 503 instead of answering into a file nobody will read.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
@@ -36,16 +35,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from models import audit_chain as chain
+from models.errors import UserError
 from models.sqlite_file import OpenedFile, sqlite_file
+from models.store.audit_reads import AuditReads
 from models.store.engine import BUSY_TIMEOUT_MS, AuditUnavailableError, make_engine, now_iso
 from models.store.feedback_write import FeedbackWrite
 from models.store.tables import (
     HASHED,
-    SCORING_ACTIONS,
     audit,
     audit_head,
     feedback,
-    feedback_lines,
     metadata,
 )
 
@@ -57,6 +56,9 @@ _LAST_ID = select(func.max(audit.c.id))
 _INSERT, _AUDIT_COLUMNS = audit.insert(), tuple(c.name for c in audit.columns)
 _MOVE_HEAD = update(audit_head).where(_THE_HEAD)
 
+# Appends audit rows inside a transaction and returns their ids (see AuditStore.audited).
+Append = Callable[[Iterable[Mapping[str, Any]]], list[int]]
+
 # PostgreSQL advisory lock taken by feedback writes: a line's status is computed from all its
 # records, so two outcomes for one line must not be resolved side by side.
 FEEDBACK_LOCK = 0x666C726B
@@ -66,7 +68,7 @@ class _BusyError(Exception):
     """Another process holds the SQLite write lock and the caller would not wait."""
 
 
-class AuditStore:
+class AuditStore(AuditReads):
     """Append-only, hash-chained audit log and feedback records behind one SQLAlchemy engine."""
 
     def __init__(self, url: str) -> None:
@@ -257,7 +259,9 @@ class AuditStore:
             if not wait:
                 cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
-    def _append(self, cur: Any, prepared: Sequence[tuple[dict[str, Any], str]]) -> None:
+    def _append(
+        self, cur: Any, prepared: Sequence[tuple[dict[str, Any], str]]
+    ) -> list[dict[str, Any]]:
         """Chain prepared rows onto the head and insert them, inside :meth:`_transaction`.
 
         Ids are given here, after the largest of the head's last id and the table's: the
@@ -275,6 +279,7 @@ class AuditStore:
         sql, order = self._compiled("move_head", _MOVE_HEAD, ("last_id", "last_hash"))
         last = chained[-1]
         cur.execute(sql, _params(order, {"last_id": last["id"], "last_hash": last["row_hash"]}))
+        return chained
 
     def _compiled(
         self, name: Any, stmt: Any, columns: tuple[str, ...] | None = None
@@ -295,9 +300,25 @@ class AuditStore:
     def feedback_write(self, entry_id: str, line_no: int) -> Iterator[FeedbackWrite]:
         """One transaction writing a line's feedback record, its status and its audit rows.
 
-        Feedback writes are serialised (the SQLite writer and ``BEGIN IMMEDIATE``, a
-        PostgreSQL advisory lock, taken before the chain's head), so the status computed
-        from the line's records sees every record committed before.
+        Feedback writes are serialised (see :meth:`audited`), so the status computed from
+        the line's records sees every record committed before.
+
+        Raises:
+            AuditUnavailableError: The write failed, or the SQLite file is not the one
+                opened; nothing was recorded.
+        """
+        with self.audited("feedback write") as (conn, append):
+            yield FeedbackWrite(conn, entry_id, line_no, append)
+
+    @contextlib.contextmanager
+    def audited(self, what: str) -> Iterator[tuple[Connection, Append]]:
+        """One transaction of officers' work (feedback, tips, cases) and its audit rows.
+
+        These writes are serialised (the SQLite writer and ``BEGIN IMMEDIATE``, a
+        PostgreSQL advisory lock, taken before the chain's head): a write that reads a
+        state (a line's records, a case's status) and changes it sees every write committed
+        before. Yields the connection and a function appending audit rows to the chain in
+        its transaction (it returns their ids).
 
         Raises:
             AuditUnavailableError: The write failed, or the SQLite file is not the one
@@ -311,60 +332,22 @@ class AuditStore:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 else:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEEDBACK_LOCK})
-                yield FeedbackWrite(conn, entry_id, line_no, self._append_on(conn))
+                yield conn, self._append_on(conn)
             self._check_file()
+        except UserError:
+            raise  # the caller's refusal (a closed case...): rolled back, said as it is
         except (SQLAlchemyError, self._dbapi_error, KeyError, ValueError, TypeError) as exc:
-            raise AuditUnavailableError(f"feedback write failed: {type(exc).__name__}") from exc
+            raise AuditUnavailableError(f"{what} failed: {type(exc).__name__}") from exc
 
-    def _append_on(self, conn: Connection) -> Callable[[Iterable[Mapping[str, Any]]], None]:
+    def _append_on(self, conn: Connection) -> Append:
         """Appending audit rows to the chain in ``conn``'s transaction (its driver cursor)."""
 
-        def append(rows: Iterable[Mapping[str, Any]]) -> None:
+        def append(rows: Iterable[Mapping[str, Any]]) -> list[int]:
             prepared = chain.prepare(rows, HASHED)
             with contextlib.closing(conn.connection.cursor()) as cur:
-                self._append(cur, prepared)
+                return [int(r["id"]) for r in self._append(cur, prepared)]
 
         return append
-
-    def has_decision(self, entry_id: str, line_no: int, decision_id: str) -> bool:
-        """Whether this line was scored (and audited) with input hash ``decision_id``."""
-        q = (
-            select(audit.c.id)
-            .where(audit.c.entry_id == entry_id, audit.c.line_no == line_no)
-            .where(audit.c.input_hash == decision_id)
-            .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
-            .where(audit.c.input_json.is_not(None))
-            .limit(1)
-        )
-        try:
-            self._ensure()
-            with self.engine.connect() as conn:
-                return conn.execute(q).first() is not None
-        except SQLAlchemyError as exc:
-            raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
-
-    def feedback_for(self, entry_id: str) -> list[dict[str, Any]]:
-        """The feedback records of one entry, oldest first, each with its line's ``status``."""
-        self._ensure()
-        q = (
-            select(feedback, feedback_lines.c.status.label("line_status"),
-                   feedback_lines.c.feedback_id.label("in_force"))
-            .join(feedback_lines, (feedback_lines.c.entry_id == feedback.c.entry_id)
-                  & (feedback_lines.c.line_no == feedback.c.line_no), isouter=True)
-            .where(feedback.c.entry_id == entry_id)
-            .order_by(feedback.c.id)
-        )  # fmt: skip
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
-
-    def audit_rows(self, request_id: str | None = None) -> list[dict[str, Any]]:
-        """Audit rows, oldest first (optionally of one request): for tests and reviews."""
-        self._ensure()
-        q = select(audit).order_by(audit.c.id)
-        if request_id is not None:
-            q = q.where(audit.c.request_id == request_id)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
 
     def verify(self, noted: str | None = None) -> chain.Verdict:
         """Walk the audit log's hash chain; read-only (nothing is created or migrated).
@@ -400,73 +383,6 @@ class AuditStore:
         except SQLAlchemyError as exc:
             raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
 
-    def job_lines(self, request_id: str) -> list[dict[str, Any]]:
-        """The scored lines audited under ``request_id`` (to resume a job without rescoring).
-
-        Returns:
-            ``entry_id, line_no, decision_id, risk_score, risk_band, reasons, presumption``
-            per audited line.
-
-        Raises:
-            AuditUnavailableError: The store cannot be read.
-        """
-        q = (
-            select(audit.c.entry_id, audit.c.line_no, audit.c.risk_score, audit.c.risk_band,
-                   audit.c.reasons_json, audit.c.input_hash)
-            .where(audit.c.request_id == request_id, audit.c.action.in_(SCORING_ACTIONS))
-            .order_by(audit.c.id)
-        )  # fmt: skip
-        try:
-            self._ensure()
-            with self.engine.connect() as conn:
-                rows = conn.execute(q).all()
-        except SQLAlchemyError as exc:
-            raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
-        return [
-            {
-                "entry_id": str(r.entry_id),
-                "line_no": int(r.line_no),
-                "decision_id": r.input_hash,
-                "risk_score": float(r.risk_score),
-                "risk_band": str(r.risk_band),
-                **_decision(r.reasons_json),
-            }
-            for r in rows
-        ]
-
-    def feedback_for_training(
-        self,
-    ) -> tuple[list[dict[str, Any]], dict[tuple[str, int], dict[str, Any]], list[dict[str, Any]]]:
-        """Everything training needs to turn feedback into labelled lines.
-
-        Returns:
-            ``(records, statuses, inputs)``: every feedback record (oldest first); each
-            judged line's status row by ``(entry_id, line_no)``; and the audited scored
-            inputs (``entry_id, line_no, input_hash, ts, input_json``, oldest first) of the
-            entries that have feedback.
-        """
-        self._ensure()
-        with self.engine.connect() as conn:
-            records = [
-                dict(r._mapping) for r in conn.execute(select(feedback).order_by(feedback.c.id))
-            ]
-            if not records:
-                return [], {}, []
-            statuses = {
-                (str(r.entry_id), int(r.line_no)): dict(r._mapping)
-                for r in conn.execute(select(feedback_lines))
-            }
-            q = (
-                select(audit.c.entry_id, audit.c.line_no, audit.c.input_hash, audit.c.ts,
-                       audit.c.input_json)
-                .where(audit.c.input_json.is_not(None))
-                .where(audit.c.action.in_(SCORING_ACTIONS) | audit.c.action.like("workbench_%"))
-                .where(audit.c.entry_id.in_(sorted({r["entry_id"] for r in records})))
-                .order_by(audit.c.id)
-            )  # fmt: skip
-            inputs = [dict(r._mapping) for r in conn.execute(q)]
-        return records, statuses, inputs
-
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
@@ -475,9 +391,3 @@ class AuditStore:
 def _params(order: tuple[str, ...] | None, values: Mapping[str, Any]) -> Any:
     """Driver parameters: a tuple in ``order`` for positional styles, else the mapping."""
     return values if order is None else tuple(values[k] for k in order)
-
-
-def _decision(reasons_json: str | None) -> dict[str, Any]:
-    """The reasons and presumption stored in an audit row's ``reasons_json``."""
-    stored = json.loads(reasons_json) if reasons_json else {}
-    return {"reasons": stored.get("reasons", []), "presumption": stored.get("presumption", "")}

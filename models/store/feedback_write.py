@@ -18,7 +18,7 @@ class FeedbackWrite:
         conn: Connection,
         entry_id: str,
         line_no: int,
-        append: Callable[[Iterable[Mapping[str, Any]]], None],
+        append: Callable[[Iterable[Mapping[str, Any]]], Any],
     ) -> None:
         self._conn = conn
         self.entry_id = entry_id

@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException, Request, Response, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from models.store import AuditStore, ShadowScores
+from models.tips import TipBook
 from serving.api.gate import PRINCIPAL
 from serving.auth import KeyStore, Principal
 from serving.deps import new_request_id
@@ -40,6 +41,7 @@ class Scoring:
         instruments: The app's Prometheus instruments.
         drift: The drift window of the served model.
         shadows: Where shadow scores are kept.
+        tips: The tips that are evidence on scored lines.
     """
 
     model: LoadedModel
@@ -48,13 +50,17 @@ class Scoring:
     instruments: Instruments
     drift: DriftMonitor
     shadows: ShadowScores
+    tips: TipBook
 
 
 async def scoring(request: Request) -> Scoring:
     """The served model with the audit store and instruments; 503 when no model is loaded."""
     state = request.app.state
     holder: ModelHolder = state.holder
-    return Scoring(holder.get(), holder, state.store, state.instruments, state.drift, state.shadows)
+    return Scoring(
+        holder.get(), holder, state.store, state.instruments, state.drift, state.shadows,
+        state.tips,
+    )  # fmt: skip
 
 
 ScoringDep = Annotated[Scoring, Depends(scoring)]
@@ -121,3 +127,5 @@ BatchKey = Annotated[Principal, Depends(require("batch"))]
 FeedbackKey = Annotated[Principal, Depends(require("feedback"))]
 AdminKey = Annotated[Principal, Depends(require("admin"))]
 CheckKey = Annotated[Principal, Depends(require("check"))]
+TipsKey = Annotated[Principal, Depends(require("tips"))]
+CasesKey = Annotated[Principal, Depends(require("cases"))]

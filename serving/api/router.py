@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serving.api.routes import admin, check, feedback, files, health, model, score
+from serving.api.routes import admin, cases, check, feedback, files, health, model, score, tips
 
 router = APIRouter()
 router.include_router(score.router)
 router.include_router(files.router)
 router.include_router(feedback.router)
+router.include_router(tips.router)
+router.include_router(cases.router)
 router.include_router(model.router)
 router.include_router(admin.router)
 router.include_router(check.router)

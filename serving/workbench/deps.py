@@ -82,3 +82,5 @@ async def owned_worklist(wl_id: str, session: SessionDep, wb: WorkbenchDep) -> W
 
 
 WorklistDep = Annotated[Worklist, Depends(owned_worklist)]
+TipsSession = Annotated[Session, Depends(session_with("tips"))]
+CasesSession = Annotated[Session, Depends(session_with("cases"))]

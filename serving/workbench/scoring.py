@@ -18,6 +18,7 @@ import pandas as pd
 
 from models.audit_rows import AuditRows
 from models.contract.batch import Lines
+from models.scoring.tip_reasons import TipIndex
 from models.store import AuditStore
 from serving.drift import DriftMonitor
 from serving.instruments import Instruments
@@ -73,18 +74,29 @@ def audit_view(
 
 
 def _score(
-    model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0
+    model: LoadedModel,
+    lines: pd.DataFrame,
+    reasons: int,
+    share: float = 1.0,
+    tips: TipIndex | None = None,
 ) -> pd.DataFrame:
-    return _scores(model, lines, reasons, share)[0]
+    return _scores(model, lines, reasons, share, tips=tips)[0]
 
 
 def _scores(
-    model: LoadedModel, lines: pd.DataFrame, reasons: int, share: float = 1.0, observe: bool = False
+    model: LoadedModel,
+    lines: pd.DataFrame,
+    reasons: int,
+    share: float = 1.0,
+    observe: bool = False,
+    tips: TipIndex | None = None,
 ) -> tuple[pd.DataFrame, Callable[[], np.ndarray | None]]:
     # Every workbench score comes from here: the day's ranking (with what gives its drift
     # bins, asked on the audit thread), a page's reasons, an entry.
     batch = Lines.from_frame(lines, model.scorer.bundle.state.passthrough)
-    got = model.scorer.score(batch, reasons=reasons, explain_share=share, observe=observe)
+    got = model.scorer.score(
+        batch, reasons=reasons, explain_share=share, observe=observe, tips=tips
+    )
     return got.to_frame(), got.drift_bins
 
 
@@ -187,8 +199,12 @@ def top_reason(wl: Worklist, entry_id: str, line_no: int) -> dict[str, Any] | No
     return next((r for r in items if r.get("direction") in ("presumes", "raises")), None)
 
 
-def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
+def explain_entry(
+    wl: Worklist, entry_id: str, tips: TipIndex | None = None
+) -> list[dict[str, Any]]:
     """Every line of an entry with its score and *all* reason groups, plus the baseline.
+
+    ``tips``: the tips that are evidence now (a line a tip names gets its ``tip`` reason).
 
     Returns:
         Per line (by ``line_no``): ``line`` (contract fields), ``risk_score``, ``risk_band``,
@@ -199,7 +215,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
     sub = wl.entry_lines(entry_id).reset_index(drop=True)
     if not len(sub):
         return []
-    out = _score(wl.model, sub, ALL_REASONS)
+    out = _score(wl.model, sub, ALL_REASONS, tips=tips)
     cal = wl.model.scorer.bundle.calibration
     decisions = decision_ids(sub)
     lines = []

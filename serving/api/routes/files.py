@@ -15,6 +15,7 @@ from serving.api.schemas import FileRefused, FileScoreResponse, JobAccepted, Job
 from serving.deps import DriftDep, InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
 from serving.jobs import job_id_for
 from serving.service import audit, frame_inputs, rank_entries, score_lines
+from serving.tips import tip_index
 from serving.uploads import UploadRefusedError, read_upload, report_rows
 
 router = APIRouter(prefix="/v1", tags=["score"])
@@ -136,6 +137,7 @@ async def score_file(
         scored = score_lines(
             model=model, lines=read.lines, inputs=frame_inputs(read.frame), reasons=reasons,
             request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
+            tips=tip_index(request.app.state),
         )  # fmt: skip
         audit(store, instruments, scored, drift=drift)  # raises (503) before any score is returned
         return scored.results

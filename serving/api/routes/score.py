@@ -58,7 +58,7 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> Response:
         read = validate_request(inputs, model.scorer.bundle.state.passthrough)
         scored = score_lines(
             model=model, lines=read.lines, inputs=inputs, reasons=body.reasons,
-            request_id=rid, key_id=who.key_id, action="score",
+            request_id=rid, key_id=who.key_id, action="score", tips=ctx.tips.index(),
         )  # fmt: skip
         return read, scored, audit(ctx.store, ctx.instruments, scored, wait=wait)
 

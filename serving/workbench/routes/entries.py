@@ -10,11 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from models.cases import cases_of_entry
 from models.feedback import OUTCOMES, UnknownDecisionError
 from models.scoring.bundle import Calibration
 from serving.deps import StoreDep, new_request_id
 from serving.feedback import FeedbackIn, store_feedback
 from serving.service import decision_ids
+from serving.tips import tip_index
 from serving.workbench.charts import highlight, steps_for, value_range_svg, waterfall_svg
 from serving.workbench.deps import FeedbackSession, FormDep, ScoreSession, WorklistDep
 from serving.workbench.pages import PageError, render
@@ -25,8 +27,11 @@ router = APIRouter(include_in_schema=False)
 
 def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
     """Add a line's waterfall, evidence by reason, highlighted addresses, value chart."""
+    # Tips are evidence beside the model's contributions: listed apart, not a bar.
+    line["tips"] = [r for r in line["reasons"] if r["code"] == "tip"]
+    weighed = [r for r in line["reasons"] if r["code"] != "tip"]
     line["chart"] = waterfall_svg(
-        line["base"], steps_for(line["reasons"], line["rest"]), cal.a, cal.b,
+        line["base"], steps_for(weighed, line["rest"]), cal.a, cal.b,
         f"How the evidence moves line {line['line_no']} from the baseline to its score",
     )  # fmt: skip
     line["evidence"] = {r["code"]: r for r in line["reasons"]}
@@ -36,10 +41,10 @@ def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
         if r["direction"] == "presumes":
             code = "xinjiang_address" if r["evidence"]["basis"] == "xinjiang" else "listed_entity"
             line["evidence"].setdefault(code, r)
-    line["presumes"] = [r for r in line["reasons"] if r["direction"] == "presumes"]
-    line["notes"] = [r for r in line["reasons"] if r["direction"] == "note"]
-    line["raises"] = [r for r in line["reasons"] if r["direction"] == "raises"]
-    line["lowers"] = [r for r in line["reasons"] if r["direction"] == "lowers"]
+    line["presumes"] = [r for r in weighed if r["direction"] == "presumes"]
+    line["notes"] = [r for r in weighed if r["direction"] == "note"]
+    line["raises"] = [r for r in weighed if r["direction"] == "raises"]
+    line["lowers"] = [r for r in weighed if r["direction"] == "lowers"]
     xj = line["evidence"].get("xinjiang_address", {}).get("evidence", {})
     terms = list(xj.get("terms", []))
     line["mfr_address"] = highlight(line["line"].get("manufacturer_address"), terms)
@@ -56,7 +61,7 @@ async def entry(
     request: Request, entry_id: str, session: ScoreSession, wl: WorklistDep, store: StoreDep
 ) -> Response:
     """Every line of an entry: score, waterfall, evidence, the outcome form."""
-    lines = await run_in_threadpool(explain_entry, wl, entry_id)
+    lines = await run_in_threadpool(explain_entry, wl, entry_id, tip_index(request.app.state))
     if not lines:
         raise PageError(404, "Entry not found", f"No entry {entry_id} in this worklist.")
     for line in lines:
@@ -64,10 +69,12 @@ async def entry(
     rid = new_request_id()
     await run_in_threadpool(audit_view, store, wl, lines, rid, session.key_id)
     outcomes = await run_in_threadpool(store.feedback_for, entry_id)
+    cases = await run_in_threadpool(cases_of_entry, store, entry_id)
     return render(
         request, "entry.html",
         {"wl": wl, "entry_id": entry_id, "lines": lines, "outcomes": outcomes,
-         "saved": request.query_params.get("saved"), "choices": list(OUTCOMES)},
+         "saved": request.query_params.get("saved"), "choices": list(OUTCOMES),
+         "cases": cases, "can_open_case": "cases" in session.scopes},
     )  # fmt: skip
 
 

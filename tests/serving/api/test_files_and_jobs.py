@@ -151,3 +151,15 @@ def create_other_key(settings) -> str:
     from serving.auth import create_key
 
     return create_key(settings.keys_path(), "other-batcher", ["batch"])
+
+
+def test_a_file_scored_with_no_share_explained_has_no_reasons(
+    api: SimpleNamespace, model_source
+) -> None:
+    # explain_share 0 explained no line by handing LightGBM an empty matrix: a 500.
+    data = _csv(model_source.lines.head(5))
+    r = api.client.post("/v1/score/file", files={"file": ("d.csv", data, "text/csv")},
+                        data={"explain_share": "0"}, headers=auth(api.keys["batcher"]))  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["n_scored"] == 5
+    assert all(ln["reasons"] == [] for e in r.json()["entries"] for ln in e["lines"])
