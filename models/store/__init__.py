@@ -4,6 +4,8 @@
 - :mod:`~models.store.engine`: engines, time stamps, canonical JSON and input hashes.
 - :mod:`~models.store.audit`: :class:`AuditStore`, the hash-chained audit log and feedback.
 - :mod:`~models.store.feedback_write`: one line's feedback inside one transaction.
+- :mod:`~models.store.workbench`: the workbench's sessions and worklists.
+- :mod:`~models.store.parties`: the scored lines and outcomes of one party (profiles).
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
@@ -20,6 +22,7 @@ from models.store.engine import (
     now_iso,
 )
 from models.store.feedback_write import FeedbackWrite
+from models.store.parties import PartyLines
 from models.store.tables import (
     CHAIN_COLUMNS,
     HASHED,
@@ -30,6 +33,7 @@ from models.store.tables import (
     feedback_lines,
     metadata,
 )
+from models.store.workbench import WorkbenchStore
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -39,6 +43,8 @@ __all__ = [
     "AuditStore",
     "AuditUnavailableError",
     "FeedbackWrite",
+    "PartyLines",
+    "WorkbenchStore",
     "audit",
     "audit_head",
     "canonical_json",

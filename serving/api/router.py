@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serving.api.routes import admin, feedback, files, health, model, score
+from serving.api.routes import admin, feedback, files, health, model, parties, score
 
 router = APIRouter()
 router.include_router(score.router)
 router.include_router(files.router)
 router.include_router(feedback.router)
+router.include_router(parties.router)
 router.include_router(model.router)
 router.include_router(admin.router)
 router.include_router(health.router)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from serving.workbench.pages import STATIC_DIR, PageError, page_error
-from serving.workbench.routes import entries, model, signin, worklists
+from serving.workbench.routes import entries, model, parties, signin, worklists
 from serving.workbench.state import WorkbenchState
 
 router = APIRouter(include_in_schema=False)
@@ -14,11 +14,12 @@ router.include_router(signin.router)
 router.include_router(worklists.router)
 router.include_router(entries.router)
 router.include_router(model.router)
+router.include_router(parties.router)
 
 
 def install(app: FastAPI) -> None:
     """Add the workbench to ``app``: its state, its pages, its error page, its static files."""
-    app.state.workbench = WorkbenchState()
+    app.state.workbench = WorkbenchState.in_store(app.state.store, app.state.holder.model_for)
     app.include_router(router)
     app.add_exception_handler(PageError, page_error)
     if STATIC_DIR.is_dir():

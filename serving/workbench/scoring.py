@@ -8,6 +8,7 @@ on the worklist, in its detail view and from the API.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from typing import Any
@@ -16,11 +17,11 @@ import pandas as pd
 
 from models.audit_rows import AuditRows
 from models.contract.batch import Lines
-from models.store import AuditStore
+from models.store import AuditStore, AuditUnavailableError
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
 from serving.service import decision_ids, frame_inputs, plain, results, unknown_fields
-from serving.workbench.state import WorkbenchState, Worklist, WorklistStore
+from serving.workbench.state import DONE, WorkbenchState, Worklist, WorklistStore
 from serving.workbench.worklist import entries_table
 
 ALL_REASONS = 100  # more than there are reason groups: every group, for the waterfall
@@ -139,11 +140,23 @@ def build_worklist(
     for e, n, r in zip(scored["entry_id"], scored["line_no"], scored["reasons"], strict=True):
         if r:
             wl.reasons[(str(e), int(n))] = plain(r)
+    state.worklists.put(wl)  # in the store (audit pending) before anyone can open it
     wl.audit = state.auditor.submit(
-        _audit_lines, wl, store, model, frame, scored, request_id, key_id, latency
+        _audit_and_note, state, wl, store, model, frame, scored, request_id, key_id, latency
     )
-    state.worklists.put(wl)
     return wl
+
+
+def _audit_and_note(state: WorkbenchState, wl: Worklist, *args: Any) -> int:
+    """The per-line audit, then its end noted in the store (other workers read it there)."""
+    try:
+        n = _audit_lines(wl, *args)
+    except Exception as exc:
+        with contextlib.suppress(AuditUnavailableError):
+            state.worklists.audit_finished(wl, f"failed: {exc}")
+        raise
+    state.worklists.audit_finished(wl, DONE)
+    return n
 
 
 def ensure_reasons(wl: Worklist, entry_ids: list[str], k: int = 3) -> None:

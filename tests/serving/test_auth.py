@@ -50,7 +50,7 @@ def test_unknown_scopes_and_reused_ids_are_refused_by_name(tmp_path: Path) -> No
     with pytest.raises(ValueError) as exc:
         create_key(path, "k", ["score", "delete", "root"])
     assert str(exc.value) == (
-        "unknown scope(s) ['delete', 'root']; known: ['score', 'batch', 'feedback', 'admin']"
+        "unknown scope(s) ['delete', 'root']; known: ['score', 'batch', 'feedback', 'admin', 'parties']"
     )
     assert not path.exists()
     create_key(path, "k", ["score"])

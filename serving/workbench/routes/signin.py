@@ -33,7 +33,8 @@ SIGNIN_MAX_BYTES = 4096
 @router.get("/")
 async def home(request: Request, wb: WorkbenchDep) -> Response:
     """Worklists for a signed-in officer, else the sign-in page."""
-    signed_in = wb.sessions.get(request.cookies.get(COOKIE)) is not None
+    session = await run_in_threadpool(wb.sessions.get, request.cookies.get(COOKIE))
+    signed_in = session is not None
     return RedirectResponse("/worklists" if signed_in else "/signin", status.HTTP_303_SEE_OTHER)
 
 
@@ -92,7 +93,7 @@ async def signin(
         await _failed(throttle, store, address)
         return _signin(request, "That API key is not valid. Check it and try again.", 401)
     enforce_rate(limiter, who.key_id)
-    session = wb.sessions.create(who)
+    session = await run_in_threadpool(wb.sessions.create, who)
     await run_in_threadpool(
         audit_event, store, request_id=new_request_id(), key_id=who.key_id,
         action="workbench_signin", detail={"scopes": sorted(who.scopes)},
@@ -109,7 +110,7 @@ async def signout(
     session: SessionDep, _form: FormDep, wb: WorkbenchDep, store: StoreDep
 ) -> Response:
     """End the session."""
-    wb.sessions.drop(session.sid)
+    await run_in_threadpool(wb.sessions.drop, session.sid)
     await run_in_threadpool(
         audit_event, store, request_id=new_request_id(), key_id=session.key_id,
         action="workbench_signout",
