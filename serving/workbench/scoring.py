@@ -9,8 +9,10 @@ on the worklist, in its detail view and from the API.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
+from concurrent.futures import Future
 from typing import Any
 
 import pandas as pd
@@ -24,6 +26,7 @@ from serving.service import decision_ids, frame_inputs, plain, results, unknown_
 from serving.workbench.state import DONE, WorkbenchState, Worklist, WorklistStore
 from serving.workbench.worklist import entries_table
 
+log = logging.getLogger(__name__)
 ALL_REASONS = 100  # more than there are reason groups: every group, for the waterfall
 # Lines explained while the whole day is scored: the riskiest ones, which hold the top lines of
 # the first page's entries, so that page needs no second call to the scorer.
@@ -140,11 +143,21 @@ def build_worklist(
     for e, n, r in zip(scored["entry_id"], scored["line_no"], scored["reasons"], strict=True):
         if r:
             wl.reasons[(str(e), int(n))] = plain(r)
-    state.worklists.put(wl)  # in the store (audit pending) before anyone can open it
+    # In memory now (the redirect's page reads it here); in the store from the writer thread,
+    # while the first page is drawn; then the per-line audit, on the same thread.
+    state.worklists.cache(wl)
+    state.auditor.submit(state.worklists.store, wl).add_done_callback(_log_store_failure)
     wl.audit = state.auditor.submit(
         _audit_and_note, state, wl, store, model, frame, scored, request_id, key_id, latency
     )
     return wl
+
+
+def _log_store_failure(done: Future[None]) -> None:
+    # Only this process has the worklist then: other workers and a restart will not find it.
+    exc = done.exception()
+    if exc is not None:
+        log.error("worklist not stored (this process alone has it): %s", exc)
 
 
 def _audit_and_note(state: WorkbenchState, wl: Worklist, *args: Any) -> int:

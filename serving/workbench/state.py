@@ -35,6 +35,8 @@ from serving.workbench.worklist import entries_table
 CACHED_WORKLISTS = 12  # worklists a process keeps in memory; the store keeps them all
 KEEP_WORKLISTS_S = 30 * 86400  # a worklist is removed from the store after 30 days
 PENDING, DONE = "pending", "done"
+# A worklist asked of a worker that did not score it may still be on its way to the store.
+STORE_WAIT_S, STORE_POLL_S = 5.0, 0.2
 # Columns a worklist's blob adds to its lines: the scores (and reasons computed at upload).
 _SCORE_COLUMNS = ("risk_score", "risk_band", "model_version")
 _PREFIX = "__wl_"
@@ -136,11 +138,21 @@ class WorklistStore:
 
     def put(self, wl: Worklist) -> None:
         """Store a new worklist (and drop those past their lifetime); keep it in memory."""
+        self.cache(wl)
+        self.store(wl)
+
+    def store(self, wl: Worklist) -> None:
+        """Write a worklist to the store (a 50,000-line day: a Parquet blob of ~1.3 MB).
+
+        The workbench runs this on its writer thread while the first page is drawn: the
+        process that scored the worklist has it in memory, and another worker that is asked
+        for it first waits for the row (:meth:`get`).
+        """
         self._db.put_worklist(pack(wl))
         self._db.prune_worklists(time.time() - KEEP_WORKLISTS_S)
-        self._cache(wl)
 
-    def _cache(self, wl: Worklist) -> None:
+    def cache(self, wl: Worklist) -> None:
+        """Keep a worklist in this process's memory (the most recent ``CACHED_WORKLISTS``)."""
         with self._lock:
             self._items[wl.id] = wl
             self._items.move_to_end(wl.id)
@@ -161,10 +173,14 @@ class WorklistStore:
         if len(wl_id) != 32:  # not one of ours: no query
             return None
         row = self._db.worklist(wl_id)
+        deadline = time.monotonic() + STORE_WAIT_S
+        while row is None and time.monotonic() < deadline:  # still being written elsewhere?
+            time.sleep(STORE_POLL_S)
+            row = self._db.worklist(wl_id)
         if row is None:
             return None
         wl = unpack(row, self._model_for(str(row["model_uri"]), str(row["bundle_hash"])))
-        self._cache(wl)
+        self.cache(wl)
         return wl
 
     def find(self, key_id: str, source: str, model_uri: str) -> Worklist | None:
