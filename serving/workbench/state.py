@@ -36,7 +36,7 @@ CACHED_WORKLISTS = 12  # worklists a process keeps in memory; the store keeps th
 KEEP_WORKLISTS_S = 30 * 86400  # a worklist is removed from the store after 30 days
 PENDING, DONE = "pending", "done"
 # A worklist asked of a worker that did not score it may still be on its way to the store.
-STORE_WAIT_S, STORE_POLL_S = 5.0, 0.2
+STORE_WAIT_S, STORE_POLL_S = 15.0, 0.2
 # Columns a worklist's blob adds to its lines: the scores (and reasons computed at upload).
 _SCORE_COLUMNS = ("risk_score", "risk_band", "model_version")
 _PREFIX = "__wl_"
@@ -83,7 +83,9 @@ def pack(wl: Worklist) -> dict[str, Any]:
         "model_uri": wl.model.resolved.uri, "bundle_hash": wl.model.bundle_hash,
         "request_id": wl.request_id, "n_read": wl.n_read, "bad_rows_total": wl.bad_rows_total,
         "created": wl.created, "audit_state": PENDING, "lines": _parquet(frame),
-        "bad_rows": _parquet(wl.bad_rows) if len(wl.bad_rows.columns) else None,
+        # As text: a report's values are whatever the file held (mixed types Parquet refuses).
+        "bad_rows": _parquet(wl.bad_rows.fillna("").astype(str)) if len(wl.bad_rows.columns)
+        else None,
     }  # fmt: skip
 
 

@@ -42,6 +42,7 @@ router = APIRouter(include_in_schema=False)
 MAX_EXPORT_REASONS = 1000
 MAX_REPORT_ROWS = 200  # bad-row report rows shown on a page
 MAX_SEARCH = 200  # characters of a search kept
+MAX_NAME = 40  # characters of a name shown in a filter's choice
 # Code columns shown with their names beside them, and where the names come from.
 NAMED: dict[str, Callable[[str], str]] = {
     "port_of_entry": port_name, "country_of_origin": country_name, "hs_chapter": hs_chapter_name,
@@ -149,6 +150,8 @@ def _select(wl: Worklist, args: dict[str, Any]) -> tuple[Any, Any, int]:
 def _label(column: str, value: str) -> str:
     """A filter choice as shown: the code and its name (``2704 – Los Angeles, CA``)."""
     name = NAMED[column](value) if column in NAMED else ""
+    if len(name) > MAX_NAME:  # an HS chapter's description runs to 150 characters
+        name = name[: MAX_NAME - 1].rstrip() + "…"
     return f"{value} – {name}" if name else value
 
 

@@ -43,6 +43,16 @@ def test_a_second_worker_sees_the_session_and_the_worklist(two: SimpleNamespace)
     assert two.b.get("/worklists", follow_redirects=False).headers["location"] == "/signin"
 
 
+def test_a_second_worker_shows_the_files_problems(two: SimpleNamespace) -> None:
+    body = day_csv(two.lines, entry_date=["31/12/2024"], quantity=["-3", "lots"])
+    r = upload(two.a, two.csrf, body)
+    assert "problem(s) in the file" in r.text
+    two.a.app.state.workbench.worklists.get(_worklist_id(r.url)).audit.result(120)  # stored
+    other = two.b.get(str(r.url))
+    assert other.status_code == 200
+    assert "31/12/2024" in other.text and "problem(s) in the file" in other.text
+
+
 def test_a_restart_keeps_worklists_and_sessions(
     make_client: Callable[..., Any], two: SimpleNamespace
 ) -> None:
