@@ -6,8 +6,9 @@ show the same profile (:func:`models.parties.build_profile`) and the same import
 
 Plugging in more (tips, cases):
 
-- :data:`SECTIONS`: callables ``(Party) -> Section | None``; each adds a titled table to
-  every profile (a tip naming the party, its open and closed cases).
+- :data:`SECTIONS`: callables ``(AuditStore, Party) -> Section | None``; each adds a titled
+  table to every profile (the tips naming the party: match ``Party.names``, normalised by
+  ``normalize_name``; its open and closed cases: match ``Party.lines``).
 - :data:`STATUS_SOURCES`: callables ``(AuditStore, entry_ids) -> {entry_id: status}``; a
   status they give (``case open``) is shown instead of the entry's outcome.
 """
@@ -18,15 +19,17 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 from models.audit_rows import AuditRows
-from models.parties import Profile, SectionSource, build_profile, worst
+from models.parties import Party, Profile, Section, build_profile, worst
 from models.parties import entry_statuses as _statuses
 from models.store import AuditStore, PartyLines
 from serving.csv_cells import guard_cell
 
-SECTIONS: tuple[SectionSource, ...] = ()
+PartySection = Callable[[AuditStore, Party], Section | None]
+SECTIONS: tuple[PartySection, ...] = ()
 StatusSource = Callable[[AuditStore, Sequence[str]], dict[str, str]]
 STATUS_SOURCES: tuple[StatusSource, ...] = ()
 SUMMARY_COLUMNS = (
@@ -66,7 +69,8 @@ def party_profile(
         UnknownKindError: ``kind`` is not importer, manufacturer or shipper.
         AuditUnavailableError: The store cannot be read.
     """
-    return build_profile(PartyLines(store), kind, key, period=period, sections=SECTIONS)
+    sections = [partial(source, store) for source in SECTIONS]
+    return build_profile(PartyLines(store), kind, key, period=period, sections=sections)
 
 
 def entry_statuses(store: AuditStore, entry_ids: Sequence[str]) -> dict[str, str]:
