@@ -44,7 +44,7 @@ def test_a_second_worker_sees_the_session_and_the_worklist(two: SimpleNamespace)
 
 
 def test_a_second_worker_shows_the_files_problems(two: SimpleNamespace) -> None:
-    body = day_csv(two.lines, entry_date=["31/12/2024"], quantity=["-3", "lots"])
+    body = day_csv(two.lines, entry_date=["31/12/2024"], country_of_origin=["CN", "XX"])
     r = upload(two.a, two.csrf, body)
     assert "problem(s) in the file" in r.text
     two.a.app.state.workbench.worklists.get(_worklist_id(r.url)).audit.result(120)  # stored
