@@ -17,7 +17,7 @@ from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
 from models.settings import get_settings
 from pipelines.prefetch import prefetch
-from pipelines.score_output import OUTPUT_COLUMNS
+from pipelines.score_output import OUTPUT_COLUMNS, rank_file
 from pipelines.spark_score import score_spark
 
 
@@ -104,6 +104,7 @@ def score_command(
     master: str,
     allow_bad_rows: bool,
     explain_share: float = 1.0,
+    rank: bool = False,
 ) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput."""
     settings = get_settings()
@@ -126,6 +127,8 @@ def score_command(
         )
     else:
         raise typer.BadParameter(f"engine must be pandas or spark, not {engine!r}")
+    if rank and out.is_file():
+        rank_file(out)
     dt = time.perf_counter() - t0
     typer.echo(
         f"scored {n} lines with {resolved.uri} in {dt:.1f}s "

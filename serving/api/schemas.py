@@ -40,9 +40,11 @@ class Reason(BaseModel):
     """One contribution to a score, in plain language with its evidence."""
 
     code: str
-    direction: Literal["raises", "lowers"] = Field(
-        description="Whether this evidence raises or lowers the line's risk; the raising "
-        "reasons come first, largest first, then the lowering ones."
+    direction: Literal["presumes", "raises", "lowers", "note"] = Field(
+        description="`presumes`: the legal basis of the line's presumption (code "
+        "`presumption`, first, with its citation and effective date); `raises`/`lowers`: "
+        "evidence that raises or lowers the line's risk, largest first; `note`: information "
+        "that moves nothing (code `listed_later`: a party listed after the entry date)."
     )
     text: str
     evidence: dict[str, Any]
@@ -61,6 +63,13 @@ class LineScore(BaseModel):
     )
     risk_score: float
     risk_band: Band
+    presumption: str = Field(
+        default="",
+        description="Why the law presumes the goods made with forced labour on the entry "
+        "date: `uflpa_entity`, `xinjiang`, `wro` (several joined with `;`), or empty. "
+        "Presumed lines and entries rank before all others; the score stays the model's "
+        "calibrated probability.",
+    )
     reasons: list[Reason]
     unknown_fields: list[str] = Field(description="Optional fields that were empty or absent.")
 
@@ -88,6 +97,13 @@ class EntryScore(BaseModel):
     entry_id: str
     risk_score: float
     risk_band: Band
+    presumption: str = Field(
+        default="",
+        description="Why the law presumes the goods made with forced labour on the entry "
+        "date: `uflpa_entity`, `xinjiang`, `wro` (several joined with `;`), or empty. "
+        "Presumed lines and entries rank before all others; the score stays the model's "
+        "calibrated probability.",
+    )
     lines: list[LineScore]
 
 

@@ -38,7 +38,7 @@ PENDING, DONE = "pending", "done"
 # A worklist asked of a worker that did not score it may still be on its way to the store.
 STORE_WAIT_S, STORE_POLL_S = 15.0, 0.2
 # Columns a worklist's blob adds to its lines: the scores (and reasons computed at upload).
-_SCORE_COLUMNS = ("risk_score", "risk_band", "model_version")
+_SCORE_COLUMNS = ("risk_score", "risk_band", "model_version", "presumption")
 _PREFIX = "__wl_"
 
 
@@ -72,8 +72,8 @@ class Worklist:
 def pack(wl: Worklist) -> dict[str, Any]:
     """A worklist as a store row: its description and its lines, scores and reasons."""
     frame = wl.lines.reset_index(drop=True).copy()
-    for c in _SCORE_COLUMNS:
-        frame[_PREFIX + c] = wl.scored[c].to_numpy()
+    for c in _SCORE_COLUMNS:  # a presumption is "" where none applies
+        frame[_PREFIX + c] = wl.scored[c].to_numpy() if c in wl.scored else ""
     frame[_PREFIX + "reasons"] = [
         json.dumps(wl.reasons[(str(e), int(n))]) if (str(e), int(n)) in wl.reasons else None
         for e, n in zip(wl.scored["entry_id"], wl.scored["line_no"], strict=True)
@@ -103,7 +103,8 @@ def unpack(row: dict[str, Any], model: LoadedModel) -> Worklist:
     scored = pd.DataFrame(
         {"entry_id": lines["entry_id"].astype(str).to_numpy(),
          "line_no": lines["line_no"].astype(int).to_numpy(),
-         **{c: frame[_PREFIX + c].to_numpy() for c in _SCORE_COLUMNS}}
+         **{c: frame[_PREFIX + c].to_numpy() if _PREFIX + c in frame else ""
+            for c in _SCORE_COLUMNS}}
     )  # fmt: skip
     bad = pd.read_parquet(io.BytesIO(row["bad_rows"])) if row["bad_rows"] else pd.DataFrame()
     entries = entries_table(lines, scored)

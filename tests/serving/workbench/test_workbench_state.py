@@ -72,6 +72,7 @@ def test_a_restart_keeps_worklists_and_sessions(
     assert got.entries["entry_id"].tolist() == wl.entries["entry_id"].tolist()
     assert got.entries["risk_score"].tolist() == pytest.approx(wl.entries["risk_score"].tolist())
     assert got.n_read == wl.n_read and got.source == wl.source
+    assert got.entries["presumption"].tolist() == wl.entries["presumption"].tolist()
     # An outcome recorded after the restart finds the audited decision.
     entry_id, line_no = (
         str(got.entries["entry_id"].iloc[0]),
