@@ -144,6 +144,7 @@ class ModelHolder:
         self.shadow: LoadedModel | None = None
         self.last_error: str | None = None
         self._lock = threading.Lock()
+        self._earlier: LoadedModel | None = None  # the last model loaded by ``model_for``
 
     def get(self) -> LoadedModel:
         """The current model; take it once per request and keep using it.
@@ -155,6 +156,28 @@ class ModelHolder:
         if model is None:
             raise ModelUnavailableError(self.last_error or "no model loaded")
         return model
+
+    def model_for(self, uri: str, bundle_hash: str) -> LoadedModel:
+        """The model registered as ``uri`` with this bundle hash: served, shadow, or loaded.
+
+        A stored worklist is explained by the model that scored it, also after the served
+        model moved on (a restart, a promotion). A model loaded here is verified like the
+        served one; the last one is kept.
+
+        Raises:
+            ModelUnavailableError: It cannot be loaded, or ``uri`` now holds another bundle.
+        """
+        for model in (self.current, self.shadow, self._earlier):
+            if model is not None and model.bundle_hash == bundle_hash:
+                return model
+        try:
+            loaded = _load(uri, self.settings)
+        except (RegistryUnavailableError, ModelIntegrityError) as exc:
+            raise ModelUnavailableError(f"{uri} cannot be loaded: {exc}") from exc
+        if loaded.bundle_hash != bundle_hash:
+            raise ModelUnavailableError(f"{uri} no longer holds the model that scored this")
+        self._earlier = loaded
+        return loaded
 
     def start(self) -> None:
         """Load at startup; failures leave the app running but not ready."""

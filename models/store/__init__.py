@@ -8,6 +8,8 @@
 - :mod:`~models.store.drift`: drift alerts; :mod:`~models.store.shadow`: shadow scores.
 - :mod:`~models.store.tips`: tips (allegations) and the parties they name.
 - :mod:`~models.store.cases`: cases, their lines, tips, trail and documents.
+- :mod:`~models.store.workbench`: the workbench's sessions and worklists.
+- :mod:`~models.store.parties`: the scored lines and outcomes of one party (profiles).
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
@@ -26,6 +28,7 @@ from models.store.engine import (
     now_iso,
 )
 from models.store.feedback_write import FeedbackWrite
+from models.store.parties import PartyLines
 from models.store.shadow import ShadowScores
 from models.store.tables import (
     CHAIN_COLUMNS,
@@ -38,6 +41,7 @@ from models.store.tables import (
     metadata,
 )
 from models.store.tips import TipStore
+from models.store.workbench import WorkbenchStore
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -50,8 +54,10 @@ __all__ = [
     "DriftAlert",
     "DriftAlerts",
     "FeedbackWrite",
+    "PartyLines",
     "ShadowScores",
     "TipStore",
+    "WorkbenchStore",
     "audit",
     "audit_head",
     "canonical_json",

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serving.api.routes import admin, cases, check, feedback, files, health, model, score, tips
+from serving.api.routes import (
+    admin,
+    cases,
+    check,
+    feedback,
+    files,
+    health,
+    model,
+    parties,
+    score,
+    tips,
+)
 
 router = APIRouter()
 router.include_router(score.router)
@@ -12,6 +23,7 @@ router.include_router(files.router)
 router.include_router(feedback.router)
 router.include_router(tips.router)
 router.include_router(cases.router)
+router.include_router(parties.router)
 router.include_router(model.router)
 router.include_router(admin.router)
 router.include_router(check.router)

@@ -13,9 +13,11 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from serving.deps import LimiterDep, from_state
+from serving.model_holder import ModelUnavailableError
 from serving.workbench.pages import PageError, enforce_rate
 from serving.workbench.sessions import COOKIE, Session
 from serving.workbench.state import WorkbenchState, Worklist
@@ -28,14 +30,20 @@ WorkbenchDep = Annotated[WorkbenchState, Depends(from_state("workbench"))]
 
 
 async def current_session(request: Request, wb: WorkbenchDep) -> Session:
-    """The officer's session; without one (or once its key is revoked), the sign-in page."""
-    session = wb.sessions.get(request.cookies.get(COOKIE))
+    """The officer's session; without one (or once its key is revoked), the sign-in page.
+
+    The session is read from the store (in the thread pool: it may be a database server)
+    once per request; the page rendered reads it from ``request.state``.
+    """
+    session = await run_in_threadpool(wb.sessions.get, request.cookies.get(COOKIE))
     if session is not None and not request.app.state.keys.is_active(session.key_id):
-        wb.sessions.drop(session.sid)  # the key was revoked (``flrisk keys revoke``)
+        # the key was revoked (``flrisk keys revoke``)
+        await run_in_threadpool(wb.sessions.drop, session.sid)
         session = None
     if session is None:
         # A redirect, not an error: the officer simply has to sign in (again).
         raise HTTPException(status.HTTP_303_SEE_OTHER, headers={"Location": "/signin"})
+    request.state.wb_session = session
     return session
 
 
@@ -58,6 +66,7 @@ def session_with(scope: str) -> Callable[..., Coroutine[Any, Any, Session]]:
 
 ScoreSession = Annotated[Session, Depends(session_with("score"))]
 FeedbackSession = Annotated[Session, Depends(session_with("feedback"))]
+PartiesSession = Annotated[Session, Depends(session_with("parties"))]
 
 
 async def checked_form(request: Request, session: SessionDep, limiter: LimiterDep) -> FormData:
@@ -73,8 +82,17 @@ FormDep = Annotated[FormData, Depends(checked_form)]
 
 
 async def owned_worklist(wl_id: str, session: SessionDep, wb: WorkbenchDep) -> Worklist:
-    """The worklist ``wl_id`` of the session's key (any key's for an admin)."""
-    wl = wb.worklists.get(wl_id)
+    """The worklist ``wl_id`` of the session's key (any key's for an admin).
+
+    Read from the store when this process has not got it (another worker scored it, or the
+    server restarted since), with the model that scored it.
+    """
+    try:
+        wl = await run_in_threadpool(wb.worklists.get, wl_id)
+    except ModelUnavailableError as exc:
+        raise PageError(
+            503, "Worklist unavailable", f"The model that scored it cannot be loaded now: {exc}"
+        ) from exc
     # Another key's worklist is reported as absent, like the API's jobs.
     if wl is None or (wl.key_id != session.key_id and "admin" not in session.scopes):
         raise PageError(404, "Worklist not found", "It expired or was never created: upload again.")

@@ -42,8 +42,10 @@ def templates() -> Jinja2Templates:
 
 def render(request: Request, name: str, ctx: dict[str, Any], code: int = 200) -> HTMLResponse:
     """A page from its template; every page knows the officer's session and CSRF token."""
-    wb: WorkbenchState = request.app.state.workbench
-    session = wb.sessions.get(request.cookies.get(COOKIE))
+    session = getattr(request.state, "wb_session", None)
+    if session is None and request.cookies.get(COOKIE):  # a page without a session dependency
+        wb: WorkbenchState = request.app.state.workbench
+        session = wb.sessions.get(request.cookies.get(COOKIE))
     base = {"session": session, "csrf": session.csrf if session else ""}
     return templates().TemplateResponse(request, name, {**base, **ctx}, status_code=code)
 

@@ -8,9 +8,12 @@ on the worklist, in its detail view and from the API.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -19,14 +22,15 @@ import pandas as pd
 from models.audit_rows import AuditRows
 from models.contract.batch import Lines
 from models.scoring.tip_reasons import TipIndex
-from models.store import AuditStore
+from models.store import AuditStore, AuditUnavailableError
 from serving.drift import DriftMonitor
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
 from serving.service import decision_ids, frame_inputs, plain, results, unknown_fields
-from serving.workbench.state import WorkbenchState, Worklist, WorklistStore
+from serving.workbench.state import DONE, WorkbenchState, Worklist, WorklistStore
 from serving.workbench.worklist import entries_table
 
+log = logging.getLogger(__name__)
 ALL_REASONS = 100  # more than there are reason groups: every group, for the waterfall
 # Lines explained while the whole day is scored: the riskiest ones, which hold the top lines of
 # the first page's entries, so that page needs no second call to the scorer.
@@ -168,11 +172,43 @@ def build_worklist(
         if r:
             wl.reasons[(str(e), int(n))] = plain(r)
     drift = (state.drift, bins) if state.drift is not None else None
+    # In memory now (the redirect's page reads it here); in the store from the writer thread,
+    # while the first page is drawn; then the per-line audit, on the same thread.
+    state.worklists.cache(wl)
+    state.auditor.submit(state.worklists.store, wl).add_done_callback(_log_store_failure)
     wl.audit = state.auditor.submit(
-        _audit_lines, wl, store, model, frame, scored, request_id, key_id, latency, drift
+        _audit_and_note,
+        state,
+        wl,
+        store,
+        model,
+        frame,
+        scored,
+        request_id,
+        key_id,
+        latency,
+        drift,
     )
-    state.worklists.put(wl)
     return wl
+
+
+def _log_store_failure(done: Future[None]) -> None:
+    # Only this process has the worklist then: other workers and a restart will not find it.
+    exc = done.exception()
+    if exc is not None:
+        log.error("worklist not stored (this process alone has it): %s", exc)
+
+
+def _audit_and_note(state: WorkbenchState, wl: Worklist, *args: Any) -> int:
+    """The per-line audit, then its end noted in the store (other workers read it there)."""
+    try:
+        n = _audit_lines(wl, *args)
+    except Exception as exc:
+        with contextlib.suppress(AuditUnavailableError):
+            state.worklists.audit_finished(wl, f"failed: {exc}")
+        raise
+    state.worklists.audit_finished(wl, DONE)
+    return n
 
 
 def ensure_reasons(wl: Worklist, entry_ids: list[str], k: int = 3) -> None:

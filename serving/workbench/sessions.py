@@ -1,17 +1,20 @@
 """Signed-in officers: sessions behind a random cookie, each with its CSRF token.
 
-Sessions live in memory of the single serving process (``flrisk serve`` runs one worker):
-a restart signs officers out.
+Sessions are rows of the store (:class:`models.store.WorkbenchStore`), so they survive a
+restart and every worker of a server sees the same ones; the store keeps only the SHA-256
+of the cookie value. A session's last use is written at most once a minute (an officer
+paging through a worklist does not write a row per page).
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 
+from models.store import WorkbenchStore
+from models.store.workbench import sid_hash
 from serving.auth import Principal
 
 COOKIE = "flrisk_session"
@@ -19,6 +22,7 @@ PRE_COOKIE = "flrisk_signin"  # the sign-in form's one-time token (against login
 SESSION_IDLE_S = 8 * 3600  # one shift
 SESSION_MAX_S = 12 * 3600
 MAX_SESSIONS = 10_000
+TOUCH_EVERY_S = 60.0  # how stale a session's "last seen" may get before it is rewritten
 
 
 @dataclass
@@ -38,48 +42,42 @@ class Session:
 
 
 class SessionStore:
-    """Random session ids -> sessions, with idle and absolute expiry."""
+    """Random session ids -> sessions in the store, with idle and absolute expiry."""
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
+    def __init__(self, db: WorkbenchStore) -> None:
+        self._db = db
 
     def create(self, who: Principal) -> Session:
         """A new session for a verified key."""
         s = Session(secrets.token_urlsafe(32), who.key_id, who.scopes, secrets.token_urlsafe(32))
-        with self._lock:
-            self._expire(time.time())
-            if len(self._sessions) >= MAX_SESSIONS:  # bounded memory: drop the stalest
-                oldest = min(self._sessions.values(), key=lambda x: x.seen)
-                self._sessions.pop(oldest.sid, None)
-            self._sessions[s.sid] = s
+        self._db.expire_sessions(s.created - SESSION_IDLE_S, s.created - SESSION_MAX_S)
+        row = {
+            "sid_hash": sid_hash(s.sid), "key_id": s.key_id, "scopes": " ".join(sorted(s.scopes)),
+            "csrf": s.csrf, "created": s.created, "seen": s.seen,
+        }  # fmt: skip
+        self._db.put_session(row, MAX_SESSIONS)
         return s
 
     def get(self, sid: str | None) -> Session | None:
         """The live session behind a cookie value, refreshed; None if unknown or expired."""
         if not sid:
             return None
+        hashed = sid_hash(sid)
+        row = self._db.session(hashed)
+        if row is None:
+            return None
         now = time.time()
-        with self._lock:
-            s = self._sessions.get(sid)
-            if s is None:
-                return None
-            if now - s.seen > SESSION_IDLE_S or now - s.created > SESSION_MAX_S:
-                self._sessions.pop(sid, None)
-                return None
-            s.seen = now
-            return s
+        if now - row["seen"] > SESSION_IDLE_S or now - row["created"] > SESSION_MAX_S:
+            self._db.drop_session(hashed)
+            return None
+        if now - row["seen"] > TOUCH_EVERY_S:
+            self._db.touch_session(hashed, now)
+            row["seen"] = now
+        scopes = frozenset(str(row["scopes"]).split())
+        return Session(
+            sid, str(row["key_id"]), scopes, str(row["csrf"]), row["created"], row["seen"]
+        )
 
     def drop(self, sid: str) -> None:
         """Sign out."""
-        with self._lock:
-            self._sessions.pop(sid, None)
-
-    def _expire(self, now: float) -> None:
-        stale = [
-            k
-            for k, s in self._sessions.items()
-            if now - s.seen > SESSION_IDLE_S or now - s.created > SESSION_MAX_S
-        ]
-        for k in stale:
-            del self._sessions[k]
+        self._db.drop_session(sid_hash(sid))

@@ -17,6 +17,9 @@ import pandas as pd
 
 from models.reference.hs import RISK_COLUMNS, hs6_of, risk_goods
 from models.scoring.presumption import join_presumptions
+from serving.csv_cells import FORMULA_PREFIXES, guard_cell
+
+__all__ = ["FORMULA_PREFIXES", "guard_cell"]  # re-exported: tests and callers import them here
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -31,8 +34,6 @@ SORT_KEYS: dict[str, str] = {
     "port": "port_of_entry",
     "lines": "n_lines",
 }
-# Cells a spreadsheet would read as a formula (or that hide one behind a control character).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = (
     "rank", "entry_id", "entry_date", "risk_score", "risk_band", "presumption", "within_capacity",
     "top_line_no", "n_lines", "line_score_sum", "importer_id", "importer_name", "supplier",
@@ -54,10 +55,11 @@ class Filters:
     chapter: str = ""
     sector: str = ""
     band: str = ""
+    q: str = ""  # search: part of an entry id, an importer (name or id) or a supplier
 
     def active(self) -> bool:
         """Whether any filter is set."""
-        return any((self.port, self.country, self.chapter, self.sector, self.band))
+        return any((self.port, self.country, self.chapter, self.sector, self.band, self.q))
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,14 @@ def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     top["hs_chapter"] = hts.str.replace(".", "", regex=False).str[:2]
     if "entry_date" in top and len(top):
         top["entry_date"] = pd.to_datetime(top["entry_date"]).dt.strftime("%Y-%m-%d")
-    for c in ("importer_id", "importer_name", "country_of_origin", "port_of_entry"):
+    for c in (
+        "importer_id",
+        "importer_name",
+        "manufacturer_name",
+        "shipper_name",
+        "country_of_origin",
+        "port_of_entry",
+    ):
         top[c] = top[c].astype("string").fillna("")
     top["goods_description"] = top["goods_description"].astype("string").fillna("")
     return top
@@ -177,9 +186,27 @@ def sectors(lines: pd.DataFrame) -> pd.Series:
     return pd.Series([found[k] or "" for k in keys], dtype="string")
 
 
+# Where the search looks: the entry id, the importer's name and id, the supplier (the
+# manufacturer, else the shipper) and both parties' declared names.
+SEARCHED = ("entry_id", "importer_name", "importer_id", "supplier", "manufacturer_name",
+            "shipper_name")  # fmt: skip
+
+
+def search_mask(entries: pd.DataFrame, text: str) -> np.ndarray:
+    """Entries where any searched field contains ``text`` (case-insensitive, as typed)."""
+    needle = text.strip().casefold()
+    mask = np.zeros(len(entries), dtype=bool)
+    for column in (c for c in SEARCHED if c in entries.columns):
+        values = entries[column].astype("string").fillna("").str.casefold()
+        mask |= values.str.contains(needle, regex=False).to_numpy(dtype=bool)
+    return mask
+
+
 def filter_entries(entries: pd.DataFrame, f: Filters) -> pd.DataFrame:
-    """Entries matching every set filter (exact match, case-insensitive for codes)."""
+    """Entries matching every set filter (exact, case-insensitive for codes) and the search."""
     mask = np.ones(len(entries), dtype=bool)
+    if f.q.strip():
+        mask &= search_mask(entries, f.q)
     for column, value in (
         ("port_of_entry", f.port),
         ("country_of_origin", f.country),
@@ -238,13 +265,6 @@ def capacity(entries: pd.DataFrame, n: int) -> Capacity:
         expected_lines=float(ranked["line_score_sum"].sum()),
         lines=int(ranked["n_lines"].sum()),
     )
-
-
-def guard_cell(value: Any) -> Any:
-    """A text cell a spreadsheet would evaluate gets a leading apostrophe; others unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _never_text(dtype: Any) -> bool:

@@ -222,3 +222,72 @@ def test_narrow_window_has_no_horizontal_overflow(
     finally:
         context.close()
     assert officer.page.evaluate(NO_OVERFLOW)  # and at 1280x800
+
+
+def test_search_narrows_the_worklist(officer: SimpleNamespace, screenshots: Path) -> None:
+    page = officer.page
+    page.goto(officer.url)
+    wanted = page.locator("a.entry-link").nth(4).inner_text().strip()
+    page.fill("#f-q", wanted)
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*[?&]q=.*"))
+    assert [t.strip() for t in page.locator("a.entry-link").all_inner_texts()] == [wanted]
+    assert page.locator("table.worklist tbody td.status").first.inner_text().strip()
+    page.screenshot(path=str(screenshots / "09-search.png"), full_page=True)
+    # By importer, in another case than declared: every row shown names it.
+    page.goto(officer.url)
+    importer = page.locator("table.worklist tbody tr td:nth-child(7)").nth(10).inner_text()
+    page.fill("#f-q", importer.strip().lower())
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*[?&]q=.*"))
+    rows = page.locator("table.worklist tbody tr")
+    assert rows.count() >= 1 and "(filtered)" in page.inner_text("#wl-caption")
+    for i in range(rows.count()):
+        text = rows.nth(i).inner_text().lower()
+        assert importer.strip().lower() in text
+    page.fill("#f-q", "no such importer or supplier anywhere")
+    page.click("form.filters button[type=submit]")
+    assert "No entries match these filters." in page.inner_text("table.worklist")
+    page.goto(officer.url)
+
+
+def test_party_profile_page(officer: SimpleNamespace, screenshots: Path, browser: Any) -> None:
+    page = officer.page
+    page.goto(officer.url)
+    link = page.locator("table.worklist a.party-link[href^='/parties/importer/']").first
+    name = link.inner_text().strip()
+    link.click()
+    page.wait_for_url(re.compile(r".*/parties/importer/.*"))
+    assert "Importer" in page.inner_text("h1")
+    # The upload's per-line audit may still be running: the lines appear once it is written.
+    for _ in range(60):
+        if int(page.inner_text("#t-lines").replace(",", "")) > 0:
+            break
+        page.wait_for_timeout(1000)
+        page.reload()
+    assert int(page.inner_text("#t-lines").replace(",", "")) > 0
+    spellings = page.locator("#party-cluster tbody tr td:first-child").all_inner_texts()
+    assert name in [s.strip() for s in spellings]
+    assert page.locator("svg.months").is_visible()
+    assert page.locator("#party-months tbody tr").count() >= 1
+    assert "UFLPA" in page.inner_text("#party-presumption")
+    page.screenshot(path=str(screenshots / "10-party.png"), full_page=True)
+    with page.expect_download() as dl:
+        page.click("#party-export")
+    text = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "TOTAL" in text and "spellings_seen" in text
+    # A period narrows it; the export follows the period.
+    first = page.locator("#party-months tbody tr td:first-child").first.inner_text().strip()
+    page.fill("#p-from", f"{first}-01")
+    page.click("form.period button[type=submit]")
+    page.wait_for_url(re.compile(r".*from=.*"))
+    assert "from=" in (page.get_attribute("#party-export", "href") or "")
+    narrow = browser.new_context(viewport={"width": 390, "height": 844})
+    narrow.add_cookies(officer.context.cookies())
+    try:
+        p2 = narrow.new_page()
+        p2.goto(page.url)
+        assert p2.evaluate(NO_OVERFLOW)
+    finally:
+        narrow.close()
+    page.goto(officer.url)

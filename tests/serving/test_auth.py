@@ -51,7 +51,7 @@ def test_unknown_scopes_and_reused_ids_are_refused_by_name(tmp_path: Path) -> No
         create_key(path, "k", ["score", "delete", "root"])
     assert str(exc.value) == (
         "unknown scope(s) ['delete', 'root']; "
-        "known: ['score', 'batch', 'feedback', 'admin', 'check']"
+        "known: ['score', 'batch', 'feedback', 'admin', 'tips', 'cases', 'parties', 'check']"
     )
     assert not path.exists()
     create_key(path, "k", ["score"])
@@ -112,6 +112,7 @@ def test_the_bootstrap_key_is_created_once_with_every_scope(tmp_path: Path) -> N
     key = bootstrap_admin_key(path)
     assert key is not None
     who = KeyStore(path).verify(key)
-    assert who == Principal("admin", frozenset({"score", "batch", "feedback", "admin", "check"}))
+    scopes = {"score", "batch", "feedback", "admin", "tips", "cases", "parties", "check"}
+    assert who == Principal("admin", frozenset(scopes))
     assert bootstrap_admin_key(path) is None
     assert len(json.loads(path.read_text())["keys"]) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -18,11 +20,34 @@ from serving.feedback import FeedbackIn, store_feedback
 from serving.service import decision_ids
 from serving.tips import tip_index
 from serving.workbench.charts import highlight, steps_for, value_range_svg, waterfall_svg
-from serving.workbench.deps import FeedbackSession, FormDep, ScoreSession, WorklistDep
+from serving.workbench.deps import (
+    FeedbackSession,
+    FormDep,
+    ScoreSession,
+    WorkbenchDep,
+    WorklistDep,
+)
 from serving.workbench.pages import PageError, render
 from serving.workbench.scoring import audit_event, audit_view, explain_entry
+from serving.workbench.state import DONE, PENDING, WorkbenchState, Worklist
 
 router = APIRouter(include_in_schema=False)
+AUDIT_WAIT_S = 120.0  # how long an outcome waits for its worklist's per-line audit
+AUDIT_POLL_S = 0.5
+
+
+def wait_audited(wb: WorkbenchState, wl: Worklist, timeout: float = AUDIT_WAIT_S) -> str:
+    """The worklist's audit state once it is no longer pending (or after ``timeout``)."""
+    if wl.audit is not None:  # scored in this process: wait for its own audit thread
+        with contextlib.suppress(Exception):  # its failure is read back just below
+            wl.audit.result(timeout)
+        return wb.worklists.audit_state(wl)
+    deadline = time.monotonic() + timeout
+    state = wb.worklists.audit_state(wl)
+    while state == PENDING and time.monotonic() < deadline:
+        time.sleep(AUDIT_POLL_S)
+        state = wb.worklists.audit_state(wl)
+    return state
 
 
 def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
@@ -80,7 +105,7 @@ async def entry(
 
 @router.post("/worklists/{wl_id}/outcome")
 async def outcome(
-    session: FeedbackSession, form: FormDep, wl: WorklistDep, store: StoreDep
+    session: FeedbackSession, form: FormDep, wl: WorklistDep, store: StoreDep, wb: WorkbenchDep
 ) -> Response:
     """Record an inspection result through the same path as ``POST /v1/feedback``."""
     entry_id = str(form.get("entry_id") or "")
@@ -105,9 +130,15 @@ async def outcome(
         )  # fmt: skip
     except (ValidationError, ValueError) as exc:
         raise PageError(422, "Outcome not recorded", f"The form was incomplete: {exc}") from exc
-    if wl.audit is not None:
-        # Feedback names the line's audited decision: make sure the scoring rows are written.
-        await run_in_threadpool(wl.audit.result, 120)
+    # Feedback names the line's audited decision: make sure the scoring rows are written
+    # (by this process's audit thread, or by the worker that scored the worklist).
+    state = await run_in_threadpool(wait_audited, wb, wl)
+    if state != DONE:
+        raise PageError(
+            409, "Outcome not recorded",
+            "This worklist's scores are not in the audit log yet" if state == PENDING else
+            f"This worklist's scores could not be audited ({state}): upload the file again.",
+        )  # fmt: skip
     rid = new_request_id()
     try:
         saved = await run_in_threadpool(

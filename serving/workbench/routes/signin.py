@@ -34,7 +34,8 @@ IMPORTER_SCOPES = frozenset({"check"})
 @router.get("/")
 async def home(request: Request, wb: WorkbenchDep) -> Response:
     """Worklists for a signed-in officer, else the sign-in page."""
-    signed_in = wb.sessions.get(request.cookies.get(COOKIE)) is not None
+    session = await run_in_threadpool(wb.sessions.get, request.cookies.get(COOKIE))
+    signed_in = session is not None
     return RedirectResponse("/worklists" if signed_in else "/signin", status.HTTP_303_SEE_OTHER)
 
 
@@ -95,7 +96,7 @@ async def signin(
     if not who.scopes - IMPORTER_SCOPES:  # an importer's key opens its own page, not this one
         return _signin(request, "This is an importer's key: use the supplier check at /check.", 403)
     enforce_rate(limiter, who.key_id)
-    session = wb.sessions.create(who)
+    session = await run_in_threadpool(wb.sessions.create, who)
     await run_in_threadpool(
         audit_event, store, request_id=new_request_id(), key_id=who.key_id,
         action="workbench_signin", detail={"scopes": sorted(who.scopes)},
@@ -112,7 +113,7 @@ async def signout(
     session: SessionDep, _form: FormDep, wb: WorkbenchDep, store: StoreDep
 ) -> Response:
     """End the session."""
-    wb.sessions.drop(session.sid)
+    await run_in_threadpool(wb.sessions.drop, session.sid)
     await run_in_threadpool(
         audit_event, store, request_id=new_request_id(), key_id=session.key_id,
         action="workbench_signout",

@@ -7,6 +7,7 @@ audit log as ``workbench_*``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +18,9 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from models.reference.names import country_name, hs_chapter_name, port_name
 from serving.deps import HolderDep, InstrumentsDep, SettingsDep, StoreDep, new_request_id
+from serving.parties import entry_statuses
 from serving.uploads import UploadRefusedError, read_upload, report_rows
 from serving.workbench.deps import FormDep, ScoreSession, WorkbenchDep, WorklistDep
 from serving.workbench.pages import PageError, render, served_model
@@ -38,6 +41,12 @@ from serving.workbench.worklist import (
 router = APIRouter(include_in_schema=False)
 MAX_EXPORT_REASONS = 1000
 MAX_REPORT_ROWS = 200  # bad-row report rows shown on a page
+MAX_SEARCH = 200  # characters of a search kept
+MAX_NAME = 40  # characters of a name shown in a filter's choice
+# Code columns shown with their names beside them, and where the names come from.
+NAMED: dict[str, Callable[[str], str]] = {
+    "port_of_entry": port_name, "country_of_origin": country_name, "hs_chapter": hs_chapter_name,
+}  # fmt: skip
 
 
 @router.get("/worklists")
@@ -89,8 +98,8 @@ async def demo_day(
         raise PageError(404, "No such date", "Pick a date from the list of demo dates.")
     model = served_model(holder)
     source = f"demo data, {date}"
-    wl = wb.worklists.find(source, model.resolved.uri)
-    if wl is None or wl.key_id != session.key_id:
+    wl = await run_in_threadpool(wb.worklists.find, session.key_id, source, model.resolved.uri)
+    if wl is None:
         frame = demo.day(date)
         wl = await run_in_threadpool(
             lambda: build_worklist(
@@ -119,6 +128,7 @@ def _view_args(request: Request) -> dict[str, Any]:
             chapter=q.get("chapter", ""),
             sector=q.get("sector", ""),
             band=q.get("band", ""),
+            q=q.get("q", "")[:MAX_SEARCH],
         ),
         "sort": sort if sort in SORT_KEYS else "risk",
         "order": "asc" if q.get("order") == "asc" else "desc",
@@ -137,25 +147,39 @@ def _select(wl: Worklist, args: dict[str, Any]) -> tuple[Any, Any, int]:
     return ordered, cap, cut_rank
 
 
+def _label(column: str, value: str) -> str:
+    """A filter choice as shown: the code and its name (``2704 – Los Angeles, CA``)."""
+    name = NAMED[column](value) if column in NAMED else ""
+    if len(name) > MAX_NAME:  # an HS chapter's description runs to 150 characters
+        name = name[: MAX_NAME - 1].rstrip() + "…"
+    return f"{value} – {name}" if name else value
+
+
 @router.get("/worklists/{wl_id}")
-async def worklist(request: Request, _session: ScoreSession, wl: WorklistDep) -> Response:
+async def worklist(
+    request: Request, _session: ScoreSession, wl: WorklistDep, wb: WorkbenchDep, store: StoreDep
+) -> Response:
     """The ranked worklist: filters, sort, capacity, paging; reasons for the shown page."""
     args = _view_args(request)
     ordered, cap, cut_rank = _select(wl, args)
     page = page_of(ordered, args["page"], args["size"])
     ids = [str(e) for e in page.rows["entry_id"]]
     await run_in_threadpool(ensure_reasons, wl, ids)
+    statuses = await run_in_threadpool(entry_statuses, store, ids)
+    audit_error = await run_in_threadpool(wb.worklists.audit_error, wl)
     rows = [
-        {**r, "reason": top_reason(wl, str(r["entry_id"]), int(r["top_line_no"]))}
+        {**r, "reason": top_reason(wl, str(r["entry_id"]), int(r["top_line_no"])),
+         "status": statuses.get(str(r["entry_id"]), "not examined"),
+         "names": {c: name(str(r[c])) for c, name in NAMED.items()}}
         for r in page.rows.to_dict("records")
-    ]
+    ]  # fmt: skip
     params = {k: v for k, v in request.query_params.items() if k != "page"}
 
     def link(**over: Any) -> str:
         return f"/worklists/{wl.id}?" + urlencode({**params, **over})
 
     choices = {
-        c: options(wl.entries, c)
+        c: [(v, _label(c, v)) for v in options(wl.entries, c)]
         for c in ("port_of_entry", "country_of_origin", "hs_chapter", "sector")
     }
     resp = render(
@@ -164,7 +188,7 @@ async def worklist(request: Request, _session: ScoreSession, wl: WorklistDep) ->
          "link": link, "choices": choices, "export": f"/worklists/{wl.id}/export.csv?"
          + urlencode(params), "sort_keys": SORT_KEYS, "page_sizes": PAGE_SIZES,
          "bad_rows": report_rows(wl.bad_rows, MAX_REPORT_ROWS),
-         "audit_error": wl.audit_error()},
+         "audit_error": audit_error},
     )  # fmt: skip
     resp.background = BackgroundTask(wl.shown.set)  # lets the per-line audit start now
     return resp
