@@ -499,3 +499,52 @@ def test_seen_keys_tell_fingerprints_apart_to_the_last_bit():
     h2 = np.array([top, top, top + 1], np.uint64)
     assert seen.find(h1, h2).tolist() == [0, -1, -1]
     assert seen.where(0) == ("a.csv", 7)
+
+
+def test_a_rows_problems_are_reported_in_the_files_column_order(lines):
+    """A duplicate key is found after the cell checks, and still reported in its column's place."""
+    raw = pd.DataFrame(lines(2, line_no={1: "1"}, hts_code={1: "1"}, entry_date={1: "soon"}))
+    raw["x_rate"] = ["1", "high"]
+    result = validate_lines(raw, passthrough={"x_rate": "numeric"})
+    assert result.bad_rows[["row", "column"]].values.tolist() == [
+        [2, "line_no"], [2, "entry_date"], [2, "hts_code"], [2, "x_rate"]
+    ]  # fmt: skip
+    assert result.bad_rows["reason"].iloc[0].startswith("duplicate (entry_id, line_no)")
+
+
+def test_a_mapped_chunk_is_validated_and_quarantined_in_its_own_layout():
+    from models.contract.duplicates import SeenKeys
+    from models.contract.mapping import ColumnMapping
+    from models.contract.validate import validate_chunk
+
+    mapping = ColumnMapping.model_validate(
+        {
+            "name": "broker",
+            "columns": {"entry_id": "No", "line_no": {"constant": 1}, "entry_date": "Filed",
+                        "hts_code": "HS", "country_of_origin": "Origin"},
+            "labels": {"inspected": {"constant": True}, "violation": "Seized"},
+            "passthrough": {"numeric": ["Duty"]},
+        }
+    )  # fmt: skip
+    original = pd.DataFrame(
+        {"No": ["A", "B"], "Filed": ["2024-03-14", "soon"], "HS": ["610910", "610910"],
+         "Origin": ["VN", "VN"], "Seized": ["1", "0"], "Duty": ["2.5", "3"]},
+        dtype="str",
+    )  # fmt: skip
+    rows = np.array([2, 3])
+    result, q = validate_chunk(
+        original, rows, mapping, require_labels=True, source="f.csv", seen=SeenKeys()
+    )
+    assert result.frame["entry_id"].tolist() == ["A"]
+    assert result.frame["violation"].tolist() == [1.0]
+    assert result.passthrough == {"x_duty": "numeric"}
+    assert result.frame["x_duty"].tolist() == [2.5]
+    assert q is not None and list(q.columns) == [*original.columns, "_row", "_column", "_reason"]
+    assert q[["No", "Filed"]].values.tolist() == [["B", "soon"]]
+    assert q["_row"].tolist() == [3] and q["_column"].tolist() == ["entry_date"]
+    # Labels are required of the file's own columns, named as the file names them.
+    with pytest.raises(MissingColumnError, match="source column 'Seized'"):
+        validate_chunk(
+            original.drop(columns="Seized"), rows, mapping, require_labels=True,
+            source="f.csv", seen=SeenKeys(),
+        )  # fmt: skip
