@@ -484,7 +484,8 @@ def test_quarantine_joins_each_rows_problems_in_column_order(lines):
         assert r["_column"] == "; ".join(cols)
         own = result.bad_rows[result.bad_rows["row"] == r["_row"]]
         assert own["column"].tolist() == cols
-        assert r["_reason"] == "; ".join(f"{c}: {w}" for c, w in zip(cols, own["reason"]))
+        said = zip(cols, own["reason"], strict=True)
+        assert r["_reason"] == "; ".join(f"{c}: {w}" for c, w in said)
     pd.testing.assert_frame_equal(q[raw.columns], raw)
 
 
