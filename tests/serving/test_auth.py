@@ -114,3 +114,15 @@ def test_the_bootstrap_key_is_created_once_with_every_scope(tmp_path: Path) -> N
     assert who == Principal("admin", frozenset({"score", "batch", "feedback", "admin"}))
     assert bootstrap_admin_key(path) is None
     assert len(json.loads(path.read_text())["keys"]) == 1
+
+
+def test_a_session_key_is_active_until_revoked(tmp_path: Path) -> None:
+    """A signed-in officer's key: active while it exists, not after revocation or if unknown."""
+    path = tmp_path / "keys.json"
+    create_key(path, "officer-1", ["score"])
+    create_key(path, "officer-2", ["score"])
+    store = KeyStore(path)
+    assert store.is_active("officer-1") and store.is_active("officer-2")
+    assert not store.is_active("officer-3") and not store.is_active("")
+    auth.revoke_key(path, "officer-1")
+    assert not store.is_active("officer-1") and store.is_active("officer-2")
