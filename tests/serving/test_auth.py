@@ -126,3 +126,23 @@ def test_a_session_key_is_active_until_revoked(tmp_path: Path) -> None:
     assert not store.is_active("officer-3") and not store.is_active("")
     auth.revoke_key(path, "officer-1")
     assert not store.is_active("officer-1") and store.is_active("officer-2")
+
+
+def test_revoking_by_reference_takes_four_characters_and_one_key(tmp_path: Path) -> None:
+    """A reference is at least 4 characters of the key's hash, and must name one key only."""
+    path = tmp_path / "keys.json"
+    for name in ("a", "b", "c"):
+        create_key(path, name, ["score"])
+    data = json.loads(path.read_text())
+    entries = data["keys"]
+    # Hashes as the file holds them; b and c share their first five characters.
+    for entry, head in zip(entries, ("1234", "abcde", "abcdf"), strict=True):
+        entry["sha256"] = head + entry["sha256"][len(head) :]
+    path.write_text(json.dumps(data))
+    with pytest.raises(auth.KeyRequestError, match="no key named or referenced '123'"):
+        auth.revoke_key(path, "123")
+    assert auth.revoke_key(path, "1234").name == "a"
+    with pytest.raises(auth.KeyRequestError, match="2 keys start with the reference 'abcd'"):
+        auth.revoke_key(path, "abcd")
+    assert auth.revoke_key(path, "abcdf").name == "c"
+    assert [k.name for k in auth.list_keys(path) if k.revoked] == ["a", "c"]
