@@ -146,3 +146,23 @@ def test_revoking_by_reference_takes_four_characters_and_one_key(tmp_path: Path)
         auth.revoke_key(path, "abcd")
     assert auth.revoke_key(path, "abcdf").name == "c"
     assert [k.name for k in auth.list_keys(path) if k.revoked] == ["a", "c"]
+
+
+def test_keys_are_listed_with_name_scopes_and_creation_time(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    assert auth.list_keys(path) == []  # no file yet: no keys, not an error
+    before = datetime.now(UTC).replace(microsecond=0)
+    create_key(path, "officer-1", ["score", "feedback"])
+    data = json.loads(path.read_text())
+    data["keys"].append({**data["keys"][0], "id": "legacy"})
+    del data["keys"][1]["scopes"]  # an entry from before scopes were stored
+    path.write_text(json.dumps(data))
+    first, legacy = auth.list_keys(path)
+    assert (first.name, set(first.scopes), first.revoked) == (
+        "officer-1",
+        {"score", "feedback"},
+        None,
+    )
+    created = datetime.fromisoformat(first.created)
+    assert before <= created <= datetime.now(UTC)
+    assert legacy.name == "legacy" and legacy.scopes == ()
