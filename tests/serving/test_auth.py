@@ -64,7 +64,7 @@ def test_unknown_scopes_and_reused_ids_are_refused_by_name(tmp_path: Path) -> No
     [
         ('{"keys": {"id": "k"}}', "'keys' is not a list"),
         ("{}", "'keys'"),
-        ("not json", "Expecting value"),
+        ("not json", "Expecting value: line 1 column 1 (char 0)"),
     ],
 )
 def test_an_unreadable_keys_file_names_the_file_and_the_reason(
@@ -74,8 +74,7 @@ def test_an_unreadable_keys_file_names_the_file_and_the_reason(
     path.write_text(text)
     with pytest.raises(KeyFileError) as exc:
         KeyStore(path).verify("flr_x")
-    assert str(exc.value).startswith(f"cannot read API keys file {path}: ")
-    assert reason in str(exc.value)
+    assert str(exc.value) == f"cannot read API keys file {path}: {reason}"
 
 
 def test_keys_are_reread_when_the_file_changes_and_only_then(
@@ -166,3 +165,23 @@ def test_keys_are_listed_with_name_scopes_and_creation_time(tmp_path: Path) -> N
     created = datetime.fromisoformat(first.created)
     assert before <= created <= datetime.now(UTC)
     assert legacy.name == "legacy" and legacy.scopes == ()
+
+
+def test_a_refused_key_request_says_what_to_pass(tmp_path: Path) -> None:
+    """The CLI prints the message and the hint: both name the scopes to choose from."""
+    path = tmp_path / "keys.json"
+    with pytest.raises(auth.KeyRequestError, match=r"^a key needs at least one scope$") as exc:
+        create_key(path, "k", [])
+    assert exc.value.hint == (
+        "Pass one --scope per scope (score, batch, feedback, admin), e.g. --scope score."
+    )
+    with pytest.raises(auth.KeyRequestError) as exc:
+        create_key(path, "k", ["scores"])
+    assert exc.value.hint == "Pass one --scope per scope, e.g. --scope score --scope batch."
+
+
+def test_the_first_key_creates_the_keys_directory(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "auth" / "keys.json"
+    key = create_key(path, "officer-1", ["score"])
+    assert KeyStore(path).verify(key) is not None
+    assert [p.name for p in path.parent.iterdir()] == ["keys.json"]  # no temporary left
