@@ -178,6 +178,18 @@ def test_a_refused_key_request_says_what_to_pass(tmp_path: Path) -> None:
     with pytest.raises(auth.KeyRequestError) as exc:
         create_key(path, "k", ["scores"])
     assert exc.value.hint == "Pass one --scope per scope, e.g. --scope score --scope batch."
+    with pytest.raises(auth.KeyRequestError, match=r"^'-k' is not a key name$") as exc:
+        create_key(path, "-k", ["score"])
+    assert exc.value.hint == (
+        "Use up to 64 letters, digits and . _ @ - (starting with a letter or digit)."
+    )
+    create_key(path, "k", ["score"])
+    with pytest.raises(auth.KeyRequestError) as exc:
+        create_key(path, "k", ["score"])
+    assert exc.value.hint == (
+        "Names are never reused (audit rows name keys by them): pick another name; "
+        "`flrisk keys list` shows the names taken."
+    )
 
 
 def test_the_first_key_creates_the_keys_directory(tmp_path: Path) -> None:
