@@ -141,10 +141,16 @@ def test_revoking_by_reference_takes_four_characters_and_one_key(tmp_path: Path)
     with pytest.raises(auth.KeyRequestError, match="no key named or referenced '123'"):
         auth.revoke_key(path, "123")
     assert auth.revoke_key(path, "1234").name == "a"
-    with pytest.raises(auth.KeyRequestError, match="2 keys start with the reference 'abcd'"):
+    with pytest.raises(auth.KeyRequestError, match="2 keys start with the reference 'abcd'") as e:
         auth.revoke_key(path, "abcd")
+    assert e.value.hint == "Give the key's name, or more characters of its reference."
     assert auth.revoke_key(path, "abcdf").name == "c"
-    assert [k.name for k in auth.list_keys(path) if k.revoked] == ["a", "c"]
+    revoked = [k for k in auth.list_keys(path) if k.revoked]
+    assert [k.name for k in revoked] == ["a", "c"]
+    assert all(str(k.revoked).endswith("+00:00") for k in revoked)  # UTC, with its offset
+    with pytest.raises(auth.KeyRequestError, match=r"^key 'c' was already revoked on ") as e:
+        auth.revoke_key(path, "c")
+    assert e.value.hint == ""  # the message says it all
 
 
 def test_keys_are_listed_with_name_scopes_and_creation_time(tmp_path: Path) -> None:
