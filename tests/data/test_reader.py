@@ -12,7 +12,7 @@ from models.contract.reader import (
     iter_entry_lines,
     read_entry_lines,
 )
-from models.contract.validate import validate_lines
+from models.contract.validate import quarantine_frame, validate_lines
 
 # One case per kind of bad cell: (column, bad value, words expected in the reason).
 BAD_CELLS = [
@@ -428,3 +428,124 @@ def test_python_trim_and_case_maps_equal_arrows_kernels():
         arrow = pa.array(t.clean, type=pa.large_string())
         assert t.mapped("utf8_upper") == pc.utf8_upper(arrow).to_pylist()
         assert t.mapped("utf8_lower") == pc.utf8_lower(arrow).to_pylist()
+
+
+def test_lines_without_labels_validate_unless_labels_are_required(lines):
+    """Scoring requests carry no outcomes; training refuses lines without them."""
+    raw = pd.DataFrame(lines(2)).drop(columns=["inspected", "inspection_reason", "violation"])
+    result = validate_lines(raw)
+    assert result.bad_rows.empty and result.frame["line_no"].tolist() == [1, 2]
+    assert result.frame["violation"].isna().all()
+    with pytest.raises(MissingColumnError, match="'inspected', 'violation'"):
+        validate_lines(raw, require_labels=True)
+
+
+def test_the_default_source_names_the_lines_in_the_report(lines):
+    result = validate_lines(pd.DataFrame(lines(2, hts_code={1: "1"})))
+    assert result.bad_rows["source"].tolist() == ["<lines>"]
+
+
+def test_an_empty_request_names_the_missing_columns():
+    with pytest.raises(MissingColumnError, match="'entry_id', 'line_no'"):
+        validate_lines({})
+
+
+def test_whole_floats_of_a_frame_without_text_columns_are_read_as_integers(lines):
+    """JSON nulls make an int column float; cells of any dtype are read as text first."""
+    raw = pd.DataFrame(lines(3)).astype(object)
+    raw["line_no"] = [1.0, np.nan, 1000.0]
+    result = validate_lines(raw)
+    assert result.frame["line_no"].tolist() == [1, 1000]
+    assert result.bad_rows[["row", "column"]].values.tolist() == [[2, "line_no"]]
+
+
+def test_an_integer_a_float_cannot_hold_is_refused_not_changed(lines):
+    """Past 2**53 a float is not the number sent: 2**53 + 1 arrives as 2**53."""
+    raw = pd.DataFrame(lines(3))
+    raw["line_no"] = pd.array([1, None, 2**53 + 1], dtype=object).astype("float64")
+    assert raw["line_no"].iloc[2] == 2**53  # what the JSON parse left of it
+    result = validate_lines(raw)
+    assert 3 in result.bad_rows.query("column == 'line_no'")["row"].tolist()
+    assert 2**53 not in result.frame["line_no"].tolist()
+
+
+def test_quarantine_joins_each_rows_problems_in_column_order(lines):
+    """Many bad rows with several problems each: every row gets its own, in report order."""
+    n = 40
+    bad = {i: "1" for i in range(n)}
+    raw = pd.DataFrame(lines(n, hts_code=bad, country_of_origin={i: "XX" for i in range(n)},
+                             quantity={i: "-1" for i in range(0, n, 2)}))  # fmt: skip
+    result = validate_lines(raw)
+    rows = np.arange(1, n + 1)
+    q = quarantine_frame(raw, result.bad_rows, rows)
+    assert q["_row"].tolist() == list(range(1, n + 1))
+    for i, r in q.iterrows():
+        cols = ["hts_code", "country_of_origin"] + (["quantity"] if i % 2 == 0 else [])
+        assert r["_column"] == "; ".join(cols)
+        own = result.bad_rows[result.bad_rows["row"] == r["_row"]]
+        assert own["column"].tolist() == cols
+        said = zip(cols, own["reason"], strict=True)
+        assert r["_reason"] == "; ".join(f"{c}: {w}" for c, w in said)
+    pd.testing.assert_frame_equal(q[raw.columns], raw)
+
+
+def test_seen_keys_tell_fingerprints_apart_to_the_last_bit():
+    """Two keys whose hashes differ in the lowest bit only are different keys."""
+    from models.contract.duplicates import SeenKeys
+
+    top = 2**63 + 2  # past 2**53: a float would round the last bits away
+    seen = SeenKeys()
+    seen.add(np.array([top], np.uint64), np.array([top], np.uint64), np.array([7]), "a.csv")
+    h1 = np.array([top, top + 1, top], np.uint64)
+    h2 = np.array([top, top, top + 1], np.uint64)
+    assert seen.find(h1, h2).tolist() == [0, -1, -1]
+    assert seen.where(0) == ("a.csv", 7)
+
+
+def test_a_rows_problems_are_reported_in_the_files_column_order(lines):
+    """A duplicate key is found after the cell checks, and still reported in its column's place."""
+    raw = pd.DataFrame(lines(2, line_no={1: "1"}, hts_code={1: "1"}, entry_date={1: "soon"}))
+    raw["x_rate"] = ["1", "high"]
+    result = validate_lines(raw, passthrough={"x_rate": "numeric"})
+    assert result.bad_rows[["row", "column"]].values.tolist() == [
+        [2, "line_no"], [2, "entry_date"], [2, "hts_code"], [2, "x_rate"]
+    ]  # fmt: skip
+    assert result.bad_rows["reason"].iloc[0].startswith("duplicate (entry_id, line_no)")
+
+
+def test_a_mapped_chunk_is_validated_and_quarantined_in_its_own_layout():
+    from models.contract.duplicates import SeenKeys
+    from models.contract.mapping import ColumnMapping
+    from models.contract.validate import validate_chunk
+
+    mapping = ColumnMapping.model_validate(
+        {
+            "name": "broker",
+            "columns": {"entry_id": "No", "line_no": {"constant": 1}, "entry_date": "Filed",
+                        "hts_code": "HS", "country_of_origin": "Origin"},
+            "labels": {"inspected": {"constant": True}, "violation": "Seized"},
+            "passthrough": {"numeric": ["Duty"]},
+        }
+    )  # fmt: skip
+    original = pd.DataFrame(
+        {"No": ["A", "B"], "Filed": ["2024-03-14", "soon"], "HS": ["610910", "610910"],
+         "Origin": ["VN", "VN"], "Seized": ["1", "0"], "Duty": ["2.5", "3"]},
+        dtype="str",
+    )  # fmt: skip
+    rows = np.array([2, 3])
+    result, q = validate_chunk(
+        original, rows, mapping, require_labels=True, source="f.csv", seen=SeenKeys()
+    )
+    assert result.frame["entry_id"].tolist() == ["A"]
+    assert result.frame["violation"].tolist() == [1.0]
+    assert result.passthrough == {"x_duty": "numeric"}
+    assert result.frame["x_duty"].tolist() == [2.5]
+    assert q is not None and list(q.columns) == [*original.columns, "_row", "_column", "_reason"]
+    assert q[["No", "Filed"]].values.tolist() == [["B", "soon"]]
+    assert q["_row"].tolist() == [3] and q["_column"].tolist() == ["entry_date"]
+    # Labels are required of the file's own columns, named as the file names them.
+    with pytest.raises(MissingColumnError, match="source column 'Seized'"):
+        validate_chunk(
+            original.drop(columns="Seized"), rows, mapping, require_labels=True,
+            source="f.csv", seen=SeenKeys(),
+        )  # fmt: skip

@@ -44,6 +44,10 @@ def test_viewed_rows_have_the_decision_but_no_input() -> None:
     (row,) = AuditRows("r3", "k").viewed("workbench_view", MODEL, [RESULT])
     assert row["input_json"] is None and row["input_hash"] is None and row["latency_ms"] is None
     assert row["risk_score"] == 0.25 and row["model_version"] == MODEL.version
+    # What the officer saw, line and decision, is what the audit says was shown.
+    assert (row["entry_id"], row["line_no"], row["risk_band"]) == ("E-1", 2, "elevated")
+    assert json.loads(row["reasons_json"] or "") == {"reasons": RESULT["reasons"]}
+    assert (row["action"], row["request_id"], row["key_id"]) == ("workbench_view", "r3", "k")
 
 
 def test_event_rows_are_not_about_a_line() -> None:

@@ -169,5 +169,6 @@ def test_one_name_and_a_batch_match_the_same():
 def test_spellings_just_above_the_default_threshold_match(matcher, declared, entity_id):
     """Realistic manifest spellings that score 88-94: a stricter threshold would miss them."""
     (out,) = matcher.match([declared])
+    assert not pd.isna(out.entity_id), f"{declared!r} matched nothing"
     assert out.entity_id == entity_id
     assert 88.0 <= out.similarity < 95.0

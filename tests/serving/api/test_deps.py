@@ -142,3 +142,17 @@ def test_scoring_takes_the_model_once_with_the_store_and_instruments() -> None:
         "drift",
         "shadows",
     )
+
+
+def test_the_caller_the_gate_verified_is_taken_without_checking_again(tmp_path: Path) -> None:
+    """The gate verified the key before the body was read; the route takes its caller as is."""
+    from starlette.requests import Request
+
+    from serving.api.deps import principal
+    from serving.api.gate import PRINCIPAL
+
+    who = Principal(key_id="gate-checked", scopes=frozenset({"score"}))
+    app = SimpleNamespace(state=SimpleNamespace(keys=KeyStore(tmp_path / "none.json")))
+    scope = {"type": "http", "headers": [], "app": app, "state": {PRINCIPAL: who}}
+    # No key presented and none on file: only the gate's verdict can let this through.
+    assert _run(principal(Request(scope), None, None)) is who
