@@ -4,7 +4,7 @@ The API (``GET /v1/parties/{kind}/{id}``) and the workbench (``/parties/{kind}/{
 show the same profile (:func:`models.parties.build_profile`) and the same importer summary
 (:func:`summary_csv`); the worklist's outcome column comes from :func:`entry_statuses`.
 
-Plugging in more (tips, cases):
+Tips and cases are plugged in below; plugging in more:
 
 - :data:`SECTIONS`: callables ``(AuditStore, Party) -> Section | None``; each adds a titled
   table to every profile (the tips naming the party: match ``Party.names``, normalised by
@@ -23,15 +23,69 @@ from functools import partial
 from typing import Any
 
 from models.audit_rows import AuditRows
+from models.cases import OPEN, REVIEW, cases_of_entries, get_case
 from models.parties import Party, Profile, Section, build_profile, worst
 from models.parties import entry_statuses as _statuses
 from models.store import AuditStore, PartyLines
+from models.tips import tips_naming
 from serving.csv_cells import guard_cell
 
 PartySection = Callable[[AuditStore, Party], Section | None]
-SECTIONS: tuple[PartySection, ...] = ()
 StatusSource = Callable[[AuditStore, Sequence[str]], dict[str, str]]
-STATUS_SOURCES: tuple[StatusSource, ...] = ()
+
+
+def tips_section(store: AuditStore, party: Party) -> Section:
+    """The tips naming the party: by any of its IDs, or any spelling of its cluster."""
+    found: dict[int, dict[str, Any]] = {}
+    for party_id in party.ids:
+        for tip in tips_naming(store, kind=party.kind, party_id=party_id):
+            found[int(tip["id"])] = tip
+    for name in party.names:
+        for tip in tips_naming(store, kind=party.kind, name=name):
+            found[int(tip["id"])] = tip
+    rows = [
+        {k: tip.get(k, "") for k in ("id", "received_date", "source_type", "status", "allegation")}
+        for _, tip in sorted(found.items())
+    ]
+    return Section(
+        "Tips naming this party",
+        ("id", "received_date", "source_type", "status", "allegation"),
+        rows,
+        empty="No tip names this party.",
+    )
+
+
+def cases_section(store: AuditStore, party: Party) -> Section:
+    """The open and closed cases holding lines of the party's entries."""
+    entries = sorted({entry for entry, _ in party.lines})
+    rows = [
+        {k: case.get(k, "") for k in ("id", "title", "status", "owner", "opened_at", "closed_at")}
+        for case in cases_of_entries(store, entries)
+    ]
+    return Section(
+        "Cases",
+        ("id", "title", "status", "owner", "opened_at", "closed_at"),
+        rows,
+        empty="No case holds this party's lines.",
+    )
+
+
+def case_statuses(store: AuditStore, entry_ids: Sequence[str]) -> dict[str, str]:
+    """``case open`` (or the closed case's outcome) for entries some case holds."""
+    out: dict[str, str] = {}
+    wanted = set(entry_ids)
+    # Newest first: an entry shows its latest case.
+    for case in cases_of_entries(store, list(entry_ids)):
+        status = str(case["status"])
+        label = "case open" if status in (OPEN, REVIEW) else f"case {status.replace('_', '-')}"
+        held = {str(ln["entry_id"]) for ln in get_case(store, int(case["id"]))["lines"]}
+        for entry in sorted(held & wanted):
+            out.setdefault(entry, label)
+    return out
+
+
+SECTIONS: tuple[PartySection, ...] = (tips_section, cases_section)
+STATUS_SOURCES: tuple[StatusSource, ...] = (case_statuses,)
 SUMMARY_COLUMNS = (
     "entry_id", "entry_date", "lines", "declared_value_usd", "max_risk_score", "inspected_lines",
     "violation_lines", "status", "list_matches", "xinjiang_terms",

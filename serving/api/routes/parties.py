@@ -39,7 +39,7 @@ async def _profile(
     except (UnknownKindError, BadPeriodError) as exc:
         code = 404 if isinstance(exc, UnknownKindError) else 422
         raise HTTPException(code, detail=str(exc)) from exc
-    if not profile.lines and not profile.sections:
+    if not profile.lines and not any(s.rows for s in profile.sections):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"no scored line names the {kind} {key!r}"
         )

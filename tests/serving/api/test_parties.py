@@ -113,3 +113,34 @@ def test_the_summary_csv_covers_the_period(api: SimpleNamespace, scored: SimpleN
     assert total["entry_id"] == "TOTAL" and int(total["lines"]) == len(kept)
     assert sum(int(e["lines"]) for e in entries) == len(kept)
     assert "party_export" in [row["action"] for row in api.client.app.state.store.audit_rows()]
+
+
+def test_a_profile_lists_the_tips_naming_the_party_and_its_cases(
+    api: SimpleNamespace, scored: SimpleNamespace
+) -> None:
+    h = auth(api.keys["admin"])
+    tip = {
+        "parties": [{"role": "importer", "name": SPELLINGS[1], "party_id": ID}],
+        "goods": [{"hs": "6109", "description": "t-shirts"}],
+        "country": "CN",
+        "allegation": "Goods bought from a listed mill.",
+        "source_type": "public",
+        "received_date": "2024-01-02",
+    }
+    r = api.client.post("/v1/tips", json=tip, headers=h)
+    assert r.status_code == 201, r.text
+    first = scored.ours[0]
+    body = {"lines": [{"entry_id": first["entry_id"], "line_no": first["line_no"]}]}
+    r = api.client.post("/v1/cases", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    profile = _get(api, f"/v1/parties/importer/{ID}").json()
+    sections = {s["title"]: s for s in profile["sections"]}
+    tips = sections["Tips naming this party"]["rows"]
+    assert len(tips) == 1 and tips[0]["source_type"] == "public"
+    cases = sections["Cases"]["rows"]
+    assert len(cases) == 1 and cases[0]["status"] == "detained"
+    # The worklist's status source says so for the entry the case holds.
+    from serving.parties import entry_statuses
+
+    statuses = entry_statuses(api.client.app.state.store, [first["entry_id"]])
+    assert statuses[first["entry_id"]] == "case open"

@@ -148,8 +148,12 @@ def test_upload_ranks_entries_and_pages_render(signed_in: SimpleNamespace) -> No
     assert "Examination capacity" in r.text and "Export this worklist" in r.text
     assert r.headers["content-security-policy"].startswith("default-src 'self'")
     wl = c.app.state.workbench.worklists.get(_worklist_id(r.url))
-    scores = wl.entries["risk_score"].to_numpy()
-    assert (scores[:-1] >= scores[1:]).all()
+    # Presumed entries first (the law), then by score within each part.
+    presumed = (wl.entries["presumption"] != "").to_numpy()
+    assert (presumed[:-1] >= presumed[1:]).all()
+    for part in (presumed, ~presumed):
+        scores = wl.entries["risk_score"].to_numpy()[part]
+        assert (scores[:-1] >= scores[1:]).all()
     # The page's first entry is the riskiest, and its link opens the entry.
     link = re.search(r'class="entry-link" href="([^"]+)"', r.text)
     assert link and wl.entries["entry_id"].iloc[0] in link.group(1)
