@@ -291,15 +291,31 @@ def reference_show() -> None:
 
 @reference_app.command("update")
 def reference_update(
-    source: Annotated[str, typer.Option("--from", help="Path or URL of an official publication.")],
+    source: Annotated[
+        str | None, typer.Option("--from", help="Path or URL of an official publication.")
+    ] = None,
     table: Annotated[
         str | None, typer.Option("--table", help="Table to update (default: guessed).")
     ] = None,
+    entities: Annotated[
+        str | None,
+        typer.Option("--entities", help="CSV of entity rows to add or replace by entity_id."),
+    ] = None,
 ) -> None:
-    """Refresh a reference table from an official publication (never corrupts the current one)."""
+    """Publish a new reference version: a table from a publication, or entity rows added.
+
+    The new version is written whole, then made current by an atomic pointer swap; a
+    running server matches its next request against it.
+    """
     from pipelines.reference_cli import update
 
-    update(source=source, table=table)
+    if (source is None) == (entities is None):
+        raise typer.BadParameter("pass either --from SOURCE or --entities FILE.csv")
+    if entities is not None:
+        update(source=entities, table="entities", entities_rows=True)
+    else:
+        assert source is not None
+        update(source=source, table=table)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from models.reference.snapshot import ReferenceWatcher
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError
@@ -165,7 +166,8 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.holder = ModelHolder(settings, model_uri)
+    app.state.reference = ReferenceWatcher(settings.reference_root())
+    app.state.holder = ModelHolder(settings, model_uri, app.state.reference)
     app.state.store = AuditStore(settings.audit_store_url())
     app.state.keys = KeyStore(settings.keys_path())
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)

@@ -172,6 +172,7 @@ class JobManager:
                 inputs=frame_inputs(todo),
                 reasons=job["reasons"], request_id=job["job_id"], key_id=job["key_id"],
                 action="score_file", explain_share=job["explain_share"],
+                reference=job["reference"],
             )  # fmt: skip
             audit(job["store"], job["instruments"], scored)  # raises before any score is kept
             fresh = scored.results
@@ -202,6 +203,11 @@ class JobManager:
                "explain_share": explain_share}  # fmt: skip
         parts = self._path(job_id, ".parts")
         try:
+            # One reference snapshot for every chunk: a job never mixes two versions.
+            source = model.scorer.reference_source
+            job["reference"] = source() if source is not None else None
+            if job["reference"] is not None:
+                meta = {**meta, "model": model.info(job["reference"].versions)}
             self._write_meta(job_id, {**meta, "status": "running"})
             parts.mkdir(parents=True, exist_ok=True)
             n_chunks = max(1, -(-len(frame) // self.chunk_lines))

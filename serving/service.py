@@ -25,6 +25,7 @@ from models.audit_rows import AuditRow, AuditRows
 from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
+from models.reference.snapshot import ReferenceSnapshot
 from models.store import AuditStore, canonical_json, input_hash
 from serving.errors import log_failure
 from serving.instruments import Instruments
@@ -199,10 +200,12 @@ class Scored:
     Attributes:
         results: The response dict of each line, in order.
         rows: The audit row of each line.
+        reference_versions: The reference tables the lines were matched against.
     """
 
     results: list[dict[str, Any]]
     rows: list[AuditRow]
+    reference_versions: dict[str, str]
 
 
 def score_lines(
@@ -215,6 +218,7 @@ def score_lines(
     key_id: str,
     action: str,
     explain_share: float = 1.0,
+    reference: ReferenceSnapshot | None = None,
 ) -> Scored:
     """Score lines and build their audit rows; nothing is written (see :func:`audit`).
 
@@ -227,17 +231,19 @@ def score_lines(
         key_id: The caller's key id.
         action: The audit action (``score``, ``score_file``).
         explain_share: Share of lines, riskiest first, that get reasons.
+        reference: The reference snapshot to match against (a job keeps one for all its
+            chunks); default: the current one.
     """
     t0 = time.perf_counter()
     scorer = model.scorer
-    scored = scorer.score(lines, reasons, explain_share)
+    scored = scorer.score(lines, reasons, explain_share, reference=reference)
     out = results(scored.columns(), unknown_fields(lines, scorer.bundle.state.passthrough))
     latency = (time.perf_counter() - t0) * 1000.0
     rows = AuditRows(request_id, key_id).scored(action, model.stamp, inputs, out, latency)
     for res, row in zip(out, rows, strict=True):
         # The decision a feedback names: the hash of the line's audited content.
         res["decision_id"] = row["input_hash"]
-    return Scored(out, rows)
+    return Scored(out, rows, scored.reference_versions)
 
 
 def audit(

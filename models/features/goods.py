@@ -54,7 +54,7 @@ def goods_signals(hts: Column, origin: Column, cache: SignalCache, out: dict[str
     keys = list(zip(hs6, org, strict=True))
     new = [k for k in dict.fromkeys(keys) if k not in cache.goods]
     if new:
-        cache.goods.update(zip(new, risk_goods(new), strict=True))
+        cache.goods.update(zip(new, risk_goods(new, cache.reference.risk_rules), strict=True))
     cols = dict(zip(RG_COLUMNS, zip(*[cache.goods[k] for k in keys], strict=True), strict=True))
     is_cn = spread([u == "CN" for u in ouniq], ocodes, False, "bool")
     prio = spread(cols["rg_priority"], pair, False, "bool")

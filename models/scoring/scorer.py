@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,10 @@ from models.contract.batch import Column, Lines, frame_column, is_small
 from models.features.cache import SignalCache
 from models.features.matrix import build_features, model_frame
 from models.features.signals import derive_signals
+from models.reference.snapshot import ReferenceSnapshot
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
+from models.scoring.partner import partner_reasons
 
 NO_REASONS = "[]"
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
@@ -75,6 +77,8 @@ class Scores:
         risk_band: ``high`` / ``elevated`` / ``low``.
         reasons: Per line, a list of reasons (empty if unexplained), or their JSON text.
         model_version: Registered model version (``name/version``) that scored them.
+        reference_versions: The reference tables matched (per table its version, and the
+            ``snapshot``): the tables actually used, not those the model was trained with.
     """
 
     entry_id: Column
@@ -83,6 +87,7 @@ class Scores:
     risk_band: np.ndarray
     reasons: np.ndarray
     model_version: str
+    reference_versions: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.risk_score)
@@ -121,11 +126,14 @@ class Scorer:
         bundle: The verified model bundle.
         version: Registered model version (``name/version``) reported with each score.
         cache: Memo of distinct-value checks, reused across calls.
+        reference_source: Gives the current reference snapshot (a server's watcher); when
+            set, each call without a ``reference`` scores against what it gives.
     """
 
     bundle: ModelBundle
     version: str = "unregistered"
     cache: SignalCache = field(default_factory=SignalCache)
+    reference_source: Callable[[], ReferenceSnapshot] | None = None
     _codes_match: bool | None = field(default=None, init=False, repr=False)
     _labels: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
@@ -189,6 +197,7 @@ class Scorer:
         reasons: int = 3,
         explain_share: float = 1.0,
         as_json: bool = False,
+        reference: ReferenceSnapshot | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -200,13 +209,16 @@ class Scorer:
                 what an officer will look at.
             as_json: Give ``reasons`` as JSON text (what files store), not lists;
                 unexplained lines share one ``"[]"`` string instead of millions of lists.
+            reference: The reference snapshot to match against; default: what
+                ``reference_source`` gives, else the one the scorer last used.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
         """
         state = self.bundle.state
         n_lines = len(lines)
-        signals = derive_signals(lines, self.cache)
+        cache = self._cache_for(reference)
+        signals = derive_signals(lines, cache)
         evidence: dict[str, np.ndarray] = {}
         X = build_features(lines, state, signals=signals, evidence=evidence)
         data = self._matrix(X, n_lines)
@@ -230,6 +242,10 @@ class Scorer:
                 idx, reasons_for(np.asarray(contrib), list(X), context, reasons), strict=True
             ):
                 explained[i] = json.dumps(items, ensure_ascii=False) if as_json else items
+        for i, extra in partner_reasons(lines, cache.reference).items():
+            items = json.loads(explained[i]) if as_json else list(explained[i] or [])
+            items.insert(0, extra)
+            explained[i] = json.dumps(items, ensure_ascii=False) if as_json else items
         if not as_json:
             empty = np.flatnonzero(pd.isna(explained))
             if len(empty):
@@ -243,7 +259,23 @@ class Scorer:
             risk_band=risk_band(p, self.bundle.thresholds),
             reasons=explained,
             model_version=self.version,
+            reference_versions=dict(cache.reference.versions),
         )
+
+    def _cache_for(self, reference: ReferenceSnapshot | None) -> SignalCache:
+        """The memo of ``reference``'s look-ups: a new version swaps in a new memo whole.
+
+        A request keeps the cache it took; concurrent requests on another version build
+        their own (the last one built stays).
+        """
+        if reference is None and self.reference_source is not None:
+            reference = self.reference_source()
+        cache = self.cache
+        if reference is None or cache.reference is reference:
+            return cache
+        cache = SignalCache(reference=reference)
+        self.cache = cache
+        return cache
 
     def _context(
         self,

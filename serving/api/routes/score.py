@@ -66,7 +66,11 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> JSONRespons
     shadow = None
     if ctx.holder.shadow is not None:  # after the response is sent
         shadow = BackgroundTask(shadow_score, ctx.holder, read, rid, ctx.instruments)
-    payload = {"request_id": rid, "model": model.info(), "results": scored.results}
+    payload = {
+        "request_id": rid,
+        "model": model.info(scored.reference_versions),
+        "results": scored.results,
+    }
     # The payload is built from plain values (tested against ScoreResponse): validating it
     # again on the way out would cost more than the audit write.
     return JSONResponse(payload, headers={"X-Request-ID": rid}, background=shadow)
