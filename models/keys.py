@@ -28,7 +28,7 @@ from typing import Any
 
 from models.errors import UserError
 
-SCOPES: tuple[str, ...] = ("score", "batch", "feedback", "admin")
+SCOPES: tuple[str, ...] = ("score", "batch", "feedback", "admin", "alerts", "partner")
 KEY_PREFIX = "flr_"
 # A key's name is written to every audit row it causes (a 64-character column).
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

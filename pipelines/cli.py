@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from models.mlflow_env import quiet_mlflow
+from pipelines.alerts_cli import app as alerts_app
 from pipelines.audit_cli import app as audit_app
 from pipelines.cli_errors import DEBUG_ENV, PlainErrors, check_inputs, check_output
 from pipelines.keys_cli import keys_app
@@ -32,6 +33,7 @@ reference_app = typer.Typer(help="Reference tables: entity lists, Xinjiang place
 app.add_typer(reference_app, name="reference")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(alerts_app, name="alerts")
 
 
 @app.callback()
@@ -316,6 +318,30 @@ def reference_update(
     else:
         assert source is not None
         update(source=source, table=table)
+
+
+@reference_app.command("approve")
+def reference_approve(
+    change_id: Annotated[int, typer.Argument(help="The partner alert's id.")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject it instead.")] = False,
+) -> None:
+    """Approve a pending partner alert: evidence in scoring from a new reference version."""
+    from pipelines.alerts_cli import approve
+
+    approve(change_id, reject=reject)
+
+
+@app.command()
+def rescreen(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Re-screen lines scored from this date (default: 180 days)."),
+    ] = None,
+) -> None:
+    """Re-screen past lines against the reference changes not re-screened yet; raise alerts."""
+    from pipelines.alerts_cli import rescreen as run
+
+    run(since)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,7 @@ from models.reference.snapshot import ReferenceWatcher
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError
+from serving.alerts_service import AlertsService
 from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
@@ -122,6 +123,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.bootstrap_key:
         _print_bootstrap_key(settings)
     await _initial_load(app)
+    app.state.alerts.start()
     tasks = [
         asyncio.create_task(_watch_model(app, settings.reload_interval_s)),
         asyncio.create_task(_audit_auth_failures(app, settings.auth_audit_interval_s)),
@@ -134,6 +136,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         app.state.jobs.shutdown()
+        await run_in_threadpool(app.state.alerts.stop)
         audit_failures(store, app.state.throttle.drain(everything=True))
         store.dispose()
 
@@ -176,6 +179,9 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         settings.auth_audit_interval_s,
     )  # fmt: skip
     app.state.instruments = Instruments()
+    app.state.alerts = AlertsService(
+        settings, app.state.store, app.state.holder, app.state.reference, app.state.instruments
+    )
     app.state.jobs = JobManager(settings.data_dir / "jobs")
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)

@@ -52,6 +52,15 @@ class Instruments:
             "flrisk_audit_failures", "Requests refused because the audit store failed.",
             registry=self.registry,
         )  # fmt: skip
+        self.webhooks = Counter(
+            "flrisk_webhook_deliveries", "Webhook outbox rows by delivery outcome "
+            "(delivered, failed: to be tried again, dead: dead-lettered).", ["outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.alerts = Counter(
+            "flrisk_alerts", "Trade alerts raised by re-screens, by kind.", ["kind"],
+            registry=self.registry,
+        )  # fmt: skip
 
     def set_model(self, info: dict[str, object] | None) -> None:
         """Point the info gauge at the served model (cleared when none)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serving.api.routes import admin, feedback, files, health, model, score
+from serving.api.routes import admin, alerts, feedback, files, health, model, score
 
 router = APIRouter()
 router.include_router(score.router)
@@ -12,4 +12,5 @@ router.include_router(files.router)
 router.include_router(feedback.router)
 router.include_router(model.router)
 router.include_router(admin.router)
+router.include_router(alerts.router)
 router.include_router(health.router)
