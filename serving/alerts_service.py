@@ -76,7 +76,7 @@ class AlertsService:
         if self.store.file_problem():
             return  # never re-create a removed store file; scoring answers 503 meanwhile
         current = self.reference.current()
-        Alerts(self.store).index()
+        Alerts(self.store).index(current.matcher.normalize)
         result = catch_up(
             self.store, current, self.settings.reference_root(),
             days=self.settings.rescreen_days, rescore=self._rescore,

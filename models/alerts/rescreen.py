@@ -89,12 +89,13 @@ def in_force(row: Mapping[Any, Any], day: str) -> bool:
     return (not start or start <= day) and (not end or day < end)
 
 
-def _hits(
-    matcher: EntityMatcher | None, names: list[str]
-) -> dict[str, EntityMatch]:  # fmt: skip
+def _hits(matcher: EntityMatcher | None, names: list[tuple[str, str]]) -> dict[str, EntityMatch]:
+    """Declared name -> its match, for the names that match (each normalised name once)."""
     if matcher is None or not names:
         return {}
-    return {n: m for n, m in zip(names, matcher.match(names), strict=True) if m.similarity > 0}
+    hit = matcher.hits([norm for _, norm in names])
+    found = [name for name, norm in names if norm in hit]
+    return {n: m for n, m in zip(found, matcher.match(found), strict=True) if m.similarity > 0}
 
 
 def rescreen(
@@ -115,7 +116,7 @@ def rescreen(
     """
     t0 = time.perf_counter()
     alerts = Alerts(store)
-    alerts.index()
+    alerts.index(new.matcher.normalize)
     since = since or (datetime.now(UTC) - timedelta(days=days)).isoformat()
     change = diff(old, new)
     result = Result()
@@ -150,7 +151,7 @@ def _alert_rows(
     change: Change,
     new: ReferenceSnapshot,
     old: ReferenceSnapshot,
-    names: list[str],
+    names: list[tuple[str, str]],
     since: str,
     rescore: Rescore | None,
 ) -> list[dict[str, Any]]:
@@ -238,7 +239,7 @@ def _row(
         "change": change_kind,
         "score_then": line["risk_score"],
         "score_now": None,
-        "_audit_id": line["audit_id"],
+        "audit_id": line["audit_id"],
     }  # fmt: skip
 
 
@@ -250,7 +251,7 @@ def _add_scores(
     rescore: Rescore | None,
 ) -> None:
     """Each alerted line's score now, with the new reference (when a model is at hand)."""
-    ids = sorted({r["_audit_id"] for r in rows})
+    ids = sorted({r["audit_id"] for r in rows})
     scores: dict[int, float] = {}
     if rescore is not None and ids:
         inputs = alerts.inputs(ids)
@@ -260,7 +261,7 @@ def _add_scores(
         except Exception:
             scores = {}
     for r in rows:
-        r["score_now"] = scores.get(r.pop("_audit_id"))
+        r["score_now"] = scores.get(r["audit_id"])
 
 
 def catch_up(

@@ -380,6 +380,19 @@ class EntityMatcher:
         best = self._shown[key]
         return self._choice_shown[best]
 
+    def normalize(self, name: str) -> str:
+        """``name`` normalised as this matcher normalises declared names."""
+        return normalize_name(name, spellings=self.spellings)
+
+    def hits(self, normalized: list[str]) -> set[str]:
+        """Which of these normalised names match an entity (one pass over distinct names).
+
+        A re-screen asks this of every name it stored, normalised once when indexed, then
+        calls :meth:`match` on the few that hit.
+        """
+        self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
+        return {n for n in normalized if n and self._cache[n][0] >= 0}
+
     def match(self, names: list[str]) -> list[EntityMatch]:
         """Match declared company names against the listed entities.
 

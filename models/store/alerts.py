@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +42,7 @@ alerts = Table(
     Column("kind", String(16), nullable=False),  # presumed | matched | partner
     Column("entry_id", String(128), index=True),
     Column("line_no", Integer),
+    Column("audit_id", Integer),  # the scoring re-screened (its input is the line as scored)
     Column("entry_date", String(10)),
     Column("party_role", String(16)),
     Column("party_name", Text),
@@ -72,6 +73,17 @@ line_parties = Table(
     Column("manufacturer_name", Text, index=True),
     Column("shipper_name", Text, index=True),
     Column("risk_score", Float),
+)
+
+# Each distinct party name once: its normalised form (made once, when first indexed) and
+# the last time a line naming it was scored, so a re-screen reads the names of its window
+# without scanning the lines.
+party_names = Table(
+    "party_names",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("norm", Text, nullable=False),
+    Column("last_ts", String(32), nullable=False, index=True),
 )
 
 line_parties_state = Table(
@@ -110,8 +122,12 @@ class Alerts:
 
     # --- the party-name index -------------------------------------------------------------
 
-    def index(self) -> int:
-        """Index the scored lines written since the last call; returns how many."""
+    def index(self, normalize: Callable[[str], str]) -> int:
+        """Index the scored lines written since the last call; returns how many.
+
+        Args:
+            normalize: The matcher's name normalisation, applied once per new name.
+        """
         self.store.ensure()
         total = 0
         while True:
@@ -135,6 +151,7 @@ class Alerts:
                 out = [_party_row(r) for r in rows if r.action in SCORING_ACTIONS]
                 if out:
                     conn.execute(insert_ignore(line_parties, self.engine.dialect.name), out)
+                    self._names(conn, out, normalize)
                 conn.execute(
                     update(line_parties_state)
                     .where(line_parties_state.c.id == 1)
@@ -142,15 +159,37 @@ class Alerts:
                 )
                 total += len(out)
 
-    def distinct_names(self, since: str) -> list[str]:
-        """Distinct party names of the lines scored since ``since`` (ISO time)."""
-        names: set[str] = set()
-        with self.engine.connect() as conn:
+    def _names(
+        self, conn: Any, rows: Sequence[Mapping[str, Any]], normalize: Callable[[str], str]
+    ) -> None:
+        """Add the batch's new names to ``party_names``; move the others' last time."""
+        last: dict[str, str] = {}
+        for r in rows:
             for col in PARTY_COLUMNS:
-                c = line_parties.c[col]
-                q = select(c).where(line_parties.c.ts >= since, c.is_not(None)).group_by(c)
-                names.update(v for (v,) in conn.execute(q) if v)
-        return sorted(names)
+                name = r[col]
+                if name and last.get(name, "") < r["ts"]:
+                    last[name] = r["ts"]
+        known: set[str] = set()
+        names = list(last)
+        for start in range(0, len(names), 500):
+            q = select(party_names.c.name).where(party_names.c.name.in_(names[start : start + 500]))
+            known.update(n for (n,) in conn.execute(q))
+        new = [{"name": n, "norm": normalize(n), "last_ts": t} for n, t in last.items()
+               if n not in known]  # fmt: skip
+        if new:
+            conn.execute(insert_ignore(party_names, self.engine.dialect.name), new)
+        for n in known:
+            conn.execute(
+                update(party_names)
+                .where(party_names.c.name == n, party_names.c.last_ts < last[n])
+                .values(last_ts=last[n])
+            )
+
+    def distinct_names(self, since: str) -> list[tuple[str, str]]:
+        """Distinct party names of the lines scored since ``since`` (ISO time), normalised."""
+        with self.engine.connect() as conn:
+            q = select(party_names.c.name, party_names.c.norm).where(party_names.c.last_ts >= since)
+            return [(n, m) for n, m in conn.execute(q)]
 
     def lines_naming(self, names: Iterable[str], since: str) -> list[dict[str, Any]]:
         """The latest scoring of each line scored since ``since`` naming one of ``names``."""

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from serving.workbench.pages import STATIC_DIR, PageError, page_error
-from serving.workbench.routes import entries, model, signin, worklists
+from serving.workbench.routes import alerts, entries, model, signin, worklists
 from serving.workbench.state import WorkbenchState
 
 router = APIRouter(include_in_schema=False)
@@ -14,6 +14,7 @@ router.include_router(signin.router)
 router.include_router(worklists.router)
 router.include_router(entries.router)
 router.include_router(model.router)
+router.include_router(alerts.router)
 
 
 def install(app: FastAPI) -> None:

@@ -117,9 +117,10 @@ def test_new_entity_alerts_exactly_the_two_lines_once_everywhere(
     source = tmp_path / "entities.csv"
     source.write_text(NEW_ENTITY)
     body = {"lines": _lines(lines), "reasons": 0}
-    with server_process(settings, env=_env(receiver)) as srv, httpx.Client(
-        base_url=srv.url, timeout=60, headers=auth(keys["admin"])
-    ) as client:
+    with (
+        server_process(settings, env=_env(receiver)) as srv,
+        httpx.Client(base_url=srv.url, timeout=60, headers=auth(keys["admin"])) as client,
+    ):
         assert client.post("/v1/score", json=body).status_code == 200
         done = flrisk(settings, "reference", "update", "--entities", str(source))
         assert done.returncode == 0, done.stderr
@@ -190,9 +191,7 @@ def test_new_entity_alerts_exactly_the_two_lines_once_everywhere(
         ).json()["id"]  # fmt: skip
         assert flrisk(settings, "reference", "approve", str(second)).returncode == 0
         partner = _wait(
-            lambda: [
-                a for a in client.get("/v1/alerts").json()["alerts"] if a["kind"] == "partner"
-            ]
+            lambda: [a for a in client.get("/v1/alerts").json()["alerts"] if a["kind"] == "partner"]
         )
         assert [a["entry_id"] for a in partner] == ["ALERT-P"]
         assert partner[0]["evidence"]["authority"] == "EU Commission"
@@ -218,7 +217,9 @@ def test_server_killed_during_delivery_loses_nothing(
         with server_process(settings, env=_env(receiver)) as srv:
             h = auth(keys["admin"])
             assert httpx.post(f"{srv.url}/v1/score", json=body, headers=h, timeout=60).is_success
-            assert flrisk(settings, "reference", "update", "--entities", str(source)).returncode == 0
+            assert (
+                flrisk(settings, "reference", "update", "--entities", str(source)).returncode == 0
+            )
             _wait(lambda: receiver.calls)  # a delivery is in flight, unanswered
             srv.kill()
         assert receiver.accepted == []
