@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.error
 import urllib.request
 from datetime import date
@@ -26,6 +27,7 @@ from models.reference.hs import hs_exists, nomenclature, nomenclature_version
 from models.reference.versions import current_version, publish
 
 LISTS = {"UFLPA", "WRO", "FINDING"}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 BASES = {"ilab_forced_labor", "ilab_derived", "uflpa_priority"}
 KINDS = {"region", "prefecture", "county", "city"}
 _BREAKDOWN = {"entities": "list", "xinjiang_places": "kind", "risk_goods": "basis"}
@@ -125,8 +127,10 @@ def validate(name: str, frame: pd.DataFrame) -> list[str]:
         for col in required:
             if not str(values[col]).strip():
                 problems.append(f"line {line}: empty {col}")
-        if name == "entities" and values["list"] not in LISTS:
-            problems.append(f"line {line}: list {values['list']!r} not in {sorted(LISTS)}")
+        if name == "entities":
+            if values["list"] not in LISTS:
+                problems.append(f"line {line}: list {values['list']!r} not in {sorted(LISTS)}")
+            problems += _period_problems(line, values["effective_date"], values["end_date"])
         if name == "xinjiang_places" and values["kind"] not in KINDS:
             problems.append(f"line {line}: kind {values['kind']!r} not in {sorted(KINDS)}")
         if name == "risk_goods":
@@ -135,6 +139,17 @@ def validate(name: str, frame: pd.DataFrame) -> list[str]:
                 problems.append(f"line {line}: hs_prefix {prefix!r} is not an HS 2022 code")
             if values["basis"] not in BASES:
                 problems.append(f"line {line}: basis {values['basis']!r} not in {sorted(BASES)}")
+    return problems
+
+
+def _period_problems(line: int, start: str, end: str) -> list[str]:
+    """Dates of a listing that are not ISO dates, or that end before they begin."""
+    problems = []
+    for col, value in (("effective_date", start), ("end_date", end)):
+        if value and not _ISO_DATE.fullmatch(value):
+            problems.append(f"line {line}: {col} {value!r} is not a date (YYYY-MM-DD)")
+    if not problems and start and end and end <= start:
+        problems.append(f"line {line}: end_date {end} is not after effective_date {start}")
     return problems
 
 
@@ -196,7 +211,7 @@ def _complete_entities(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Fill the columns a simple export (name, aliases, ...) lacks; keep known entity ids."""
     out = frame.copy()
     defaults = {"aliases": "", "list": "UFLPA", "sector": "", "region": "", "country": "CN"}
-    defaults |= {"effective_date": "", "source": f"imported from {source}"}
+    defaults |= {"effective_date": "", "end_date": "", "source": f"imported from {source}"}
     for col, value in defaults.items():
         if col not in out.columns:
             out[col] = value

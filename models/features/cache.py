@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.reference.entities import EntityMatcher
+from models.reference.entities import EntityMatch, EntityMatcher
 from models.reference.snapshot import ReferenceSnapshot, current_snapshot
 
 
@@ -24,7 +24,7 @@ class SignalCache:
     places: dict[str, tuple[bool, str, str, bool]] = field(default_factory=dict)
     countries: dict[str, str] = field(default_factory=dict)
     parties: dict[str, str | None] = field(default_factory=dict)
-    entities: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    entities: dict[str, EntityMatch] = field(default_factory=dict)
     goods: dict[tuple[str, str], tuple[object, ...]] = field(default_factory=dict)
     texts: dict[str, tuple[str, bool]] = field(default_factory=dict)
     upper: dict[str, str] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from models.contract.textcase import upper_texts
 from models.features.cache import SignalCache
 from models.features.distinct import combine, factorize, memo_map, spread, spread_text, texts_of
 from models.features.places import xinjiang_checks, xj_columns
-from models.reference.entities import MATCH_COLUMNS, normalize_name
+from models.reference.entities import normalize_name
 
 # Intermediaries: a trader or forwarder between the factory and the buyer is how goods change
 # their declared origin (transshipment) and how a listed producer disappears from the manifest.
@@ -76,25 +76,44 @@ def party_signals(
     out["ev_names_xj_terms"] = xj["terms"]
 
 
+# Text evidence of a party's listing (after the id): ``ev_<role>_entity_<name>``.
+ENTITY_EVIDENCE = ("name", "alias", "list", "citation", "since", "lists", "later")
+
+
 def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
-    """Similarity of each party to a listed entity, with the entity as evidence (``ev_*``)."""
+    """Similarity of each party to a listing in force on the line's date, with the evidence.
+
+    A name is matched once per distinct name; which of the firm's listings was in force is
+    then decided per line from its entry date. A line entered before the firm was listed
+    gets no similarity (the model never learns a listing before it happened) and the date
+    of the later listing as evidence (``ev_*_entity_later``), for a note to the officer.
+    """
+    listings = cache.matcher.listings
     for role, col in (("mfr", "manufacturer_name"), ("shp", "shipper_name")):
         codes, uniques = factorize(f[col])
         texts = texts_of(uniques)
         new = [t for t in dict.fromkeys(texts) if t not in cache.entities]
         if new:
             cache.entities.update(zip(new, cache.matcher.match(new), strict=True))
-        rows = [cache.entities[t] for t in texts]
-        cols = dict(zip(MATCH_COLUMNS, zip(*rows, strict=True), strict=True))
-        sim = spread(cols["similarity"][:-1], codes, np.nan, "float64")
-        out[f"{role}_list_sim"] = sim
-        out[f"ev_{role}_entity_id"] = spread_text(cols["entity_id"][:-1], codes, pd.NA, "string")
-        for name, src in (
-            ("name", "entity_name"),
-            ("alias", "matched_alias"),
-            ("list", "list"),
-            ("citation", "citation"),
-        ):
-            out[f"ev_{role}_entity_{name}"] = spread_text(
-                cols[src][:-1], codes, cols[src][-1], "str"
-            )
+        matches = [cache.entities[t] for t in texts]
+        ids = spread([m.entity_id for m in matches[:-1]], codes, pd.NA)
+        live = listings.in_force(ids, f["entry_date"])
+        later_codes, later_days = factorize(live.later.astype("datetime64[D]").astype(object))
+        list_codes, list_sets = factorize(live.lists)
+        combo, first = combine(codes, live.row, later_codes, list_codes)
+        per: list[tuple[Any, ...]] = []
+        for i in first:
+            m, row = matches[codes[i]], int(live.row[i])
+            later = "" if later_codes[i] < 0 else str(later_days[later_codes[i]])
+            if row < 0:
+                # Not listed on the line's date: as an unmatched name (0), missing stays NaN.
+                sim = np.nan if codes[i] < 0 else 0.0
+                per.append((sim, pd.NA, "", "", "", "", "", "", later))
+            else:
+                in_force = str(list_sets[list_codes[i]])
+                per.append((m.similarity, *listings.listing(row, m.matched_alias), in_force, ""))
+        cols = list(zip(*per, strict=True)) if per else [()] * len(ENTITY_EVIDENCE) + [(), ()]
+        out[f"{role}_list_sim"] = spread(cols[0], combo, np.nan, "float64")
+        out[f"ev_{role}_entity_id"] = spread_text(cols[1], combo, pd.NA, "string")
+        for k, name in enumerate(ENTITY_EVIDENCE, start=2):
+            out[f"ev_{role}_entity_{name}"] = spread_text(cols[k], combo, "", "str")

@@ -18,7 +18,7 @@ from models.contract.batch import Column, Lines
 from models.features.cache import SignalCache
 from models.features.distinct import factorize, spread
 from models.features.goods import description_signals, goods_signals, value_signals
-from models.features.parties import entity_signals, party_keys, party_signals
+from models.features.parties import ENTITY_EVIDENCE, entity_signals, party_keys, party_signals
 from models.features.route import address_signals, route_signals
 
 # Columns whose absence is reported as missing evidence.
@@ -81,12 +81,18 @@ SIGNAL_ORDER = (
     "ev_mfr_entity_alias",
     "ev_mfr_entity_list",
     "ev_mfr_entity_citation",
+    "ev_mfr_entity_since",
+    "ev_mfr_entity_lists",
+    "ev_mfr_entity_later",
     "shp_list_sim",
     "ev_shp_entity_id",
     "ev_shp_entity_name",
     "ev_shp_entity_alias",
     "ev_shp_entity_list",
     "ev_shp_entity_citation",
+    "ev_shp_entity_since",
+    "ev_shp_entity_lists",
+    "ev_shp_entity_later",
     "rg_priority",
     "rg_priority_cn",
     "rg_ilab_fl",
@@ -119,11 +125,7 @@ TEXT_DTYPES = {
     **{f"{r}_addr_country": "str" for r in ("mfr", "shp")},
     **{f"ev_{r}_xj_{k}": "str" for r in ("mfr", "shp") for k in ("terms", "place")},
     **{f"ev_{r}_entity_id": "string" for r in ("mfr", "shp")},
-    **{
-        f"ev_{r}_entity_{k}": "str"
-        for r in ("mfr", "shp")
-        for k in ("name", "alias", "list", "citation")
-    },
+    **{f"ev_{r}_entity_{k}": "str" for r in ("mfr", "shp") for k in ENTITY_EVIDENCE},
     "ev_names_xj_terms": "str",
     "ev_rg_good": "str",
     "ev_rg_rule_ids": "str",

@@ -21,6 +21,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from models.contract.batch import is_small
+from models.reference.listings import Listings
 from models.reference.tables import load_entities, place_spellings
 
 # Legal-form words carry no identity: "HOSHINE ... CO LTD" and "HOSHINE ... LIMITED" are one.
@@ -263,6 +264,7 @@ class EntityMatcher:
         table = load_entities() if entities is None else entities
         self.min_similarity = float(min_similarity)
         self.spellings = place_spellings() if spellings is None else dict(spellings)
+        self.listings = Listings(table, lambda name: normalize_name(name, spellings=self.spellings))
         self._choice_text: list[str] = []  # normalised name or alias
         self._choice_shown: list[str] = []  # the name or alias as published
         self._choice_row: list[int] = []  # row of `table` it belongs to

@@ -32,6 +32,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
         "region",
         "country",
         "effective_date",
+        "end_date",
         "citation",
         "source",
     ),
@@ -123,9 +124,10 @@ def load_entities() -> pd.DataFrame:
     """UFLPA Entity List and CBP WRO/Findings entities.
 
     Returns:
-        One row per entity: ``entity_id, name, aliases`` (``|``-separated), ``list``
-        (``UFLPA``, ``WRO`` or ``FINDING``), ``sector, region, country, effective_date,
-        citation, source``.
+        One row per listing: ``entity_id, name, aliases`` (``|``-separated), ``list``
+        (``UFLPA``, ``WRO`` or ``FINDING``), ``sector, region, country``, the dates it was
+        in force (``effective_date``; ``end_date``, empty while in force), ``citation,
+        source``.
     """
     return _read("entities")
 

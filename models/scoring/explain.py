@@ -20,11 +20,23 @@ import numpy as np
 import pandas as pd
 
 from models.contract.batch import is_small
+from models.scoring.legal_basis import GROUPS_OF_BASIS, basis_reason, listed_later
 from models.scoring.sentences import SENTENCES, Row, Said, field_sentence
 
-__all__ = ["LOWERS", "RAISES", "Row", "feature_groups", "group_contributions", "reasons_for"]
+__all__ = [
+    "LOWERS",
+    "NOTE",
+    "PRESUMES",
+    "RAISES",
+    "Row",
+    "feature_groups",
+    "group_contributions",
+    "reasons_for",
+]
 
-RAISES, LOWERS = "raises", "lowers"
+# A reason raises or lowers the risk (the model's), states a presumption (the law's), or is
+# a note that moves nothing (a party listed after the line's entry date).
+RAISES, LOWERS, PRESUMES, NOTE = "raises", "lowers", "presumes", "note"
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("listed_entity", ("mfr_list_sim", "shp_list_sim")),
@@ -187,8 +199,9 @@ def reasons_for(
     feature_names: list[str],
     context: Mapping[str, np.ndarray],
     k: int,
+    presumption: np.ndarray | None = None,
 ) -> list[list[dict[str, Any]]]:
-    """Per line, up to k reasons that raise its risk, then up to k that lower it.
+    """Per line, its presumption's legal basis, up to k reasons each way, and a note.
 
     Args:
         contrib: ``pred_contrib`` output (lines x features+1), log-odds.
@@ -196,18 +209,25 @@ def reasons_for(
         context: Column name -> array with one value per line of ``contrib``: feature
             values, signals and the lines' own fields (``<name>_raw``).
         k: Reasons per direction and line.
+        presumption: Per line, its presumption (``"uflpa_entity;xinjiang"``, ``""``), or
+            None for no line presumed.
 
     Returns:
         Per line, a list of ``{"code", "direction", "text", "evidence", "contribution",
-        "share"}``: first the groups with a positive contribution (``direction`` ``"raises"``),
-        largest first, then those with a negative one (``"lowers"``), most lowering first;
-        only groups whose sentence rests on evidence in the line. ``share`` is the signed
-        fraction of the sum of absolute group contributions.
+        "share"}``: first, on a presumed line, one ``presumption`` reason per basis
+        (``direction`` ``"presumes"``, :mod:`models.scoring.legal_basis`), carrying the
+        contribution of the groups it rests on, which are not repeated; then the groups with
+        a positive contribution (``"raises"``), largest first, then those with a negative
+        one (``"lowers"``), most lowering first, only groups whose sentence rests on
+        evidence in the line; last, a ``listed_later`` ``"note"`` when a party was listed
+        after the line's entry date. ``share`` is the signed fraction of the sum of absolute
+        group contributions.
     """
     rows = len(contrib)
     if k <= 0 or rows == 0:
         return [[] for _ in range(rows)]
     labels, values = _group_sums(contrib, feature_names)
+    index = {g: j for j, g in enumerate(labels)}
     total = np.abs(values).sum(axis=1)
     # Stable order: groups with equal contributions keep their (alphabetical) label order.
     down = np.argsort(-values, axis=1, kind="stable")
@@ -218,12 +238,16 @@ def reasons_for(
     for i, (row, tot) in enumerate(zip(values.tolist(), total.tolist(), strict=True)):
         line = columns.row(i)
         items: list[dict[str, Any]] = []
+        bases = presumption[i] if presumption is not None else ""
+        folded = _presumed(bases, line, row, tot, index, items) if bases else ()
         for direction, order, sign in ((RAISES, down[i], 1.0), (LOWERS, up[i], -1.0)):
             found = 0
             for j in order.tolist():
                 c = row[j]
                 if found == k or sign * c <= 0:
                     break
+                if labels[j] in folded:
+                    continue
                 said = _say(labels[j], line, sign > 0)
                 if said is None:
                     continue
@@ -238,5 +262,36 @@ def reasons_for(
                         "share": round(c / tot, 4) if tot > 0 else 0.0,
                     }
                 )
+        if "uflpa_entity" not in bases and "wro" not in bases:
+            note = listed_later(line)
+            if note is not None:
+                items.append(_item("listed_later", NOTE, note, 0.0, 0.0))
         out.append(items)
     return out
+
+
+def _item(code: str, direction: str, said: Said, c: float, tot: float) -> dict[str, Any]:
+    return {
+        "code": code,
+        "direction": direction,
+        "text": said[0],
+        "evidence": said[1],
+        "contribution": round(c, 4),
+        "share": round(c / tot, 4) if tot > 0 else 0.0,
+    }
+
+
+def _presumed(
+    bases: str, line: Row, row: list[float], tot: float, index: dict[str, int], items: list
+) -> set[str]:
+    """Append a presumed line's legal-basis reasons; return the groups they fold in."""
+    folded: set[str] = set()
+    for basis in bases.split(";"):
+        said = basis_reason(basis, line)
+        if said is None:
+            continue
+        groups = [g for g in GROUPS_OF_BASIS[basis] if g not in folded]
+        c = sum(row[index[g]] for g in groups if g in index)
+        folded.update(GROUPS_OF_BASIS[basis])
+        items.append(_item("presumption", PRESUMES, said, c, tot))
+    return folded

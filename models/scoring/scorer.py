@@ -23,6 +23,7 @@ from models.reference.snapshot import ReferenceSnapshot
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.explain import reasons_for
 from models.scoring.partner import partner_reasons
+from models.scoring.presumption import presumed_first, presumptions
 
 NO_REASONS = "[]"
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
@@ -77,6 +78,9 @@ class Scores:
         risk_band: ``high`` / ``elevated`` / ``low``.
         reasons: Per line, a list of reasons (empty if unexplained), or their JSON text.
         model_version: Registered model version (``name/version``) that scored them.
+        presumption: Per line, why the law presumes forced labour on its entry date
+            (``uflpa_entity``, ``xinjiang``, ``wro``, joined by ``;``), ``""`` when it does
+            not (:mod:`models.scoring.presumption`). Presumed lines rank first.
         reference_versions: The reference tables matched (per table its version, and the
             ``snapshot``): the tables actually used, not those the model was trained with.
     """
@@ -87,23 +91,29 @@ class Scores:
     risk_band: np.ndarray
     reasons: np.ndarray
     model_version: str
+    presumption: np.ndarray
     reference_versions: dict[str, str] = field(default_factory=dict)
+
+    def ranking(self) -> np.ndarray:
+        """Line positions in ranking order: presumed lines first, by score within."""
+        return presumed_first(self.presumption, self.risk_score)
 
     def __len__(self) -> int:
         return len(self.risk_score)
 
     def columns(self) -> dict[str, Any]:
-        """``entry_id, line_no, risk_score, risk_band, reasons`` as named arrays."""
+        """``entry_id, line_no, risk_score, risk_band, presumption, reasons`` as named arrays."""
         return {
             "entry_id": self.entry_id,
             "line_no": self.line_no,
             "risk_score": self.risk_score,
             "risk_band": self.risk_band,
+            "presumption": self.presumption,
             "reasons": self.reasons,
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """``entry_id, line_no, risk_score, risk_band, reasons, model_version`` as a frame."""
+        """:meth:`columns` and ``model_version`` as a frame."""
         n = len(self)
         return pd.DataFrame(
             {
@@ -111,6 +121,7 @@ class Scores:
                 "line_no": self.line_no,
                 "risk_score": self.risk_score,
                 "risk_band": pd.array(self.risk_band, dtype="str"),
+                "presumption": pd.array(self.presumption, dtype="str"),
                 "reasons": pd.Series(self.reasons, dtype=object),  # never inferred as text
                 "model_version": pd.array(np.full(n, self.model_version, object), dtype="str"),
             },
@@ -229,17 +240,21 @@ class Scorer:
             else np.zeros(0)
         )
         p = calibrate(margin, self.bundle.calibration)
+        presumption = presumptions(signals, lines["entry_date"])
         explained = np.full(n_lines, NO_REASONS if as_json else None, dtype=object)
         if reasons > 0 and n_lines:
+            # The lines explained are those ranked first, presumed ones before all others.
             n = n_lines if explain_share >= 1 else int(np.ceil(explain_share * n_lines))
-            idx = np.sort(np.argsort(-p, kind="stable")[:n])
+            idx = np.sort(presumed_first(presumption, p)[:n])
             sub = data.iloc[idx] if isinstance(data, pd.DataFrame) else data[idx]
             contrib = self.bundle.booster.predict(
                 sub, pred_contrib=True, num_threads=self._threads(len(idx))
             )
             context = self._context(lines, X, signals, evidence, idx)
             for i, items in zip(
-                idx, reasons_for(np.asarray(contrib), list(X), context, reasons), strict=True
+                idx,
+                reasons_for(np.asarray(contrib), list(X), context, reasons, presumption[idx]),
+                strict=True,
             ):
                 explained[i] = json.dumps(items, ensure_ascii=False) if as_json else items
         for i, extra in partner_reasons(lines, cache.reference).items():
@@ -259,6 +274,7 @@ class Scorer:
             risk_band=risk_band(p, self.bundle.thresholds),
             reasons=explained,
             model_version=self.version,
+            presumption=presumption,
             reference_versions=dict(cache.reference.versions),
         )
 

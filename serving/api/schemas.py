@@ -47,9 +47,11 @@ class Reason(BaseModel):
     """One contribution to a score, in plain language with its evidence."""
 
     code: str
-    direction: Literal["raises", "lowers"] = Field(
-        description="Whether this evidence raises or lowers the line's risk; the raising "
-        "reasons come first, largest first, then the lowering ones."
+    direction: Literal["presumes", "raises", "lowers", "note"] = Field(
+        description="`presumes`: the legal basis of the line's presumption (code "
+        "`presumption`, first, with its citation and effective date); `raises`/`lowers`: "
+        "evidence that raises or lowers the line's risk, largest first; `note`: information "
+        "that moves nothing (code `listed_later`: a party listed after the entry date)."
     )
     text: str
     evidence: dict[str, Any]

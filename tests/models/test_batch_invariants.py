@@ -9,6 +9,7 @@ taken as whole entries, since ``lines_in_entry`` counts an entry's lines in the 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -66,8 +67,12 @@ def _assert_same(got: Scores, want: Scores, idx: np.ndarray) -> None:
     np.testing.assert_array_equal(got.risk_score, want.risk_score[idx])
     assert got.risk_band.tolist() == want.risk_band[idx].tolist()
     assert list(got.reasons) == list(want.reasons[idx])
-    # Up to 3 reasons per direction, and every line has at least one.
-    assert all(0 < len(r) <= 6 for r in got.reasons)
+    # Up to 3 reasons per direction, a legal basis per presumption, one note at most, and
+    # every line has at least one reason.
+    for reasons, presumed in zip(got.reasons, got.presumption, strict=True):
+        count = Counter(r["direction"] for r in reasons)
+        assert reasons and count["raises"] <= 3 and count["lowers"] <= 3 and count["note"] <= 1
+        assert count["presumes"] == len([b for b in presumed.split(";") if b])
     assert all(sum(x["direction"] == "raises" for x in r) <= 3 for r in got.reasons)
 
 

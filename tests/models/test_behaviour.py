@@ -5,8 +5,6 @@ should not move the score don't. They hold for any model trained on the simulate
 so a new signal or feature never requires editing them.
 """
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,31 +51,57 @@ def _reasons_naming(scored: Scores, code: str) -> list[dict]:
     return out
 
 
-def test_a_listed_entity_under_an_alias_raises_the_score_and_is_named(scorer, ordinary):
+def test_a_listed_entity_under_an_alias_is_presumed_ranks_first_and_is_named(scorer, ordinary):
     ent = load_entities()
-    row = ent[ent["aliases"].str.len() > 0].iloc[0]
+    row = ent[(ent["aliases"].str.len() > 0) & (ent["list"] == "UFLPA")].iloc[0]
     alias = row["aliases"].split("|")[0].upper() + " CO LTD"
     changed = ordinary.assign(manufacturer_name=alias)
     before, after = _scores(scorer, ordinary), _scores(scorer, changed)
     assert np.mean(after > before) > 0.9
-    assert np.median(after / before) > 1.5
-    named = _reasons_naming(_score(scorer, changed.head(20), reasons=3), "listed_entity")
-    assert sum(bool(r) for r in named) >= 18
-    for r in filter(None, named):
-        assert r["evidence"]["entity_id"] == row["entity_id"]
-        assert row["name"] in r["text"] or row["entity_id"] in json.dumps(r["evidence"])
+    assert np.median(after - before) > 0
+    # The law, not the model, puts the listed party's lines first.
+    both = _score(scorer, pd.concat([ordinary, changed], ignore_index=True))
+    assert (both.presumption[len(ordinary) :] != "").all()
+    assert set(both.ranking()[: len(changed)]) == set(range(len(ordinary), len(both)))
+    scored = _score(scorer, changed.head(20), reasons=3)
+    assert all("uflpa_entity" in p.split(";") for p in scored.presumption)
+    for reasons in scored.reasons:
+        first = reasons[0]
+        assert first["code"] == "presumption" and first["direction"] == "presumes"
+        ev = first["evidence"]
+        assert ev["basis"] == "uflpa_entity" and ev["entity_id"] == row["entity_id"]
+        assert row["effective_date"] in first["text"] and row["citation"] in first["text"]
+        assert "listed_entity" not in {r["code"] for r in reasons[1:]}
 
 
-def test_a_xinjiang_address_raises_the_score_and_names_the_place(scorer, ordinary):
+def test_a_line_entered_before_the_listing_is_not_presumed_and_says_listed_later(scorer, ordinary):
+    ent = load_entities()
+    row = ent[ent["effective_date"] > "2024-01-01"].iloc[0]
+    since = np.datetime64(row["effective_date"])
+    lines = ordinary.head(10).assign(manufacturer_name=row["name"].upper())
+    early = lines.assign(entry_date=pd.Timestamp(since - np.timedelta64(1, "D")))
+    late = lines.assign(entry_date=pd.Timestamp(since))
+    out = _score(scorer, pd.concat([early, late], ignore_index=True), reasons=3)
+    assert (out.presumption[:10] == "").all() and (out.presumption[10:] != "").all()
+    for reasons in out.reasons[:10]:
+        assert "presumption" not in {r["code"] for r in reasons}
+        notes = [r for r in reasons if r["code"] == "listed_later"]
+        assert notes and row["effective_date"] in notes[0]["text"]
+
+
+def test_a_xinjiang_address_is_presumed_raises_the_score_and_names_the_place(scorer, ordinary):
     changed = ordinary.assign(
         manufacturer_address="No. 12 Jiefang North Road, Kashi, 844000, China"
     )
     before, after = _scores(scorer, ordinary), _scores(scorer, changed)
     assert np.mean(after > before) > 0.8
     assert np.median(after - before) > 0
-    named = _reasons_naming(_score(scorer, changed.head(20), reasons=3), "xinjiang_address")
-    assert sum(bool(r) for r in named) >= 15
-    assert all("Kashgar" in json.dumps(r) for r in named if r)
+    scored = _score(scorer, changed.head(20), reasons=3)
+    assert all(p == "xinjiang" for p in scored.presumption)
+    for reasons in scored.reasons:
+        first = reasons[0]
+        assert first["code"] == "presumption" and first["evidence"]["basis"] == "xinjiang"
+        assert "Kashgar" in first["text"] and "Pub. L. 117-78" in first["text"]
 
 
 def test_cotton_from_china_raises_the_score_over_the_same_line_from_germany(scorer, ordinary):
@@ -114,9 +138,16 @@ def test_reasons_carry_evidence_and_signed_shares(scorer, registered_model):
     out = scorer.score(lines, reasons=3, explain_share=0.01)
     has = np.array([len(r) > 0 for r in out.reasons])
     assert has.sum() == 20
-    assert out.risk_score[~has].max() <= out.risk_score[has].min()
+    # The explained lines are the first 20 of the ranking (presumed lines first).
+    assert set(np.flatnonzero(has)) == set(out.ranking()[:20])
+    presumed = out.presumption != ""
+    rest = has & ~presumed
+    if rest.any():
+        assert out.risk_score[~has & ~presumed].max() <= out.risk_score[rest].min()
     for reasons in out.reasons[has]:
-        up = [r for r in reasons if r["direction"] == "raises"]
-        assert 0 < len(up) <= 3 and len(reasons) - len(up) <= 3
+        up = [r for r in reasons if r["direction"] in ("presumes", "raises")]
+        down = [r for r in reasons if r["direction"] == "lowers"]
+        assert len(up) > 0 and len(down) <= 3
+        assert len([r for r in up if r["direction"] == "raises"]) <= 3
         assert all(-1 <= r["share"] <= 1 and r["text"] for r in reasons)
         assert sum(abs(r["share"]) for r in reasons) <= 1 + 1e-9

@@ -30,6 +30,14 @@ def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
         f"How the evidence moves line {line['line_no']} from the baseline to its score",
     )  # fmt: skip
     line["evidence"] = {r["code"]: r for r in line["reasons"]}
+    # A presumption carries the evidence of the reason it folds in (the list match, the
+    # Xinjiang place): the evidence panels show it where they show that reason's.
+    for r in line["reasons"]:
+        if r["direction"] == "presumes":
+            code = "xinjiang_address" if r["evidence"]["basis"] == "xinjiang" else "listed_entity"
+            line["evidence"].setdefault(code, r)
+    line["presumes"] = [r for r in line["reasons"] if r["direction"] == "presumes"]
+    line["notes"] = [r for r in line["reasons"] if r["direction"] == "note"]
     line["raises"] = [r for r in line["reasons"] if r["direction"] == "raises"]
     line["lowers"] = [r for r in line["reasons"] if r["direction"] == "lowers"]
     xj = line["evidence"].get("xinjiang_address", {}).get("evidence", {})
