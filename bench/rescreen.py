@@ -44,7 +44,38 @@ from models.reference.versions import publish
 from models.store import Alerts, AuditStore
 from models.store.alerts import line_parties, party_names
 
-WORDS = ["ALPHA", "BRIGHT", "CEDAR", "DELTA", "EMBER", "FALCON", "GARNET", "HARBOR", "IRIS", "JADE", "KESTREL", "LUMEN", "MAPLE", "NOVA", "ORCHID", "PEARL", "QUARTZ", "RAVEN", "SIERRA", "TIDAL", "UMBER", "VALOR", "WILLOW", "XENON", "YARROW", "ZEPHYR", "AMBER", "BIRCH", "COBALT", "DUNE"]  # fmt: skip
+WORDS = [
+    "ALPHA",
+    "BRIGHT",
+    "CEDAR",
+    "DELTA",
+    "EMBER",
+    "FALCON",
+    "GARNET",
+    "HARBOR",
+    "IRIS",
+    "JADE",
+    "KESTREL",
+    "LUMEN",
+    "MAPLE",
+    "NOVA",
+    "ORCHID",
+    "PEARL",
+    "QUARTZ",
+    "RAVEN",
+    "SIERRA",
+    "TIDAL",
+    "UMBER",
+    "VALOR",
+    "WILLOW",
+    "XENON",
+    "YARROW",
+    "ZEPHYR",
+    "AMBER",
+    "BIRCH",
+    "COBALT",
+    "DUNE",
+]
 KINDS = ("TEXTILE", "APPAREL", "ELECTRONICS", "TRADING", "GARMENT", "SOLAR", "FOODS", "METALS")
 
 
@@ -58,9 +89,9 @@ def _entities(rng: random.Random, n: int) -> list[dict[str, str]]:
     out = []
     for i in range(n):
         name = f"Zq{i:03d} {rng.choice(WORDS).title()} {rng.choice(KINDS).title()} Co. Ltd"
-        out.append({"entity_id": f"UFLPA-B{i:03d}", "name": name, "aliases": "",
-                    "list": "UFLPA", "sector": "", "region": "", "country": "CN",
-                    "effective_date": "2024-01-01", "citation": "bench", "source": "bench"})  # fmt: skip
+        row = {"entity_id": f"UFLPA-B{i:03d}", "name": name, "aliases": "", "list": "UFLPA"}
+        row |= {"sector": "", "region": "", "country": "CN", "effective_date": "2024-01-01"}
+        out.append(row | {"citation": "bench", "source": "bench"})
     return out
 
 
@@ -124,8 +155,10 @@ def main() -> None:
         t = time.perf_counter()
         result = rescreen(store, old, snap, since="2026-01-01")
         seconds = time.perf_counter() - t
-        print(f"re-screen: {args.lines:,} lines, {result.names:,} distinct names, "
-              f"{args.entities} new entities: {seconds:.2f}s, {len(result.alerts)} alerts")  # fmt: skip
+        print(
+            f"re-screen: {args.lines:,} lines, {result.names:,} distinct names, "
+            f"{args.entities} new entities: {seconds:.2f}s, {len(result.alerts)} alerts"
+        )
 
         # The index from the audit log: audit rows written the way the server writes them.
         audit_store = AuditStore(f"sqlite:///{tmp / 'audit2.db'}")
