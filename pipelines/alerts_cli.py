@@ -119,26 +119,29 @@ def _since(value: str | None) -> str | None:
 
 
 def _rescorer(settings: Any) -> Any:
-    """Scores lines with the champion model, or None when no model can be loaded."""
+    """Scores lines with the champion model, loaded on first use (only when lines alert)."""
     import pandas as pd
 
     from models.contract.validate import validate_lines
     from models.scoring.lookup import fetch_bundle, resolve
     from models.scoring.scorer import Scorer
 
-    try:
-        resolved = resolve(f"models:/{settings.model_name}@{settings.model_alias}", settings)
-        scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
-    except Exception:
-        typer.echo("no model could be loaded: alerts carry no new score", err=True)
-        return None
+    loaded: list[Any] = []
 
     def rescore(inputs: list[dict[str, Any]], reference: Any) -> list[float]:
+        if not loaded:
+            try:
+                uri = f"models:/{settings.model_name}@{settings.model_alias}"
+                resolved = resolve(uri, settings)
+                loaded.append(Scorer(fetch_bundle(resolved, settings), version=resolved.uri))
+            except Exception:
+                typer.echo("no model could be loaded: alerts carry no new score", err=True)
+                raise
+        scorer = loaded[0]
         frame = pd.DataFrame(inputs).astype(object)
         read = validate_lines(frame, passthrough=dict(scorer.bundle.state.passthrough))
-        return [
-            float(s) for s in scorer.score(read.lines, reasons=0, reference=reference).risk_score
-        ]
+        scored = scorer.score(read.lines, reasons=0, reference=reference)
+        return [float(s) for s in scored.risk_score]
 
     return rescore
 

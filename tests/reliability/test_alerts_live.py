@@ -90,7 +90,7 @@ def _lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
     return body
 
 
-def _wait(predicate: Any, timeout: float = 120.0) -> Any:
+def _wait(predicate: Any, timeout: float = 600.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = predicate()

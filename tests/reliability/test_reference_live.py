@@ -28,7 +28,7 @@ def flrisk(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "flrisk"
     return subprocess.run(
         [str(exe), *args], env=settings_env(settings), capture_output=True, text=True,
-        timeout=300, check=False,
+        timeout=900, check=False,
     )  # fmt: skip
 
 
