@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from reltools import add_keys, app_settings, auth, lines_json, server_process, settings_env
 
-pytestmark = pytest.mark.integration
+# A server start and a flrisk subprocess: past the suite's 600 s on a loaded machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 NEW_ENTITY = (
     "entity_id,name,aliases,list,sector,region,country,effective_date,citation,source\n"
