@@ -104,7 +104,7 @@ class AuditRows:
             model: The model that scored.
             inputs: Each line as received (its canonical JSON and hash are stored).
             results: Each line's result: ``entry_id``, ``line_no``, ``risk_score``,
-                ``risk_band`` and ``reasons``.
+                ``risk_band``, ``reasons`` and (optional) ``presumption``.
             latency_ms: Scoring time of the whole request.
         """
         rows = []
@@ -120,7 +120,7 @@ class AuditRows:
                     model=model,
                     risk_score=res["risk_score"],
                     risk_band=res["risk_band"],
-                    reasons_json=_reasons_json(res["reasons"]),
+                    reasons_json=_reasons_json(res["reasons"], res.get("presumption", "")),
                     latency_ms=latency_ms,
                 )
             )
@@ -145,7 +145,7 @@ class AuditRows:
                 model=model,
                 risk_score=ln["risk_score"],
                 risk_band=ln["risk_band"],
-                reasons_json=_reasons_json(ln["reasons"]),
+                reasons_json=_reasons_json(ln["reasons"], ln.get("presumption", "")),
             )
             for ln in lines
         ]
@@ -169,5 +169,9 @@ class AuditRows:
         )  # fmt: skip
 
 
-def _reasons_json(reasons: Any) -> str:
+def _reasons_json(reasons: Any, presumption: str = "") -> str:
+    # The presumption goes beside the reasons (only when there is one): the audit table's
+    # columns, and so every row's hash, stay as they were.
+    if presumption:
+        return canonical_json({"presumption": presumption, "reasons": reasons})
     return canonical_json({"reasons": reasons})

@@ -174,6 +174,14 @@ def score(
             help="Share of lines, riskiest first, that get reasons (pandas engine; 1 = all).",
         ),
     ] = 1.0,
+    rank: Annotated[
+        bool,
+        typer.Option(
+            "--rank",
+            help="Write the lines in ranking order: presumed lines (UFLPA, Xinjiang, WRO) "
+            "first, by score within. Default: the input's order.",
+        ),
+    ] = False,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons."""
     check_inputs(data=data, mapping=mapping)
@@ -191,6 +199,7 @@ def score(
         master=master,
         allow_bad_rows=allow_bad_rows,
         explain_share=explain_share,
+        rank=rank,
     )
 
 

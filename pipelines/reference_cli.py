@@ -107,6 +107,11 @@ def update(source: str, table: str | None, entities_rows: bool = False) -> str:
 def validate(name: str, frame: pd.DataFrame) -> list[str]:
     """Problems that make ``frame`` unfit to replace table ``name`` (empty when fine)."""
     schema = reference.SCHEMAS[name]
+    if name == "entities":
+        # Exports from before goods scopes (every WRO then covers all goods) and affiliates.
+        for col in ("hs_scope", "parent_entity_id", "parent_source"):
+            if col not in frame.columns:
+                frame[col] = ""
     missing = [col for col in schema if col not in frame.columns]
     if missing:
         return [f"missing column(s): {', '.join(missing)}"]
@@ -114,6 +119,7 @@ def validate(name: str, frame: pd.DataFrame) -> list[str]:
         return ["no rows"]
     problems: list[str] = []
     id_col = schema[0]
+    known_ids = set(frame[id_col].astype(str))
     duplicated = frame[id_col][frame[id_col].duplicated()].unique()
     if len(duplicated):
         problems.append(f"duplicate {id_col}: {', '.join(map(str, duplicated[:5]))}")
@@ -131,6 +137,17 @@ def validate(name: str, frame: pd.DataFrame) -> list[str]:
             if values["list"] not in LISTS:
                 problems.append(f"line {line}: list {values['list']!r} not in {sorted(LISTS)}")
             problems += _period_problems(line, values["effective_date"], values["end_date"])
+            parent = str(values["parent_entity_id"])
+            if parent and parent not in known_ids:
+                problems.append(f"line {line}: parent_entity_id {parent!r} is not an entity_id")
+            if parent and not str(values["parent_source"]).strip():
+                problems.append(f"line {line}: an affiliate needs its parent_source")
+            scope = [p for p in str(values["hs_scope"]).replace(".", "").split("|") if p]
+            if any(not p.isdigit() or not 2 <= len(p) <= 10 for p in scope):
+                problems.append(
+                    f"line {line}: hs_scope {values['hs_scope']!r} is not HS prefixes "
+                    "(2 to 10 digits, separated by |)"
+                )
         if name == "xinjiang_places" and values["kind"] not in KINDS:
             problems.append(f"line {line}: kind {values['kind']!r} not in {sorted(KINDS)}")
         if name == "risk_goods":
@@ -211,7 +228,14 @@ def _complete_entities(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Fill the columns a simple export (name, aliases, ...) lacks; keep known entity ids."""
     out = frame.copy()
     defaults = {"aliases": "", "list": "UFLPA", "sector": "", "region": "", "country": "CN"}
-    defaults |= {"effective_date": "", "end_date": "", "source": f"imported from {source}"}
+    defaults |= {
+        "effective_date": "",
+        "end_date": "",
+        "hs_scope": "",
+        "parent_entity_id": "",
+        "parent_source": "",
+        "source": f"imported from {source}",
+    }
     for col, value in defaults.items():
         if col not in out.columns:
             out[col] = value

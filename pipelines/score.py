@@ -18,7 +18,7 @@ from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
 from models.settings import get_settings
 from pipelines.prefetch import prefetch
-from pipelines.score_output import OUTPUT_COLUMNS, scores_frame
+from pipelines.score_output import OUTPUT_COLUMNS, rank_file, scores_frame
 from pipelines.spark_score import score_spark
 
 
@@ -113,6 +113,7 @@ def score_command(
     master: str,
     allow_bad_rows: bool,
     explain_share: float = 1.0,
+    rank: bool = False,
 ) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput."""
     settings = get_settings()
@@ -135,6 +136,8 @@ def score_command(
         )
     else:
         raise typer.BadParameter(f"engine must be pandas or spark, not {engine!r}")
+    if rank and out.is_file():
+        rank_file(out)
     dt = time.perf_counter() - t0
     typer.echo(
         f"scored {n} lines with {resolved.uri} in {dt:.1f}s "

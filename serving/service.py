@@ -26,6 +26,7 @@ from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
 from models.reference.snapshot import ReferenceSnapshot
+from models.scoring.presumption import join_presumptions
 from models.store import AuditStore, canonical_json, input_hash
 from serving.errors import log_failure
 from serving.instruments import Instruments
@@ -141,14 +142,16 @@ def results(
             "line_no": int(n),
             "risk_score": float(s),
             "risk_band": str(b),
+            "presumption": str(p),
             "reasons": plain(r),
             "unknown_fields": list(u),
         }
-        for e, n, s, b, r, u in zip(
+        for e, n, s, b, p, r, u in zip(
             scored["entry_id"],
             scored["line_no"],
             scored["risk_score"],
             scored["risk_band"],
+            scored["presumption"],
             scored["reasons"],
             scored["unknown_fields"] if unknown is None else unknown,
             strict=True,
@@ -157,7 +160,12 @@ def results(
 
 
 def rank_entries(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Entries riskiest first (an entry is as risky as its riskiest line), lines in order."""
+    """Entries in ranking order, lines in order within.
+
+    An entry with a presumed line comes before every entry without one (the law presumes
+    it, whatever its score), then entries by their riskiest line's score. An entry's
+    ``presumption`` joins its lines' bases.
+    """
     by_entry: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         by_entry.setdefault(line["entry_id"], []).append(line)
@@ -170,10 +178,11 @@ def rank_entries(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "entry_id": entry_id,
                 "risk_score": top["risk_score"],
                 "risk_band": top["risk_band"],
+                "presumption": join_presumptions(x.get("presumption", "") for x in items),
                 "lines": items,
             }
         )
-    entries.sort(key=lambda x: (-x["risk_score"], x["entry_id"]))
+    entries.sort(key=lambda x: (not x["presumption"], -x["risk_score"], x["entry_id"]))
     return entries
 
 

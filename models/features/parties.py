@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import fuzz
 
 from models.contract.batch import Column, Lines
 from models.contract.textcase import upper_texts
@@ -77,7 +78,10 @@ def party_signals(
 
 
 # Text evidence of a party's listing (after the id): ``ev_<role>_entity_<name>``.
-ENTITY_EVIDENCE = ("name", "alias", "list", "citation", "since", "lists", "later")
+ENTITY_EVIDENCE = ("name", "alias", "list", "citation", "since", "lists", "later", "via")
+_ADDRESS_WORDS = re.compile(r"[^0-9A-Z]+")
+# How alike two names sharing an address must read to be linked (rapidfuzz token set ratio).
+LINK_NAME_SIMILARITY = 85.0
 
 
 def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
@@ -96,8 +100,16 @@ def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
         if new:
             cache.entities.update(zip(new, cache.matcher.match(new), strict=True))
         matches = [cache.entities[t] for t in texts]
+        matched = np.array([not pd.isna(m.entity_id) for m in matches[:-1]] + [False])
+        via = np.full(len(f), "", dtype=object)
+        if role == "mfr" and matched.any():
+            codes = codes.copy()
+            _link_in_entry(f, codes, matched, via)
         ids = spread([m.entity_id for m in matches[:-1]], codes, pd.NA)
-        live = listings.in_force(ids, f["entry_date"])
+        if listings.affiliate:
+            affiliated = listings.affiliation(ids)
+            via = np.where(via == "", affiliated, via).astype(object)
+        live = listings.in_force(ids, f["entry_date"], f["hts_code"])
         later_codes, later_days = factorize(live.later.astype("datetime64[D]").astype(object))
         list_codes, list_sets = factorize(live.lists)
         combo, first = combine(codes, live.row, later_codes, list_codes)
@@ -112,8 +124,72 @@ def entity_signals(f: Lines, cache: SignalCache, out: dict[str, Any]) -> None:
             else:
                 in_force = str(list_sets[list_codes[i]])
                 per.append((m.similarity, *listings.listing(row, m.matched_alias), in_force, ""))
-        cols = list(zip(*per, strict=True)) if per else [()] * len(ENTITY_EVIDENCE) + [(), ()]
+        cols = list(zip(*per, strict=True)) if per else [()] * (len(ENTITY_EVIDENCE) + 1)
         out[f"{role}_list_sim"] = spread(cols[0], combo, np.nan, "float64")
         out[f"ev_{role}_entity_id"] = spread_text(cols[1], combo, pd.NA, "string")
-        for k, name in enumerate(ENTITY_EVIDENCE, start=2):
+        for k, name in enumerate(ENTITY_EVIDENCE[:-1], start=2):
             out[f"ev_{role}_entity_{name}"] = spread_text(cols[k], combo, "", "str")
+        # Only where a listing is in force: a link to a firm listed later is no evidence yet.
+        linked = (via != "") & (live.row >= 0)
+        out[f"ev_{role}_entity_via"] = np.where(linked, via, "").astype(object)
+
+
+def _link_in_entry(f: Lines, codes: np.ndarray, matched: np.ndarray, via: np.ndarray) -> None:
+    """Resolve unmatched manufacturer names through another line of the same entry.
+
+    An officer reads "DALIAN SHENGCHI TRADE" as the listed "Dalian Shengchi International
+    Trade" when another line of the same entry names the listed spelling with the same
+    manufacturer ID (MID) or the same address. Such a line takes the other line's name code
+    (so its match, listing and evidence) and ``via`` says what linked them. Entries are the
+    unit: a line's features never depend on lines outside its entry.
+
+    Args:
+        f: The lines.
+        codes: Distinct-name code per line (changed in place for linked lines).
+        matched: Per distinct name (and a last False for missing), whether it matched.
+        via: Per line, ``"manufacturer_id <MID>"`` or ``"address"`` once linked.
+    """
+    hit = matched[codes]
+    entry_codes, _ = factorize(f["entry_id"])
+    with_match = np.zeros(entry_codes.max() + 1 if len(entry_codes) else 0, dtype=bool)
+    with_match[entry_codes[hit]] = True
+    todo = np.flatnonzero(~hit & with_match[entry_codes])
+    if not len(todo):
+        return
+    source = np.flatnonzero(hit & with_match[entry_codes])
+    names = f["manufacturer_name"]
+    keys: dict[tuple[int, str, str], int] = {}
+    for k in source.tolist():
+        for kind, value in _link_keys(f, k):
+            keys.setdefault((int(entry_codes[k]), kind, value), k)
+    for i in todo.tolist():
+        for kind, value in _link_keys(f, i):
+            j = keys.get((int(entry_codes[i]), kind, value))
+            # A MID names one manufacturer; a shared address (a trade centre, an agent)
+            # links only names that read alike ("... SHENGCHI TRADE" in "... SHENGCHI
+            # INTERNATIONAL TRADE").
+            if j is not None and (kind == "mid" or _alike(names[i], names[j])):
+                codes[i] = codes[j]
+                via[i] = f"manufacturer_id {value}" if kind == "mid" else "address"
+                break
+
+
+def _link_keys(f: Lines, i: int) -> list[tuple[str, str]]:
+    """A line's manufacturer ID and normalised address, where declared."""
+    out = []
+    mid = f["manufacturer_id"][i] if "manufacturer_id" in f else None
+    if isinstance(mid, str) and mid.strip():
+        out.append(("mid", mid.strip().upper()))
+    addr = f["manufacturer_address"][i] if "manufacturer_address" in f else None
+    if isinstance(addr, str):
+        words = _ADDRESS_WORDS.sub(" ", addr.upper()).strip()
+        if len(words) >= 12:  # a street address, not "CHINA"
+            out.append(("address", words))
+    return out
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """Whether two declared names read as one firm's: one's words are nearly the other's."""
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    return fuzz.token_set_ratio(normalize_name(a), normalize_name(b)) >= LINK_NAME_SIMILARITY

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,13 @@ class Listings:
         starts, ends = (t[c] if c in t.columns else blank for c in ("effective_date", "end_date"))
         self.start = np.array([_day(str(v), _ALWAYS) for v in starts], dtype="datetime64[D]")
         self.end = np.array([_day(str(v), _FOREVER) for v in ends], dtype="datetime64[D]")
+        # A WRO or Finding covers named goods (HS prefixes, "|"-separated; empty: all goods);
+        # a UFLPA listing covers every good of the entity.
+        scopes = t["hs_scope"] if "hs_scope" in t.columns else blank
+        self.scope = [
+            tuple(p for p in str(v).replace(".", "").split("|") if p) if lst != "UFLPA" else ()
+            for v, lst in zip(scopes, self.lists, strict=True)
+        ]
         by_spelling: dict[str, set[int]] = {}
         for i, row in enumerate(t.itertuples(index=False)):
             for spelling in [str(row.name), *str(row.aliases).split("|")]:
@@ -72,12 +80,33 @@ class Listings:
         for rows in by_spelling.values():
             for i in rows:
                 firm[i] |= rows
+        # An affiliate row (``parent_entity_id``) stands for a subsidiary or subordinate
+        # entity that its parent's listing covers ("... and subsidiaries"): a name matched
+        # to it is judged by the parent's listings and dates, never by a period of its own.
+        parents = t["parent_entity_id"] if "parent_entity_id" in t.columns else blank
+        sources = t["parent_source"] if "parent_source" in t.columns else blank
+        self.affiliate: dict[int, str] = {}
+        for i, (parent, source) in enumerate(zip(parents, sources, strict=True)):
+            p = self.row_of.get(str(parent)) if str(parent) else None
+            if p is not None and p != i:
+                firm[i] = set(firm[p]) - {i}
+                self.affiliate[i] = f"affiliate of {self.names[p]} ({source or 'source not given'})"
         # A firm's listings in the order their evidence is shown: the UFLPA Entity List
         # (a presumption for all goods) before a Finding, before a WRO; earliest first.
         rank = [_LIST_RANK.get(v, len(_LIST_RANK)) for v in self.lists]
         self.firm = {
             i: sorted(rows, key=lambda r: (rank[r], self.start[r], r)) for i, rows in firm.items()
         }
+
+    def affiliation(self, entity_ids: np.ndarray) -> np.ndarray:
+        """Per line, ``"affiliate of <parent> (<source>)"`` when its match is an affiliate."""
+        out = np.full(len(entity_ids), "", dtype=object)
+        if self.affiliate:
+            for k, eid in enumerate(entity_ids):
+                row = self.row_of.get(str(eid)) if not pd.isna(eid) else None
+                if row is not None and row in self.affiliate:
+                    out[k] = self.affiliate[row]
+        return out
 
     def listing(self, row: int, alias: str) -> tuple[str, str, str, str, str, str]:
         """Evidence of listing ``row`` matched under ``alias``.
@@ -89,13 +118,18 @@ class Listings:
         return self.ids[row], self.names[row], alias, self.lists[row], self.citations[row], since
 
     def in_force(
-        self, entity_ids: np.ndarray, dates: np.ndarray | pd.api.extensions.ExtensionArray
+        self,
+        entity_ids: np.ndarray,
+        dates: np.ndarray | pd.api.extensions.ExtensionArray,
+        hts: np.ndarray | pd.api.extensions.ExtensionArray | None = None,
     ) -> InForce:
         """Which listing of each line's matched firm was in force on the line's date.
 
         Args:
             entity_ids: Matched entity id per line (``None``/``pd.NA`` when no match).
             dates: Entry date per line (``datetime64``).
+            hts: HTS code per line: a WRO or Finding counts in ``lists`` only for goods in
+                its scope (None: every listing counts).
 
         Returns:
             The listing in force per line and, where none was, the first later listing.
@@ -116,11 +150,19 @@ class Listings:
                 live = undecided & in_force
                 row[lines[live]] = r
                 undecided &= ~live
-                named = lines[in_force & (lists[lines] != "")]
+                applies = in_force & self._covers(r, hts, lines)
+                named = lines[applies & (lists[lines] != "")]
                 lists[named] = lists[named] + ";"
-                lists[lines[in_force]] = lists[lines[in_force]] + self.lists[r]
+                lists[lines[applies]] = lists[lines[applies]] + self.lists[r]
                 soonest = later[lines]
                 future = (self.start[r] > d) & (np.isnat(soonest) | (self.start[r] < soonest))
                 later[lines[future]] = self.start[r]
             later[lines[~undecided]] = np.datetime64("NaT")
         return InForce(row, lists, later)
+
+    def _covers(self, r: int, hts: Any, lines: np.ndarray) -> np.ndarray:
+        """Whether listing ``r``'s goods scope covers each of ``lines``' HTS codes."""
+        if not self.scope[r] or hts is None:
+            return np.ones(len(lines), dtype=bool)
+        codes = [str(h).replace(".", "") if isinstance(h, str) else "" for h in hts[lines]]
+        return np.array([c.startswith(self.scope[r]) for c in codes], dtype=bool)

@@ -14,7 +14,7 @@ rules make impossible for a presumed line: a test keeps them in step).
 from __future__ import annotations
 
 from models.scoring.presumption import UFLPA_IN_FORCE
-from models.scoring.sentences import Row, Said, _num, _s
+from models.scoring.sentences import Row, Said, _num, _s, linked
 
 # The groups whose evidence a basis rests on: their model reasons are folded into it.
 GROUPS_OF_BASIS = {
@@ -53,7 +53,12 @@ def _entity_basis(line: Row, basis: str) -> Said | None:
         "citation": _s(line.get(pre + "entity_citation")),
         "since": _s(line.get(pre + "entity_since")),
     }
+    via = _s(line.get(pre + "entity_via"))
     where = f"{role.capitalize()} matches"
+    if via:
+        # Resolved through another line of the entry, not by this line's own spelling.
+        ev["linked_by"] = via
+        where = linked(role, via, str(ev["matched_alias"] or ev["entity"]))
     listed = f"(similarity {ev['similarity']:.0f}), listed {ev['since']}, {ev['citation']}"
     if basis == "uflpa_entity":
         text = (

@@ -16,7 +16,7 @@ The score stays the calibrated probability; ``presumption`` says why a line rank
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -81,3 +81,9 @@ def presumed_first(presumption: np.ndarray, score: np.ndarray) -> np.ndarray:
     """
     presumed = np.asarray([bool(p) for p in presumption], dtype=bool)
     return np.lexsort((-np.asarray(score, dtype=float), ~presumed))
+
+
+def join_presumptions(values: Iterable[str]) -> str:
+    """The bases of several lines (an entry's) as one value, in :data:`BASES` order."""
+    found = {b for v in values for b in str(v).split(";") if b}
+    return ";".join(b for b in BASES if b in found)

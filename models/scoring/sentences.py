@@ -77,6 +77,15 @@ def undeclared(line: Row) -> set[str]:
     return {c for c in _s(line.get("ev_missing")).split("|") if c}
 
 
+def linked(role: str, via: str, spelling: str) -> str:
+    """How a party was resolved when not by its own spelling: "The manufacturer ... matches"."""
+    if via.startswith("affiliate of"):
+        return f"The {role} matches '{spelling}', an {via}; that listing is"
+    return (
+        f"The {role} is linked by {via} to a line of this entry naming '{spelling}', which matches"
+    )
+
+
 def _entity(line: Row, up: bool) -> Said | None:
     sims = {"manufacturer": line.get("mfr_list_sim"), "shipper": line.get("shp_list_sim")}
     screened = [role for role, sim in sims.items() if not np.isnan(_num(sim))]
@@ -95,6 +104,13 @@ def _entity(line: Row, up: bool) -> Said | None:
             "list": _s(line.get(pre + "entity_list")),
             "citation": _s(line.get(pre + "entity_citation")),
         }
+        via = _s(line.get(pre + "entity_via"))
+        if via:
+            ev["linked_by"] = via
+            return (
+                f"{linked(role, via, str(ev['matched_alias'] or ent))} {ev['list']} listed entity "
+                f"'{ent}' (similarity {ev['similarity']:.0f}/100, {ev['citation']})."
+            ), ev
         return (
             f"The {role} name matches {ev['list']} listed entity '{ent}' "
             f"(similarity {ev['similarity']:.0f}/100, {ev['citation']})."

@@ -412,7 +412,8 @@ class AuditStore:
         """The scored lines audited under ``request_id`` (to resume a job without rescoring).
 
         Returns:
-            ``entry_id, line_no, risk_score, risk_band, reasons`` per audited line.
+            ``entry_id, line_no, decision_id, risk_score, risk_band, reasons, presumption``
+            per audited line.
 
         Raises:
             AuditUnavailableError: The store cannot be read.
@@ -436,7 +437,7 @@ class AuditStore:
                 "decision_id": r.input_hash,
                 "risk_score": float(r.risk_score),
                 "risk_band": str(r.risk_band),
-                "reasons": json.loads(r.reasons_json)["reasons"] if r.reasons_json else [],
+                **_decision(r.reasons_json),
             }
             for r in rows
         ]
@@ -482,3 +483,9 @@ class AuditStore:
 def _params(order: tuple[str, ...] | None, values: Mapping[str, Any]) -> Any:
     """Driver parameters: a tuple in ``order`` for positional styles, else the mapping."""
     return values if order is None else tuple(values[k] for k in order)
+
+
+def _decision(reasons_json: str | None) -> dict[str, Any]:
+    """The reasons and presumption stored in an audit row's ``reasons_json``."""
+    stored = json.loads(reasons_json) if reasons_json else {}
+    return {"reasons": stored.get("reasons", []), "presumption": stored.get("presumption", "")}

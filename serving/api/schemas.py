@@ -70,6 +70,13 @@ class LineScore(BaseModel):
     )
     risk_score: float
     risk_band: Band
+    presumption: str = Field(
+        default="",
+        description="Why the law presumes the goods made with forced labour on the entry "
+        "date: `uflpa_entity`, `xinjiang`, `wro` (several joined with `;`), or empty. "
+        "Presumed lines and entries rank before all others; the score stays the model's "
+        "calibrated probability.",
+    )
     reasons: list[Reason]
     unknown_fields: list[str] = Field(description="Optional fields that were empty or absent.")
 
@@ -97,6 +104,13 @@ class EntryScore(BaseModel):
     entry_id: str
     risk_score: float
     risk_band: Band
+    presumption: str = Field(
+        default="",
+        description="Why the law presumes the goods made with forced labour on the entry "
+        "date: `uflpa_entity`, `xinjiang`, `wro` (several joined with `;`), or empty. "
+        "Presumed lines and entries rank before all others; the score stays the model's "
+        "calibrated probability.",
+    )
     lines: list[LineScore]
 
 

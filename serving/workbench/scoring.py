@@ -62,7 +62,8 @@ def audit_view(
     """
     shown = [
         {"entry_id": ln["line"]["entry_id"], "line_no": ln["line_no"],
-         "risk_score": ln["risk_score"], "risk_band": ln["risk_band"], "reasons": ln["reasons"]}
+         "risk_score": ln["risk_score"], "risk_band": ln["risk_band"], "reasons": ln["reasons"],
+         "presumption": ln.get("presumption", "")}
         for ln in lines
     ]  # fmt: skip
     store.record(AuditRows(request_id, key_id).viewed("workbench_view", wl.model.stamp, shown))
@@ -165,9 +166,9 @@ def _cached(wl: Worklist, entry_id: str) -> bool:
 
 
 def top_reason(wl: Worklist, entry_id: str, line_no: int) -> dict[str, Any] | None:
-    """The line's first reason that raises its risk, if computed (never a lowering one)."""
+    """The line's first reason (a presumption's legal basis, else a raising one), if computed."""
     items = wl.reasons.get((entry_id, line_no)) or []
-    return next((r for r in items if r.get("direction") == "raises"), None)
+    return next((r for r in items if r.get("direction") in ("presumes", "raises")), None)
 
 
 def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
@@ -199,6 +200,7 @@ def explain_entry(wl: Worklist, entry_id: str) -> list[dict[str, Any]]:
                 "decision_id": decisions[i],
                 "risk_score": p,
                 "risk_band": str(out["risk_band"].iloc[i]),
+                "presumption": str(out["presumption"].iloc[i]),
                 "model_version": str(out["model_version"].iloc[i]),
                 "reasons": reasons,
                 "margin": margin,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.reference.hs import RISK_COLUMNS, hs6_of, risk_goods
+from models.scoring.presumption import join_presumptions
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -33,7 +34,7 @@ SORT_KEYS: dict[str, str] = {
 # Cells a spreadsheet would read as a formula (or that hide one behind a control character).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = (
-    "rank", "entry_id", "entry_date", "risk_score", "risk_band", "within_capacity",
+    "rank", "entry_id", "entry_date", "risk_score", "risk_band", "presumption", "within_capacity",
     "top_line_no", "n_lines", "line_score_sum", "importer_id", "importer_name", "supplier",
     "country_of_origin", "port_of_entry", "hts_code", "hs_chapter", "sector",
     "goods_description", "top_reason",
@@ -103,7 +104,8 @@ def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
         scored: ``Scorer.score`` output for ``lines`` (same order).
 
     Returns:
-        Entries riskiest first (ties by ``entry_id``) with ``rank``, ``risk_score``,
+        Entries in ranking order (presumed entries first, then riskiest first, ties by
+        ``entry_id``) with ``rank``, ``presumption`` (its lines' bases), ``risk_score``,
         ``risk_band``, ``top_line_no``, ``n_lines``, ``line_score_sum``, the top line's
         descriptive fields, ``supplier`` (manufacturer, else shipper), ``hs_chapter`` and
         ``sector`` (UFLPA/ILAB risk-goods sector, "" when none).
@@ -114,16 +116,30 @@ def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     df["line_no"] = scored["line_no"].astype(int).to_numpy()
     df["risk_score"] = scored["risk_score"].astype(float).to_numpy()
     df["risk_band"] = scored["risk_band"].astype(str).to_numpy()
+    presumption = scored.get("presumption", "")
+    df["presumption"] = pd.Series(presumption, index=scored.index).astype(str).to_numpy()
     if not len(df):
         return _empty_entries()
     grouped = df.groupby("entry_id", sort=False)["risk_score"]
     n_lines, sums = grouped.transform("size"), grouped.transform("sum")
     df = df.assign(n_lines=n_lines.astype(int), line_score_sum=sums)
-    # Riskiest line first within each entry; its row speaks for the entry.
+    df["presumed"] = df["presumption"] != ""
+    bases = df[df["presumed"]].groupby("entry_id")["presumption"].agg(join_presumptions)
+    # Riskiest line first within each entry: the entry's score and band are its.
     df = df.sort_values(["entry_id", "risk_score", "line_no"], ascending=[True, False, True])
+    riskiest = df.drop_duplicates("entry_id", keep="first").set_index("entry_id")
+    # The line that speaks for the entry (its fields, its first reason): a presumed line
+    # when there is one, else the riskiest.
+    df = df.sort_values(["entry_id", "presumed"], ascending=[True, False], kind="stable")
     top = df.drop_duplicates("entry_id", keep="first").rename(columns={"line_no": "top_line_no"})
-    top = top.sort_values(["risk_score", "entry_id"], ascending=[False, True], kind="stable")
-    top = top.reset_index(drop=True)
+    for c in ("risk_score", "risk_band"):
+        top[c] = riskiest.loc[top["entry_id"], c].to_numpy()
+    # Presumed entries rank first (the law presumes them, whatever their score), then by score.
+    top["presumption"] = top["entry_id"].map(bases).fillna("").astype(str).to_numpy()
+    top = top.sort_values(
+        ["presumed", "risk_score", "entry_id"], ascending=[False, False, True], kind="stable"
+    )
+    top = top.drop(columns="presumed").reset_index(drop=True)
     # The entry's sector is its top line's: looked up for entries only, not every line.
     top["sector"] = sectors(top).to_numpy()
     top.insert(0, "rank", np.arange(1, len(top) + 1))

@@ -19,7 +19,7 @@ import pytest
 from models.contract.batch import Lines
 from models.contract.reader import read_entry_lines
 from models.scoring.bundle import load_bundle
-from models.scoring.explain import LOWERS, RAISES
+from models.scoring.explain import LOWERS, NOTE, PRESUMES, RAISES
 from models.scoring.scorer import Scorer
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "scoring"
@@ -62,7 +62,8 @@ def test_raising_reasons_come_first_with_positive_contributions(scored):
     _, reasons = scored
     for rs in reasons:
         dirs = [r["direction"] for r in rs]
-        assert dirs == sorted(dirs, key=[RAISES, LOWERS].index)  # raises, then lowers
+        # The legal basis of a presumption, then raises, then lowers, then a note.
+        assert dirs == sorted(dirs, key=[PRESUMES, RAISES, LOWERS, NOTE].index)
         up = [r for r in rs if r["direction"] == RAISES]
         down = [r for r in rs if r["direction"] == LOWERS]
         assert len(up) <= K and len(down) <= K
