@@ -30,15 +30,9 @@ from models.errors import UserError
 
 # ``check``: importers' keys, for the supplier self-check (``/v1/check``, ``/check``) only.
 SCOPES: tuple[str, ...] = (
-    "score",
-    "batch",
-    "feedback",
-    "admin",
-    "tips",
-    "cases",
-    "parties",
+    "score", "batch", "feedback", "admin", "tips", "cases", "parties", "alerts", "partner",
     "check",
-)
+)  # fmt: skip
 KEY_PREFIX = "flr_"
 # A key's name is written to every audit row it causes (a 64-character column).
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

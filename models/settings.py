@@ -129,6 +129,23 @@ class Settings(BaseSettings):
     demo_data: Path | None = Field(
         default=None, description="Entry lines the workbench offers by date (FLRISK_DEMO_DATA)."
     )
+    # Reference versions and trade alerts (docs/reference-data.md, docs/alerts.md).
+    reference_dir: Path | None = Field(
+        default=None, description="Reference versions' root; default: data_dir/reference."
+    )
+    rescreen_days: int = Field(
+        default=180, ge=1, description="Look-back of a re-screen: lines scored this many days."
+    )
+    webhook_urls: list[str] = Field(
+        default_factory=list, description="Screening systems' webhook URLs (JSON list)."
+    )
+    webhook_secret: str = Field(default="", description="HMAC-SHA256 key of webhook bodies.")
+    webhook_max_tries: int = Field(
+        default=8, ge=1, description="Delivery tries before an alert is dead-lettered."
+    )
+    webhook_backoff_s: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubled after each failure."
+    )
 
     def tracking_uri(self) -> str:
         """The MLflow store to use: the environment's, else an SQLite file under ``data_dir``."""
@@ -141,6 +158,10 @@ class Settings(BaseSettings):
         if self.audit_url:
             return self.audit_url
         return f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"
+
+    def reference_root(self) -> Path:
+        """Where reference versions are published (never inside the installed package)."""
+        return self.reference_dir or self.data_dir / "reference"
 
     def keys_path(self) -> Path:
         """Where hashed API keys are stored."""

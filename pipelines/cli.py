@@ -18,6 +18,7 @@ import typer
 
 from models.errors import UserError
 from models.mlflow_env import quiet_mlflow
+from pipelines.alerts_cli import app as alerts_app
 from pipelines.audit_cli import app as audit_app
 from pipelines.check_cli import check as check_command
 from pipelines.cli_errors import (
@@ -41,6 +42,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.command(name="check")(check_command)
+app.add_typer(alerts_app, name="alerts")
 
 
 @app.callback()
@@ -363,15 +365,55 @@ def reference_show() -> None:
 
 @reference_app.command("update")
 def reference_update(
-    source: Annotated[str, typer.Option("--from", help="Path or URL of an official publication.")],
+    source: Annotated[
+        str | None, typer.Option("--from", help="Path or URL of an official publication.")
+    ] = None,
     table: Annotated[
         str | None, typer.Option("--table", help="Table to update (default: guessed).")
     ] = None,
+    entities: Annotated[
+        str | None,
+        typer.Option("--entities", help="CSV of entity rows to add or replace by entity_id."),
+    ] = None,
 ) -> None:
-    """Refresh a reference table from an official publication (never corrupts the current one)."""
+    """Publish a new reference version: a table from a publication, or entity rows added.
+
+    The new version is written whole, then made current by an atomic pointer swap; a
+    running server matches its next request against it.
+    """
     from pipelines.reference_cli import update
 
-    update(source=source, table=table)
+    if (source is None) == (entities is None):
+        raise typer.BadParameter("pass either --from SOURCE or --entities FILE.csv")
+    if entities is not None:
+        update(source=entities, table="entities", entities_rows=True)
+    else:
+        assert source is not None
+        update(source=source, table=table)
+
+
+@reference_app.command("approve")
+def reference_approve(
+    change_id: Annotated[int, typer.Argument(help="The partner alert's id.")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject it instead.")] = False,
+) -> None:
+    """Approve a pending partner alert: evidence in scoring from a new reference version."""
+    from pipelines.alerts_cli import approve
+
+    approve(change_id, reject=reject)
+
+
+@app.command()
+def rescreen(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Re-screen lines scored from this date (default: 180 days)."),
+    ] = None,
+) -> None:
+    """Re-screen past lines against the reference changes not re-screened yet; raise alerts."""
+    from pipelines.alerts_cli import rescreen as run
+
+    run(since)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,17 +1,18 @@
 """``flrisk reference show|update``: inspect and refresh the reference tables.
 
 An update never leaves a half-written or invalid table behind: the new publication is read
-and validated in memory, written to a temporary file beside the table, then moved over it
-with ``os.replace`` (atomic on one file system). Any failure exits non-zero before that.
+and validated in memory, then published as a new reference version
+(:mod:`models.reference.versions`: a new folder, then an atomic swap of the ``CURRENT``
+pointer) under the reference root, never inside the installed package. A running server
+sees the pointer move and matches its next request against the new version. Any failure
+exits non-zero before anything is written.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from datetime import date
@@ -23,6 +24,7 @@ import typer
 from models.reference import tables as reference
 from models.reference.entities import normalize_name
 from models.reference.hs import hs_exists, nomenclature, nomenclature_version
+from models.reference.versions import current_version, publish
 
 LISTS = {"UFLPA", "WRO", "FINDING"}
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -41,7 +43,7 @@ def show() -> None:
         "xinjiang_places": reference.load_xinjiang_places,
         "risk_goods": reference.load_risk_goods,
     }
-    typer.echo(f"reference tables in {reference.data_dir()}")
+    typer.echo(f"reference tables in {reference.data_dir()} (version {current_version()})")
     for name in reference.TABLES:
         table = loaders[name]()
         typer.echo(f"\n{name}: version {versions[name]}, {len(table)} rows")
@@ -52,14 +54,22 @@ def show() -> None:
     typer.echo(f"\nHS nomenclature: {nomenclature_version()}, {len(nomenclature())} codes")
 
 
-def update(source: str, table: str | None) -> None:
+def update(source: str, table: str | None, entities_rows: bool = False) -> str:
     """Replace a reference table by a new publication read from a path or URL.
+
+    With ``entities_rows`` the source holds entity rows in the table's layout
+    (``docs/reference-data.md``) that are added to the current table, replacing the rows of
+    the same ``entity_id``; the other rows stay.
 
     Args:
         source: Local path or ``http(s)://`` URL of a CSV in the table's schema; for
             ``entities`` also a simple CSV or JSON export with ``name`` and ``aliases``.
         table: ``entities``, ``xinjiang_places`` or ``risk_goods``; guessed from the
             columns when omitted.
+        entities_rows: Add or replace entity rows by ``entity_id`` (``--entities``).
+
+    Returns:
+        The new reference version.
 
     Raises:
         typer.Exit: Code 2 when the source cannot be read, 1 when it fails validation.
@@ -67,10 +77,12 @@ def update(source: str, table: str | None) -> None:
     """
     payload = _fetch(source)
     frame = _parse(payload, source)
-    name = table or _guess_table(frame)
+    name = "entities" if entities_rows else table or _guess_table(frame)
     if name not in reference.TABLES:
         _fail(f"unknown table {name!r}; expected one of {', '.join(reference.TABLES)}", 1)
-    if name == "entities":
+    if entities_rows:
+        frame = _merge_entities(frame, source)
+    elif name == "entities":
         frame = _complete_entities(frame, source)
     problems = validate(name, frame)
     if problems:
@@ -78,14 +90,18 @@ def update(source: str, table: str | None) -> None:
         for problem in problems[:_MAX_PROBLEMS]:
             typer.echo(f"  - {problem}", err=True)
         raise typer.Exit(1)
-    folder = reference.data_dir()
     columns = list(reference.SCHEMAS[name])
-    _atomic_write(folder / f"{name}.csv", frame[columns].to_csv(index=False, lineterminator="\n"))
-    versions = json.loads((folder / "versions.json").read_text())
+    versions = dict(reference.declared_versions())  # a copy: the loader's is cached
     versions[name] = {"version": date.today().strftime("%Y.%m.%d"), "source": source}
-    _atomic_write(folder / "versions.json", json.dumps(versions, indent=2) + "\n")
+    new = publish(
+        {
+            f"{name}.csv": frame[columns].to_csv(index=False, lineterminator="\n"),
+            "versions.json": json.dumps(versions, indent=2) + "\n",
+        }
+    )
     reference.clear_caches()
-    typer.echo(f"updated {name}: {len(frame)} rows from {source}")
+    typer.echo(f"updated {name}: {len(frame)} rows from {source}; reference version {new}")
+    return new
 
 
 def validate(name: str, frame: pd.DataFrame) -> list[str]:
@@ -242,12 +258,20 @@ def _complete_entities(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _merge_entities(rows: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The current entity table with ``rows`` added, replacing rows of the same id."""
+    missing = [c for c in ("entity_id", "name", "list", "citation") if c not in rows.columns]
+    if missing:
+        _fail(
+            f"refused: {source} lacks column(s) {', '.join(missing)}; an entities file "
+            "has the entity table's columns (docs/reference-data.md). "
+            "Current tables are unchanged.",
+            1,
+        )
+    rows = rows.copy()
+    for col in reference.SCHEMAS["entities"]:
+        if col not in rows.columns:
+            rows[col] = f"imported from {source}" if col == "source" else ""
+    current = reference.load_entities()
+    kept = current[~current["entity_id"].isin(set(rows["entity_id"]))]
+    return pd.concat([kept, rows[list(current.columns)]], ignore_index=True)

@@ -13,13 +13,14 @@ import typer
 from tqdm import tqdm
 
 from models.contract.reader import iter_entry_lines
+from models.reference.snapshot import current_snapshot
 from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
 from models.scoring.tip_reasons import TipIndex
 from models.settings import get_settings
 from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
-from pipelines.score_output import OUTPUT_COLUMNS, rank_file
+from pipelines.score_output import OUTPUT_COLUMNS, rank_file, scores_frame
 from pipelines.spark_score import score_spark
 
 
@@ -65,6 +66,8 @@ def score_files(
     tmp = out.with_name(out.name + ".part")
     writer: pq.ParquetWriter | None = None
     n = 0
+    # One reference snapshot for the whole run: its lines are matched against one version.
+    reference = current_snapshot()
     with tqdm(unit=" lines", desc="scoring", disable=None) as bar:
         for path in data:
             # One quarantine file per input, beside the output: inputs may be read-only.
@@ -78,13 +81,16 @@ def score_files(
             )
             for chunk in prefetch(chunks):
                 scored = _serialise(
-                    scorer.score(
-                        chunk.lines,
-                        reasons=reasons,
-                        explain_share=explain_share,
-                        as_json=True,
-                        tips=tips,
-                    ).to_frame()
+                    scores_frame(
+                        scorer.score(
+                            chunk.lines,
+                            reasons=reasons,
+                            explain_share=explain_share,
+                            as_json=True,
+                            tips=tips,
+                            reference=reference,
+                        )
+                    )
                 )
                 if out.suffix == ".parquet":
                     table = pa.Table.from_pandas(scored, preserve_index=False)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from models.scoring.presumption import presumed_first
+from models.scoring.scorer import Scores
 
 # One line's score as both engines write it (reasons as JSON text).
 OUTPUT_ARROW_SCHEMA = pa.schema(
@@ -20,6 +23,8 @@ OUTPUT_ARROW_SCHEMA = pa.schema(
         ("presumption", pa.string()),
         ("reasons", pa.string()),
         ("model_version", pa.string()),
+        # The reference tables matched (JSON: per table its version, and the snapshot).
+        ("reference_versions", pa.string()),
     ]
 )
 OUTPUT_COLUMNS = list(OUTPUT_ARROW_SCHEMA.names)
@@ -55,3 +60,11 @@ def rank_file(path: Path) -> None:
     else:
         pacsv.write_csv(ranked, tmp)
     tmp.replace(path)
+
+
+def scores_frame(scores: Scores) -> pd.DataFrame:
+    """The scores as a frame with the reference versions they were matched against."""
+    frame = scores.to_frame()
+    versions = json.dumps(scores.reference_versions, sort_keys=True, separators=(",", ":"))
+    frame["reference_versions"] = pd.array([versions] * len(frame), dtype="str")
+    return frame

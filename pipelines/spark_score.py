@@ -37,7 +37,12 @@ from models.contract.validate import validate_chunk
 from models.features.matrix import FeatureState
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.scorer import Scorer
-from pipelines.score_output import OUTPUT_ARROW_SCHEMA, OUTPUT_COLUMNS, OUTPUT_SPARK_DDL
+from pipelines.score_output import (
+    OUTPUT_ARROW_SCHEMA,
+    OUTPUT_COLUMNS,
+    OUTPUT_SPARK_DDL,
+    scores_frame,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -159,9 +164,9 @@ def _score_batches(
         )
         if len(result.bad_rows):
             raise BadRowsError(result.bad_rows, None)
-        scored = scorer.score(
-            result.lines, reasons=reasons, explain_share=explain_share, as_json=True
-        ).to_frame()
+        scored = scores_frame(
+            scorer.score(result.lines, reasons=reasons, explain_share=explain_share, as_json=True)
+        )
         yield from pa.Table.from_pandas(
             scored[OUTPUT_COLUMNS], preserve_index=False, schema=OUTPUT_ARROW_SCHEMA
         ).to_batches()
@@ -208,7 +213,8 @@ def score_frame(
         explain_share: Share of each batch, riskiest first, that gets reasons.
 
     Returns:
-        ``entry_id, line_no, risk_score, risk_band, reasons (JSON text), model_version``.
+        ``entry_id, line_no, risk_score, risk_band, reasons (JSON text), model_version,
+        reference_versions``.
     """
     spark = lines.sparkSession
     mapping_text = Path(mapping).read_text() if mapping else None

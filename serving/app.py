@@ -24,10 +24,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from models.reference.snapshot import ReferenceWatcher
 from models.scoring.bundle import ModelIntegrityError
 from models.settings import Settings, get_settings
 from models.store import AuditStore, AuditUnavailableError, ShadowScores
 from models.tips import TipBook
+from serving.alerts_service import AlertsService
 from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
 from serving.api.router import router as api_router
@@ -124,6 +126,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.bootstrap_key:
         _print_bootstrap_key(settings)
     await _initial_load(app)
+    app.state.alerts.start()
     tasks = [
         asyncio.create_task(_watch_model(app, settings.reload_interval_s)),
         asyncio.create_task(_audit_auth_failures(app, settings.auth_audit_interval_s)),
@@ -136,6 +139,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         app.state.jobs.shutdown()
+        await run_in_threadpool(app.state.alerts.stop)
         audit_failures(store, app.state.throttle.drain(everything=True))
         store.dispose()
 
@@ -168,7 +172,8 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.holder = ModelHolder(settings, model_uri)
+    app.state.reference = ReferenceWatcher(settings.reference_root())
+    app.state.holder = ModelHolder(settings, model_uri, app.state.reference)
     app.state.store = AuditStore(settings.audit_store_url())
     app.state.tips = TipBook(app.state.store)
     app.state.keys = KeyStore(settings.keys_path())
@@ -182,6 +187,9 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
         app.state.store, settings.drift_window, settings.drift_threshold, settings.drift_min_lines
     )
     app.state.shadows = ShadowScores(app.state.store)
+    app.state.alerts = AlertsService(
+        settings, app.state.store, app.state.holder, app.state.reference, app.state.instruments
+    )
     app.state.jobs = JobManager(settings.data_dir / "jobs", tips=app.state.tips)
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)

@@ -76,6 +76,16 @@ class Instruments:
             registry=self.registry,
         )  # fmt: skip
 
+        self.webhooks = Counter(
+            "flrisk_webhook_deliveries", "Webhook outbox rows by delivery outcome "
+            "(delivered, failed: to be tried again, dead: dead-lettered).", ["outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.alerts = Counter(
+            "flrisk_alerts", "Trade alerts raised by re-screens, by kind.", ["kind"],
+            registry=self.registry,
+        )  # fmt: skip
+
     def set_drift(self, report: DriftReport | None, threshold: float) -> None:
         """Set the drift gauges from a window's report (none: PSI cleared, window 0)."""
         self.drift_psi.clear()

@@ -180,6 +180,7 @@ class JobManager:
                 reasons=job["reasons"], request_id=job["job_id"], key_id=job["key_id"],
                 action="score_file", explain_share=job["explain_share"],
                 tips=self.tips.index() if self.tips is not None else None,
+                reference=job["reference"],
             )  # fmt: skip
             # raises before any score is kept
             audit(job["store"], job["instruments"], scored, drift=job["drift"])
@@ -212,6 +213,11 @@ class JobManager:
                "explain_share": explain_share, "drift": drift}  # fmt: skip
         parts = self._path(job_id, ".parts")
         try:
+            # One reference snapshot for every chunk: a job never mixes two versions.
+            source = model.scorer.reference_source
+            job["reference"] = source() if source is not None else None
+            if job["reference"] is not None:
+                meta = {**meta, "model": model.info(job["reference"].versions)}
             self._write_meta(job_id, {**meta, "status": "running"})
             parts.mkdir(parents=True, exist_ok=True)
             n_chunks = max(1, -(-len(frame) // self.chunk_lines))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from models.audit_rows import ModelStamp
+from models.reference.snapshot import ReferenceWatcher
 from models.scoring.bundle import ModelIntegrityError
 from models.scoring.check import warm
 from models.scoring.lookup import (
@@ -61,14 +62,22 @@ class LoadedModel:
         """What the audit log records of this model with each decision."""
         return ModelStamp(self.resolved.uri, self.bundle_hash)
 
-    def info(self) -> dict[str, Any]:
-        """Identity for responses: name, version, alias, hash, reference versions."""
+    def info(self, reference_versions: dict[str, str] | None = None) -> dict[str, Any]:
+        """Identity for responses: name, version, alias, hash, reference versions.
+
+        Args:
+            reference_versions: The reference tables a response's lines were matched
+                against (``Scores.reference_versions``); default: those the model was
+                trained with, which ``model_reference_versions`` always gives.
+        """
+        trained = dict(self.scorer.bundle.reference_versions)
         return {
             "name": self.resolved.name,
             "version": self.resolved.version,
             "alias": self.resolved.alias,
             "bundle_hash": self.bundle_hash,
-            "reference_versions": dict(self.scorer.bundle.reference_versions),
+            "reference_versions": dict(reference_versions or trained),
+            "model_reference_versions": trained,
         }
 
     def metrics(self) -> dict[str, Any]:
@@ -94,7 +103,7 @@ class ReloadResult:
     current: dict[str, Any]
 
 
-def _load(uri: str, settings: Settings) -> LoadedModel:
+def _load(uri: str, settings: Settings, reference: ReferenceWatcher | None = None) -> LoadedModel:
     """Resolve ``uri`` and load its bundle, verified, after a child process loaded it.
 
     The bundle's files must match its manifest and the manifest the hashes recorded in the
@@ -125,6 +134,8 @@ def _load(uri: str, settings: Settings) -> LoadedModel:
     except (ValueError, KeyError, TypeError) as exc:  # unreadable manifest or state: refuse it
         raise ModelIntegrityError(f"{uri}: cannot load the bundle: {exc}") from exc
     scorer = Scorer(bundle, version=resolved.uri)
+    if reference is not None:  # scores against the current reference version, re-checked
+        scorer.reference_source = reference.current
     warm(scorer)
     return LoadedModel(scorer=scorer, resolved=resolved, tags=tags)
 
@@ -132,8 +143,14 @@ def _load(uri: str, settings: Settings) -> LoadedModel:
 class ModelHolder:
     """Holds the served model (and an optional shadow model) for one app."""
 
-    def __init__(self, settings: Settings, model_uri: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        model_uri: str | None = None,
+        reference: ReferenceWatcher | None = None,
+    ) -> None:
         self.settings = settings
+        self.reference = reference
         self.uri = model_uri or f"models:/{settings.model_name}@{settings.model_alias}"
         self.shadow_uri = (
             f"models:/{settings.model_name}@{settings.shadow_alias}"
@@ -202,7 +219,7 @@ class ModelHolder:
                 if previous is not None and self._same_version(previous):
                     self._reload_shadow()
                     return ReloadResult(False, previous.info(), previous.info())
-                loaded = _load(self.uri, self.settings)
+                loaded = _load(self.uri, self.settings, self.reference)
             except ModelIntegrityError as exc:
                 self.last_error = f"model refused: {exc}"
                 log.error("refused model %s: %s", self.uri, exc)
@@ -240,7 +257,7 @@ class ModelHolder:
                 now = resolve(self.shadow_uri, self.settings)
                 if now.version == current.resolved.version:
                     return
-            self.shadow = _load(self.shadow_uri, self.settings)
+            self.shadow = _load(self.shadow_uri, self.settings, self.reference)
             log.info("shadow scoring with %s", self.shadow.resolved.uri)
         except (RegistryUnavailableError, ModelIntegrityError, ModelNotFoundError) as exc:
             log.warning("no shadow model: %s", exc)

@@ -14,7 +14,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from models.audit_rows import AuditRow, AuditRows
 from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
+from models.reference.snapshot import ReferenceSnapshot
 from models.scoring.presumption import join_presumptions
 from models.scoring.scorer import Scores
 from models.scoring.tip_reasons import TipIndex
@@ -253,12 +254,14 @@ class Scored:
         rows: The audit row of each line.
         model: The model that scored them.
         drift_bins: What gives their drift bins (``Scores.drift_bins``), for the drift window.
+        reference_versions: The reference tables the lines were matched against.
     """
 
     results: list[dict[str, Any]]
     rows: list[AuditRow]
     model: LoadedModel | None = None
     drift_bins: Callable[[], np.ndarray | None] | None = None
+    reference_versions: dict[str, str] = field(default_factory=dict)
 
 
 def score_lines(
@@ -272,6 +275,7 @@ def score_lines(
     action: str,
     explain_share: float = 1.0,
     tips: TipIndex | None = None,
+    reference: ReferenceSnapshot | None = None,
 ) -> Scored:
     """Score lines and build their audit rows; nothing is written (see :func:`audit`).
 
@@ -285,10 +289,14 @@ def score_lines(
         action: The audit action (``score``, ``score_file``).
         explain_share: Share of lines, riskiest first, that get reasons.
         tips: Tips that count as evidence (each line a tip names gets a ``tip`` reason).
+        reference: The reference snapshot to match against (a job keeps one for all its
+            chunks); default: the current one.
     """
     t0 = time.perf_counter()
     scorer = model.scorer
-    scored = scorer.score(lines, reasons, explain_share, observe=True, tips=tips)
+    scored = scorer.score(
+        lines, reasons, explain_share, observe=True, tips=tips, reference=reference
+    )
     # The scorer's reasons are plain Python values already: no conversion per value.
     out = response_lines(
         line_fields(scored, unknown_fields(lines, scorer.bundle.state.passthrough))
@@ -298,7 +306,7 @@ def score_lines(
     for res, row in zip(out, rows, strict=True):
         # The decision a feedback names: the hash of the line's audited content.
         res["decision_id"] = row["input_hash"]
-    return Scored(out, rows, model, scored.drift_bins)
+    return Scored(out, rows, model, scored.drift_bins, dict(scored.reference_versions))
 
 
 def audit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from models.reference.entities import EntityMatch, EntityMatcher
+from models.reference.snapshot import ReferenceSnapshot, current_snapshot
 
 
 @dataclass
@@ -13,10 +14,13 @@ class SignalCache:
 
     Every check below is a pure function of one value (a name, an address, a code), so a
     value seen in an earlier chunk costs one dictionary lookup: after the first chunks of a
-    large file almost nothing is computed again.
+    large file almost nothing is computed again. The checks against reference tables come
+    from one reference snapshot (``reference``, default: the current one), so a memo never
+    mixes two versions; a new version gets a new cache.
     """
 
-    matcher: EntityMatcher = field(default_factory=EntityMatcher)
+    reference: ReferenceSnapshot = field(default_factory=current_snapshot)
+    matcher: EntityMatcher = field(init=False)
     places: dict[str, tuple[bool, str, str, bool]] = field(default_factory=dict)
     countries: dict[str, str] = field(default_factory=dict)
     parties: dict[str, str | None] = field(default_factory=dict)
@@ -25,3 +29,6 @@ class SignalCache:
     texts: dict[str, tuple[str, bool]] = field(default_factory=dict)
     upper: dict[str, str] = field(default_factory=dict)
     traders: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.matcher = self.reference.matcher

@@ -54,7 +54,7 @@ def goods_signals(hts: Column, origin: Column, cache: SignalCache, out: dict[str
     keys = list(zip(hs6, org, strict=True))
     new = [k for k in dict.fromkeys(keys) if k not in cache.goods]
     if new:
-        cache.goods.update(zip(new, risk_goods(new), strict=True))
+        cache.goods.update(zip(new, risk_goods(new, cache.reference.risk_rules), strict=True))
     rows = [cache.goods[k] for k in keys]
     # No line, no row: each column is empty (``zip(*[])`` would give no columns at all).
     by_col = zip(*rows, strict=True) if rows else ((),) * len(RG_COLUMNS)

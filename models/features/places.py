@@ -15,7 +15,9 @@ def xinjiang_checks(texts: list[str], cache: SignalCache) -> list[tuple[bool, st
     """Xinjiang check of each text, computed once per text per process."""
     new = [t for t in dict.fromkeys(texts) if t not in cache.places]
     if new:
-        cache.places.update(zip(new, find_xinjiang(new), strict=True))
+        cache.places.update(
+            zip(new, find_xinjiang(new, index=cache.reference.place_index), strict=True)
+        )
     return [cache.places[t] for t in texts]
 
 

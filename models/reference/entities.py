@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -164,7 +165,9 @@ MATCH_COLUMNS = EntityMatch._fields
 _NON_WORD = re.compile(r"[^0-9A-Z\u4e00-\u9fff]+")
 
 
-def normalize_name(name: str, one_place_spelling: bool = True) -> str:
+def normalize_name(
+    name: str, one_place_spelling: bool = True, spellings: Mapping[str, str] | None = None
+) -> str:
     """Normalise a company name for matching.
 
     Steps: fold diacritics and case to upper-case ASCII (Chinese characters are kept),
@@ -177,6 +180,8 @@ def normalize_name(name: str, one_place_spelling: bool = True) -> str:
         name: Name as declared or published; ``None``-like values give ``""``.
         one_place_spelling: Spell Xinjiang places one way (off: to show an officer the
             published spelling closest to the declared one).
+        spellings: Place spellings to use (a reference snapshot's); default: the current
+            place table's.
 
     Returns:
         Space-separated tokens, e.g. ``"HOSHINE SILICON INDUSTRY SHANSHAN"``.
@@ -188,7 +193,9 @@ def normalize_name(name: str, one_place_spelling: bool = True) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
     text = text.replace("&", " AND ")
-    places = place_spellings() if one_place_spelling else {}
+    if not one_place_spelling:
+        spellings = {}
+    places = place_spellings() if spellings is None else spellings
     tokens: list[str] = []
     for token in _NON_WORD.sub(" ", text).split():
         for part in SYNONYMS.get(token, token).split():
@@ -243,11 +250,21 @@ class EntityMatcher:
     suppliers again (next file, next API call) costs a dictionary lookup.
     """
 
-    def __init__(self, entities: pd.DataFrame | None = None, min_similarity: float = 88.0) -> None:
-        """Index every name and alias of ``entities`` (default: the shipped table)."""
+    def __init__(
+        self,
+        entities: pd.DataFrame | None = None,
+        min_similarity: float = 88.0,
+        spellings: Mapping[str, str] | None = None,
+    ) -> None:
+        """Index every name and alias of ``entities`` (default: the current table).
+
+        ``spellings`` are the place spellings names are normalised with (default: the
+        current place table's); a reference snapshot passes its own.
+        """
         table = load_entities() if entities is None else entities
         self.min_similarity = float(min_similarity)
-        self.listings = Listings(table, normalize_name)
+        self.spellings = place_spellings() if spellings is None else dict(spellings)
+        self.listings = Listings(table, lambda name: normalize_name(name, spellings=self.spellings))
         self._choice_text: list[str] = []  # normalised name or alias
         self._choice_shown: list[str] = []  # the name or alias as published
         self._choice_row: list[int] = []  # row of `table` it belongs to
@@ -255,9 +272,9 @@ class EntityMatcher:
         seen: set[tuple[str, int]] = set()
         for row_no, row in enumerate(table.itertuples(index=False)):
             self._rows.append((str(row.entity_id), str(row.name), str(row.list), str(row.citation)))
-            spellings = [str(row.name), *str(row.aliases).split("|")]
-            for spelling in spellings:
-                key = normalize_name(spelling.strip())
+            published = [str(row.name), *str(row.aliases).split("|")]
+            for spelling in published:
+                key = normalize_name(spelling.strip(), spellings=self.spellings)
                 # Kept apart: transliterations that normalise alike, so each can be shown.
                 plain = normalize_name(spelling.strip(), one_place_spelling=False)
                 if key and (plain, row_no) not in seen:
@@ -365,6 +382,19 @@ class EntityMatcher:
         best = self._shown[key]
         return self._choice_shown[best]
 
+    def normalize(self, name: str) -> str:
+        """``name`` normalised as this matcher normalises declared names."""
+        return normalize_name(name, spellings=self.spellings)
+
+    def hits(self, normalized: list[str]) -> set[str]:
+        """Which of these normalised names match an entity (one pass over distinct names).
+
+        A re-screen asks this of every name it stored, normalised once when indexed, then
+        calls :meth:`match` on the few that hit.
+        """
+        self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
+        return {n for n in normalized if n and self._cache[n][0] >= 0}
+
     def match(self, names: list[str]) -> list[EntityMatch]:
         """Match declared company names against the listed entities.
 
@@ -375,7 +405,7 @@ class EntityMatcher:
             Per name, its :class:`EntityMatch` (``entity_id`` is ``pd.NA`` and
             ``similarity`` 0.0 when nothing matches).
         """
-        normalized = [normalize_name(v) for v in names]
+        normalized = [normalize_name(v, spellings=self.spellings) for v in names]
         self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
         out: list[EntityMatch] = []
         for name, norm in zip(names, normalized, strict=True):

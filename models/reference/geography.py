@@ -80,8 +80,8 @@ def _is_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-class _Index:
-    """Compiled patterns and the place facts of every spelling."""
+class PlaceIndex:
+    """Compiled patterns and the place facts of every spelling (of one place table)."""
 
     def __init__(self, places: pd.DataFrame) -> None:
         self.info: dict[str, tuple[str, int]] = {}  # folded variant -> (canonical, rank)
@@ -103,6 +103,7 @@ class _Index:
         self.cjk = re.compile("|".join(re.escape(v) for v in cjk_sorted)) if cjk_sorted else None
 
     def find(self, text: str) -> tuple[bool, str, str, bool]:
+        """Xinjiang check of one text (see :func:`find_xinjiang`)."""
         folded = fold(text)
         found: list[str] = [
             re.sub(r"[\s\-]+", " ", m.group(0)) for m in self.latin.finditer(folded)
@@ -123,18 +124,20 @@ class _Index:
 
 
 @lru_cache(maxsize=1)
-def _default_index() -> _Index:
-    return _Index(load_xinjiang_places())
+def _default_index() -> PlaceIndex:
+    return PlaceIndex(load_xinjiang_places())
 
 
 def find_xinjiang(
-    texts: list[str], places: pd.DataFrame | None = None
+    texts: list[str], places: pd.DataFrame | None = None, index: PlaceIndex | None = None
 ) -> list[tuple[bool, str, str, bool]]:
     """Find Xinjiang place names and postal codes in free texts.
 
     Args:
         texts: Addresses or descriptions (``""`` for none).
         places: Place table (default: :func:`models.reference.tables.load_xinjiang_places`).
+        index: A :class:`PlaceIndex` already built (a reference snapshot's); wins over
+            ``places``.
 
     Returns:
         Per text, ``(xj_hit, xj_terms, xj_place, xj_postal)``: a Xinjiang place name was
@@ -142,7 +145,8 @@ def find_xinjiang(
         the canonical name of the most specific place found; a 6-digit token
         830000-849999 (Xinjiang's postal range) was found.
     """
-    index = _default_index() if places is None else _Index(places)
+    if index is None:
+        index = _default_index() if places is None else PlaceIndex(places)
     return [index.find(t) for t in texts]
 
 

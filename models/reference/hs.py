@@ -76,6 +76,11 @@ def _rules_by_prefix(table: pd.DataFrame) -> dict[str, list[_Rule]]:
 _RULES: list[tuple[pd.DataFrame, dict[str, list[_Rule]]]] = []
 
 
+def rules_by_prefix(table: pd.DataFrame) -> dict[str, list[_Rule]]:
+    """The risk-goods rules of ``table`` indexed for :func:`risk_goods` (a snapshot's)."""
+    return _rules_by_prefix(table)
+
+
 def _rules_for(table: pd.DataFrame) -> dict[str, list[_Rule]]:
     if not _RULES or _RULES[0][0] is not table:
         _RULES[:] = [(table, _rules_by_prefix(table))]
@@ -113,7 +118,7 @@ def _lookup_one(
 
 
 def risk_goods(
-    keys: list[tuple[str, str]],
+    keys: list[tuple[str, str]], rules: dict[str, list[_Rule]] | None = None
 ) -> list[tuple[str, bool, bool, bool, bool, str, str]]:
     """Risk-goods evidence of each ``(hs6, origin)`` pair.
 
@@ -122,6 +127,8 @@ def risk_goods(
 
     Args:
         keys: ``(hs6, origin)`` pairs, stripped and upper-cased, ``""`` for unknown.
+        rules: Rules from :func:`rules_by_prefix` (a reference snapshot's); default: the
+            current table's.
 
     Returns:
         Per pair, the values of ``RISK_COLUMNS`` in order: ``rg_sector`` (UFLPA priority
@@ -130,5 +137,6 @@ def risk_goods(
         ``rg_ilab_derived`` (ILAB derived good for this origin), ``rg_good`` and
         ``rg_rule_ids`` (``|``-joined rules that apply to this origin).
     """
-    rules = _rules_for(load_risk_goods())
+    if rules is None:
+        rules = _rules_for(load_risk_goods())
     return [_lookup_one(rules, code, country) for code, country in keys]

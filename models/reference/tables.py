@@ -1,8 +1,12 @@
-"""Loaders for the reference tables shipped in ``models/reference/data``.
+"""Loaders for the reference tables of the current reference version.
 
 Each table carries the source of every row; ``versions.json`` gives each table's version.
-Loaders are cached: the tables are read once per process and never mutated. Call
-:func:`clear_caches` after the tables on disk change (``flrisk reference update`` does).
+The tables shipped in ``models/reference/data`` are the first version; ``flrisk reference
+update`` publishes new ones under the reference root (:mod:`models.reference.versions`),
+and :func:`data_dir` follows its ``CURRENT`` pointer. Loaders are cached: the tables are
+read once per process and never mutated. Call :func:`clear_caches` after the pointer moves
+(``flrisk reference update`` does; a server watches the pointer instead, see
+:mod:`models.reference.snapshot`).
 """
 
 from __future__ import annotations
@@ -57,23 +61,65 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 }
 
 ENV_DIR = "FLRISK_REFERENCE_DIR"
+POINTER = "CURRENT"  # names the current version folder under ``<root>/versions``
 
 
-def data_dir() -> Path:
-    """Folder holding the reference tables.
-
-    ``FLRISK_REFERENCE_DIR`` overrides the shipped folder, so that a deployment can keep
-    refreshed tables outside the installed package (and tests can work on a copy).
-    """
-    override = os.environ.get(ENV_DIR)
-    if override:
-        return Path(override)
+def shipped_dir() -> Path:
+    """The tables shipped with the package: the first reference version."""
     # Beside this module: robust to editable installs where models/ resolves as a namespace.
     return Path(__file__).resolve().parent / "data"
 
 
+def reference_root() -> Path:
+    """Where reference versions are published: never inside the installed package.
+
+    ``FLRISK_REFERENCE_DIR`` when set (a deployment's own folder, or a test's copy), else
+    ``<FLRISK_DATA_DIR>/reference`` (``data/reference`` by default).
+    """
+    override = os.environ.get(ENV_DIR)
+    if override:
+        return Path(override)
+    return Path(os.environ.get("FLRISK_DATA_DIR") or "data") / "reference"
+
+
+def current_dir(root: Path | None = None) -> Path:
+    """Folder of the current version's tables under ``root`` (default :func:`reference_root`).
+
+    The version its ``CURRENT`` pointer names; without a pointer, tables kept flat in the
+    root (a folder set up before versions existed); else the shipped tables.
+    """
+    root = reference_root() if root is None else root
+    try:
+        name = (root / POINTER).read_text().strip()
+    except OSError:
+        name = ""
+    if name:
+        return root / "versions" / name
+    if (root / "entities.csv").is_file():
+        return root
+    return shipped_dir()
+
+
+def data_dir() -> Path:
+    """Folder holding the current reference tables (see :func:`current_dir`)."""
+    return current_dir()
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """Table ``name`` of the version in ``folder``, every cell as text.
+
+    A table published without a column added since (an entity table without
+    ``end_date``) gets that column empty, so every version reads in today's schema.
+    """
+    frame = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+    for col in SCHEMAS.get(name, ()):
+        if col not in frame.columns:
+            frame[col] = ""
+    return frame
+
+
 def _read(name: str) -> pd.DataFrame:
-    return pd.read_csv(data_dir() / f"{name}.csv", dtype=str, keep_default_na=False)
+    return read_table(data_dir(), name)
 
 
 @lru_cache(maxsize=1)
@@ -108,8 +154,13 @@ def place_spellings() -> dict[str, str]:
     after its place is spelt with whichever transliteration the broker knows. Region-level
     spellings (``XUAR``, ``SINKIANG``) are left alone: no firm is named that way.
     """
+    return spellings_of(load_xinjiang_places())
+
+
+def spellings_of(places: pd.DataFrame) -> dict[str, str]:
+    """:func:`place_spellings` of a given place table (a reference snapshot's)."""
     out: dict[str, str] = {}
-    for row in load_xinjiang_places().itertuples(index=False):
+    for row in places.itertuples(index=False):
         variant, canonical = str(row.variant).upper(), str(row.canonical).upper()
         one_word = all(t.isascii() and t.isalpha() for t in (variant, canonical))
         if row.kind != "region" and one_word:
@@ -139,10 +190,15 @@ def declared_versions() -> dict[str, dict[str, str]]:
 @lru_cache(maxsize=1)
 def reference_versions() -> dict[str, str]:
     """Version of each table: the declared version plus a short content hash."""
-    declared = declared_versions()
+    return versions_of(data_dir())
+
+
+def versions_of(folder: Path) -> dict[str, str]:
+    """:func:`reference_versions` of the version in ``folder``."""
+    declared = json.loads((folder / "versions.json").read_text())
     out: dict[str, str] = {}
     for name in TABLES:
-        digest = hashlib.sha256((data_dir() / f"{name}.csv").read_bytes()).hexdigest()[:12]
+        digest = hashlib.sha256((folder / f"{name}.csv").read_bytes()).hexdigest()[:12]
         out[name] = f"{declared.get(name, {}).get('version', 'unknown')}+{digest}"
     return out
 

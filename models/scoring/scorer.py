@@ -20,9 +20,11 @@ from models.contract.batch import Column, Lines, frame_column, is_small
 from models.features.cache import SignalCache
 from models.features.matrix import FeatureState, build_features, model_frame
 from models.features.signals import derive_signals
+from models.reference.snapshot import ReferenceSnapshot
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.drift import drift_columns
 from models.scoring.explain import reasons_for
+from models.scoring.partner import partner_reasons
 from models.scoring.presumption import presumed_first, presumptions
 from models.scoring.psi import DriftReference
 from models.scoring.tip_reasons import TipIndex, merge_reasons, tip_reasons
@@ -99,6 +101,8 @@ class Scores:
             not (:mod:`models.scoring.presumption`). Presumed lines rank first.
         drift: With ``Scorer.score(observe=True)`` and a model that has a drift
             reference, what computes the lines' drift bins (see :meth:`drift_bins`).
+        reference_versions: The reference tables matched (per table its version, and the
+            ``snapshot``): the tables actually used, not those the model was trained with.
     """
 
     entry_id: Column
@@ -108,6 +112,7 @@ class Scores:
     reasons: np.ndarray
     model_version: str
     presumption: np.ndarray
+    reference_versions: dict[str, str] = field(default_factory=dict)
 
     def ranking(self) -> np.ndarray:
         """Line positions in ranking order: presumed lines first, by score within."""
@@ -161,11 +166,14 @@ class Scorer:
         bundle: The verified model bundle.
         version: Registered model version (``name/version``) reported with each score.
         cache: Memo of distinct-value checks, reused across calls.
+        reference_source: Gives the current reference snapshot (a server's watcher); when
+            set, each call without a ``reference`` scores against what it gives.
     """
 
     bundle: ModelBundle
     version: str = "unregistered"
     cache: SignalCache = field(default_factory=SignalCache)
+    reference_source: Callable[[], ReferenceSnapshot] | None = None
     _codes_match: bool | None = field(default=None, init=False, repr=False)
     _labels: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
@@ -231,6 +239,7 @@ class Scorer:
         as_json: bool = False,
         observe: bool = False,
         tips: TipIndex | None = None,
+        reference: ReferenceSnapshot | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -246,13 +255,16 @@ class Scorer:
                 the model has a drift reference.
             tips: Tips that count as evidence: every line a tip names gets a ``tip``
                 reason (explained or not), when ``reasons`` is above 0.
+            reference: The reference snapshot to match against; default: what
+                ``reference_source`` gives, else the one the scorer last used.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
         """
         state = self.bundle.state
         n_lines = len(lines)
-        signals = derive_signals(lines, self.cache)
+        cache = self._cache_for(reference)
+        signals = derive_signals(lines, cache)
         evidence: dict[str, np.ndarray] = {}
         X = build_features(lines, state, signals=signals, evidence=evidence)
         data = self._matrix(X, n_lines)
@@ -282,18 +294,24 @@ class Scorer:
             ):
                 explained[i] = _REASONS_TEXT(items) if as_json else items
         if reasons > 0 and tips:
-            for i, extra in tip_reasons(lines, tips, self.cache).items():
+            for i, extra in tip_reasons(lines, tips, cache).items():
                 explained[i] = merge_reasons(explained[i], extra, as_json)
+        for i, partner in partner_reasons(lines, cache.reference).items():
+            # Evidence, never a presumption: after a presumption's legal basis.
+            merged = json.loads(explained[i]) if as_json else list(explained[i] or [])
+            at = sum(1 for r in merged if r.get("direction") == "presumes")
+            merged.insert(at, partner)
+            explained[i] = _REASONS_TEXT(merged) if as_json else merged
         if not as_json:
             empty = np.flatnonzero(pd.isna(explained))
             if len(empty):
                 explained[empty] = pd.Series(
                     [[] for _ in range(len(empty))], dtype=object
                 ).to_numpy()
-        reference = self.bundle.drift
+        drift_reference = self.bundle.drift
         drift: Callable[[], np.ndarray] | None = None
-        if observe and reference is not None:
-            drift = partial(_drift_bins, reference, lines, signals, X, state, p)
+        if observe and drift_reference is not None:
+            drift = partial(_drift_bins, drift_reference, lines, signals, X, state, p)
         return Scores(
             entry_id=lines["entry_id"],
             line_no=np.asarray(lines["line_no"]),
@@ -303,7 +321,23 @@ class Scorer:
             model_version=self.version,
             presumption=presumption,
             drift=drift,
+            reference_versions=dict(cache.reference.versions),
         )
+
+    def _cache_for(self, reference: ReferenceSnapshot | None) -> SignalCache:
+        """The memo of ``reference``'s look-ups: a new version swaps in a new memo whole.
+
+        A request keeps the cache it took; concurrent requests on another version build
+        their own (the last one built stays).
+        """
+        if reference is None and self.reference_source is not None:
+            reference = self.reference_source()
+        cache = self.cache
+        if reference is None or cache.reference is reference:
+            return cache
+        cache = SignalCache(reference=reference)
+        self.cache = cache
+        return cache
 
     def _context(
         self,

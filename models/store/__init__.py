@@ -10,12 +10,15 @@
 - :mod:`~models.store.cases`: cases, their lines, tips, trail and documents.
 - :mod:`~models.store.workbench`: the workbench's sessions and worklists.
 - :mod:`~models.store.parties`: the scored lines and outcomes of one party (profiles).
+- :mod:`~models.store.alerts`, :mod:`~models.store.outbox`,
+  :mod:`~models.store.partner_changes`: trade alerts, the webhook outbox, partner alerts.
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
 :meth:`AuditStore.create` creates its tables.
 """
 
+from models.store.alerts import Alerts
 from models.store.audit import AuditStore
 from models.store.cases import CaseStore
 from models.store.drift import DriftAlert, DriftAlerts
@@ -28,7 +31,9 @@ from models.store.engine import (
     now_iso,
 )
 from models.store.feedback_write import FeedbackWrite
+from models.store.outbox import Outbox
 from models.store.parties import PartyLines
+from models.store.partner_changes import PartnerChanges
 from models.store.shadow import ShadowScores
 from models.store.tables import (
     CHAIN_COLUMNS,
@@ -48,12 +53,15 @@ __all__ = [
     "CHAIN_COLUMNS",
     "HASHED",
     "SCORING_ACTIONS",
+    "Alerts",
     "AuditStore",
     "AuditUnavailableError",
     "CaseStore",
     "DriftAlert",
     "DriftAlerts",
     "FeedbackWrite",
+    "Outbox",
+    "PartnerChanges",
     "PartyLines",
     "ShadowScores",
     "TipStore",

@@ -126,6 +126,14 @@ class AuditStore(AuditReads):
         if not self._ready:
             self.create()
 
+    def ensure(self) -> None:
+        """Create the tables unless this store did already (for the other resources)."""
+        self._ensure()
+
+    def file_problem(self) -> str | None:
+        """Why the SQLite file opened is not at its path any more (None: it is, or a server)."""
+        return self._file.problem() if self._file is not None else None
+
     def _check_file(self) -> None:
         """Raise ``AuditUnavailableError`` when the SQLite file opened is no longer at its path."""
         problem = self._file.problem() if self._file is not None else None

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from serving.api.routes import (
     admin,
+    alerts,
     cases,
     check,
     feedback,
@@ -26,5 +27,6 @@ router.include_router(cases.router)
 router.include_router(parties.router)
 router.include_router(model.router)
 router.include_router(admin.router)
+router.include_router(alerts.router)
 router.include_router(check.router)
 router.include_router(health.router)

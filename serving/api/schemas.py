@@ -33,7 +33,14 @@ class ModelRef(BaseModel):
     version: str
     alias: str | None
     bundle_hash: str
-    reference_versions: dict[str, str]
+    reference_versions: dict[str, str] = Field(
+        description="The reference tables the lines were matched against (per table its "
+        "version and content hash, and the reference `snapshot`): the tables in force when "
+        "the request was scored."
+    )
+    model_reference_versions: dict[str, str] | None = Field(
+        default=None, description="The reference tables the model was trained with."
+    )
 
 
 class Reason(BaseModel):
@@ -167,7 +174,12 @@ class ModelInfo(BaseModel):
     alias: str | None
     uri: str
     bundle_hash: str
-    reference_versions: dict[str, str]
+    reference_versions: dict[str, str] = Field(
+        description="The reference tables in force now (what the next request is matched against)."
+    )
+    model_reference_versions: dict[str, str] | None = Field(
+        default=None, description="The reference tables the model was trained with."
+    )
     metrics: dict[str, Any]
     thresholds: dict[str, float]
     features: list[str]

@@ -6,7 +6,16 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from serving.workbench.pages import STATIC_DIR, PageError, page_error
-from serving.workbench.routes import cases, entries, model, parties, signin, tips, worklists
+from serving.workbench.routes import (
+    alerts,
+    cases,
+    entries,
+    model,
+    parties,
+    signin,
+    tips,
+    worklists,
+)
 from serving.workbench.state import WorkbenchState
 
 router = APIRouter(include_in_schema=False)
@@ -17,6 +26,7 @@ router.include_router(model.router)
 router.include_router(tips.router)
 router.include_router(cases.router)
 router.include_router(parties.router)
+router.include_router(alerts.router)
 
 
 def install(app: FastAPI) -> None:

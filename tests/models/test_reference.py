@@ -115,6 +115,12 @@ def test_versions_are_declared_and_stable():
 
 def test_data_dir_can_be_overridden(monkeypatch, tmp_path):
     monkeypatch.setenv(reference.ENV_DIR, str(tmp_path))
+    # An empty root serves the shipped tables (the first version) ...
+    assert reference.data_dir() == reference.shipped_dir()
+    # ... tables kept flat in it win over them, and a CURRENT pointer over both.
+    (tmp_path / "entities.csv").write_text("entity_id\n")
     assert reference.data_dir() == tmp_path
+    (tmp_path / "CURRENT").write_text("0002-20260101T000000\n")
+    assert reference.data_dir() == tmp_path / "versions" / "0002-20260101T000000"
     monkeypatch.delenv(reference.ENV_DIR)
     assert (reference.data_dir() / "entities.csv").is_file()

@@ -22,7 +22,7 @@ def tables(tmp_path, monkeypatch):
 
 
 def _snapshot(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_show_prints_versions_counts_and_breakdowns(tables, capsys):
@@ -42,11 +42,21 @@ def test_update_risk_goods_from_a_local_file(tables, tmp_path):
         "RG-1,5201,Cotton,CN,ilab_forced_labor,agriculture,Raw cotton is listed.,ILAB 2024\n"
         "RG-2,2002,Tomato paste,CN,uflpa_priority,tomatoes,Paste is a priority.,UFLPA\n"
     )
-    reference_cli.update(str(new), "risk_goods")
+    before = _snapshot(tables)
+    version = reference_cli.update(str(new), "risk_goods")
     assert len(reference.load_risk_goods()) == 2
-    versions = json.loads((tables / "versions.json").read_text())
+    # A new version beside the first (a copy of the tables in use), the pointer on it.
+    assert reference.data_dir() == tables / "versions" / version
+    assert (tables / "CURRENT").read_text().strip() == version
+    versions = json.loads((reference.data_dir() / "versions.json").read_text())
     assert versions["risk_goods"]["source"] == str(new)
-    assert not [p for p in tables.iterdir() if p.name.startswith(".")]  # no temp files left
+    first = tables / "versions" / sorted(p.name for p in (tables / "versions").iterdir())[0]
+    assert (first / "risk_goods.csv").read_bytes() == before["risk_goods.csv"]
+    assert {p.name: p.read_bytes() for p in tables.iterdir() if p.is_file()} == {
+        **before,
+        "CURRENT": (tables / "CURRENT").read_bytes(),
+    }  # the tables in use before are left as they were
+    assert not [p for p in (tables / "versions").iterdir() if p.name.startswith(".")]
 
 
 def test_update_entities_from_a_simple_json_export(tables, tmp_path):

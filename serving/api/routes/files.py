@@ -14,7 +14,7 @@ from serving.api.responses import AUTH, BAD_BODY, NO_MODEL, problem
 from serving.api.schemas import FileRefused, FileScoreResponse, JobAccepted, JobStatus
 from serving.deps import DriftDep, InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
 from serving.jobs import job_id_for
-from serving.service import audit, frame_inputs, rank_entries, score_lines
+from serving.service import Scored, audit, frame_inputs, rank_entries, score_lines
 from serving.tips import tip_index
 from serving.uploads import UploadRefusedError, read_upload, report_rows
 
@@ -133,18 +133,19 @@ async def score_file(
             JobAccepted(**body).model_dump(), status_code=202, headers={"Location": location}
         )
 
-    def score_file_lines() -> list[dict[str, Any]]:
+    def score_file_lines() -> Scored:
         scored = score_lines(
             model=model, lines=read.lines, inputs=frame_inputs(read.frame), reasons=reasons,
             request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
             tips=tip_index(request.app.state),
         )  # fmt: skip
         audit(store, instruments, scored, drift=drift)  # raises (503) before any score is returned
-        return scored.results
+        return scored
 
-    lines = await run_in_threadpool(score_file_lines)
+    done = await run_in_threadpool(score_file_lines)
+    lines = done.results
     return FileScoreResponse.model_validate(
-        {"request_id": rid, "model": model.info(), "n_scored": len(lines),
+        {"request_id": rid, "model": model.info(done.reference_versions), "n_scored": len(lines),
          "entries": rank_entries(lines), **header}
     )  # fmt: skip
 

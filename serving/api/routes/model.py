@@ -24,8 +24,9 @@ def model_info(_who: ScoreKey, model: ModelDep, holder: HolderDep) -> dict[str, 
     """Name, version, alias, bundle hash, holdout metrics, thresholds, features."""
     bundle = model.scorer.bundle
     shadow = holder.shadow.info() if holder.shadow is not None else None
+    current = holder.reference.current().versions if holder.reference is not None else None
     return {
-        **model.info(),
+        **model.info(current),
         "uri": model.resolved.uri,
         "metrics": model.metrics(),
         "thresholds": bundle.thresholds,

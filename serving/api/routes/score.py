@@ -76,7 +76,11 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> Response:
     after.add_task(observe_drift, ctx.drift, scored)
     if ctx.holder.shadow is not None:
         after.add_task(shadow_score, ctx.holder, read, scored, ctx.instruments, ctx.shadows)
-    payload = {"request_id": rid, "model": model.info(), "results": scored.results}
+    payload = {
+        "request_id": rid,
+        "model": model.info(scored.reference_versions),
+        "results": scored.results,
+    }
     # The payload is built from plain values (tested against ScoreResponse) and encoded once
     # by orjson: validating it again on the way out, or json's encoder, would cost more than
     # the audit write.

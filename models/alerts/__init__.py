@@ -1,0 +1,1 @@
+"""Trade alerts: re-screening on reference changes, their messages, partner alerts."""
