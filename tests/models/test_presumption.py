@@ -1,5 +1,7 @@
 """The UFLPA presumption and WRO detentions, judged on each line's entry date."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -145,7 +147,7 @@ def test_an_affiliate_is_judged_by_its_parents_listing_and_says_so(make_lines):
     """A subsidiary row (parent_entity_id, with its source) resolves to the parent's listing:
     presumed from the parent's effective date, never before, and the evidence names the
     affiliation."""
-    from models.reference.entities import EntityMatcher
+    from models.reference.snapshot import current_snapshot
     from models.reference.tables import load_entities
 
     table = load_entities().copy()
@@ -157,7 +159,10 @@ def test_an_affiliate_is_judged_by_its_parents_listing_and_says_so(make_lines):
         "",
     )
     child["parent_entity_id"], child["parent_source"] = "UFLPA-0068", "test: annual report 2024"
-    cache = SignalCache(matcher=EntityMatcher(pd.concat([table, child.to_frame().T])))
+    snapshot = dataclasses.replace(
+        current_snapshot(), entities=pd.concat([table, child.to_frame().T], ignore_index=True)
+    )
+    cache = SignalCache(reference=snapshot)
     lines = _entry(
         make_lines,
         names=["LIAONING FROSTFIELD FOODS CO LTD"] * 2 + ["LIAONING FROSTFIELD FOODS"],
