@@ -4,6 +4,7 @@
 - :mod:`~models.store.engine`: engines, time stamps, canonical JSON and input hashes.
 - :mod:`~models.store.audit`: :class:`AuditStore`, the hash-chained audit log and feedback.
 - :mod:`~models.store.feedback_write`: one line's feedback inside one transaction.
+- :mod:`~models.store.exploration`: the lines selections drew for a random check.
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
@@ -19,6 +20,7 @@ from models.store.engine import (
     make_engine,
     now_iso,
 )
+from models.store.exploration import ExplorationPicks, exploration_picks
 from models.store.feedback_write import FeedbackWrite
 from models.store.tables import (
     CHAIN_COLUMNS,
@@ -38,10 +40,12 @@ __all__ = [
     "SCORING_ACTIONS",
     "AuditStore",
     "AuditUnavailableError",
+    "ExplorationPicks",
     "FeedbackWrite",
     "audit",
     "audit_head",
     "canonical_json",
+    "exploration_picks",
     "feedback",
     "feedback_lines",
     "input_hash",

@@ -124,6 +124,10 @@ class AuditStore:
         if not self._ready:
             self.create()
 
+    def create_once(self) -> None:
+        """Create the tables on first use (for the resource modules' reads)."""
+        self._ensure()
+
     def _check_file(self) -> None:
         """Raise ``AuditUnavailableError`` when the SQLite file opened is no longer at its path."""
         problem = self._file.problem() if self._file is not None else None
@@ -295,13 +299,29 @@ class AuditStore:
     def feedback_write(self, entry_id: str, line_no: int) -> Iterator[FeedbackWrite]:
         """One transaction writing a line's feedback record, its status and its audit rows.
 
-        Feedback writes are serialised (the SQLite writer and ``BEGIN IMMEDIATE``, a
-        PostgreSQL advisory lock, taken before the chain's head), so the status computed
+        Feedback writes are serialised (see :meth:`audited_write`), so the status computed
         from the line's records sees every record committed before.
 
         Raises:
             AuditUnavailableError: The write failed, or the SQLite file is not the one
                 opened; nothing was recorded.
+        """
+        with self.audited_write("feedback write") as (conn, append):
+            yield FeedbackWrite(conn, entry_id, line_no, append)
+
+    @contextlib.contextmanager
+    def audited_write(
+        self, what: str
+    ) -> Iterator[tuple[Connection, Callable[[Iterable[Mapping[str, Any]]], None]]]:
+        """One serialised transaction changing a resource's tables and appending its audit rows.
+
+        Yields the connection and the function that appends audit rows to the chain in the
+        same transaction. Writes are serialised (the SQLite writer and ``BEGIN IMMEDIATE``, a
+        PostgreSQL advisory lock, taken before the chain's head).
+
+        Raises:
+            AuditUnavailableError: ``what`` failed, or the SQLite file is not the one opened;
+                nothing was recorded.
         """
         try:
             self._ensure()
@@ -311,10 +331,10 @@ class AuditStore:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 else:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEEDBACK_LOCK})
-                yield FeedbackWrite(conn, entry_id, line_no, self._append_on(conn))
+                yield conn, self._append_on(conn)
             self._check_file()
         except (SQLAlchemyError, self._dbapi_error, KeyError, ValueError, TypeError) as exc:
-            raise AuditUnavailableError(f"feedback write failed: {type(exc).__name__}") from exc
+            raise AuditUnavailableError(f"{what} failed: {type(exc).__name__}") from exc
 
     def _append_on(self, conn: Connection) -> Callable[[Iterable[Mapping[str, Any]]], None]:
         """Appending audit rows to the chain in ``conn``'s transaction (its driver cursor)."""

@@ -141,6 +141,11 @@ class FeedbackOut(BaseModel):
         description="The record training uses for this line (an officer's outranks a "
         "system's); null under review."
     )
+    inspection_reason: Literal["targeted", "random", "tip"] | None = Field(
+        default=None,
+        description="As stored: `random` when the line was an exploration pick of a file "
+        "job's selection (`selection: random_check`), whatever the request said.",
+    )
 
 
 class ModelInfo(BaseModel):
