@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,6 +19,7 @@ from models.scoring.scorer import Scorer
 from models.settings import get_settings
 from pipelines.prefetch import prefetch
 from pipelines.score_output import OUTPUT_COLUMNS
+from pipelines.score_select import Selecting, hs_chapters, mark_selection
 from pipelines.spark_score import score_spark
 
 
@@ -37,6 +39,7 @@ def score_files(
     explain_share: float,
     allow_bad_rows: bool,
     chunk_rows: int = 250_000,
+    sectors: list[np.ndarray] | None = None,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
@@ -53,6 +56,7 @@ def score_files(
         allow_bad_rows: Quarantine bad rows and go on, instead of stopping at the first chunk
             that has any.
         chunk_rows: Lines per chunk.
+        sectors: If given, receives each chunk's HS chapters (for a stratified selection).
 
     Returns:
         Lines scored.
@@ -73,6 +77,8 @@ def score_files(
                 quarantine_path=quarantine,
             )
             for chunk in prefetch(chunks):
+                if sectors is not None:
+                    sectors.append(hs_chapters(chunk.lines["hts_code"]))
                 scored = _serialise(
                     scorer.score(
                         chunk.lines, reasons=reasons, explain_share=explain_share, as_json=True
@@ -104,8 +110,13 @@ def score_command(
     master: str,
     allow_bad_rows: bool,
     explain_share: float = 1.0,
+    selection: Selecting | None = None,
 ) -> None:
-    """``flrisk score``: resolve the model, score with the chosen engine, report throughput."""
+    """``flrisk score``: resolve the model, score with the chosen engine, report throughput.
+
+    With ``selection``, the scores file then gets its ``selection`` column
+    (:mod:`pipelines.score_select`) and what was selected is printed.
+    """
     settings = get_settings()
     resolved = resolve(model_uri, settings)
     bundle = fetch_bundle(resolved, settings)
@@ -115,6 +126,7 @@ def score_command(
             bundle, resolved.uri, data, out, mapping, reasons, master, explain_share=explain_share
         )
     elif engine == "pandas":
+        sectors: list[np.ndarray] | None = [] if selection and selection.stratify else None
         n = score_files(
             Scorer(bundle, version=resolved.uri),
             data,
@@ -123,6 +135,7 @@ def score_command(
             reasons,
             explain_share,
             allow_bad_rows,
+            sectors=sectors,
         )
     else:
         raise typer.BadParameter(f"engine must be pandas or spark, not {engine!r}")
@@ -131,3 +144,6 @@ def score_command(
         f"scored {n} lines with {resolved.uri} in {dt:.1f}s "
         f"({n / max(dt, 1e-9):,.0f} lines/s) -> {out}"
     )
+    if selection is not None:
+        strata = np.concatenate(sectors) if sectors else None
+        typer.echo(mark_selection(out, selection.n, selection.explore, selection.seed, strata))

@@ -89,6 +89,27 @@ class EntryScore(BaseModel):
     risk_score: float
     risk_band: Band
     lines: list[LineScore]
+    selection: Literal["risk", "random_check"] | None = Field(
+        default=None,
+        description="With `select`: `risk` (among the riskiest), `random_check` (drawn at "
+        "random from the rest: outcomes sent for its lines are stored as "
+        "`inspection_reason=random`), null (not selected).",
+    )
+
+
+class SelectionOut(BaseModel):
+    """The selection asked for with `select`: its size, random share, seed and cost."""
+
+    capacity: int = Field(description="Entries selected.")
+    explore: float = Field(description="Share of them drawn at random from the rest.")
+    seed: int = Field(description="Seed of the draw: the first 8 hex digits of the job id.")
+    stratify: Literal["sector"] | None = None
+    random_checks: int
+    expected_found: float = Field(description="Sum of the selected entries' scores.")
+    expected_cost: float = Field(
+        description="Expected violating entries forgone: scores of the riskiest entries the "
+        "random checks displaced minus the expected finds of the random checks."
+    )
 
 
 class FileScoreResponse(BaseModel):
@@ -101,6 +122,7 @@ class FileScoreResponse(BaseModel):
     entries: list[EntryScore]
     bad_rows: list[BadRow]
     bad_rows_total: int
+    selection: SelectionOut | None = None
 
 
 class JobAccepted(BaseModel):
