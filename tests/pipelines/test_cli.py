@@ -10,7 +10,17 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 
-VERBS = ["simulate", "train", "evaluate", "score", "serve", "promote", "reference", "keys"]
+VERBS = [
+    "simulate",
+    "train",
+    "evaluate",
+    "score",
+    "backtest",
+    "serve",
+    "promote",
+    "reference",
+    "keys",
+]
 
 
 def test_every_verb_has_help():
