@@ -205,8 +205,8 @@ def score(
 
     if stratify not in (None, "sector") or (stratify and select is None):
         raise SelectOptionError(f"--stratify {stratify!r}: only `sector`, and only with --select")
-    if stratify and engine != "pandas":
-        raise SelectOptionError("--stratify needs the pandas engine")
+    if select is not None and engine != "pandas":
+        raise SelectOptionError("--select needs the pandas engine (one scores file to mark)")
     selection = None if select is None else Selecting(select, explore, seed, bool(stratify))
 
     score_command(
