@@ -79,3 +79,7 @@ def test_zero_explore_draws_nothing_and_clears_the_picks(wb: SimpleNamespace) ->
     page = c.get(f"/worklists/{wl_id}?capacity=20&explore=0")
     assert 'data-selection="random_check"' not in page.text and "No random checks" in page.text
     assert ExplorationPicks(c.app.state.store).current(wl_id) == []
+    # All of the capacity at random: no cut-off, five random checks.
+    page = c.get(f"/worklists/{wl_id}?capacity=5&explore=100&size=200")
+    assert "all of them random checks" in page.text and 'id="cutoff"' not in page.text
+    assert page.text.count('data-selection="random_check"') == 5
