@@ -33,11 +33,13 @@ from models.features.cache import SignalCache
 from models.features.history import month_index
 from models.features.signals import derive_signals, signal_frame
 from models.selection import select
+from models.settings import get_settings
 from pipelines.baselines import legacy_rule_scores
 from pipelines.config import LearningConfig, LightGBMConfig, load_config
-from pipelines.labelled import load_truth, sort_lines
+from pipelines.labelled import load_truth, quarantine_path, sort_lines
 from pipelines.learn import Sample, fit_booster, fit_propensity, make_sample
 from pipelines.metrics import average_precision
+from pipelines.policy_report import log_run, tables, write_outputs
 from pipelines.prepare import features
 
 POLICIES = ("random", "rules", "model", "model_explore")
@@ -308,10 +310,6 @@ def backtest_command(
     track: bool = True,
 ) -> pd.DataFrame:
     """``flrisk backtest``: read the world, replay every policy, write and print the tables."""
-    from models.settings import get_settings
-    from pipelines.labelled import quarantine_path
-    from pipelines.policy_report import log_run, tables, write_outputs
-
     settings = get_settings()
     world = read_world(data, truth, allow_bad_rows, quarantine_path(settings, data[0]))
     rows = replay(world, cfg)
