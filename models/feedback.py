@@ -24,7 +24,7 @@ from sqlalchemy import inspect
 
 from models.audit_rows import AuditRows
 from models.settings import Settings
-from models.store import AuditStore, FeedbackWrite
+from models.store import AuditStore, ExplorationPicks, FeedbackWrite
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,10 @@ def record_outcome(
         request_id: The request id its audit rows carry.
 
     Returns:
-        ``feedback_id``, ``request_id``, ``decision_id``, ``line_status`` and
-        ``label_feedback_id`` (the record training uses for the line; None under review).
+        ``feedback_id``, ``request_id``, ``decision_id``, ``line_status``,
+        ``label_feedback_id`` (the record training uses for the line; None under review) and
+        ``inspection_reason`` as stored (``random`` for a line the server drew for a random
+        check, :class:`~models.store.ExplorationPicks`).
 
     Raises:
         UnknownDecisionError: No audited scoring of this line has this decision id.
@@ -102,6 +104,10 @@ def record_outcome(
         raise UnknownDecisionError(
             f"decision_id: no scored decision {decision} for entry {entry_id} line {line_no}"
         )
+    if item.get("inspected") and ExplorationPicks(store).is_pick(entry_id, line_no, decision):
+        # The server drew this line for a random check (models/selection.py): its label is
+        # a random-sample label whatever the sender called it, so it feeds the unbiased view.
+        item = {**item, "inspection_reason": "random"}
     rows = AuditRows(request_id, key_id)
     with store.feedback_write(entry_id, line_no) as tx:
         written = write_outcome(tx, item, rows, source=source)
@@ -109,7 +115,8 @@ def record_outcome(
         log.info(
             "feedback %d puts a line under review (conflicting outcomes)", written["feedback_id"]
         )
-    return {"request_id": request_id, **written}
+    return {"request_id": request_id, **written,
+            "inspection_reason": item.get("inspection_reason")}  # fmt: skip
 
 
 def write_outcome(

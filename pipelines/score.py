@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -21,6 +22,7 @@ from models.settings import get_settings
 from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
 from pipelines.score_output import OUTPUT_COLUMNS, rank_file, scores_frame
+from pipelines.score_select import Selecting, hs_chapters, mark_selection
 from pipelines.spark_score import score_spark
 
 
@@ -41,6 +43,7 @@ def score_files(
     allow_bad_rows: bool,
     chunk_rows: int = 250_000,
     tips: TipIndex | None = None,
+    sectors: list[np.ndarray] | None = None,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
@@ -58,6 +61,7 @@ def score_files(
             that has any.
         chunk_rows: Lines per chunk.
         tips: Tips that are evidence (each line a tip names gets a ``tip`` reason).
+        sectors: If given, receives each chunk's HS chapters (for a stratified selection).
 
     Returns:
         Lines scored.
@@ -80,6 +84,8 @@ def score_files(
                 quarantine_path=quarantine,
             )
             for chunk in prefetch(chunks):
+                if sectors is not None:
+                    sectors.append(hs_chapters(chunk.lines["hts_code"]))
                 scored = _serialise(
                     scores_frame(
                         scorer.score(
@@ -119,8 +125,13 @@ def score_command(
     allow_bad_rows: bool,
     explain_share: float = 1.0,
     rank: bool = False,
+    selection: Selecting | None = None,
 ) -> None:
-    """``flrisk score``: resolve the model, score with the chosen engine, report throughput."""
+    """``flrisk score``: resolve the model, score with the chosen engine, report throughput.
+
+    With ``selection``, the scores file then gets its ``selection`` column
+    (:mod:`pipelines.score_select`) and what was selected is printed.
+    """
     settings = get_settings()
     resolved = resolve(model_uri, settings)
     bundle = fetch_bundle(resolved, settings)
@@ -130,6 +141,7 @@ def score_command(
             bundle, resolved.uri, data, out, mapping, reasons, master, explain_share=explain_share
         )
     elif engine == "pandas":
+        sectors: list[np.ndarray] | None = [] if selection and selection.stratify else None
         n = score_files(
             Scorer(bundle, version=resolved.uri),
             data,
@@ -139,6 +151,7 @@ def score_command(
             explain_share,
             allow_bad_rows,
             tips=load_tip_index(settings),
+            sectors=sectors,
         )
     else:
         raise typer.BadParameter(f"engine must be pandas or spark, not {engine!r}")
@@ -149,3 +162,6 @@ def score_command(
         f"scored {n} lines with {resolved.uri} in {dt:.1f}s "
         f"({n / max(dt, 1e-9):,.0f} lines/s) -> {out}"
     )
+    if selection is not None:
+        strata = np.concatenate(sectors) if sectors else None
+        typer.echo(mark_selection(out, selection.n, selection.explore, selection.seed, strata))

@@ -39,6 +39,7 @@ from serving.drift import DriftMonitor
 from serving.errors import log_failure
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
+from serving.selection import Asked, entry_sectors, keep, mark
 from serving.service import audit, frame_inputs, rank_entries, score_lines, unknown_fields
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,18 @@ ACTIVE = ("queued", "running")
 
 
 def job_id_for(
-    file_sha256: str, key_id: str, bundle_hash: str, reasons: int, explain_share: float
+    file_sha256: str,
+    key_id: str,
+    bundle_hash: str,
+    reasons: int,
+    explain_share: float,
+    asked: Asked | None = None,
 ) -> str:
     """The id of the job scoring this file for this key with this model and options."""
-    text = json.dumps([file_sha256, key_id, bundle_hash, int(reasons), float(explain_share)])
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    parts: list[Any] = [file_sha256, key_id, bundle_hash, int(reasons), float(explain_share)]
+    if asked is not None and asked.select:  # ids of jobs without a selection are unchanged
+        parts.append(asked.key())
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
 def _serialise(lines: list[dict[str, Any]]) -> pd.DataFrame:
@@ -129,12 +137,15 @@ class JobManager:
         explain_share: float,
         header: dict[str, Any],
         drift: DriftMonitor | None = None,
+        asked: Asked | None = None,
     ) -> dict[str, Any]:
         """Queue a scored-file job, or report it if it is done or running already.
 
         A job with this id that stopped before finishing is resumed (see the module doc).
         ``header`` (n_read, bad rows) is kept for the result; ``drift`` is given the lines
         the job scores.
+        ``header`` (n_read, bad rows) is kept for the result. With ``asked.select``, the
+        finished job's entries are marked with their ``selection`` (``serving/selection.py``).
         """
         with self._lock:
             old = self._read_meta(job_id)
@@ -150,6 +161,7 @@ class JobManager:
                 "error": None,
                 "model": model.info(),
                 "resumed": bool(old),
+                "asked": vars(asked) if asked is not None else None,
                 **header,
             }
             self._write_meta(job_id, meta)
@@ -234,8 +246,10 @@ class JobManager:
                 [pd.read_parquet(parts / f"{i:06d}.parquet") for i in range(n_chunks)],
                 ignore_index=True,
             )
+            chosen = self._select(meta, out, frame, store)
             _write_parquet(out, self._path(job_id, ".parquet"))
-            self._write_meta(job_id, {**meta, "status": "done", "finished": now_iso()})
+            done_meta = {**meta, "status": "done", "finished": now_iso(), "selection": chosen}
+            self._write_meta(job_id, done_meta)
             shutil.rmtree(parts, ignore_errors=True)
         except Exception as exc:
             # Neither the log nor the answer carries the message: it may quote a line's values.
@@ -252,6 +266,24 @@ class JobManager:
         finally:
             with self._lock:
                 self._active.discard(job_id)
+
+    @staticmethod
+    def _select(
+        meta: dict[str, Any], out: pd.DataFrame, frame: pd.DataFrame, store: AuditStore
+    ) -> dict[str, Any] | None:
+        """Mark the job's selection on ``out`` (a ``selection`` column) and keep its picks."""
+        asked = Asked(**meta["asked"]) if meta.get("asked") else Asked()
+        if not asked.select:
+            return None
+        cols = ["entry_id", "line_no", "decision_id", "risk_score", "risk_band"]
+        lines = [{str(k): v for k, v in r.items()} for r in out[cols].to_dict("records")]
+        entries = rank_entries(lines)
+        sectors = entry_sectors(frame) if asked.stratify else None
+        chosen = mark(entries, asked, meta["job_id"], sectors)
+        keep(store, entries, chosen, meta["job_id"], meta["key_id"])
+        by_entry = {str(e["entry_id"]): e.get("selection") or "" for e in entries}
+        out["selection"] = out["entry_id"].astype(str).map(by_entry).fillna("")
+        return chosen
 
     def status(self, job_id: str) -> dict[str, Any] | None:
         """The job's metadata, or None if unknown.
@@ -287,7 +319,10 @@ class JobManager:
             }
             for r in df.to_dict("records")
         ]
+        kinds = {str(ln["entry_id"]): ln.pop("selection", "") for ln in lines}
         entries = rank_entries(lines)
+        for e in entries:
+            e["selection"] = kinds.get(str(e["entry_id"])) or None
         return entries[offset : offset + limit], len(entries)
 
     def shutdown(self) -> None:

@@ -12,6 +12,7 @@
 - :mod:`~models.store.parties`: the scored lines and outcomes of one party (profiles).
 - :mod:`~models.store.alerts`, :mod:`~models.store.outbox`,
   :mod:`~models.store.partner_changes`: trade alerts, the webhook outbox, partner alerts.
+- :mod:`~models.store.exploration`: the lines selections drew for a random check.
 
 A new resource (its tables and the queries over them) gets its own module here, declaring
 its tables on :data:`~models.store.tables.metadata`, and is imported below so that
@@ -30,6 +31,7 @@ from models.store.engine import (
     make_engine,
     now_iso,
 )
+from models.store.exploration import ExplorationPicks, exploration_picks
 from models.store.feedback_write import FeedbackWrite
 from models.store.outbox import Outbox
 from models.store.parties import PartyLines
@@ -59,6 +61,7 @@ __all__ = [
     "CaseStore",
     "DriftAlert",
     "DriftAlerts",
+    "ExplorationPicks",
     "FeedbackWrite",
     "Outbox",
     "PartnerChanges",
@@ -69,6 +72,7 @@ __all__ = [
     "audit",
     "audit_head",
     "canonical_json",
+    "exploration_picks",
     "feedback",
     "feedback_lines",
     "input_hash",

@@ -134,6 +134,10 @@ class AuditStore(AuditReads):
         """Why the SQLite file opened is not at its path any more (None: it is, or a server)."""
         return self._file.problem() if self._file is not None else None
 
+    def create_once(self) -> None:
+        """Create the tables on first use (for the resource modules' reads)."""
+        self._ensure()
+
     def _check_file(self) -> None:
         """Raise ``AuditUnavailableError`` when the SQLite file opened is no longer at its path."""
         problem = self._file.problem() if self._file is not None else None

@@ -112,6 +112,27 @@ class EntryScore(BaseModel):
         "calibrated probability.",
     )
     lines: list[LineScore]
+    selection: Literal["risk", "random_check"] | None = Field(
+        default=None,
+        description="With `select`: `risk` (among the riskiest), `random_check` (drawn at "
+        "random from the rest: outcomes sent for its lines are stored as "
+        "`inspection_reason=random`), null (not selected).",
+    )
+
+
+class SelectionOut(BaseModel):
+    """The selection asked for with `select`: its size, random share, seed and cost."""
+
+    capacity: int = Field(description="Entries selected.")
+    explore: float = Field(description="Share of them drawn at random from the rest.")
+    seed: int = Field(description="Seed of the draw: the first 8 hex digits of the job id.")
+    stratify: Literal["sector"] | None = None
+    random_checks: int
+    expected_found: float = Field(description="Sum of the selected entries' scores.")
+    expected_cost: float = Field(
+        description="Expected violating entries forgone: scores of the riskiest entries the "
+        "random checks displaced minus the expected finds of the random checks."
+    )
 
 
 class FileScoreResponse(BaseModel):
@@ -124,6 +145,7 @@ class FileScoreResponse(BaseModel):
     entries: list[EntryScore]
     bad_rows: list[BadRow]
     bad_rows_total: int
+    selection: SelectionOut | None = None
 
 
 class JobAccepted(BaseModel):
@@ -163,6 +185,11 @@ class FeedbackOut(BaseModel):
     label_feedback_id: int | None = Field(
         description="The record training uses for this line (an officer's outranks a "
         "system's); null under review."
+    )
+    inspection_reason: Literal["targeted", "random", "tip"] | None = Field(
+        default=None,
+        description="As stored: `random` when the line was an exploration pick of a file "
+        "job's selection (`selection: random_check`), whatever the request said.",
     )
 
 

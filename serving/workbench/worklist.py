@@ -17,6 +17,7 @@ import pandas as pd
 
 from models.reference.hs import RISK_COLUMNS, hs6_of, risk_goods
 from models.scoring.presumption import join_presumptions
+from models.selection import RANDOM_CHECK, RISK, select
 from serving.csv_cells import FORMULA_PREFIXES, guard_cell
 
 __all__ = ["FORMULA_PREFIXES", "guard_cell"]  # re-exported: tests and callers import them here
@@ -36,6 +37,7 @@ SORT_KEYS: dict[str, str] = {
 }
 EXPORT_COLUMNS = (
     "rank", "entry_id", "entry_date", "risk_score", "risk_band", "presumption", "within_capacity",
+    "selection",
     "top_line_no", "n_lines", "line_score_sum", "importer_id", "importer_name", "supplier",
     "country_of_origin", "port_of_entry", "hts_code", "hs_chapter", "sector",
     "goods_description", "top_reason",
@@ -89,13 +91,31 @@ class Page:
 
 @dataclass(frozen=True)
 class Capacity:
-    """What examining the top ``n`` entries of the ranking buys."""
+    """What examining ``n`` entries buys: the riskiest, and an exploration share at random.
+
+    Attributes:
+        n: Entries selected.
+        cutoff: Score of the last entry taken for its risk (None: nothing selected).
+        expected_entries: Sum of the selected entries' scores.
+        expected_lines: Sum of every line's score in those entries.
+        lines: Lines in those entries.
+        random: Entries drawn for a random check (``selection == "random_check"``).
+        expected_cost: Expected violating entries forgone by the random checks.
+        explore: The exploration share.
+        seed: The seed of the draw.
+        selection: Per row of the entries given, ``risk``, ``random_check`` or ``""``.
+    """
 
     n: int
     cutoff: float | None
     expected_entries: float
     expected_lines: float
     lines: int
+    random: int = 0
+    expected_cost: float = 0.0
+    explore: float = 0.0
+    seed: int = 0
+    selection: np.ndarray | None = None
 
 
 def entries_table(lines: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
@@ -247,23 +267,42 @@ def page_of(entries: pd.DataFrame, number: int, size: int = DEFAULT_PAGE_SIZE) -
     return Page(entries.iloc[start : start + size], number, size, len(entries))
 
 
-def capacity(entries: pd.DataFrame, n: int) -> Capacity:
-    """Cut-off and expected finds when the ``n`` riskiest entries are examined.
+def capacity(
+    entries: pd.DataFrame,
+    n: int,
+    explore: float = 0.0,
+    seed: int = 0,
+    strata: str | None = None,
+) -> Capacity:
+    """Cut-off and expected finds when ``n`` entries are examined.
 
-    ``expected_entries`` is the sum of the entries' scores (each entry scored by its riskiest
-    line): the expected number of examined entries with a violation, a slight undercount for
-    entries with several risky lines. ``expected_lines`` is the sum of every line's score in
-    those entries: the expected number of violating lines.
+    The ``n`` are chosen by :func:`models.selection.select`: the riskiest entries, and a
+    share ``explore`` drawn at random (seeded; spread over the column ``strata``'s values
+    when given) from the rest. ``expected_entries`` is the sum of the selected entries'
+    scores (each entry scored by its riskiest line): the expected number of examined entries
+    with a violation, a slight undercount for entries with several risky lines.
+    ``expected_lines`` is the sum of every line's score in those entries: the expected
+    number of violating lines.
     """
-    ranked = entries.sort_values("rank", kind="stable").head(max(0, n))
-    if not len(ranked):
-        return Capacity(max(0, n), None, 0.0, 0.0, 0)
+    ranked = entries.sort_values("rank", kind="stable")
+    groups = ranked[strata].astype(str).to_numpy() if strata else None
+    sel = select(ranked["risk_score"].to_numpy(dtype=float), n, explore, seed, groups)
+    kind = pd.Series(sel.kind, index=ranked.index).reindex(entries.index).to_numpy()
+    if not sel.capacity:
+        return Capacity(max(0, n), None, 0.0, 0.0, 0, explore=explore, seed=seed, selection=kind)
+    chosen = ranked.iloc[sel.chosen]
+    risk = ranked.iloc[sel.risk]
     return Capacity(
-        n=len(ranked),
-        cutoff=float(ranked["risk_score"].iloc[-1]),
-        expected_entries=float(ranked["risk_score"].sum()),
-        expected_lines=float(ranked["line_score_sum"].sum()),
-        lines=int(ranked["n_lines"].sum()),
+        n=sel.capacity,
+        cutoff=float(risk["risk_score"].iloc[-1]) if len(risk) else None,
+        expected_entries=float(chosen["risk_score"].sum()),
+        expected_lines=float(chosen["line_score_sum"].sum()),
+        lines=int(chosen["n_lines"].sum()),
+        random=len(sel.random),
+        expected_cost=sel.expected_cost,
+        explore=explore,
+        seed=seed,
+        selection=kind,
     )
 
 
@@ -279,11 +318,18 @@ def export_csv(entries: pd.DataFrame, within: int = 0) -> str:
     """The worklist as CSV text, text cells defused against formula injection.
 
     Args:
-        entries: Filtered, sorted entries (``entries_table`` rows, optional ``top_reason``).
-        within: Capacity: entries ranked ``<= within`` are flagged ``within_capacity``.
+        entries: Filtered, sorted entries (``entries_table`` rows, optional ``top_reason``
+            and ``selection``: then the selected entries are ``within_capacity``).
+        within: Without a ``selection`` column: entries ranked ``<= within`` are flagged
+            ``within_capacity``.
     """
     out = entries.copy()
-    out["within_capacity"] = np.where(out["rank"] <= within, "yes", "no") if within else ""
+    if "selection" in out:
+        picked = out["selection"].isin([RISK, RANDOM_CHECK]).to_numpy()
+        out["within_capacity"] = np.where(picked, "yes", "no")
+    else:
+        out["within_capacity"] = np.where(out["rank"] <= within, "yes", "no") if within else ""
+        out["selection"] = ""
     if "top_reason" not in out:
         out["top_reason"] = ""
     out["risk_score"] = out["risk_score"].astype(float).round(6)

@@ -72,6 +72,7 @@ def test_worklist_is_ranked_and_capacity_moves_the_cutoff(
     page.screenshot(path=str(screenshots / "03-worklist.png"), full_page=True)
     cutoff_50 = float(page.inner_text("#cutoff"))
     page.fill("#capacity", "10")
+    page.fill("#explore", "0")  # the plain top of the ranking (random checks: below)
     page.click("form.inline button[type=submit]")
     page.wait_for_url(re.compile(r".*capacity=10.*"))
     cutoff_10 = float(page.inner_text("#cutoff"))
@@ -123,6 +124,52 @@ def test_entry_detail_shows_chart_evidence_and_records_an_outcome(
     outcome = [r for r in rows if r["action"] == "workbench_outcome"]
     assert outcome and f'"entry_id":"{entry_id}"' in outcome[-1]["input_json"]
     assert f'"line_no":{line_no}' in outcome[-1]["input_json"]
+
+
+def test_random_checks_are_marked_and_their_outcome_is_stored_as_random(
+    officer: SimpleNamespace, screenshots: Path
+) -> None:
+    from models.store import AuditStore
+
+    page = officer.page
+    page.goto(officer.url)
+    page.fill("#capacity", "40")
+    page.fill("#explore", "10")
+    page.click("form.inline button[type=submit]")
+    page.wait_for_url(re.compile(r".*explore=10.*"))
+    assert page.inner_text("#random-checks").strip() == "4"
+    assert float(page.inner_text("#explore-cost")) >= 0
+    # The random checks are drawn from below the riskiest 36, anywhere in the list: page on
+    # until one shows, marked.
+    page.select_option("#f-size", "200")
+    page.click("form.filters button[type=submit]")
+    marked = page.locator("table.worklist tr.random-check")
+    for _ in range(10):
+        if marked.count():
+            break
+        page.click("a[rel=next]")
+    assert marked.count() >= 1
+    row = marked.first
+    assert "random check" in row.inner_text()
+    rank = int(row.locator("td").first.inner_text())
+    assert rank > 36
+    page.screenshot(path=str(screenshots / "09-random-check.png"), full_page=True)
+    entry_id = row.locator("a.entry-link").inner_text().strip()
+    row.locator("a.entry-link").click()
+    page.wait_for_url(re.compile(r".*/entries/.*"))
+    assert "Random check" in page.inner_text("#random-check")
+    form = page.locator("form.outcome").first
+    line_no = int(form.locator("input[name=line_no]").input_value())
+    form.locator("input[value=released]").check()
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*saved=.*"))
+    assert "random" in page.inner_text("#outcomes table")
+    store = AuditStore(officer.server.audit_url)
+    try:
+        stored = [f for f in store.feedback_for(entry_id) if f["line_no"] == line_no]
+    finally:
+        store.dispose()
+    assert stored and stored[-1]["inspection_reason"] == "random"
 
 
 def test_export_is_defused_against_formula_injection(officer: SimpleNamespace) -> None:

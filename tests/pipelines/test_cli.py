@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 
 VERBS = [
-    "simulate", "train", "evaluate", "score", "serve", "promote", "reference", "keys", "drift",
-    "shadow-report",
+    "simulate", "train", "evaluate", "score", "backtest", "serve", "promote", "reference", "keys",
+    "drift", "shadow-report",
 ]  # fmt: skip
 
 

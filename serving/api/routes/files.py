@@ -9,11 +9,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from models.selection import DEFAULT_EXPLORE
 from serving.api.deps import BatchKey, RequestIdDep
 from serving.api.responses import AUTH, BAD_BODY, NO_MODEL, problem
 from serving.api.schemas import FileRefused, FileScoreResponse, JobAccepted, JobStatus
 from serving.deps import DriftDep, InstrumentsDep, JobsDep, ModelDep, SettingsDep, StoreDep
 from serving.jobs import job_id_for
+from serving.selection import Asked, entry_sectors, keep, mark
 from serving.service import Scored, audit, frame_inputs, rank_entries, score_lines
 from serving.tips import tip_index
 from serving.uploads import UploadRefusedError, read_upload, report_rows
@@ -37,6 +39,16 @@ _FILE_BODY = {
                                           "default": 1.0,
                                           "description": "Share of lines, riskiest first, "
                                           "that get reasons"},
+                        "select": {"type": "integer", "minimum": 0, "default": 0,
+                                   "description": "Entries to examine: each entry gets "
+                                   "`selection` (0: no selection)"},
+                        "explore": {"type": "number", "minimum": 0, "maximum": 1,
+                                    "default": 0.05,
+                                    "description": "Share of `select` drawn at random from "
+                                    "the entries outside the riskiest (random checks)"},
+                        "stratify": {"type": "string", "enum": ["", "sector"], "default": "",
+                                     "description": "`sector`: spread the random checks over "
+                                     "HS chapters"},
                     },
                 }
             }
@@ -98,7 +110,9 @@ async def score_file(
 
     Bad rows are reported (row, column, value, reason) and the good ones scored. Files with
     more good lines than ``sync_file_lines`` are scored in the background: the answer is
-    ``202`` with a job id to poll at ``GET /v1/jobs/{job_id}``.
+    ``202`` with a job id to poll at ``GET /v1/jobs/{job_id}``. With ``select``, the entries
+    to examine are marked: the riskiest, and ``explore`` of them drawn at random from the
+    rest (``selection: random_check``; seeded by the request's or job's id).
     """
     # The form is parsed only now, after the key was checked: unauthenticated callers
     # cannot make the server spool an upload.
@@ -110,6 +124,16 @@ async def score_file(
         )
     reasons = int(_form_number(form, "reasons", 3, 0, 10))
     share = _form_number(form, "explain_share", 1.0, 0.0, 1.0)
+    stratify = str(form.get("stratify") or "")
+    if stratify not in ("", "sector"):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="'stratify' must be '' or 'sector'"
+        )
+    asked = Asked(
+        select=int(_form_number(form, "select", 0, 0, 10**7)),
+        explore=_form_number(form, "explore", DEFAULT_EXPLORE, 0.0, 1.0),
+        stratify=stratify,
+    )
     try:
         read = await run_in_threadpool(read_upload, upload, settings)
     except UploadRefusedError as exc:
@@ -121,10 +145,11 @@ async def score_file(
         "bad_rows_total": read.bad_rows_total,
     }
     if len(read.lines) > settings.sync_file_lines:
-        job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share)
+        job_id = job_id_for(file_sha256, who.key_id, model.bundle_hash, reasons, share, asked)
         meta = jobs.submit(
             job_id=job_id, key_id=who.key_id, model=model, store=store, instruments=instruments,
             drift=drift, frame=read.frame, reasons=reasons, explain_share=share, header=header,
+            asked=asked,
         )  # fmt: skip
         location = f"/v1/jobs/{job_id}"
         body = {**header, "job_id": job_id, "status": meta["status"],
@@ -133,20 +158,23 @@ async def score_file(
             JobAccepted(**body).model_dump(), status_code=202, headers={"Location": location}
         )
 
-    def score_file_lines() -> Scored:
+    def score_file_lines() -> tuple[Scored, list[dict[str, Any]], dict[str, Any] | None]:
         scored = score_lines(
             model=model, lines=read.lines, inputs=frame_inputs(read.frame), reasons=reasons,
             request_id=rid, key_id=who.key_id, action="score_file", explain_share=share,
             tips=tip_index(request.app.state),
         )  # fmt: skip
         audit(store, instruments, scored, drift=drift)  # raises (503) before any score is returned
-        return scored
+        entries = rank_entries(scored.results)
+        sectors = entry_sectors(read.frame) if asked.stratify else None
+        chosen = mark(entries, asked, rid, sectors)
+        keep(store, entries, chosen, rid, who.key_id)
+        return scored, entries, chosen
 
-    done = await run_in_threadpool(score_file_lines)
-    lines = done.results
+    done, entries, chosen = await run_in_threadpool(score_file_lines)
     return FileScoreResponse.model_validate(
-        {"request_id": rid, "model": model.info(done.reference_versions), "n_scored": len(lines),
-         "entries": rank_entries(lines), **header}
+        {"request_id": rid, "model": model.info(done.reference_versions),
+         "n_scored": len(done.results), "entries": entries, "selection": chosen, **header}
     )  # fmt: skip
 
 
@@ -179,6 +207,6 @@ def get_job(
         out["result"] = {
             "request_id": job_id, "model": meta["model"], "n_read": meta["n_read"],
             "n_scored": meta["n_lines"], "entries": entries, "bad_rows": meta["bad_rows"],
-            "bad_rows_total": meta["bad_rows_total"],
+            "bad_rows_total": meta["bad_rows_total"], "selection": meta.get("selection"),
         }  # fmt: skip
     return out

@@ -27,6 +27,7 @@ from serving.workbench.deps import (
     WorkbenchDep,
     WorklistDep,
 )
+from serving.workbench.exploration import picked_entries
 from serving.workbench.pages import PageError, render
 from serving.workbench.scoring import audit_event, audit_view, explain_entry
 from serving.workbench.state import DONE, PENDING, WorkbenchState, Worklist
@@ -95,11 +96,13 @@ async def entry(
     await run_in_threadpool(audit_view, store, wl, lines, rid, session.key_id)
     outcomes = await run_in_threadpool(store.feedback_for, entry_id)
     cases = await run_in_threadpool(cases_of_entry, store, entry_id)
+    random_check = entry_id in await run_in_threadpool(picked_entries, store, wl)
     return render(
         request, "entry.html",
         {"wl": wl, "entry_id": entry_id, "lines": lines, "outcomes": outcomes,
          "saved": request.query_params.get("saved"), "choices": list(OUTCOMES),
-         "cases": cases, "can_open_case": "cases" in session.scopes},
+         "cases": cases, "can_open_case": "cases" in session.scopes,
+         "random_check": random_check},
     )  # fmt: skip
 
 
@@ -107,7 +110,11 @@ async def entry(
 async def outcome(
     session: FeedbackSession, form: FormDep, wl: WorklistDep, store: StoreDep, wb: WorkbenchDep
 ) -> Response:
-    """Record an inspection result through the same path as ``POST /v1/feedback``."""
+    """Record an inspection result through the same path as ``POST /v1/feedback``.
+
+    A line of an entry the worklist drew for a random check is stored as a random
+    inspection whatever the form says: the store knows the draw (``ExplorationPicks``).
+    """
     entry_id = str(form.get("entry_id") or "")
     choice = str(form.get("outcome") or "")
     if choice not in OUTCOMES:

@@ -7,6 +7,7 @@ audit log as ``workbench_*``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -19,10 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from models.reference.names import country_name, hs_chapter_name, port_name
+from models.selection import DEFAULT_EXPLORE, seed_of
 from serving.deps import HolderDep, InstrumentsDep, SettingsDep, StoreDep, new_request_id
 from serving.parties import entry_statuses
 from serving.uploads import UploadRefusedError, read_upload, report_rows
 from serving.workbench.deps import FormDep, ScoreSession, WorkbenchDep, WorklistDep
+from serving.workbench.exploration import keep_picks
 from serving.workbench.pages import PageError, render, served_model
 from serving.workbench.scoring import audit_event, build_worklist, ensure_reasons, top_reason
 from serving.workbench.state import Worklist
@@ -120,8 +123,15 @@ def _view_args(request: Request) -> dict[str, Any]:
         except ValueError:
             return default
 
+    try:  # the exploration share, in percent of the capacity (0 allowed)
+        explore = min(max(float(q.get("explore", DEFAULT_EXPLORE * 100)), 0.0), 100.0) / 100
+    except ValueError:
+        explore = DEFAULT_EXPLORE
+    explore = DEFAULT_EXPLORE if math.isnan(explore) else explore
     sort = q.get("sort", "risk")
     return {
+        "explore": explore,
+        "stratify": "sector" if q.get("stratify") == "sector" else "",
         "filters": Filters(
             port=q.get("port", ""),
             country=q.get("country", ""),
@@ -138,13 +148,27 @@ def _view_args(request: Request) -> dict[str, Any]:
     }
 
 
-def _select(wl: Worklist, args: dict[str, Any]) -> tuple[Any, Any, int]:
-    """Filtered+sorted entries, the capacity figures, and the last rank within capacity."""
+def _select(wl: Worklist, args: dict[str, Any]) -> tuple[Any, Any]:
+    """Filtered+sorted entries with their ``selection`` column, and the capacity figures.
+
+    The seed of the random checks is the worklist's (``seed_of(wl.id)``): the same list,
+    capacity and share always draw the same entries. Stratified by sector, the draws are
+    spread over the HS chapters.
+    """
     filtered = filter_entries(wl.entries, args["filters"])
-    cap = capacity(filtered, args["capacity"])
-    cut_rank = int(filtered["rank"].head(cap.n).max()) if cap.n and len(filtered) else 0
+    strata = "hs_chapter" if args["stratify"] else None
+    cap = capacity(filtered, args["capacity"], args["explore"], seed_of(wl.id), strata)
+    filtered = filtered.assign(selection=cap.selection)
     ordered = sort_entries(filtered, args["sort"], args["order"] == "desc")
-    return ordered, cap, cut_rank
+    return ordered, cap
+
+
+async def _keep(store: Any, wl: Worklist, ordered: Any, cap: Any, args: dict[str, Any],
+                key_id: str) -> None:  # fmt: skip
+    await run_in_threadpool(
+        lambda: keep_picks(store, wl, ordered, cap, request_id=new_request_id(), key_id=key_id,
+                           stratify=args["stratify"])
+    )  # fmt: skip
 
 
 def _label(column: str, value: str) -> str:
@@ -157,11 +181,12 @@ def _label(column: str, value: str) -> str:
 
 @router.get("/worklists/{wl_id}")
 async def worklist(
-    request: Request, _session: ScoreSession, wl: WorklistDep, wb: WorkbenchDep, store: StoreDep
+    request: Request, session: ScoreSession, wl: WorklistDep, wb: WorkbenchDep, store: StoreDep
 ) -> Response:
     """The ranked worklist: filters, sort, capacity, paging; reasons for the shown page."""
     args = _view_args(request)
-    ordered, cap, cut_rank = _select(wl, args)
+    ordered, cap = _select(wl, args)
+    await _keep(store, wl, ordered, cap, args, session.key_id)
     page = page_of(ordered, args["page"], args["size"])
     ids = [str(e) for e in page.rows["entry_id"]]
     await run_in_threadpool(ensure_reasons, wl, ids)
@@ -184,7 +209,7 @@ async def worklist(
     }
     resp = render(
         request, "worklist.html",
-        {"wl": wl, "args": args, "page": page, "rows": rows, "cap": cap, "cut_rank": cut_rank,
+        {"wl": wl, "args": args, "page": page, "rows": rows, "cap": cap,
          "link": link, "choices": choices, "export": f"/worklists/{wl.id}/export.csv?"
          + urlencode(params), "sort_keys": SORT_KEYS, "page_sizes": PAGE_SIZES,
          "bad_rows": report_rows(wl.bad_rows, MAX_REPORT_ROWS),
@@ -200,24 +225,26 @@ async def export(
 ) -> Response:
     """The filtered, sorted worklist as CSV, defused against formula injection."""
     args = _view_args(request)
-    ordered, cap, cut_rank = _select(wl, args)
+    ordered, cap = _select(wl, args)
+    await _keep(store, wl, ordered, cap, args, session.key_id)
 
     def build() -> str:
-        within = ordered[ordered["rank"] <= cut_rank].head(MAX_EXPORT_REASONS)
+        within = ordered[ordered["selection"] != ""].head(MAX_EXPORT_REASONS)
         ensure_reasons(wl, [str(e) for e in within["entry_id"]])
         out = ordered.copy()
         out["top_reason"] = [
-            (top_reason(wl, str(e), int(n)) or {}).get("text", "") if r <= cut_rank else ""
-            for e, n, r in zip(out["entry_id"], out["top_line_no"], out["rank"], strict=True)
+            (top_reason(wl, str(e), int(n)) or {}).get("text", "") if k else ""
+            for e, n, k in zip(out["entry_id"], out["top_line_no"], out["selection"], strict=True)
         ]
-        return export_csv(out, within=cut_rank)
+        return export_csv(out)
 
     text = await run_in_threadpool(build)
     await run_in_threadpool(
         audit_event, store, request_id=new_request_id(), key_id=session.key_id,
         action="workbench_export", model=wl.model,
         detail={"worklist": wl.id, "source": wl.source, "rows": len(ordered),
-                "filters": vars(args["filters"]), "capacity": cap.n},
+                "filters": vars(args["filters"]), "capacity": cap.n,
+                "random_checks": cap.random, "seed": cap.seed},
     )  # fmt: skip
     name = f"worklist-{wl.id[:8]}.csv"
     return Response(
