@@ -297,6 +297,7 @@ def shadow_report(
     shadow_report_command(since, top)
 
 
+@app.command()
 def backtest(
     data: DataOpt,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
