@@ -89,6 +89,7 @@ def select(
     explore: float = DEFAULT_EXPLORE,
     seed: int = 0,
     strata: np.ndarray | None = None,
+    presumed: np.ndarray | None = None,
 ) -> Selection:
     """Split ``capacity`` into the riskiest items and random picks from the rest.
 
@@ -101,6 +102,8 @@ def select(
         strata: Optional group per item (e.g. the HS chapter or sector): the random picks
             are shared among groups in proportion to their size among the items not taken
             for risk, so every sector gets its share of checks.
+        presumed: Optional flag per item the law presumes (UFLPA, Xinjiang, WRO): taken for
+            risk before every other item, whatever its score.
 
     Returns:
         The :class:`Selection`. Ties in score go to the earlier item; no item is chosen twice
@@ -118,7 +121,11 @@ def select(
     cap = max(0, min(int(capacity), n))
     k = random_count(cap, explore)
     # Riskiest first; NaN scores last; ties by position (a stable sort of the negated scores).
-    order = np.argsort(-np.nan_to_num(s, nan=-np.inf), kind="stable")
+    key = -np.nan_to_num(s, nan=-np.inf)
+    if presumed is None:
+        order = np.argsort(key, kind="stable")
+    else:  # presumed items first (the law), by score within; ties by position
+        order = np.lexsort((key, ~np.asarray(presumed, dtype=bool)))
     risk = order[: cap - k]
     rest = np.sort(order[cap - k :])
     rng = np.random.default_rng(seed)

@@ -17,9 +17,9 @@ from typing import Annotated
 import typer
 
 from models.errors import UserError
-from models.mlflow_env import quiet_mlflow
 from pipelines.alerts_cli import app as alerts_app
 from pipelines.audit_cli import app as audit_app
+from pipelines.backtest_cli import backtest as backtest_command
 from pipelines.check_cli import check as check_command
 from pipelines.cli_errors import (
     DEBUG_ENV,
@@ -28,6 +28,7 @@ from pipelines.cli_errors import (
     check_output,
     debug_wanted,
 )
+from pipelines.cli_options import AllowBadOpt, DataOpt, MappingOpt, ModelOpt, _quiet_mlflow
 from pipelines.keys_cli import keys_app
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.command(name="check")(check_command)
+app.command(name="backtest")(backtest_command)
 app.add_typer(alerts_app, name="alerts")
 
 
@@ -57,24 +59,6 @@ def main(
     ] = False,
 ) -> None:
     """flrisk: forced-labour risk scoring of US import entry lines."""
-
-
-DataOpt = Annotated[list[Path], typer.Option("--data", help="Entry-line file (CSV or Parquet).")]
-MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help="Column mapping (TOML) for another layout.")
-]
-ModelOpt = Annotated[
-    str, typer.Option("--model", help="Registered model URI, e.g. models:/flrisk@champion.")
-]
-AllowBadOpt = Annotated[
-    bool,
-    typer.Option("--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."),
-]
-
-
-def _quiet_mlflow() -> None:
-    # Before MLflow is imported: no telemetry, no progress bars, no INFO lines (user wins).
-    quiet_mlflow()
 
 
 @app.command()
@@ -295,59 +279,6 @@ def shadow_report(
     from pipelines.shadow_cli import shadow_report_command
 
     shadow_report_command(since, top)
-
-
-@app.command()
-def backtest(
-    data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    truth: Annotated[
-        Path | None,
-        typer.Option("--truth", help="True outcome of every line (required: simulated data)."),
-    ] = None,
-    capacity: Annotated[
-        float, typer.Option("--capacity", help="Share of each month's lines selected.")
-    ] = 0.03,
-    explore: Annotated[
-        float,
-        typer.Option("--explore", min=0.0, max=1.0, help="Exploration share of model_explore."),
-    ] = 0.05,
-    start: Annotated[
-        str | None,
-        typer.Option("--start", help="First replayed month, YYYY-MM (default: after a third)."),
-    ] = None,
-    retrain: Annotated[str, typer.Option("--retrain", help="monthly or never.")] = "monthly",
-    rounds: Annotated[
-        int, typer.Option("--rounds", min=5, max=2000, help="Boosting rounds of every fit.")
-    ] = 80,
-    strategy: Annotated[
-        str, typer.Option("--strategy", help="How biased labels are learned: inspected, ipw, pu.")
-    ] = "ipw",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws and of LightGBM.")] = 7,
-    track: Annotated[
-        bool, typer.Option("--track/--no-track", help="Log an MLflow run of the backtest.")
-    ] = True,
-    allow_bad_rows: AllowBadOpt = False,
-) -> None:
-    """Replay history month by month under four targeting policies (needs --truth).
-
-    Policies: random, the legacy rules, the model (exploit only) and the model with an
-    exploration share; writes DIR/backtest.csv, backtest.md and backtest.png.
-    """
-    check_inputs(data=data, truth=truth)
-    _quiet_mlflow()
-    from pipelines.config import STRATEGIES
-    from pipelines.policy_replay import BacktestInputError, ReplayConfig, backtest_command
-
-    if strategy not in STRATEGIES:
-        raise BacktestInputError(f"--strategy {strategy!r}: one of {list(STRATEGIES)}")
-    # One LightGBM thread: the monthly fits are small, and on a shared machine OpenMP threads
-    # that wait for each other cost far more than they share (docs/performance.md).
-    cfg = ReplayConfig(
-        capacity=capacity, explore=explore, start=start, retrain=retrain, rounds=rounds,
-        strategy=strategy, seed=seed, num_threads=1,
-    )  # fmt: skip
-    backtest_command(data, truth, out, cfg, allow_bad_rows=allow_bad_rows, track=track)
 
 
 @app.command()

@@ -62,7 +62,12 @@ def mark_selection(
     """
     frame = _read(out)
     scores = pd.to_numeric(frame["risk_score"], errors="coerce").to_numpy(dtype=float)
-    sel = select(scores, n, explore, seed, strata)
+    presumed = (
+        frame["presumption"].fillna("").astype(str).to_numpy() != ""
+        if "presumption" in frame
+        else None
+    )
+    sel = select(scores, n, explore, seed, strata, presumed)
     frame["selection"] = sel.kind
     tmp = out.with_name(out.name + ".part")
     if out.suffix == ".parquet":

@@ -59,7 +59,8 @@ def mark(
     strata = None
     if asked.stratify and sectors is not None:
         strata = np.array([sectors.get(str(e["entry_id"]), "") for e in entries], dtype=object)
-    sel = select(scores, asked.select, asked.explore, seed, strata)
+    presumed = np.array([bool(e.get("presumption")) for e in entries], dtype=bool)
+    sel = select(scores, asked.select, asked.explore, seed, strata, presumed)
     for e, kind in zip(entries, sel.kind, strict=True):
         e["selection"] = kind or None
     return {"capacity": sel.capacity, "explore": asked.explore, "seed": seed,

@@ -38,8 +38,10 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
                 ``explain_share`` (share of lines, riskiest first, that get them; default 1).
 
         Returns:
-            ``entry_id, line_no, risk_score, risk_band``, and ``reasons`` (each line's JSON,
-            as ``flrisk score`` writes it; ``[]`` for a line not explained) when k > 0.
+            ``entry_id, line_no, risk_score, risk_band, reasons`` (each line's JSON, as
+            ``flrisk score`` writes it; ``[]`` for a line not explained, and for every line
+            when k is 0: the column is always there, as the signature declares it, so that
+            ``spark_udf`` can build its result).
         """
         from models.contract.validate import validate_lines
 
@@ -50,7 +52,7 @@ class FlriskPyfunc(PythonModel):  # type: ignore[misc]  # mlflow is untyped
         lines = validate_lines(model_input, passthrough=passthrough).lines
         out = self._scorer.score(lines, reasons=k, explain_share=share, as_json=True).to_frame()
         columns = ["entry_id", "line_no", "risk_score", "risk_band"]
-        return out[[*columns, "reasons"] if k > 0 else columns]
+        return out[[*columns, "reasons"]]
 
 
 mlflow.models.set_model(FlriskPyfunc())

@@ -25,8 +25,10 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from models.store.audit import Append, AuditStore
+from models.store.engine import AuditUnavailableError
 from models.store.tables import metadata
 
 tips = Table(
@@ -116,16 +118,20 @@ class TipStore:
         One primary-key read through the driver, its SQL compiled once: SQLAlchemy's
         execution machinery would cost many times the read on the scoring path.
         """
-        self.store._ensure()
-        sql, _ = self.store._compiled("tips_revision", _REVISION)
-        conn = self.store.engine.raw_connection()
         try:
-            cur = conn.cursor()
-            cur.execute(sql)
-            row = cur.fetchone()
-            cur.close()
-        finally:
-            conn.close()
+            self.store._ensure()
+            sql, _ = self.store._compiled("tips_revision", _REVISION)
+            conn = self.store.engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                cur.execute(sql)
+                row = cur.fetchone()
+                cur.close()
+            finally:
+                conn.close()
+        except (SQLAlchemyError, self.store._dbapi_error) as exc:
+            # The store is down: the request cannot be audited either (503, not 500).
+            raise AuditUnavailableError(f"tips read failed: {type(exc).__name__}") from exc
         return int(row[0]) if row else 0
 
     def get(self, tip_id: int, conn: Connection | None = None) -> dict[str, Any] | None:
@@ -185,9 +191,12 @@ class TipStore:
 
     def _read(self, q: Any, conn: Connection | None = None) -> list[dict[str, Any]]:
         if conn is None:
-            self.store._ensure()
-            with self.store.engine.connect() as c:
-                return self._read(q, c)
+            try:
+                self.store._ensure()
+                with self.store.engine.connect() as c:
+                    return self._read(q, c)
+            except (SQLAlchemyError, self.store._dbapi_error) as exc:
+                raise AuditUnavailableError(f"tips read failed: {type(exc).__name__}") from exc
         rows = [dict(r._mapping) for r in conn.execute(q)]
         if not rows:
             return []

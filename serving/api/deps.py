@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Response, Security, status
+from fastapi import Depends, HTTPException, Path, Request, Response, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from models.store import AuditStore, ShadowScores
@@ -132,3 +132,6 @@ CasesKey = Annotated[Principal, Depends(require("cases"))]
 PartiesKey = Annotated[Principal, Depends(require("parties"))]
 AlertsKey = Annotated[Principal, Depends(require("alerts"))]
 PartnerKey = Annotated[Principal, Depends(require("partner"))]
+
+# A stored row's id in a path: a 64-bit integer (a larger one is a 422, not a database error).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A stored row's id.")]

@@ -119,7 +119,7 @@ def unpack(row: dict[str, Any], model: LoadedModel) -> Worklist:
     for e, n, r in zip(
         scored["entry_id"], scored["line_no"], frame[_PREFIX + "reasons"], strict=True
     ):
-        if r:
+        if isinstance(r, str):  # unexplained lines read back as missing (NaN in pandas 3)
             wl.reasons[(str(e), int(n))] = json.loads(r)
     wl.shown.set()  # its first page was shown where it was scored
     return wl

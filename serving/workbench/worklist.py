@@ -286,7 +286,10 @@ def capacity(
     """
     ranked = entries.sort_values("rank", kind="stable")
     groups = ranked[strata].astype(str).to_numpy() if strata else None
-    sel = select(ranked["risk_score"].to_numpy(dtype=float), n, explore, seed, groups)
+    presumed = (
+        (ranked["presumption"].astype(str) != "").to_numpy() if "presumption" in ranked else None
+    )
+    sel = select(ranked["risk_score"].to_numpy(dtype=float), n, explore, seed, groups, presumed)
     kind = pd.Series(sel.kind, index=ranked.index).reindex(entries.index).to_numpy()
     if not sel.capacity:
         return Capacity(max(0, n), None, 0.0, 0.0, 0, explore=explore, seed=seed, selection=kind)

@@ -104,7 +104,8 @@ def _frame(rows: list[dict[str, str]]) -> pd.DataFrame:
 def test_cycles_are_reported_not_followed() -> None:
     frame = _frame(
         [
-            {"supplier_id": "A", "name": "Top Glove Corporation Bhd", "country": "MY",
+            # Top Glove's Finding was modified away on 2021-09-09; Supermax's WRO holds.
+            {"supplier_id": "A", "name": "Supermax Corporation Bhd", "country": "MY",
              "supplies_to": "B"},
             {"supplier_id": "B", "name": "Alpha Traders", "supplies_to": "A"},
             {"supplier_id": "C", "name": "Gamma Traders", "supplies_to": "C"},
@@ -117,7 +118,7 @@ def test_cycles_are_reported_not_followed() -> None:
     found = by_id(report.results)
     wro = [f for f in found["A"] if f["code"] == "wro"]
     assert wro and wro[0]["evidence"]["goods_scope"] == "rubber gloves"
-    assert wro[0]["evidence"]["list"] == "CBP Finding"
+    assert wro[0]["evidence"]["list"] == "CBP Withhold Release Order"
     # B is A's customer; A is B's customer too, but never its own upstream.
     assert [f["evidence"]["path"] for f in found["B"] if f["code"] == "upstream"] == [["A", "B"]]
     assert not [f for f in found["A"] if f["code"] == "upstream"]

@@ -86,3 +86,11 @@ def test_bad_share_or_strata_are_refused() -> None:
 def test_seed_of_an_id_is_documented_and_stable() -> None:
     assert seed_of("0000002a" + "f" * 24) == 42
     assert seed_of("req-abc") == seed_of("req-abc") != seed_of("req-abd")
+
+
+def test_presumed_items_are_taken_for_risk_before_any_other():
+    scores = np.array([0.9, 0.1, 0.8, 0.05, 0.7])
+    presumed = np.array([False, True, False, True, False])
+    sel = select(scores, 3, 0.0, 1, None, presumed)
+    # The law first (items 1 and 3, by score within), then the riskiest other (0).
+    assert sel.risk.tolist() == [1, 3, 0]

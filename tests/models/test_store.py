@@ -95,9 +95,11 @@ def test_job_lines_are_the_scored_lines_of_that_request_in_order(store: AuditSto
     decision = [input_hash(canonical_json(line)) for line in lines]  # each scoring's input
     assert got == [
         {"entry_id": "E-1", "line_no": 1, "decision_id": decision[0], "risk_score": 0.9,
-         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}]},
+         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}],
+         "presumption": ""},
         {"entry_id": "E-1", "line_no": 2, "decision_id": decision[1], "risk_score": 0.1,
-         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}]},
+         "risk_band": "high", "reasons": [{"code": "route", "contribution": 0.5}],
+         "presumption": ""},
     ]  # fmt: skip
     assert store.job_lines("job-3") == []
 

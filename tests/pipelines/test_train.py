@@ -121,7 +121,8 @@ def test_flrisk_score_equals_the_in_process_scorer(registered_model, tmp_path):
     ]
     for reasons in written["reasons"].map(json.loads):
         dirs = [r["direction"] for r in reasons]
-        assert dirs == sorted(dirs, key=lambda d: d != "raises")
+        order = ["presumes", "raises", "lowers", "note"]
+        assert dirs == sorted(dirs, key=order.index)
         assert dirs.count("raises") <= 2 and dirs.count("lowers") <= 2
 
 

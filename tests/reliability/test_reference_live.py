@@ -63,4 +63,6 @@ def test_reference_update_reaches_the_next_response(
     assert trained == before["model"]["model_reference_versions"]
     assert "snapshot" not in trained
     assert _matched(after["results"][0], "UFLPA-9001"), after["results"][0]["reasons"]
-    assert after["results"][0]["risk_score"] > before["results"][0]["risk_score"]
+    # The law, not the model's learned weight: the new listing presumes the line.
+    assert "uflpa_entity" in after["results"][0]["presumption"].split(";")
+    assert before["results"][0]["presumption"] == ""

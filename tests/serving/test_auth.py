@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from models import keys as auth  # where the key logic lives; serving.auth re-exports it
+from models.keys import SCOPES
 from serving.auth import KeyFileError, KeyStore, Principal, bootstrap_admin_key, create_key
 
 
@@ -49,10 +50,7 @@ def test_unknown_scopes_and_reused_ids_are_refused_by_name(tmp_path: Path) -> No
     path = tmp_path / "keys.json"
     with pytest.raises(ValueError) as exc:
         create_key(path, "k", ["score", "delete", "root"])
-    assert str(exc.value) == (
-        "unknown scope(s) ['delete', 'root']; "
-        "known: ['score', 'batch', 'feedback', 'admin', 'tips', 'cases', 'parties', 'check']"
-    )
+    assert str(exc.value) == (f"unknown scope(s) ['delete', 'root']; known: {list(SCOPES)}")
     assert not path.exists()
     create_key(path, "k", ["score"])
     with pytest.raises(ValueError, match=r"^key id 'k' already exists$"):
@@ -111,7 +109,7 @@ def test_the_bootstrap_key_is_created_once_with_every_scope(tmp_path: Path) -> N
     key = bootstrap_admin_key(path)
     assert key is not None
     who = KeyStore(path).verify(key)
-    scopes = {"score", "batch", "feedback", "admin", "tips", "cases", "parties", "check"}
+    scopes = set(SCOPES)
     assert who == Principal("admin", frozenset(scopes))
     assert bootstrap_admin_key(path) is None
     assert len(json.loads(path.read_text())["keys"]) == 1
@@ -181,7 +179,7 @@ def test_a_refused_key_request_says_what_to_pass(tmp_path: Path) -> None:
     with pytest.raises(auth.KeyRequestError, match=r"^a key needs at least one scope$") as exc:
         create_key(path, "k", [])
     assert exc.value.hint == (
-        "Pass one --scope per scope (score, batch, feedback, admin), e.g. --scope score."
+        f"Pass one --scope per scope ({', '.join(SCOPES)}), e.g. --scope score."
     )
     with pytest.raises(auth.KeyRequestError) as exc:
         create_key(path, "k", ["scores"])

@@ -11,7 +11,7 @@ from models.alerts.messages import EnforcementAction, alert_json
 from models.alerts.partner import receive
 from models.audit_rows import AuditRows
 from models.store import Alerts
-from serving.api.deps import AlertsKey, PartnerKey, RequestIdDep
+from serving.api.deps import AlertsKey, PartnerKey, RequestIdDep, RowId
 from serving.api.responses import AUTH, BAD_BODY, INVALID
 from serving.deps import StoreDep
 
@@ -48,7 +48,7 @@ async def list_alerts(
     responses={200: {"description": "The alert, acknowledged."}, 404: {}, **AUTH},
 )
 async def ack_alert(
-    alert_id: int, who: AlertsKey, store: StoreDep, rid: RequestIdDep
+    alert_id: RowId, who: AlertsKey, store: StoreDep, rid: RequestIdDep
 ) -> dict[str, Any]:
     """Mark an alert acknowledged by the calling key (audited); again: unchanged."""
 

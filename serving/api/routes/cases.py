@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from models.cases import CaseError, UnknownCaseError, add_document, get_case, open_case, update_case
 from models.documents import DocumentError
 from models.store import CaseStore
-from serving.api.deps import CasesKey, RequestIdDep
+from serving.api.deps import CasesKey, RequestIdDep, RowId
 from serving.api.responses import AUTH, BAD_BODY, INVALID, TOO_LARGE, Responses, problem
 from serving.cases import CaseChange, CaseIn, CaseStatus, read_document
 from serving.deps import StoreDep
@@ -81,7 +81,7 @@ async def list_cases(
 
 
 @router.get("/cases/{case_id}", summary="One case", responses={**AUTH, **NOT_FOUND})
-async def one_case(case_id: int, _who: CasesKey, store: StoreDep) -> Any:
+async def one_case(case_id: RowId, _who: CasesKey, store: StoreDep) -> Any:
     """A case: status, dates, owner, lines, tips, documents and its trail.
 
     The trail lists every change (who, when, what) with the hash of its audit row.
@@ -95,10 +95,10 @@ async def one_case(case_id: int, _who: CasesKey, store: StoreDep) -> Any:
 @router.patch(
     "/cases/{case_id}",
     summary="Change a case",
-    responses={**AUTH, **NOT_FOUND, **INVALID, **UNAVAILABLE},
+    responses={**AUTH, **NOT_FOUND, **BAD_BODY, **INVALID, **UNAVAILABLE},
 )
 async def patch_case(
-    case_id: int, change: CaseChange, who: CasesKey, store: StoreDep, rid: RequestIdDep
+    case_id: RowId, change: CaseChange, who: CasesKey, store: StoreDep, rid: RequestIdDep
 ) -> Any:
     """Move the status (with its date), change the owner, add a note, tips or lines.
 
@@ -125,7 +125,7 @@ async def patch_case(
     responses={**AUTH, **NOT_FOUND, **BAD_BODY, **TOO_LARGE, **INVALID, **UNAVAILABLE},
 )
 async def post_document(
-    case_id: int, request: Request, who: CasesKey, store: StoreDep, rid: RequestIdDep
+    case_id: RowId, request: Request, who: CasesKey, store: StoreDep, rid: RequestIdDep
 ) -> Any:
     """Attach a PDF, PNG, JPEG, text or CSV file (multipart field ``file``, at most 5 MB).
 
@@ -155,7 +155,7 @@ async def post_document(
     response_class=Response,
     responses={**AUTH, **NOT_FOUND},
 )
-async def get_document(case_id: int, doc_id: int, _who: CasesKey, store: StoreDep) -> Response:
+async def get_document(case_id: RowId, doc_id: RowId, _who: CasesKey, store: StoreDep) -> Response:
     """The document's bytes, with its media type and SHA-256 (``X-Content-SHA256``)."""
     doc = await run_in_threadpool(CaseStore(store).document, case_id, doc_id)
     if doc is None:

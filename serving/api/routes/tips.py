@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from models.store import TipStore
 from models.tips import TipError, UnknownTipError, file_tip, get_tip, triage_tip
-from serving.api.deps import RequestIdDep, TipsKey
+from serving.api.deps import RequestIdDep, RowId, TipsKey
 from serving.api.responses import AUTH, BAD_BODY, INVALID, TOO_LARGE, Responses, problem
 from serving.deps import StoreDep
 from serving.tips import TipIn, TipStatus, TriageIn, tip_record
@@ -63,7 +63,7 @@ async def list_tips(
 
 
 @router.get("/tips/{tip_id}", summary="One tip", responses={**AUTH, **NOT_FOUND})
-async def one_tip(tip_id: int, _who: TipsKey, store: StoreDep) -> Any:
+async def one_tip(tip_id: RowId, _who: TipsKey, store: StoreDep) -> Any:
     """A tip with its parties, goods, triage and the ids of its duplicates."""
     try:
         return await run_in_threadpool(get_tip, store, tip_id)
@@ -74,10 +74,10 @@ async def one_tip(tip_id: int, _who: TipsKey, store: StoreDep) -> Any:
 @router.patch(
     "/tips/{tip_id}",
     summary="Triage a tip",
-    responses={**AUTH, **NOT_FOUND, **INVALID, **UNAVAILABLE},
+    responses={**AUTH, **NOT_FOUND, **BAD_BODY, **INVALID, **UNAVAILABLE},
 )
 async def patch_tip(
-    tip_id: int, change: TriageIn, who: TipsKey, store: StoreDep, rid: RequestIdDep
+    tip_id: RowId, change: TriageIn, who: TipsKey, store: StoreDep, rid: RequestIdDep
 ) -> Any:
     """Corroborate or dismiss a tip, saying why (audited with the key).
 

@@ -130,8 +130,9 @@ def test_each_scope_alias_checks_its_own_scope() -> None:
 def test_scoring_takes_the_model_once_with_the_store_and_instruments() -> None:
     holder = SimpleNamespace(get=lambda: "model-v1")
     state = SimpleNamespace(
-        holder=holder, store="store", instruments="instruments", drift="drift", shadows="shadows"
-    )
+        holder=holder, store="store", instruments="instruments", drift="drift",
+        shadows="shadows", tips="tips",
+    )  # fmt: skip
     request = SimpleNamespace(app=SimpleNamespace(state=state))
     got = _run(scoring(request))  # type: ignore[arg-type]
     assert (got.model, got.holder, got.store, got.instruments, got.drift, got.shadows) == (

@@ -1,0 +1,27 @@
+"""Options shared by the ``flrisk`` verbs, and the quiet MLflow every verb that loads it wants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from models.mlflow_env import quiet_mlflow
+
+DataOpt = Annotated[list[Path], typer.Option("--data", help="Entry-line file (CSV or Parquet).")]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", help="Column mapping (TOML) for another layout.")
+]
+ModelOpt = Annotated[
+    str, typer.Option("--model", help="Registered model URI, e.g. models:/flrisk@champion.")
+]
+AllowBadOpt = Annotated[
+    bool,
+    typer.Option("--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."),
+]
+
+
+def _quiet_mlflow() -> None:
+    # Before MLflow is imported: no telemetry, no progress bars, no INFO lines (user wins).
+    quiet_mlflow()
