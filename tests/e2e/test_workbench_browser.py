@@ -219,7 +219,13 @@ def test_model_page_shows_version_metrics_and_plots(
     assert images.count() >= 2
     for i in range(images.count()):
         images.nth(i).scroll_into_view_if_needed()
-        assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+        # A lazy image starts loading once scrolled to: wait for its load (or its error).
+        width = images.nth(i).evaluate(
+            "img => img.complete ? img.naturalWidth : new Promise(done => {"
+            " img.addEventListener('load', () => done(img.naturalWidth), {once: true});"
+            " img.addEventListener('error', () => done(0), {once: true}); })"
+        )
+        assert width > 0
     assert page.locator(".md table").count() >= 1  # metrics.md rendered
     page.screenshot(path=str(screenshots / "05-model.png"), full_page=True)
 

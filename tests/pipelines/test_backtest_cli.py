@@ -102,7 +102,12 @@ def test_score_select_marks_the_riskiest_and_the_random_checks(
     scores = pd.read_csv(out, keep_default_na=False)
     kinds = scores["selection"].value_counts().to_dict()
     assert kinds["risk"] == 180 and kinds["random_check"] == 20
-    top = scores.sort_values("risk_score", ascending=False, kind="stable").head(180)
+    # The ranking: presumed lines first (the law), then by score.
+    presumed = scores["presumption"].fillna("").astype(str) != ""
+    ranked = scores.assign(_p=~presumed).sort_values(
+        ["_p", "risk_score"], ascending=[True, False], kind="stable"
+    )
+    top = ranked.head(180)
     assert set(top["selection"]) == {"risk"}
     again = tmp_path / "again.csv"
     CliRunner().invoke(
