@@ -87,6 +87,28 @@ async def json_body(request: Request, model: type[M]) -> M:
     return await run_in_threadpool(parse_body, raw, content_type, model)
 
 
+def upload_body(
+    description: str, fields: dict[str, Any] | None = None, **other: dict[str, Any]
+) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` of a route that takes one uploaded file (multipart field ``file``).
+
+    Args:
+        description: What the file holds.
+        fields: More form fields, by name (their JSON schema).
+        other: More content types the route also reads, by media type (their schema),
+            e.g. ``application_json=...`` for ``application/json``.
+    """
+    file = {"type": "string", "format": "binary", "description": description}
+    form = {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": file, **(fields or {})},
+    }
+    content = {"multipart/form-data": {"schema": form}}
+    content.update({k.replace("_", "/"): {"schema": v} for k, v in other.items()})
+    return {"requestBody": {"required": True, "content": content}}
+
+
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` of a route that reads a required JSON ``model`` with :func:`json_body`."""
     _BODY_MODELS[model.__name__] = model

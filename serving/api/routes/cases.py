@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from models.cases import CaseError, UnknownCaseError, add_document, get_case, open_case, update_case
 from models.documents import DocumentError
 from models.store import CaseStore
+from serving.api.body import upload_body
 from serving.api.deps import CasesKey, RequestIdDep, RowId
 from serving.api.responses import AUTH, BAD_BODY, INVALID, TOO_LARGE, Responses, problem
 from serving.cases import CaseChange, CaseIn, CaseStatus, read_document
@@ -22,23 +23,7 @@ NOT_FOUND: Responses = {404: problem("No case (or no such document of the case).
 UNAVAILABLE: Responses = {503: problem("The store is unavailable: nothing was stored.")}
 
 
-_DOCUMENT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary",
-                                 "description": "PDF, PNG, JPEG, text or CSV; at most 5 MB"},
-                    },
-                }
-            }
-        },
-    }
-}  # fmt: skip
+_DOCUMENT_BODY = upload_body("PDF, PNG, JPEG, text or CSV; at most 5 MB")
 
 
 def _invalid(exc: Exception) -> RequestValidationError:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from serving.api.body import upload_body
 from serving.api.deps import CheckKey, RequestIdDep
 from serving.api.responses import AUTH, BAD_BODY, problem
 from serving.deps import SettingsDep
@@ -20,28 +21,14 @@ from serving.selfcheck import (
 
 router = APIRouter(prefix="/v1", tags=["check"])
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary",
-                                            "description": "Supplier list, .csv or .parquet"}},
-                }
-            },
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["suppliers"],
-                    "properties": {"suppliers": {"type": "array", "items": {"type": "object"}}},
-                }
-            },
-        },
-    }
-}  # fmt: skip
+_BODY = upload_body(
+    "Supplier list, .csv or .parquet",
+    application_json={
+        "type": "object",
+        "required": ["suppliers"],
+        "properties": {"suppliers": {"type": "array", "items": {"type": "object"}}},
+    },
+)
 
 
 @router.post(

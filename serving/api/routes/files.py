@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from models.selection import DEFAULT_EXPLORE
+from serving.api.body import upload_body
 from serving.api.deps import BatchKey, RequestIdDep
 from serving.api.responses import AUTH, BAD_BODY, NO_MODEL, problem
 from serving.api.schemas import FileRefused, FileScoreResponse, JobAccepted, JobStatus
@@ -23,38 +24,22 @@ from serving.uploads import UploadRefusedError, read_upload, report_rows
 router = APIRouter(prefix="/v1", tags=["score"])
 
 
-_FILE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary",
-                                 "description": "Entry lines, .csv or .parquet"},
-                        "reasons": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3},
-                        "explain_share": {"type": "number", "minimum": 0, "maximum": 1,
-                                          "default": 1.0,
-                                          "description": "Share of lines, riskiest first, "
-                                          "that get reasons"},
-                        "select": {"type": "integer", "minimum": 0, "default": 0,
-                                   "description": "Entries to examine: each entry gets "
-                                   "`selection` (0: no selection)"},
-                        "explore": {"type": "number", "minimum": 0, "maximum": 1,
-                                    "default": 0.05,
-                                    "description": "Share of `select` drawn at random from "
-                                    "the entries outside the riskiest (random checks)"},
-                        "stratify": {"type": "string", "enum": ["", "sector"], "default": "",
-                                     "description": "`sector`: spread the random checks over "
-                                     "HS chapters"},
-                    },
-                }
-            }
-        },
-    }
-}  # fmt: skip
+_FILE_BODY = upload_body(
+    "Entry lines, .csv or .parquet",
+    {
+        "reasons": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3},
+        "explain_share": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0,
+                          "description": "Share of lines, riskiest first, that get reasons"},
+        "select": {"type": "integer", "minimum": 0, "default": 0,
+                   "description": "Entries to examine: each entry gets `selection` "
+                   "(0: no selection)"},
+        "explore": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.05,
+                    "description": "Share of `select` drawn at random from the entries "
+                    "outside the riskiest (random checks)"},
+        "stratify": {"type": "string", "enum": ["", "sector"], "default": "",
+                     "description": "`sector`: spread the random checks over HS chapters"},
+    },
+)  # fmt: skip
 
 
 def _form_number(form: Any, name: str, default: float, lo: float, hi: float) -> float:
