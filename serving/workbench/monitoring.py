@@ -6,8 +6,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from models.alerts.messages import DRIFT, alert_json
 from models.shadow_report import shadow_figures
-from models.store import AuditUnavailableError, ShadowScores
+from models.store import Alerts, AuditUnavailableError, ShadowScores
 from serving.drift import DriftMonitor
 from serving.model_holder import LoadedModel
 
@@ -26,7 +27,7 @@ def monitoring_page(
     report = got[1] if got and got[0].bundle_hash == model.bundle_hash else None
     since = (datetime.now(UTC) - timedelta(days=SHADOW_DAYS)).isoformat()
     try:
-        alerts = drift.alerts.latest(ALERTS)
+        alerts = [alert_json(r) for r in Alerts(drift.store).recent(kind=DRIFT, limit=ALERTS)]
         pairs = shadow_figures(shadows.with_outcomes(since))
     except AuditUnavailableError as exc:  # the rest of the page still shows
         log.warning("monitoring figures unavailable: %s", exc)
