@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.alerts.messages import DRIFT, alert_json
+from models.scoring.drift import PRESUMPTION, DriftReport
 from models.shadow_report import shadow_figures
 from models.store import Alerts, AuditUnavailableError, ShadowScores
 from serving.drift import DriftMonitor
@@ -40,9 +41,19 @@ def monitoring_page(
             "min_lines": drift.min_lines,
             "lines": report.lines if report else 0,
             "score_psi": report.psi("score") if report else None,
+            "presumption": _presumption(report),
             "moved": [m.name for m in report.moved()] if report else [],
             "rows": [m.as_dict() for m in report.measures[:DRIFT_ROWS]] if report else [],
         },
         "drift_alerts": alerts,
         "shadow": {"days": SHADOW_DAYS, "pairs": [p.as_dict() for p in pairs[-3:]]},
     }
+
+
+def _presumption(report: DriftReport | None) -> dict[str, Any] | None:
+    """The presumption rate in training and in the window, and its PSI (None without)."""
+    rate = report.rate(PRESUMPTION) if report else None
+    if report is None or rate is None:
+        return None
+    psi = report.psi(PRESUMPTION)
+    return {"reference": rate[0], "now": rate[1], "psi": psi, "moved": psi > report.threshold}
