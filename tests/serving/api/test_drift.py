@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from servetools import auth, lines_json
 
+from models.alerts.messages import SIGNATURE_HEADER, verify
 from models.store import Outbox
+
+SECRET = "drift-webhook-secret"
 
 
 def _wait_for_check(client) -> None:
@@ -53,11 +59,45 @@ def _drift_alerts(client, keys) -> list[dict]:
     return r.json()["alerts"]
 
 
-def test_a_crossing_is_one_trade_alert_per_episode(make_client, model_source) -> None:
+class _Receiver:
+    """A webhook receiver on a local port: keeps each batch whose signature verifies."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[dict]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if verify(SECRET, body, self.headers.get(SIGNATURE_HEADER, "")):
+                    receiver.batches.append(json.loads(body)["alerts"])
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def types(self) -> list[str]:
+        return [item["type"] for batch in self.batches for item in batch]
+
+
+@pytest.fixture
+def receivers():
+    got = (_Receiver(), _Receiver())
+    yield got
+    for r in got:
+        r.server.shutdown()
+
+
+def test_a_crossing_is_one_trade_alert_per_episode(make_client, model_source, receivers):
+    screening, partner = receivers
     client, keys, _ = make_client(
-        drift_threshold=1e-6, drift_min_lines=100,
-        webhook_urls=["http://127.0.0.1:9/screening"],
-        partner_webhook_urls=["http://127.0.0.1:9/partner"],
+        drift_threshold=1e-6, drift_min_lines=100, webhook_secret=SECRET,
+        webhook_urls=[screening.url], partner_webhook_urls=[partner.url],
     )  # fmt: skip
     body = {"lines": lines_json(model_source.lines)}  # 200 lines; a check every 500
     store = client.app.state.store
@@ -74,8 +114,13 @@ def test_a_crossing_is_one_trade_alert_per_episode(make_client, model_source) ->
     rows = [r for r in store.audit_rows() if r["action"] == "drift_alert"]
     assert len(rows) == 1 and json.loads(rows[0]["input_json"])["id"] == alert["id"]
     assert store.verify().ok
-    # Queued for the screening system's webhook, never for the partner authority's.
-    assert Outbox(store).counts()["pending"] == 1
+    # Delivered, signed, to the screening system's webhook; never to the partner authority's.
+    deadline = time.monotonic() + 30
+    while not screening.batches and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert screening.batches == [[alert]]
+    assert Outbox(store).counts() == {"pending": 0, "delivered": 1, "dead": 0}
+    assert partner.batches == []
     # Still past the threshold: the same episode, no second alert.
     _score(client, keys, body, 3)
     assert len(_drift_alerts(client, keys)) == 1
@@ -90,6 +135,10 @@ def test_a_crossing_is_one_trade_alert_per_episode(make_client, model_source) ->
     alerts = _drift_alerts(client, keys)
     assert [a["episode"] for a in alerts] == [2, 1]
     assert alerts[0]["idempotency_key"] != alerts[1]["idempotency_key"]
+    deadline = time.monotonic() + 30
+    while len(screening.batches) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert screening.types() == ["drift_alert", "drift_alert"] and partner.batches == []
 
 
 def test_a_restart_during_a_drift_raises_no_second_alert(make_client, model_source) -> None:
