@@ -58,8 +58,8 @@ def main() -> None:
 
         signals = derive_signals(batch)
         X = build_features(batch, bundle.state, signals=signals)
-        p = scorer.score(batch, reasons=0).risk_score
-        cols = drift_columns(batch, signals, X, bundle.state, p)
+        got = scorer.score(batch, reasons=0)
+        cols = drift_columns(batch, signals, X, bundle.state, got.risk_score, got.presumption)
         bundle.drift = fit_reference(cols, bundle.state, ("", ""))
     one = batch.take(np.array([0]))
     scorer.score(one, reasons=3, observe=True)  # warm caches

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     webhook_urls: list[str] = Field(
         default_factory=list, description="Screening systems' webhook URLs (JSON list)."
     )
+    partner_webhook_urls: list[str] = Field(
+        default_factory=list,
+        description="Partner authorities' webhook URLs (JSON list): enforcement actions only, "
+        "never line or drift alerts.",
+    )
     webhook_secret: str = Field(default="", description="HMAC-SHA256 key of webhook bodies.")
     webhook_max_tries: int = Field(
         default=8, ge=1, description="Delivery tries before an alert is dead-lettered."

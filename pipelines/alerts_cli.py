@@ -35,6 +35,9 @@ def list_alerts(
         str | None, typer.Option("--since", help="Alerts raised from this date or ISO time.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="presumed, matched, partner or drift.")
+    ] = None,
 ) -> None:
     """List alerts, newest first: line, party, entity, list, kind, scores then and now."""
     from models.alerts.messages import alert_json
@@ -42,10 +45,20 @@ def list_alerts(
 
     if status not in (None, "new", "acknowledged"):
         raise typer.BadParameter("--status must be new or acknowledged")
-    rows = [alert_json(r) for r in Alerts(_store()).recent(since, status)]
+    if kind not in (None, "presumed", "matched", "partner", "drift"):
+        raise typer.BadParameter("--kind must be presumed, matched, partner or drift")
+    rows = [alert_json(r) for r in Alerts(_store()).recent(since, status, kind=kind)]
     for a in rows:
         if as_json:
             typer.echo(json.dumps(a, ensure_ascii=False))
+            continue
+        if a["kind"] == "drift":
+            moved = ", ".join(f"{m['measure']} PSI {m['psi']:.3f}" for m in a["measures"])
+            typer.echo(
+                f"#{a['id']} {a['status']:<12} drift    model {a['model_version']} episode "
+                f"{a['episode']}: {moved} (threshold {a['threshold']}, "
+                f"{a['window'].get('lines')} lines)"
+            )
             continue
         now = "-" if a["score_now"] is None else f"{a['score_now']:.3f}"
         then = "-" if a["score_then"] is None else f"{a['score_then']:.3f}"
@@ -96,7 +109,8 @@ def rescreen(since: str | None) -> None:
     when = _since(since)
     result = catch_up(
         _store(), current, root, first=first, since=when, days=settings.rescreen_days,
-        rescore=_rescorer(settings), webhook_urls=settings.webhook_urls, who="flrisk-rescreen",
+        rescore=_rescorer(settings), webhook_urls=settings.webhook_urls,
+        partner_urls=settings.partner_webhook_urls, who="flrisk-rescreen",
     )  # fmt: skip
     if result is None:
         typer.echo(f"reference {current.version} was re-screened already: nothing to do")

@@ -15,7 +15,7 @@ import typer
 
 from models.contract.reader import iter_entry_lines
 from models.errors import UserError
-from models.scoring.drift import DriftReport, drift_report
+from models.scoring.drift import PRESUMPTION, DriftReport, drift_report
 from models.scoring.lookup import fetch_bundle, resolve
 from models.scoring.scorer import Scorer
 from models.settings import get_settings
@@ -80,6 +80,13 @@ def render(report: DriftReport, model: str, top: int = 0) -> str:
         f"({report.reference_lines:,} training lines); threshold PSI {report.threshold:g}",
         f"score PSI {report.psi('score'):.3f}",
     ]
+    rate = report.rate(PRESUMPTION)
+    if rate is not None:  # a model trained before the presumption rate was measured has none
+        flag = "  MOVED" if report.psi(PRESUMPTION) > report.threshold else ""
+        head.append(
+            f"presumption rate {rate[0]:.1%} in training, {rate[1]:.1%} now "
+            f"(PSI {report.psi(PRESUMPTION):.3f}){flag}"
+        )
     if moved:
         head.append(f"moved ({len(moved)}): " + ", ".join(m.name for m in moved))
     else:

@@ -80,7 +80,8 @@ class AlertsService:
         result = catch_up(
             self.store, current, self.settings.reference_root(),
             days=self.settings.rescreen_days, rescore=self._rescore,
-            webhook_urls=self.settings.webhook_urls, who="server",
+            webhook_urls=self.settings.webhook_urls,
+            partner_urls=self.settings.partner_webhook_urls, who="server",
         )  # fmt: skip
         if result is not None:
             for kind, n in Counter(a["kind"] for a in result.alerts).items():
@@ -89,7 +90,7 @@ class AlertsService:
                 "re-screened %d names for reference %s in %.2f s: %d alerts, %d actions",
                 result.names, current.version, result.seconds, len(result.alerts), result.actions,
             )  # fmt: skip
-        if self.settings.webhook_urls:
+        if self.settings.webhook_urls or self.settings.partner_webhook_urls:
             deliver_due(self.store, self.settings, self.instruments)
         self.passes += 1
 

@@ -184,8 +184,10 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     )  # fmt: skip
     app.state.instruments = Instruments()
     app.state.drift = DriftMonitor(
-        app.state.store, settings.drift_window, settings.drift_threshold, settings.drift_min_lines
-    )
+        app.state.store, settings.drift_window, settings.drift_threshold, settings.drift_min_lines,
+        webhook_urls=settings.webhook_urls, instruments=app.state.instruments,
+        partner_urls=settings.partner_webhook_urls,
+    )  # fmt: skip
     app.state.shadows = ShadowScores(app.state.store)
     app.state.alerts = AlertsService(
         settings, app.state.store, app.state.holder, app.state.reference, app.state.instruments

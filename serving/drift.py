@@ -1,4 +1,4 @@
-"""The served model's drift: a rolling window of what it scored, its PSI, and the alerts.
+"""The served model's drift: a rolling window of what it scored, its PSI, and its alerts.
 
 Every scoring path (JSON requests, file uploads and jobs) asks the scorer for each line's
 drift bins (``Scorer.score(observe=True)``: a few array look-ups per measure) and adds them
@@ -6,23 +6,29 @@ to :class:`DriftMonitor`'s window: the last ``FLRISK_DRIFT_WINDOW`` lines of the
 model, in memory (it starts empty after a restart and on a model change; the audit store
 keeps every line). The PSI of each measure over the window is computed when asked
 (``/metrics``, the model page) and, after every ``CHECK_EVERY`` new lines, checked against
-``FLRISK_DRIFT_THRESHOLD``: when a measure crosses it, one alert is recorded (a
-``drift_alerts`` row and an audit row, :mod:`models.store.drift`); the next one waits until
-every measure is back under the threshold (or the model changes).
+``FLRISK_DRIFT_THRESHOLD``. A crossing raises a drift alert through the trade-alert
+mechanism, once per episode (:mod:`models.alerts.drift`): the episode is kept in the store,
+so a restart, or another worker with its own window, does not raise it again; a check that
+finds every measure back under the threshold closes it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
-from models.audit_rows import AuditRows
+from models.alerts.drift import DriftWindow, clear_drift, open_episode, raise_drift_alert
+from models.alerts.messages import DRIFT
 from models.scoring.drift import DriftReport, drift_report
 from models.scoring.psi import DriftReference
-from models.store import AuditStore, AuditUnavailableError, DriftAlert, DriftAlerts, now_iso
+from models.store import AuditStore, AuditUnavailableError
 from serving.instruments import Instruments
 from serving.model_holder import LoadedModel
 
@@ -32,32 +38,48 @@ CHECK_EVERY = 500  # new lines between two threshold checks
 
 @dataclass
 class _Window:
-    """One model's ring of drift bins (``capacity`` lines x measures)."""
+    """One model's ring of drift bins (``capacity`` lines x measures) and when each was added."""
 
     model: LoadedModel
     reference: DriftReference
     bins: np.ndarray
+    times: np.ndarray
     filled: int = 0
     next: int = 0
     unchecked: int = 0
-    alerted: bool = False
 
 
 class DriftMonitor:
     """The rolling drift window of the served model, its PSI and its alerts.
 
     Args:
-        store: The audit store (alerts are written there).
+        store: The audit store (drift episodes and their alerts are written there).
         capacity: Lines kept in the window.
         threshold: PSI above which a measure counts as moved.
         min_lines: Lines the window must hold before its PSI is checked (fewer give noise).
+        webhook_urls: Screening systems' webhooks a drift alert is queued for.
+        instruments: Where raised alerts are counted (``flrisk_alerts_total{kind="drift"}``).
+        partner_urls: Partner authorities' webhooks: given to the one routing rule, which
+            never sends them a drift alert.
     """
 
-    def __init__(self, store: AuditStore, capacity: int, threshold: float, min_lines: int) -> None:
-        self.alerts = DriftAlerts(store)
+    def __init__(
+        self,
+        store: AuditStore,
+        capacity: int,
+        threshold: float,
+        min_lines: int,
+        webhook_urls: Sequence[str] = (),
+        instruments: Instruments | None = None,
+        partner_urls: Sequence[str] = (),
+    ) -> None:
+        self.store = store
         self.capacity = capacity
         self.threshold = threshold
         self.min_lines = min(min_lines, capacity)
+        self.webhook_urls = tuple(webhook_urls)
+        self.partner_urls = tuple(partner_urls)
+        self.instruments = instruments
         self._window: _Window | None = None
         self._checking = False
         self._lock = threading.Lock()
@@ -66,8 +88,8 @@ class DriftMonitor:
         """Add scored lines' drift bins to the window; check it in the background when due.
 
         A model other than the window's starts a new window. The check (a store write when
-        it raises an alert) runs on a thread of its own, never on the caller's: the caller
-        may be the event loop.
+        it raises or clears an alert) runs on a thread of its own, never on the caller's:
+        the caller may be the event loop.
         """
         if self._add(model, bins):
             with self._lock:
@@ -94,10 +116,11 @@ class DriftMonitor:
             w = self._window
             if w is None or w.model.bundle_hash != model.bundle_hash:
                 empty = np.zeros((self.capacity, len(reference.measures)), dtype=np.int16)
-                w = self._window = _Window(model, reference, empty)
+                w = self._window = _Window(model, reference, empty, np.zeros(self.capacity))
             take = bins[-self.capacity :]
             idx = (w.next + np.arange(len(take))) % self.capacity
             w.bins[idx] = take
+            w.times[idx] = time.time()
             w.next = int((w.next + len(take)) % self.capacity)
             w.filled = min(self.capacity, w.filled + len(take))
             w.unchecked += len(bins)
@@ -113,13 +136,28 @@ class DriftMonitor:
             model = w.model
         return model, drift_report(w.reference, counts, self.threshold)
 
-    def check(self) -> DriftAlert | None:
-        """Check the window against the threshold; record and return a new alert, if any.
+    def window(self) -> DriftWindow | None:
+        """The lines the window holds and when they were scored; None while empty."""
+        with self._lock:
+            w = self._window
+            if w is None or not w.filled:
+                return None
+            held = w.times[: w.filled]
+            first, last = float(held.min()), float(held.max())
+            lines = w.filled
+        return DriftWindow(lines, self.capacity, _iso(first), _iso(last))
 
-        Never raises: a store that cannot be written leaves the check to the next lines.
+    def check(self) -> dict[str, Any] | None:
+        """Check the window against the threshold; raise or clear the model's drift episode.
+
+        Returns:
+            The drift alert raised (``alert_json``), or None: nothing moved, the model's
+            episode was open already, or the store could not be written (the next check
+            tries again; this never raises).
         """
         got = self.report()
-        if got is None:
+        window = self.window()
+        if got is None or window is None:
             return None
         model, report = got
         with self._lock:
@@ -127,31 +165,34 @@ class DriftMonitor:
             if w is None or w.model is not model or report.lines < self.min_lines:
                 return None
             w.unchecked = 0
-            moved = report.moved()
-            if not moved:
-                w.alerted = False
-                return None
-            if w.alerted:
-                return None
-            w.alerted = True
-        alert = DriftAlert(
-            ts=now_iso(), model_version=model.resolved.uri, bundle_hash=model.bundle_hash,
-            threshold=self.threshold, window_lines=report.lines,
-            measures=[m.as_dict() for m in moved],
-        )  # fmt: skip
-        row = AuditRows("drift", "-").event("drift_alert", alert.detail(), model.stamp)
+        moved = report.moved()
         try:
-            self.alerts.record(alert, row)
+            # A read first: a write transaction only when the episode's state changes.
+            is_open = open_episode(self.store, model.stamp)
+            if not moved:
+                if is_open and clear_drift(self.store, model.stamp, report):
+                    log.info("drift back under PSI %g for %s", self.threshold, model.resolved.uri)
+                return None
+            if is_open:
+                return None
+            alert = raise_drift_alert(
+                self.store, model.stamp, report, window, self.webhook_urls, self.partner_urls
+            )
         except AuditUnavailableError as exc:
             log.error("drift alert not recorded (%s): %s", exc, [m.name for m in moved])
-            with self._lock:
-                w.alerted = False  # tried again at the next check
             return None
-        log.warning("drift alert for %s: %s", model.resolved.uri,
-                    "; ".join(m.describe() for m in moved))  # fmt: skip
+        if alert is not None:
+            if self.instruments is not None:
+                self.instruments.alerts.labels(DRIFT).inc()
+            log.warning("drift alert %s for %s: %s", alert["id"], model.resolved.uri,
+                        "; ".join(m.describe() for m in moved))  # fmt: skip
         return alert
 
     def publish(self, instruments: Instruments) -> None:
         """Set the drift gauges to the window's figures (cleared while it is empty)."""
         got = self.report()
         instruments.set_drift(got[1] if got else None, self.threshold)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

@@ -13,6 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 if TYPE_CHECKING:
     from models.scoring.drift import DriftReport
 
+# models.scoring.drift.PRESUMPTION, not imported here: that module brings pandas with it.
+_PRESUMPTION = "presumption"
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -59,8 +61,9 @@ class Instruments:
         )  # fmt: skip
         self.drift_psi = Gauge(
             "flrisk_drift_psi",
-            "PSI of each drift measure (model features, score, list_match, unseen_category) "
-            "over the window of recently scored lines against the model's training lines.",
+            "PSI of each drift measure (model features, score, list_match, unseen_category, "
+            "presumption and one per basis) over the window of recently scored lines against "
+            "the model's training lines.",
             ["measure"], registry=self.registry,
         )  # fmt: skip
         self.drift_window = Gauge(
@@ -69,6 +72,11 @@ class Instruments:
         )  # fmt: skip
         self.drift_moved = Gauge(
             "flrisk_drift_moved_measures", "Drift measures whose PSI exceeds the threshold.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.drift_presumption = Gauge(
+            "flrisk_drift_presumption_rate", "Share of lines presumed (any basis) in the "
+            "model's training reference and in the drift window.", ["of"],
             registry=self.registry,
         )  # fmt: skip
         self.drift_threshold = Gauge(
@@ -82,7 +90,7 @@ class Instruments:
             registry=self.registry,
         )  # fmt: skip
         self.alerts = Counter(
-            "flrisk_alerts", "Trade alerts raised by re-screens, by kind.", ["kind"],
+            "flrisk_alerts", "Trade alerts raised by re-screens and drift, by kind.", ["kind"],
             registry=self.registry,
         )  # fmt: skip
 
@@ -94,6 +102,11 @@ class Instruments:
         self.drift_moved.set(len(report.moved()) if report else 0)
         for m in report.measures if report else ():
             self.drift_psi.labels(measure=m.name).set(m.psi)
+        self.drift_presumption.clear()
+        rate = report.rate(_PRESUMPTION) if report else None
+        if rate is not None:
+            self.drift_presumption.labels(of="reference").set(rate[0])
+            self.drift_presumption.labels(of="window").set(rate[1])
 
     def set_model(self, info: dict[str, object] | None) -> None:
         """Point the info gauge at the served model (cleared when none)."""

@@ -1,6 +1,7 @@
 """The JSON of alerts and enforcement actions, and the signature of webhook bodies.
 
-docs/alerts.md documents both formats. An enforcement action (an entity, WRO or Finding
+docs/alerts.md documents the formats (line alerts, drift alerts, enforcement actions) and who
+receives which (:func:`deliveries`). An enforcement action (an entity, WRO or Finding
 that took effect here) goes out in the same format a partner authority sends in
 (``POST /v1/alerts/inbound``), so two systems can exchange them both ways.
 """
@@ -10,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SIGNATURE_HEADER = "X-Flrisk-Signature"
+DRIFT = "drift"  # the alert kind of a drift episode
+# What partner authorities receive: the two-way exchange format, nothing internal.
+PARTNER_TYPES = frozenset({"enforcement_action"})
 US_AUTHORITY = {"UFLPA": "DHS FLETF", "WRO": "CBP", "FINDING": "CBP"}
 
 
@@ -69,7 +73,9 @@ def enforcement_action(row: Mapping[Any, Any], version: str) -> dict[str, Any]:
 
 
 def alert_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An alert as the API, the CLI and webhooks give it."""
+    """An alert as the API, the CLI and webhooks give it (a line alert or a drift alert)."""
+    if row["kind"] == DRIFT:
+        return drift_alert_json(row)
     return {
         "type": "line_alert",
         "id": row["id"],
@@ -96,6 +102,58 @@ def alert_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "acknowledged_by": row["ack_by"],
         "acknowledged_at": row["ack_ts"],
     }
+
+
+def drift_alert_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A drift alert: the model, the measures that moved (PSI, threshold), the window."""
+    facts = json.loads(row["evidence_json"] or "{}")
+    return {
+        "type": "drift_alert",
+        "id": row["id"],
+        "idempotency_key": row["alert_key"],
+        "created": row["ts"],
+        "kind": DRIFT,
+        "status": row["status"],
+        "model_version": facts.get("model_version"),
+        "bundle_hash": facts.get("bundle_hash"),
+        "episode": facts.get("episode"),
+        "threshold": facts.get("threshold"),
+        "window": facts.get("window", {}),
+        "measures": facts.get("measures", []),
+        "acknowledged_by": row["ack_by"],
+        "acknowledged_at": row["ack_ts"],
+    }
+
+
+def outbox_message(body: Mapping[str, Any]) -> dict[str, Any]:
+    """An outbox row's message of a webhook body (its key, its type as kind, its JSON)."""
+    return {
+        "idempotency_key": body["idempotency_key"],
+        "kind": body["type"],
+        "body_json": json.dumps(body),
+    }
+
+
+def deliveries(
+    bodies: Sequence[Mapping[str, Any]],
+    webhook_urls: Sequence[str],
+    partner_urls: Sequence[str] = (),
+) -> list[tuple[list[str], list[dict[str, Any]]]]:
+    """Who receives which webhook bodies, as ``(URLs, outbox messages)`` pairs.
+
+    Screening systems (``FLRISK_WEBHOOK_URLS``) receive every body. Partner authorities
+    (``FLRISK_PARTNER_WEBHOOK_URLS``) receive only the exchange format,
+    :data:`PARTNER_TYPES`: line alerts name entries and drift alerts describe this
+    system's model, and neither is an enforcement action.
+    """
+    out: list[tuple[list[str], list[dict[str, Any]]]] = []
+    everything = [outbox_message(b) for b in bodies]
+    if webhook_urls and everything:
+        out.append((list(webhook_urls), everything))
+    shared = [outbox_message(b) for b in bodies if b.get("type") in PARTNER_TYPES]
+    if partner_urls and shared:
+        out.append((list(partner_urls), shared))
+    return out
 
 
 def key_of(*parts: str) -> str:

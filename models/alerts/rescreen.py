@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from models.alerts.messages import alert_json, enforcement_action, key_of, row_hash
+from models.alerts.messages import alert_json, deliveries, enforcement_action, key_of, row_hash
 from models.audit_rows import AuditRows
 from models.reference.entities import EntityMatch, EntityMatcher
 from models.reference.snapshot import ReferenceSnapshot, snapshot_of
@@ -107,12 +107,14 @@ def rescreen(
     days: int = 180,
     rescore: Rescore | None = None,
     webhook_urls: Sequence[str] = (),
+    partner_urls: Sequence[str] = (),
     who: str = "rescreen",
 ) -> Result:
     """Re-screen the lines scored since ``since`` (default: ``days`` ago) for ``old`` -> ``new``.
 
     Stores the alerts (idempotent), writes an audit row per new alert, queues them and the
-    enforcement actions added for the webhooks, and records ``new`` as re-screened.
+    enforcement actions added for the webhooks (partner authorities' URLs get the actions
+    only, :func:`~models.alerts.messages.deliveries`), and records ``new`` as re-screened.
     """
     t0 = time.perf_counter()
     alerts = Alerts(store)
@@ -136,11 +138,9 @@ def rescreen(
         actions = [enforcement_action(r, new.version) for r in change.added.to_dict("records")]
         actions = [a for a in actions if a["basis"] in PRESUMING]
         result.actions = len(actions)
-        messages = [
-            {"idempotency_key": m["idempotency_key"], "kind": m["type"], "body_json": json.dumps(m)}
-            for m in [*actions, *result.alerts]
-        ]
-        Outbox(store).enqueue(list(webhook_urls), messages)
+        outbox = Outbox(store)
+        for urls, messages in deliveries([*actions, *result.alerts], webhook_urls, partner_urls):
+            outbox.enqueue(urls, messages)
     alerts.mark_screened(new.version)
     result.seconds = time.perf_counter() - t0
     return result

@@ -2,34 +2,38 @@
 
 Display only: no feature reads these. Countries come from pycountry (as the contract's
 check does), HS chapters from the HS 2022 nomenclature (:func:`models.reference.hs
-.nomenclature`), ports from ``ports.csv`` (CBP Schedule D codes of the main ports; a code
-not in it is shown without a name). An unknown code gives ``""``.
+.nomenclature`), ports from the shipped ``ports.csv`` (CBP Schedule D port codes from the
+Census Bureau's list and CBP's ACE Appendix E, each row naming its source; the file's
+header comment cites them, docs/reference-data.md). An unknown code gives ``""``.
+
+``ports.csv`` is read from the package, not from the current reference version: it is not
+part of what a version changes, and a version published before the table was replaced
+still carries a copy of the old one.
 """
 
 from __future__ import annotations
 
+import csv
 from functools import lru_cache
 
-import pandas as pd
 import pycountry
 
 from models.contract.columns import UNKNOWN_COUNTRY
 from models.reference.hs import nomenclature
-from models.reference.tables import data_dir
+from models.reference.tables import shipped_dir
 
 
 @lru_cache(maxsize=1)
-def _ports() -> dict[str, str]:
-    path = data_dir() / "ports.csv"
-    if not path.is_file():  # a reference folder without it (FLRISK_REFERENCE_DIR): no names
-        return {}
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return dict(zip(table["port_code"], table["name"], strict=True))
+def ports() -> dict[str, str]:
+    """Port code -> name, from the shipped ``ports.csv`` (its ``#`` header lines skipped)."""
+    text = (shipped_dir() / "ports.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return {r["port_code"]: r["name"] for r in rows}
 
 
 def port_name(code: str) -> str:
-    """``"Los Angeles, CA"`` for ``"2704"``; ``""`` for a code not in the table."""
-    return _ports().get(str(code).strip(), "")
+    """``"LOS ANGELES, CA"`` for ``"2704"``; ``""`` for a code not in the table."""
+    return ports().get(str(code).strip(), "")
 
 
 @lru_cache(maxsize=512)

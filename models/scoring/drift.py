@@ -7,8 +7,14 @@ bins up and compare them with the reference (:func:`drift_report`).
 
 The measures: every model feature (categorical features by their codes, so a value the
 model does not know counts as unknown), the calibrated score, ``list_match`` (the line's
-manufacturer or shipper matches a listed entity) and ``unseen_category`` (the line has a
-value, in some categorical feature, that the model never saw in training).
+manufacturer or shipper matches a listed entity), ``unseen_category`` (the line has a
+value, in some categorical feature, that the model never saw in training), and the
+presumption rate: ``presumption`` (the line is presumed, on any basis, by the rules in force
+on its entry date: :mod:`models.scoring.presumption`) and one share per basis
+(``presumption_uflpa_entity``, ``presumption_xinjiang``, ``presumption_wro``). A rate is
+compared like the other shares: the PSI of its two bins (presumed, not presumed) against the
+threshold, so a rate of 2% that becomes 20% scores about 0.45 and one that becomes 3% about
+0.004 (docs/monitoring.md).
 
 Left out: how long each party has been known (``hist_*_months_known``). A line scored
 ``n`` months after training finds every known party ``n`` months older, so that measure moves
@@ -27,6 +33,7 @@ import pandas as pd
 from models.contract.batch import Column, Lines
 from models.features.distinct import factorize
 from models.features.matrix import FeatureState
+from models.scoring.presumption import BASES
 from models.scoring.psi import (
     DriftReference,
     Measure,
@@ -38,6 +45,9 @@ from models.scoring.psi import (
 )
 
 SCORE, LIST_MATCH, UNSEEN = "score", "list_match", "unseen_category"
+PRESUMPTION = "presumption"
+# One share per legal basis of the presumption, named after it.
+PRESUMPTION_BASES = {f"{PRESUMPTION}_{b}": b for b in BASES}
 DEFAULT_THRESHOLD = 0.2
 CALENDAR_SUFFIX = "_months_known"
 
@@ -60,6 +70,7 @@ def drift_columns(
     X: Mapping[str, np.ndarray],
     state: FeatureState,
     scores: np.ndarray,
+    presumption: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Each measure's values for a batch of scored lines.
 
@@ -69,6 +80,8 @@ def drift_columns(
         X: Their features (``build_features``: categorical features as codes, -1 unknown).
         state: The feature state ``X`` was built with.
         scores: Their calibrated scores.
+        presumption: Why each line is presumed, ``""`` when it is not
+            (:func:`~models.scoring.presumption.presumptions` on each line's entry date).
     """
     out: dict[str, np.ndarray] = {c: np.asarray(v) for c, v in X.items()}
     out[SCORE] = np.asarray(scores, dtype=float)
@@ -82,6 +95,17 @@ def drift_columns(
         raw = lines[col] if col in lines else signals[col]
         unseen |= (np.asarray(X[col]) < 0) & _present(raw)
     out[UNSEEN] = unseen
+    out.update(presumption_columns(presumption))
+    return out
+
+
+def presumption_columns(presumption: np.ndarray) -> dict[str, np.ndarray]:
+    """Per line: presumed at all, and presumed on each basis (judged once per distinct value)."""
+    codes, uniques = factorize(np.asarray(presumption, dtype=object))
+    labels = [str(u).split(";") if str(u) else [] for u in uniques] + [[]]  # last: missing
+    out = {PRESUMPTION: np.array([bool(b) for b in labels], dtype=bool)[codes]}
+    for name, basis in PRESUMPTION_BASES.items():
+        out[name] = np.array([basis in b for b in labels], dtype=bool)[codes]
     return out
 
 
@@ -98,6 +122,8 @@ def fit_reference(
     measures.append(fit_numeric(SCORE, columns[SCORE]))
     measures.append(fit_share(LIST_MATCH, columns[LIST_MATCH]))
     measures.append(fit_share(UNSEEN, columns[UNSEEN]))
+    for name in (PRESUMPTION, *PRESUMPTION_BASES):
+        measures.append(fit_share(name, columns[name]))
     return DriftReference(tuple(measures), lines=len(columns[SCORE]), window=window)
 
 
@@ -156,6 +182,15 @@ class DriftReport:
     def moved(self) -> list[MeasureDrift]:
         """The measures whose PSI exceeds the threshold."""
         return [m for m in self.measures if m.psi > self.threshold]
+
+    def rate(self, name: str) -> tuple[float, float] | None:
+        """A share measure's rate (its ``yes`` bin) in the reference and now; None without it."""
+        for m in self.measures:
+            if m.name == name:
+                if m.moved == "no":  # the two bins moved alike; either may be named
+                    return 1.0 - m.reference_share, 1.0 - m.share
+                return m.reference_share, m.share
+        return None
 
     def psi(self, name: str) -> float:
         """The PSI of one measure.

@@ -81,8 +81,9 @@ def _drift_bins(
     X: dict[str, np.ndarray],
     state: FeatureState,
     p: np.ndarray,
+    presumption: np.ndarray,
 ) -> np.ndarray:
-    return reference.bins(drift_columns(lines, signals, X, state, p))
+    return reference.bins(drift_columns(lines, signals, X, state, p, presumption))
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,7 @@ class Scorer:
         drift_reference = self.bundle.drift
         drift: Callable[[], np.ndarray] | None = None
         if observe and drift_reference is not None:
-            drift = partial(_drift_bins, drift_reference, lines, signals, X, state, p)
+            drift = partial(_drift_bins, drift_reference, lines, signals, X, state, p, presumption)
         return Scores(
             entry_id=lines["entry_id"],
             line_no=np.asarray(lines["line_no"]),

@@ -5,7 +5,7 @@
 - :mod:`~models.store.audit`: :class:`AuditStore`, the hash-chained audit log and feedback.
 - :mod:`~models.store.audit_reads`: its read queries (decisions, feedback, a job's lines).
 - :mod:`~models.store.feedback_write`: one line's feedback inside one transaction.
-- :mod:`~models.store.drift`: drift alerts; :mod:`~models.store.shadow`: shadow scores.
+- :mod:`~models.store.drift`: drift episodes; :mod:`~models.store.shadow`: shadow scores.
 - :mod:`~models.store.tips`: tips (allegations) and the parties they name.
 - :mod:`~models.store.cases`: cases, their lines, tips, trail and documents.
 - :mod:`~models.store.workbench`: the workbench's sessions and worklists.
@@ -22,7 +22,7 @@ its tables on :data:`~models.store.tables.metadata`, and is imported below so th
 from models.store.alerts import Alerts
 from models.store.audit import AuditStore
 from models.store.cases import CaseStore
-from models.store.drift import DriftAlert, DriftAlerts
+from models.store.drift import DriftEpisodes
 from models.store.engine import (
     BUSY_TIMEOUT_MS,
     AuditUnavailableError,
@@ -59,8 +59,7 @@ __all__ = [
     "AuditStore",
     "AuditUnavailableError",
     "CaseStore",
-    "DriftAlert",
-    "DriftAlerts",
+    "DriftEpisodes",
     "ExplorationPicks",
     "FeedbackWrite",
     "Outbox",

@@ -1,7 +1,8 @@
 """Trade alerts and the party-name index of scored lines that re-screening reads.
 
 - ``alerts``: one row per line newly matched or presumed after a reference change, unique
-  by its idempotency key (the same change never alerts the same line twice).
+  by its idempotency key (the same change never alerts the same line twice); and one row
+  per drift episode of the served model (kind ``drift``, :mod:`models.store.drift`).
 - ``line_parties``: per scored line (an audit row of a scoring action), its entry, date,
   party names and score, filled from the audit log's input JSON by :meth:`Alerts.index`
   (incrementally, past ``line_parties_state``'s watermark), so a re-screen reads a few
@@ -39,7 +40,7 @@ alerts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("alert_key", String(64), nullable=False, unique=True),
     Column("ts", String(32), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),  # presumed | matched | partner
+    Column("kind", String(16), nullable=False),  # presumed | matched | partner | drift
     Column("entry_id", String(128), index=True),
     Column("line_no", Integer),
     Column("audit_id", Integer),  # the scoring re-screened (its input is the line as scored)
@@ -227,16 +228,21 @@ class Alerts:
         if not rows:
             return []
         self.store.ensure()
+        with self.engine.begin() as conn:
+            return self.insert_on(conn, rows)
+
+    def insert_on(self, conn: Any, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`add` inside the caller's transaction (``conn``), e.g. with its audit rows."""
+        if not rows:
+            return []
         keys = [r["alert_key"] for r in rows]
         ts = now_iso()
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert_ignore(alerts, self.engine.dialect.name),
-                [{"ts": ts, "status": "new", **r} for r in rows],
-            )
-        with self.engine.connect() as conn:
-            q = select(alerts).where(alerts.c.alert_key.in_(keys), alerts.c.ts == ts)
-            return [dict(r._mapping) for r in conn.execute(q)]
+        conn.execute(
+            insert_ignore(alerts, self.engine.dialect.name),
+            [{"ts": ts, "status": "new", **r} for r in rows],
+        )
+        q = select(alerts).where(alerts.c.alert_key.in_(keys), alerts.c.ts == ts)
+        return [dict(r._mapping) for r in conn.execute(q)]
 
     def recent(
         self,
@@ -244,8 +250,9 @@ class Alerts:
         status: str | None = None,
         limit: int = 1000,
         entry_id: str | None = None,
+        kind: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Alerts, newest first, optionally since a time, of a status, of an entry."""
+        """Alerts, newest first, optionally since a time, of a status, an entry, a kind."""
         self.store.ensure()
         q = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
         if since:
@@ -254,6 +261,8 @@ class Alerts:
             q = q.where(alerts.c.status == status)
         if entry_id:
             q = q.where(alerts.c.entry_id == entry_id)
+        if kind:
+            q = q.where(alerts.c.kind == kind)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 

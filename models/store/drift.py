@@ -1,117 +1,162 @@
-"""Drift alerts: one row each time the served model's inputs or scores moved past the threshold.
+"""Drift episodes: when the served model's inputs or scores moved past the threshold, and back.
 
-A row says which model, when, over how many recently scored lines, and which measures moved
-(each with its PSI and the bin that moved most, as JSON). It is written with an audit row
-(action ``drift_alert``, the same facts as its detail) in one transaction. The row is the
-alert's whole record: whatever routes alerts to people (mail, a trade-alert queue) reads
-this table, newest first, and can mark a row seen by its ``id``.
+An episode opens when a drift check finds a measure above the threshold and no episode of
+that model (its bundle hash) is open; it closes when a later check finds every measure back
+under it. Opening writes, in one audited transaction (:meth:`AuditStore.audited`), the
+episode row, the drift alert (a row of the trade alerts' ``alerts`` table, kind ``drift``:
+the measures, PSI, threshold and window live there and only there), its webhook outbox rows
+and the ``drift_alert`` audit row; closing writes ``cleared_ts`` and a ``drift_clear`` audit
+row. A partial unique index keeps one open episode per model even with several server
+workers checking their own windows.
+
+What the alert says and who receives it is :mod:`models.alerts.drift`; this module holds
+the SQL.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, select
+from sqlalchemy import Column, Connection, Index, Integer, String, Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from models.store.audit import AuditStore
-from models.store.engine import AuditUnavailableError
+from models.store.alerts import Alerts
+from models.store.audit import Append, AuditStore
+from models.store.engine import AuditUnavailableError, now_iso
+from models.store.outbox import Outbox
 from models.store.tables import metadata
 
-drift_alerts = Table(
-    "drift_alerts",
+drift_episodes = Table(
+    "drift_episodes",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ts", String(32), nullable=False),
+    Column("bundle_hash", String(64), nullable=False, index=True),
     Column("model_version", String(256), nullable=False),
-    Column("bundle_hash", String(64), nullable=False),
-    Column("threshold", Float, nullable=False),
-    Column("window_lines", Integer, nullable=False),
-    # [{"measure", "psi", "moved", "reference_share", "share"}, ...], worst first.
-    Column("measures_json", Text, nullable=False),
+    Column("episode", Integer, nullable=False),  # 1, 2, ... per model
+    Column("opened_ts", String(32), nullable=False),
+    Column("cleared_ts", String(32)),  # None while the episode is open
+    Column("alert_id", Integer, nullable=False),  # its row in ``alerts``
+)
+_OPEN = drift_episodes.c.cleared_ts.is_(None)
+Index(
+    "uq_drift_open",
+    drift_episodes.c.bundle_hash,
+    unique=True,
+    sqlite_where=_OPEN,
+    postgresql_where=_OPEN,
 )
 
-
-@dataclass(frozen=True)
-class DriftAlert:
-    """One drift alert.
-
-    Attributes:
-        ts: When it was raised (UTC, ISO 8601).
-        model_version: The served model (``models:/NAME/VERSION``).
-        bundle_hash: Its bundle's hash.
-        threshold: The PSI threshold crossed.
-        window_lines: Scored lines the PSI was computed over.
-        measures: The measures above the threshold, worst first (``MeasureDrift.as_dict``).
-        id: The row's id (0 before it is written).
-    """
-
-    ts: str
-    model_version: str
-    bundle_hash: str
-    threshold: float
-    window_lines: int
-    measures: Sequence[Mapping[str, Any]]
-    id: int = 0
-
-    def detail(self) -> dict[str, Any]:
-        """What the audit row records of it."""
-        return {
-            "threshold": self.threshold,
-            "window_lines": self.window_lines,
-            "measures": [dict(m) for m in self.measures],
-        }
+# Builds the alert row of a new episode from its number (the alert key names it).
+AlertRow = Callable[[int], Mapping[str, Any]]
+# Builds the audit rows of a change from the alert (or episode) row written.
+AuditOf = Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]]
+# Builds the outbox messages of a new alert: (URLs, messages) pairs.
+MessagesOf = Callable[[Mapping[str, Any]], Sequence[tuple[Sequence[str], Sequence[Any]]]]
 
 
-class DriftAlerts:
-    """The drift alerts of one store."""
+class DriftEpisodes:
+    """The drift episodes of one store."""
 
     def __init__(self, store: AuditStore) -> None:
         self.store = store
 
-    def record(self, alert: DriftAlert, audit_row: Mapping[str, Any]) -> None:
-        """Write the alert and its audit row in one transaction.
-
-        Raises:
-            AuditUnavailableError: The write failed; nothing was recorded.
-        """
-        row = {
-            "ts": alert.ts,
-            "model_version": alert.model_version,
-            "bundle_hash": alert.bundle_hash,
-            "threshold": alert.threshold,
-            "window_lines": alert.window_lines,
-            "measures_json": json.dumps(list(alert.detail()["measures"])),
-        }
-        store = self.store
-        sql, order = store._compiled("drift_insert", drift_alerts.insert(), tuple(row))
-
-        def insert(cur: Any) -> None:
-            cur.execute(sql, row if order is None else tuple(row[k] for k in order))
-
-        store._write("drift alert", [audit_row], then=insert)
-
-    def latest(self, limit: int = 20) -> list[DriftAlert]:
-        """The newest alerts first.
+    def open_episode(self, bundle_hash: str) -> dict[str, Any] | None:
+        """The model's open episode, or None.
 
         Raises:
             AuditUnavailableError: The store cannot be read.
         """
-        q = select(drift_alerts).order_by(drift_alerts.c.id.desc()).limit(limit)
+        q = select(drift_episodes).where(drift_episodes.c.bundle_hash == bundle_hash, _OPEN)
         try:
-            self.store._ensure()
+            self.store.ensure()
             with self.store.engine.connect() as conn:
-                rows = conn.execute(q).all()
+                row = conn.execute(q).first()
         except SQLAlchemyError as exc:
-            raise AuditUnavailableError(f"drift alerts read failed: {type(exc).__name__}") from exc
-        return [
-            DriftAlert(
-                ts=r.ts, model_version=r.model_version, bundle_hash=r.bundle_hash,
-                threshold=float(r.threshold), window_lines=int(r.window_lines),
-                measures=json.loads(r.measures_json), id=int(r.id),
+            raise AuditUnavailableError(f"drift episodes read: {type(exc).__name__}") from exc
+        return dict(row._mapping) if row is not None else None
+
+    def open(
+        self,
+        bundle_hash: str,
+        model_version: str,
+        alert_row: AlertRow,
+        audit_of: AuditOf,
+        messages_of: MessagesOf,
+    ) -> dict[str, Any] | None:
+        """Open an episode with its alert, outbox rows and audit row; None if one is open.
+
+        Returns:
+            The alert row written (``alerts`` columns), or None when the model already has
+            an open episode (the same crossing: nothing is written).
+
+        Raises:
+            AuditUnavailableError: The write failed; nothing was recorded.
+        """
+        with self.store.audited("drift alert") as (conn, append):
+            if _open_in(conn, bundle_hash) is not None:
+                return None
+            number = 1 + int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(drift_episodes)
+                    .where(drift_episodes.c.bundle_hash == bundle_hash)
+                ).scalar()
+                or 0
             )
-            for r in rows
-        ]  # fmt: skip
+            alert = Alerts(self.store).insert_on(conn, [alert_row(number)])[0]
+            conn.execute(
+                drift_episodes.insert(),
+                {"bundle_hash": bundle_hash, "model_version": model_version,
+                 "episode": number, "opened_ts": alert["ts"], "alert_id": alert["id"]},
+            )  # fmt: skip
+            append(audit_of(alert))
+            outbox = Outbox(self.store)
+            for urls, messages in messages_of(alert):
+                outbox.enqueue_on(conn, urls, messages)
+            return alert
+
+    def clear(self, bundle_hash: str, audit_of: AuditOf) -> dict[str, Any] | None:
+        """Close the model's open episode (audited); the episode closed, or None if none was.
+
+        Raises:
+            AuditUnavailableError: The write failed; nothing was recorded.
+        """
+        with self.store.audited("drift clear") as (conn, append):
+            return _clear_in(conn, append, bundle_hash, audit_of)
+
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Episodes, newest first.
+
+        Raises:
+            AuditUnavailableError: The store cannot be read.
+        """
+        q = select(drift_episodes).order_by(drift_episodes.c.id.desc()).limit(limit)
+        try:
+            self.store.ensure()
+            with self.store.engine.connect() as conn:
+                return [dict(r._mapping) for r in conn.execute(q)]
+        except SQLAlchemyError as exc:
+            raise AuditUnavailableError(f"drift episodes read: {type(exc).__name__}") from exc
+
+
+def _open_in(conn: Connection, bundle_hash: str) -> dict[str, Any] | None:
+    q = select(drift_episodes).where(drift_episodes.c.bundle_hash == bundle_hash, _OPEN)
+    row = conn.execute(q).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def _clear_in(
+    conn: Connection, append: Append, bundle_hash: str, audit_of: AuditOf
+) -> dict[str, Any] | None:
+    episode = _open_in(conn, bundle_hash)
+    if episode is None:
+        return None
+    episode["cleared_ts"] = now_iso()
+    conn.execute(
+        update(drift_episodes)
+        .where(drift_episodes.c.id == episode["id"])
+        .values(cleared_ts=episode["cleared_ts"])
+    )
+    append(audit_of(episode))
+    return episode

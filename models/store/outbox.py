@@ -38,7 +38,7 @@ outbox = Table(
     Column("ts", String(32), nullable=False),
     Column("url", Text, nullable=False),
     Column("idempotency_key", String(64), nullable=False),
-    Column("kind", String(32), nullable=False),  # alert | enforcement_action
+    Column("kind", String(32), nullable=False),  # line_alert | drift_alert | enforcement_action
     Column("body_json", Text, nullable=False),
     Column("status", String(16), nullable=False, index=True),  # pending | delivered | dead
     Column("attempts", Integer, nullable=False),
@@ -61,16 +61,23 @@ class Outbox:
 
     def enqueue(self, urls: Sequence[str], messages: Sequence[Mapping[str, Any]]) -> int:
         """Queue each message (``idempotency_key``, ``kind``, ``body_json``) for each URL."""
+        if not urls or not messages:
+            return 0
+        self.store.ensure()
+        with self.engine.begin() as conn:
+            return self.enqueue_on(conn, urls, messages)
+
+    def enqueue_on(
+        self, conn: Any, urls: Sequence[str], messages: Sequence[Mapping[str, Any]]
+    ) -> int:
+        """:meth:`enqueue` inside the caller's transaction (``conn``)."""
         rows = [
             {"ts": now_iso(), "url": url, "url_key": hashlib.sha256(url.encode()).hexdigest(),
              "status": "pending", "attempts": 0, "next_at": 0.0, **m}
             for url in urls
             for m in messages
         ]  # fmt: skip
-        if not rows:
-            return 0
-        self.store.ensure()
-        with self.engine.begin() as conn:
+        if rows:
             conn.execute(insert_ignore(outbox, self.engine.dialect.name), rows)
         return len(rows)
 

@@ -6,8 +6,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from models.alerts.messages import DRIFT, alert_json
+from models.scoring.drift import PRESUMPTION, DriftReport
 from models.shadow_report import shadow_figures
-from models.store import AuditUnavailableError, ShadowScores
+from models.store import Alerts, AuditUnavailableError, ShadowScores
 from serving.drift import DriftMonitor
 from serving.model_holder import LoadedModel
 
@@ -26,7 +28,7 @@ def monitoring_page(
     report = got[1] if got and got[0].bundle_hash == model.bundle_hash else None
     since = (datetime.now(UTC) - timedelta(days=SHADOW_DAYS)).isoformat()
     try:
-        alerts = drift.alerts.latest(ALERTS)
+        alerts = [alert_json(r) for r in Alerts(drift.store).recent(kind=DRIFT, limit=ALERTS)]
         pairs = shadow_figures(shadows.with_outcomes(since))
     except AuditUnavailableError as exc:  # the rest of the page still shows
         log.warning("monitoring figures unavailable: %s", exc)
@@ -39,9 +41,19 @@ def monitoring_page(
             "min_lines": drift.min_lines,
             "lines": report.lines if report else 0,
             "score_psi": report.psi("score") if report else None,
+            "presumption": _presumption(report),
             "moved": [m.name for m in report.moved()] if report else [],
             "rows": [m.as_dict() for m in report.measures[:DRIFT_ROWS]] if report else [],
         },
         "drift_alerts": alerts,
         "shadow": {"days": SHADOW_DAYS, "pairs": [p.as_dict() for p in pairs[-3:]]},
     }
+
+
+def _presumption(report: DriftReport | None) -> dict[str, Any] | None:
+    """The presumption rate in training and in the window, and its PSI (None without)."""
+    rate = report.rate(PRESUMPTION) if report else None
+    if report is None or rate is None:
+        return None
+    psi = report.psi(PRESUMPTION)
+    return {"reference": rate[0], "now": rate[1], "psi": psi, "moved": psi > report.threshold}

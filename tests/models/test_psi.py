@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.scoring.drift import drift_report, judged
+from models.scoring.drift import drift_report, judged, presumption_columns
 from models.scoring.psi import (
     PSI_FLOOR,
     DriftReference,
@@ -116,3 +116,24 @@ def test_a_bundle_from_before_drift_monitoring_loads_without_a_reference():
     assert bundle.drift is None
     lines = read_entry_lines(fixture / "lines.csv").lines.take(np.arange(5))
     assert Scorer(bundle).score(lines, reasons=0, observe=True).drift_bins() is None
+
+
+def test_presumption_columns_count_each_basis_once_per_line() -> None:
+    cols = presumption_columns(
+        np.array(["", "xinjiang", "uflpa_entity;xinjiang", "wro", None], dtype=object)
+    )
+    assert cols["presumption"].tolist() == [False, True, True, True, False]
+    assert cols["presumption_xinjiang"].tolist() == [False, True, True, False, False]
+    assert cols["presumption_uflpa_entity"].tolist() == [False, False, True, False, False]
+    assert cols["presumption_wro"].tolist() == [False, False, False, True, False]
+
+
+def test_a_presumption_rate_is_compared_as_a_two_bin_psi() -> None:
+    ref = DriftReference((fit_share("presumption", np.array([True] * 2 + [False] * 98)),), 100)
+    now = ref.counts(ref.bins({"presumption": np.array([True] * 20 + [False] * 80)}))
+    report = drift_report(ref, now, threshold=0.2)
+    assert report.rate("presumption") == pytest.approx((0.02, 0.20))
+    # (0.20 - 0.02) ln(10) + (0.80 - 0.98) ln(0.80 / 0.98)
+    assert report.psi("presumption") == pytest.approx(0.4510, abs=1e-4)
+    assert [m.name for m in report.moved()] == ["presumption"]
+    assert report.rate("no_such_measure") is None

@@ -84,6 +84,30 @@ def test_new_listing_alerts_exactly_the_two_lines_once(root: Path, store: AuditS
     assert Alerts(store).distinct_names("2100-01-01") == []
 
 
+def test_partner_authorities_receive_the_enforcement_action_only(
+    root: Path, store: AuditStore
+) -> None:
+    from sqlalchemy import select
+
+    from models.store.outbox import outbox
+
+    old = ReferenceWatcher(root).current()
+    publish({"entities.csv": _entities(root, NEW)}, root)
+    new = ReferenceWatcher(root).current()
+    result = rescreen(store, old, new, since="2000", webhook_urls=["http://screening"],
+                      partner_urls=["http://partner"])  # fmt: skip
+    assert len(result.alerts) == 2 and result.actions == 1
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.url, outbox.c.kind, outbox.c.body_json)).all()
+    by_url: dict[str, list[str]] = {}
+    for url, kind, _ in rows:
+        by_url.setdefault(url, []).append(kind)
+    assert sorted(by_url["http://screening"]) == ["enforcement_action", "line_alert", "line_alert"]
+    assert by_url["http://partner"] == ["enforcement_action"]
+    (sent,) = [json.loads(b) for u, _, b in rows if u == "http://partner"]
+    assert sent["type"] == "enforcement_action" and sent["entity"] == NEW["name"]
+
+
 def test_listing_dated_after_the_entry_alerts_as_matched_not_presumed(
     root: Path, store: AuditStore
 ) -> None:

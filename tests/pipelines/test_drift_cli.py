@@ -21,20 +21,61 @@ def test_later_months_of_the_same_world_have_not_drifted(registered_model):
     assert "score PSI" in res.output and "country_of_origin" in res.output
 
 
+def _rows(registered_model) -> list[dict[str, str]]:
+    with (registered_model.sim_dir / "score.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write(rows: list[dict[str, str]], path):
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _presumption_line(output: str) -> str:
+    return next(ln for ln in output.splitlines() if ln.startswith("presumption rate"))
+
+
+def test_the_presumption_rate_is_measured_and_steady_in_later_months(registered_model):
+    res = _drift(registered_model.uri, registered_model.sim_dir / "score.csv")
+    assert res.exit_code == 0, res.output
+    line = _presumption_line(res.output)
+    assert "in training" in line and "MOVED" not in line
+    table = {ln.split()[0]: ln for ln in res.output.splitlines() if ln.startswith("presumption")}
+    assert {"presumption", "presumption_xinjiang", "presumption_uflpa_entity",
+            "presumption_wro"} <= set(table)  # fmt: skip
+
+
+def test_many_lines_naming_xinjiang_move_the_presumption_rate_and_exit_3(
+    registered_model, tmp_path
+):
+    rows = _rows(registered_model)
+    # Two lines in five now declare a manufacturer in Urumqi: presumed (the UFLPA's
+    # Xinjiang rule, on their entry dates), whatever else the model makes of them.
+    for i, row in enumerate(rows):
+        if i % 5 < 2:
+            row["manufacturer_address"] = "No. 8 Youhao Road, Urumqi, Xinjiang, China"
+    res = _drift(registered_model.uri, _write(rows, tmp_path / "xinjiang.csv"))
+    assert res.exit_code == 3, res.output
+    line = _presumption_line(res.output)
+    assert "MOVED" in line
+    before, now = (float(x.rstrip("%")) for x in line.split()[2:6:3])
+    assert now >= 40.0 > before  # the rate now counts the Xinjiang lines
+    moved = next(ln for ln in res.output.splitlines() if ln.startswith("moved ("))
+    assert "presumption" in moved.split(": ", 1)[1].split(", ")
+    assert "presumption_xinjiang" in moved
+
+
 def test_shifted_origins_and_goods_are_named_and_exit_3(registered_model, tmp_path):
-    src = registered_model.sim_dir / "score.csv"
-    with src.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(registered_model)
     # Half the lines now come from Vietnam and declare solar cells (HS 8541.43).
     for i, row in enumerate(rows):
         if i % 2 == 0:
             row["country_of_origin"] = "VN"
             row["hts_code"] = "8541430010"
-    shifted = tmp_path / "shifted.csv"
-    with shifted.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    shifted = _write(rows, tmp_path / "shifted.csv")
     res = _drift(registered_model.uri, shifted)
     assert res.exit_code == 3, res.output
     moved = next(line for line in res.output.splitlines() if line.startswith("moved ("))

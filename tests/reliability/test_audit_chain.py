@@ -21,15 +21,16 @@ from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
+from models.alerts.drift import DriftWindow, clear_drift, raise_drift_alert
 from models.audit_chain import row_hash
 from models.audit_rows import AuditRows, ModelStamp
 from models.feedback import record_outcome
+from models.scoring.drift import DriftReport, MeasureDrift
 from models.store import (
     CHAIN_COLUMNS,
     HASHED,
+    Alerts,
     AuditStore,
-    DriftAlert,
-    DriftAlerts,
     ShadowScores,
     audit,
     now_iso,
@@ -275,9 +276,12 @@ def test_the_api_role_can_append_but_not_rewrite(pg: PgCluster) -> None:
         assert api.record(_rows(3, "api", first=2)) == 3
         assert _outcome(api, "E-2")["line_status"] == "labelled"  # feedback and its status
         assert api.probe() is None
-        # A drift alert and a request's shadow scores, each with its audit row.
-        alert = DriftAlert(now_iso(), "models:/flrisk/1", "h", 0.2, 1000, [{"measure": "score"}])
-        DriftAlerts(api).record(alert, AuditRows("drift", "-").event("drift_alert"))
+        # A drift episode (its alert, outbox row, closing) and a request's shadow scores,
+        # each with its audit row.
+        moved = DriftReport((MeasureDrift("score", 0.5, "(0.1, 0.2]", 0.1, 0.4),), 1000, 9, 0.2)
+        window = DriftWindow(1000, 10_000, now_iso(), now_iso())
+        assert raise_drift_alert(api, MODEL, moved, window, ["http://screening/hook"])
+        assert clear_drift(api, MODEL, DriftReport((), 1000, 9, 0.2))
         shadow = {
             "ts": now_iso(),
             "request_id": "r",
@@ -291,10 +295,10 @@ def test_the_api_role_can_append_but_not_rewrite(pg: PgCluster) -> None:
             "challenger_band": "low",
         }
         ShadowScores(api).record([shadow], AuditRows("r", "-").event("shadow_score"))
-        assert DriftAlerts(api).latest()[0].measures == [{"measure": "score"}]
+        assert Alerts(api).recent(kind="drift")[0]["kind"] == "drift"
         assert ShadowScores(api).with_outcomes()[0]["violation"] == 1  # E-2's outcome
         verdict = api.verify()
-        assert verdict.ok and verdict.chained == 8
+        assert verdict.ok and verdict.chained == 9
         for sql in ("UPDATE audit SET risk_score = 0 WHERE id = 1", "DELETE FROM audit",
                     "TRUNCATE audit"):  # fmt: skip
             with pytest.raises(ProgrammingError, match="permission denied"):

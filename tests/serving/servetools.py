@@ -135,8 +135,9 @@ def train_bundle(n: int = 600, seed: int = 1, rounds: int = 20) -> ModelBundle:
     # Its drift reference, as training fits one (on its own lines here).
     signals = derive_signals(lines)
     X = build_features(lines, state, signals=signals)
-    scores = Scorer(bundle).score(lines, reasons=0).risk_score
-    bundle.drift = fit_reference(drift_columns(lines, signals, X, state, scores), state, ("", ""))
+    scored = Scorer(bundle).score(lines, reasons=0)
+    columns = drift_columns(lines, signals, X, state, scored.risk_score, scored.presumption)
+    bundle.drift = fit_reference(columns, state, ("", ""))
     return bundle
 
 

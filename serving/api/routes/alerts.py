@@ -31,14 +31,19 @@ async def list_alerts(
         Literal["new", "acknowledged"] | None, Query(alias="status", description="Alert status.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    kind: Annotated[
+        Literal["presumed", "matched", "partner", "drift"] | None,
+        Query(description="Alert kind: line alerts of a re-screen, or drift of the model."),
+    ] = None,
 ) -> dict[str, Any]:
-    """Alerts raised by re-screens, newest first.
+    """Alerts raised by re-screens and by drift of the served model, newest first.
 
-    Each names the line, the party, the entity matched, its list and effective date, the
-    similarity, the evidence, the reference version that triggered it and the line's score
-    then and now.
+    A line alert (``type: line_alert``) names the line, the party, the entity matched, its
+    list and effective date, the similarity, the evidence, the reference version that
+    triggered it and the line's score then and now. A drift alert (``type: drift_alert``)
+    names the model, the measures that moved with their PSI, the threshold and the window.
     """
-    rows = await run_in_threadpool(Alerts(store).recent, since, status_, limit)
+    rows = await run_in_threadpool(lambda: Alerts(store).recent(since, status_, limit, kind=kind))
     return {"alerts": [alert_json(r) for r in rows]}
 
 

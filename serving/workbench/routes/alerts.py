@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from models.alerts import partner
-from models.alerts.messages import alert_json
+from models.alerts.messages import DRIFT, alert_json
 from models.store import Alerts, PartnerChanges
 from serving.deps import SettingsDep, StoreDep, new_request_id
 from serving.workbench.deps import FormDep, session_with
@@ -21,7 +21,7 @@ from serving.workbench.sessions import Session
 router = APIRouter(include_in_schema=False)
 AlertsSession = Annotated[Session, Depends(session_with("alerts"))]
 AdminSession = Annotated[Session, Depends(session_with("admin"))]
-KINDS = ("presumed", "matched", "partner")
+KINDS = ("presumed", "matched", "partner", DRIFT)
 
 
 @router.get("/alerts")
@@ -33,8 +33,10 @@ async def alerts_page(request: Request, session: AlertsSession, store: StoreDep)
     since = args.get("since") or ""
 
     def load() -> dict[str, Any]:
-        rows = Alerts(store).recent(since or None, None if status_ == "all" else status_)
-        shown = [alert_json(r) for r in rows if not kind or r["kind"] == kind]
+        rows = Alerts(store).recent(
+            since or None, None if status_ == "all" else status_, kind=kind or None
+        )
+        shown = [alert_json(r) for r in rows]
         pending = [
             {**c, "payload": json.loads(c["payload_json"])}
             for c in PartnerChanges(store).recent("pending")
@@ -59,7 +61,8 @@ async def alert_entry(
         row = Alerts(store).get(alert_id)
         if row is None:
             return None
-        line = Alerts(store).inputs([row["audit_id"]]).get(row["audit_id"], {})
+        audit_id = row["audit_id"]  # none for a drift alert: it is about the model
+        line = Alerts(store).inputs([audit_id]).get(audit_id, {}) if audit_id else {}
         return {"alert": alert_json(row), "line": line}
 
     data = await run_in_threadpool(load)

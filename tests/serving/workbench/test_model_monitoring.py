@@ -51,6 +51,33 @@ def test_the_model_page_shows_the_drift_of_a_scored_day(make_client, model_sourc
     _, report = client.app.state.drift.report()
     worst = report.measures[0]
     assert f'<th scope="row">{worst.name}</th><td class="num">{worst.psi:.3f}</td>' in card
+    # The presumption rate, in training and now, with its PSI; /metrics has the same.
+    before, now = report.rate("presumption")
+    assert (
+        f"Presumption rate {100 * before:.1f}% in training, {100 * now:.1f}% now "
+        f"(PSI {report.psi('presumption'):.3f})" in card
+    )
+    metrics = client.get("/metrics").text
+    assert f'flrisk_drift_presumption_rate{{of="window"}} {now}' in metrics
+    assert 'flrisk_drift_psi{measure="presumption_xinjiang"}' in metrics
+
+
+def test_a_drift_alert_shows_on_the_model_and_alerts_pages(make_client, model_source) -> None:
+    client, keys, _ = make_client(drift_threshold=1e-6, drift_min_lines=100)
+    csrf = _sign_in(client, keys["admin"])
+    r = _upload(client, csrf, model_source.lines)
+    wl = client.app.state.workbench.worklists.get(str(r.url).rstrip("/").rsplit("/", 1)[-1])
+    wl.audit.result(timeout=60)
+    alert = client.app.state.drift.check()  # 200 lines: below the 500 of a routine check
+    assert alert is not None and client.app.state.drift.check() is None  # one per episode
+    card = _card(client.get("/model").text, "Drift of recent lines")
+    assert f'<a href="/alerts/{alert["id"]}">' in card and "episode 1" in card
+    page = client.get("/alerts", params={"kind": "drift"}).text
+    assert f'id="alert-{alert["id"]}"' in page and 'aria-label="1 new"' in page
+    assert alert["model_version"] in page
+    detail = client.get(f"/alerts/{alert['id']}").text
+    assert "Drift of model" in detail and alert["measures"][0]["measure"] in detail
+    assert client.get("/alerts", params={"kind": "presumed"}).text.count('id="alert-') == 0
 
 
 def test_the_model_page_compares_the_shadow_challenger(make_client) -> None:
