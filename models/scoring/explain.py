@@ -28,9 +28,11 @@ __all__ = [
     "NOTE",
     "PRESUMES",
     "RAISES",
+    "TIP_GROUP",
     "Row",
     "feature_groups",
     "group_contributions",
+    "group_share",
     "reasons_for",
 ]
 
@@ -69,7 +71,12 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("shipper_role", ("shipper_ne_mfr", "shipper_trader", "shipper_ctry_ne_mfr")),
     ("missing_data", ("n_missing",)),
     ("entry_shape", ("lines_in_entry",)),
+    ("tip", ("tip_",)),
 )
+# Groups said elsewhere, not by ``reasons_for``: the tip counts' contribution is carried by
+# the line's ``tip`` reasons, one per tip (``models/scoring/tip_reasons.py``).
+TIP_GROUP = "tip"
+SAID_ELSEWHERE = frozenset({TIP_GROUP})
 
 
 HIST_SUFFIXES = (
@@ -108,6 +115,26 @@ def group_contributions(contrib: np.ndarray, feature_names: list[str]) -> pd.Dat
     """Sum per-feature SHAP values (without the bias column) into reason groups."""
     labels, values = _group_sums(contrib, feature_names)
     return pd.DataFrame(values, columns=pd.Index(labels, dtype=object))
+
+
+def group_share(
+    contrib: np.ndarray, feature_names: list[str], group: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """One group's contribution per line and its signed share, as ``reasons_for`` gives them.
+
+    Args:
+        contrib: ``pred_contrib`` rows (lines x features+1), log-odds.
+        feature_names: Model feature names, in column order.
+        group: The group.
+
+    Returns:
+        The group's summed contribution and its share of the sum of absolute group
+        contributions (0 where that sum is 0).
+    """
+    labels, values = _group_sums(contrib, feature_names)
+    c = values[:, labels.index(group)]
+    total = np.abs(values).sum(axis=1)
+    return c, np.divide(c, total, out=np.zeros_like(c), where=total > 0)
 
 
 @lru_cache(maxsize=8)
@@ -198,8 +225,14 @@ class _RowView:
         return default if col is None else col[self._i]
 
 
+def _unsaid(line: Row, up: bool) -> Said | None:
+    return None
+
+
 def _maker(code: str) -> Sentence:
     """The sentence maker of a reason group (a pass-through column's: ``field_sentence``)."""
+    if code in SAID_ELSEWHERE:
+        return _unsaid
     maker = SENTENCES.get(code)
     if maker is not None:
         return maker
