@@ -45,7 +45,10 @@ def drift_reference(
     as_of = np.full(len(recent), after_training(prep.frame["entry_date"]))
     lines = prep.lines.take(recent).with_columns({"entry_date": as_of})
     signals = {c: v[recent] for c, v in prep.signal_columns.items()}
-    X = build_features(lines, final.state, signals=signals)
+    # Tips as a later line sees them: received by then, statuses as of then.
+    X = build_features(
+        lines, final.state, signals=signals, tips=prep.tips, status_as_of=lines["entry_date"]
+    )
     scores = calibrated_scores(final.booster, model_frame(X, final.state), calibration, num_threads)
     columns = drift_columns(lines, signals, X, final.state, scores)
     first, last = period_of(prep.frame["entry_date"], recent_mask).as_meta()

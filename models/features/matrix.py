@@ -278,7 +278,7 @@ def build_features(
     signals: Mapping[str, Column] | None = None,
     evidence: dict[str, np.ndarray] | None = None,
     tips: TipIndex | None = None,
-    status_as_of: np.ndarray | None = None,
+    status_as_of: Column | None = None,
 ) -> dict[str, np.ndarray]:
     """The model matrix of a batch of lines, with the fitted state.
 

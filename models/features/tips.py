@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from models.contract.batch import Lines
+from models.contract.batch import Column, Lines
 from models.features.cache import SignalCache
 from models.features.distinct import factorize
 from models.features.parties import party_keys
@@ -212,7 +212,7 @@ def tip_features(
     lines: Lines,
     index: TipIndex | None,
     cache: SignalCache,
-    status_as_of: np.ndarray | None = None,
+    status_as_of: Column | None = None,
 ) -> dict[str, np.ndarray]:
     """The tip counts of each line (``TIP_FEATURES``, float64; 0 where no tip names it).
 

@@ -1,4 +1,8 @@
-"""The simulation steps in order: world, lines, spellings, truth, goods, inspections, files."""
+"""The simulation steps in order: world, lines, spellings, truth, goods, inspections, files.
+
+The tips (``tips.csv``) are drawn last, from a generator of their own: the other files of a
+seed do not depend on them.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from pipelines.simulate.goods import line_goods
 from pipelines.simulate.inspections import REASONS, inspect
 from pipelines.simulate.makers import KINDS
 from pipelines.simulate.scenario import Scenario, load_scenario
+from pipelines.simulate.tips import simulate_tips
 from pipelines.simulate.writer import (
     CONTRACT_COLUMNS,
     TRUTH_COLUMNS,
@@ -103,6 +108,7 @@ def simulate(
     if bad_rows > 0:
         write_csv(defects, out / "defects.csv")
     write_csv(_actors_table(world.makers, sc.time.start), out / "actors.csv")
+    write_csv(simulate_tips(seed, sc, df, world.makers, violation), out / "tips.csv")
     step("write")
     bar.close()
     return _summary(sc, seed, df, mech, violation, reason, found, is_train, len(defects))

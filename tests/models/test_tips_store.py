@@ -78,7 +78,7 @@ def test_the_evidence_is_read_again_when_a_tip_changes(store: AuditStore, tmp_pa
     assert not book.index().live
     # Batch scoring reads the store once, and none at all when there is no store.
     settings = Settings(data_dir=tmp_path, audit_url=store.url)
-    assert not load_tip_index(settings)
+    assert not load_tip_index(settings).live
     _file(store, country="VN", goods=[])
     assert load_tip_index(settings)
     assert not load_tip_index(Settings(data_dir=tmp_path / "none"))
