@@ -42,7 +42,7 @@ def tip_effect(result: TrainResult, seed: int = 0) -> dict[str, Any]:
         "a corroborated tip": corr > 0,
     }
     rng = np.random.default_rng(seed)
-    at = [X.columns.get_loc(c) for c in cols]
+    at = [list(X.columns).index(c) for c in cols]
     contribution = {}
     for label, mask in groups.items():
         rows = np.flatnonzero(mask)
