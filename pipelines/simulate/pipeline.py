@@ -1,7 +1,8 @@
 """The simulation steps in order: world, lines, spellings, truth, goods, inspections, files.
 
-The tips (``tips.csv``) are drawn last, from a generator of their own: the other files of a
-seed do not depend on them.
+The tips (``tips.csv``) are drawn from a generator of their own, after the inspections: the
+lines and truth of a seed do not depend on them; the labels gain the exams that corroborated
+allegations led to.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def simulate(
         df[col] = goods[col].to_numpy()
     step("goods")
     reason, found = inspect(rng, sc, df, mech, violation)
+    tips, reason, found = simulate_tips(seed, sc, df, world.makers, violation, mech, reason, found)
     step("inspections")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -108,7 +110,7 @@ def simulate(
     if bad_rows > 0:
         write_csv(defects, out / "defects.csv")
     write_csv(_actors_table(world.makers, sc.time.start), out / "actors.csv")
-    write_csv(simulate_tips(seed, sc, df, world.makers, violation), out / "tips.csv")
+    write_csv(tips, out / "tips.csv")
     step("write")
     bar.close()
     return _summary(sc, seed, df, mech, violation, reason, found, is_train, len(defects))

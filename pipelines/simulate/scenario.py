@@ -134,6 +134,7 @@ class TipsConfig:
     importer_share: float
     duplicate_share: float
     party_id_share: float
+    follow_up: float
     sources: dict[str, float]
 
 
@@ -228,6 +229,7 @@ _UNIT_KEYS = {
     "importer_share",
     "duplicate_share",
     "party_id_share",
+    "follow_up",
 }
 
 
