@@ -10,7 +10,10 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.tips_file import TipsFileError, read_tips_file
 
-HEADER = "tip_id,received_date,source_type,role,party_name,party_id,corroborated_date,dismissed_date,duplicate_of"
+HEADER = (
+    "tip_id,received_date,source_type,role,party_name,party_id,corroborated_date,"
+    "dismissed_date,duplicate_of"
+)
 
 
 def _write(path: Path, *rows: str) -> Path:
