@@ -32,7 +32,7 @@ __all__ = [
     "Row",
     "feature_groups",
     "group_contributions",
-    "group_share",
+    "group_totals",
     "reasons_for",
 ]
 
@@ -117,24 +117,14 @@ def group_contributions(contrib: np.ndarray, feature_names: list[str]) -> pd.Dat
     return pd.DataFrame(values, columns=pd.Index(labels, dtype=object))
 
 
-def group_share(
-    contrib: np.ndarray, feature_names: list[str], group: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """One group's contribution per line and its signed share, as ``reasons_for`` gives them.
+def group_totals(contrib: np.ndarray, feature_names: list[str]) -> np.ndarray:
+    """Per line, the sum of absolute group contributions: what ``reasons_for``'s shares divide.
 
     Args:
         contrib: ``pred_contrib`` rows (lines x features+1), log-odds.
         feature_names: Model feature names, in column order.
-        group: The group.
-
-    Returns:
-        The group's summed contribution and its share of the sum of absolute group
-        contributions (0 where that sum is 0).
     """
-    labels, values = _group_sums(contrib, feature_names)
-    c = values[:, labels.index(group)]
-    total = np.abs(values).sum(axis=1)
-    return c, np.divide(c, total, out=np.zeros_like(c), where=total > 0)
+    return np.abs(_group_sums(contrib, feature_names)[1]).sum(axis=1)  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=8)

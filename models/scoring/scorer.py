@@ -279,7 +279,7 @@ class Scorer:
         presumption = presumptions(signals, lines["entry_date"])
         explained = np.full(n_lines, NO_REASONS if as_json else None, dtype=object)
         n = n_lines if explain_share >= 1 else int(np.ceil(explain_share * n_lines))
-        shap: tuple[np.ndarray, np.ndarray, list[str]] | None = None  # for the tip reasons
+        shap: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None  # tip reasons
         # A share of 0 explains no line (LightGBM fails on an empty matrix); tips still count.
         if reasons > 0 and n:
             # The lines explained are those ranked first, presumed ones before all others.
@@ -288,7 +288,7 @@ class Scorer:
             contrib = self.bundle.booster.predict(
                 sub, pred_contrib=True, num_threads=self._threads(len(idx))
             )
-            shap = (idx, np.asarray(contrib), list(X))
+            shap = (idx, np.asarray(contrib), X)
             context = self._context(lines, X, signals, evidence, idx)
             for i, items in zip(
                 idx,

@@ -27,7 +27,7 @@ import numpy as np
 from models.contract.batch import Lines
 from models.features.cache import SignalCache
 from models.features.tips import TipFact, TipIndex, name_key, party_hits
-from models.scoring.explain import TIP_GROUP, group_share
+from models.scoring.explain import TIP_GROUP, group_totals
 
 __all__ = ["SOURCES", "TipFact", "TipIndex", "merge_reasons", "name_key", "tip_reasons"]
 
@@ -55,7 +55,7 @@ def tip_reasons(
     lines: Lines,
     index: TipIndex,
     cache: SignalCache,
-    explained: tuple[np.ndarray, np.ndarray, list[str]] | None = None,
+    explained: tuple[np.ndarray, np.ndarray, Mapping[str, np.ndarray]] | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """The ``tip`` reasons of each line a tip names, by line position.
 
@@ -66,10 +66,11 @@ def tip_reasons(
         lines: The lines.
         index: The tips.
         cache: Signal memo (normalised names).
-        explained: The explained lines' positions, their ``pred_contrib`` rows and the
-            feature names: each such line's tip reasons share the contribution of the tip
-            features (``tip`` group, log-odds) and its share equally, so they add up to it.
-            Other lines' tip reasons carry 0.
+        explained: The explained lines' positions, their ``pred_contrib`` rows and every
+            line's features (in the model's order): each such line's tip reasons share
+            equally the contribution (log-odds) of the tip counts the line has, and its
+            share, so that they add up to it. A count of 0 is no evidence (it falls in the
+            part of the score no reason explains). Other lines' tip reasons carry 0.
     """
     if not index or not len(lines):
         return {}
@@ -94,17 +95,23 @@ def tip_reasons(
 
 
 def _weights(
-    explained: tuple[np.ndarray, np.ndarray, list[str]], named: Mapping[int, Any]
+    explained: tuple[np.ndarray, np.ndarray, Mapping[str, np.ndarray]], named: Mapping[int, Any]
 ) -> dict[int, tuple[float, float]]:
-    """The ``tip`` group's contribution and share of each explained line a tip names."""
-    idx, contrib, names = explained
-    if not any(f.startswith(TIP_GROUP + "_") for f in names):
+    """The tip counts' contribution and share of each explained line a tip names."""
+    idx, contrib, X = explained
+    names = list(X)
+    cols = [j for j, f in enumerate(names) if f.startswith(TIP_GROUP + "_")]
+    if not cols:
         return {}
     at = np.flatnonzero(np.isin(idx, np.fromiter(named, dtype=np.int64, count=len(named))))
     if not len(at):
         return {}
-    c, share = group_share(contrib[at], names, TIP_GROUP)
-    return {int(idx[a]): (float(x), float(y)) for a, x, y in zip(at, c, share, strict=True)}
+    rows, lines = contrib[at], idx[at]
+    counted = np.column_stack([np.asarray(X[names[j]])[lines] > 0 for j in cols])
+    c = (rows[:, cols] * counted).sum(axis=1)
+    total = group_totals(rows, names)
+    share = np.divide(c, total, out=np.zeros_like(c), where=total > 0)
+    return {int(i): (float(x), float(y)) for i, x, y in zip(lines, c, share, strict=True)}
 
 
 def _reason(fact: TipFact, role: str, c: float, share: float) -> dict[str, Any]:
