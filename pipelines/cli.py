@@ -140,19 +140,18 @@ def evaluate(
         Path | None, typer.Option("--truth", help="Hidden truth file (simulated data).")
     ] = None,
     allow_bad_rows: AllowBadOpt = False,
+    tips: TipsOpt = None,
 ) -> None:
     """Judge a registered model on later labelled lines: the evaluation table of training.
 
     Labelled lines carry inspected, inspection_reason and violation (an agency's later
     inspections); with --truth (simulated data) unlabelled lines will do, e.g. score.csv.
     """
-    check_inputs(data=data, mapping=mapping, truth=truth)
+    check_inputs(data=data, mapping=mapping, truth=truth, tips=tips)
     _quiet_mlflow()
     from pipelines.evaluate import evaluate_command
 
-    evaluate_command(
-        model_uri=model, data=data, mapping=mapping, truth=truth, allow_bad_rows=allow_bad_rows
-    )
+    evaluate_command(model, data, mapping, truth, allow_bad_rows, tips)
 
 
 @app.command()

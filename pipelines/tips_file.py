@@ -29,8 +29,11 @@ from typing import Any
 import pandas as pd
 
 from models.errors import UserError
+from models.features.tips import TipIndex
 from models.reference.entities import normalize_name
 from models.scoring.tip_reasons import SOURCES
+from models.settings import Settings
+from models.tips import load_tips
 
 REQUIRED = ("tip_id", "received_date", "source_type", "role")
 ROLES = ("manufacturer", "shipper", "importer")
@@ -134,3 +137,27 @@ def read_tips_file(path: Path) -> list[dict[str, Any]]:
             )
         tips[tip_id]["duplicate_of"] = tips[original]["id"]
     return list(tips.values())
+
+
+def read_training_tips(
+    settings: Settings, tips_file: Path | None, use_store: bool
+) -> TipIndex | None:
+    """The tips a run counts (training, evaluation): a file's and, with ``use_store``, the store's.
+
+    Returns:
+        Their index, or None when there is none (the model then has no tip features).
+    """
+    tips = read_tips_file(tips_file) if tips_file is not None else []
+    if use_store:
+        # The file's tips numbered after the store's: ids tell tips apart when counting.
+        stored = load_tips(settings)
+        top = max((int(t["id"]) for t in stored), default=0)
+        for t in tips:
+            t["id"] += top
+            if t["duplicate_of"] is not None:
+                t["duplicate_of"] += top
+        tips = [*stored, *tips]
+    if tips:
+        print(f"{len(tips)} tip(s) counted by the tip features")
+    index = TipIndex.from_tips(tips)
+    return index if index else None

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.features.tips import TipIndex
 from models.feedback import load_feedback_lines
 from models.scoring.bundle import save_bundle
 from models.scoring.lookup import BUNDLE_ARTIFACT
 from models.settings import Settings, get_settings
-from models.tips import load_tips
 from pipelines.config import TrainConfig, default_config_path, load_config
 from pipelines.fit import TrainResult, fit
 from pipelines.labelled import merge_feedback, read_labelled
@@ -33,7 +31,7 @@ from pipelines.run_record import (
     run_params,
     version_tags,
 )
-from pipelines.tips_file import read_tips_file
+from pipelines.tips_file import read_training_tips
 
 
 def read_training_lines(
@@ -68,30 +66,6 @@ def read_training_lines(
             if n:
                 print(f"{n} {what}")
     return frame, res.passthrough
-
-
-def read_training_tips(
-    settings: Settings, tips_file: Path | None, use_store: bool
-) -> TipIndex | None:
-    """The tips training counts: a tips file's and, with ``use_store``, the store's.
-
-    Returns:
-        Their index, or None when there is none (the model then has no tip features).
-    """
-    tips = read_tips_file(tips_file) if tips_file is not None else []
-    if use_store:
-        # The file's tips numbered after the store's: ids tell tips apart when counting.
-        stored = load_tips(settings)
-        top = max((int(t["id"]) for t in stored), default=0)
-        for t in tips:
-            t["id"] += top
-            if t["duplicate_of"] is not None:
-                t["duplicate_of"] += top
-        tips = [*stored, *tips]
-    if tips:
-        print(f"{len(tips)} tip(s) give the tip features")
-    index = TipIndex.from_tips(tips)
-    return index if index else None
 
 
 def log_and_register(

@@ -240,6 +240,7 @@ class Scorer:
         observe: bool = False,
         tips: TipIndex | None = None,
         reference: ReferenceSnapshot | None = None,
+        tip_status_as_of: Column | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -258,6 +259,8 @@ class Scorer:
                 features of a model trained with them (statuses as they are now).
             reference: The reference snapshot to match against; default: what
                 ``reference_source`` gives, else the one the scorer last used.
+            tip_status_as_of: Per line, the day the tips' statuses are taken on the eve of
+                (evaluating past lines: their entry dates, as training counts them).
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
@@ -267,7 +270,10 @@ class Scorer:
         cache = self._cache_for(reference)
         signals = derive_signals(lines, cache)
         evidence: dict[str, np.ndarray] = {}
-        X = build_features(lines, state, cache, signals=signals, evidence=evidence, tips=tips)
+        X = build_features(
+            lines, state, cache, signals=signals, evidence=evidence, tips=tips,
+            status_as_of=tip_status_as_of,
+        )  # fmt: skip
         data = self._matrix(X, n_lines)
         threads = self._threads(n_lines)
         margin = (

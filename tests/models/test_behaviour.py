@@ -190,3 +190,15 @@ def test_an_earlier_corroborated_tip_raises_the_score_and_its_reason_carries_it(
     )
     assert dismissed.risk_score.tolist() == plain.risk_score.tolist()
     assert not any(r["code"] == "tip" for rs in dismissed.reasons for r in rs)
+
+
+def test_past_lines_count_a_later_corroboration_as_training_did(scorer, ordinary):
+    names = ordinary["manufacturer_name"].unique()
+    batch = Lines.from_frame(ordinary)
+    later = "2099-01-01T00:00:00Z"  # corroborated after every line's entry
+    as_then = scorer.score(
+        batch, reasons=0, tip_status_as_of=batch["entry_date"],
+        tips=_tips_naming(names, "corroborated", corroborated_at=later),
+    )  # fmt: skip
+    new = scorer.score(batch, reasons=0, tips=_tips_naming(names, "new"))
+    assert as_then.risk_score.tolist() == new.risk_score.tolist()

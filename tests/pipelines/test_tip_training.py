@@ -58,3 +58,16 @@ def test_training_and_serving_count_the_same_tips_alike(
     assert trained[list(TIP_FEATURES)].to_numpy().sum() > 0
     for c in TIP_FEATURES:
         assert served[c].tolist() == trained[c].tolist(), c
+
+
+def test_flrisk_evaluate_counts_the_tips_it_is_given(registered_model: SimpleNamespace) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    sim = registered_model.sim_dir
+    args = ["evaluate", "--model", registered_model.uri, "--data", str(sim / "score.csv"),
+            "--truth", str(sim / "truth.csv")]  # fmt: skip
+    res = CliRunner().invoke(app, [*args, "--tips", str(sim / "tips.csv")])
+    assert res.exit_code == 0, res.output
+    assert "tip(s) counted by the tip features" in res.output and "| model |" in res.output
