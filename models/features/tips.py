@@ -229,32 +229,37 @@ def tip_features(
         return out
     entry = np.asarray(lines["entry_date"]).astype("datetime64[D]")
     as_of = None if status_as_of is None else np.asarray(status_as_of).astype("datetime64[D]")
-    # Per role, the (line, tip) pairs already counted: a tip matched by name and by ID, or
-    # as two parties of one tip (a manufacturer that also ships), counts once.
-    seen: dict[str, set[tuple[int, int]]] = {role: set() for role, _, _ in LINE_PARTIES}
-    for role, rows, facts in party_hits(lines, index, cache):
-        prefix = _ROLE_PREFIX[role]
+    roles = [role for role, _, _ in LINE_PARTIES]
+    found: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (role, tip, lines, corroborated)
+    for party_role, rows, facts in party_hits(lines, index, cache):
         for fact in facts:
-            later = rows[entry[rows] >= np.datetime64(fact.received, "D")]
-            if not len(later):
-                continue
+            live = rows[entry[rows] >= np.datetime64(fact.received, "D")]
             if as_of is None:
                 if fact.status == "dismissed":
                     continue
-                live = later
                 corroborated = np.full(len(live), fact.status == "corroborated")
             else:
-                when = as_of[later]
                 gone = _as_day(fact.dismissed)
-                live = later if np.isnat(gone) else later[~(gone < when)]
-                if not len(live):
-                    continue
+                if not np.isnat(gone):
+                    live = live[~(gone < as_of[live])]
                 since = _as_day(fact.corroborated)
                 corroborated = np.zeros(len(live), bool) if np.isnat(since) else since < as_of[live]
-            fresh = [k for k, i in enumerate(live.tolist()) if (i, fact.tip_id) not in seen[role]]
-            if len(fresh) < len(live):
-                live, corroborated = live[fresh], corroborated[fresh]
-            seen[role].update((i, fact.tip_id) for i in live.tolist())
-            np.add.at(out[f"{prefix}_corroborated"], live[corroborated], 1.0)
-            np.add.at(out[f"{prefix}_new"], live[~corroborated], 1.0)
+            if len(live):
+                found.append((roles.index(party_role), fact.tip_id, live, corroborated))
+    if not found:
+        return out
+    role = np.concatenate([np.full(len(f[2]), f[0], dtype=np.int64) for f in found])
+    tip = np.concatenate([np.full(len(f[2]), f[1], dtype=np.int64) for f in found])
+    at = np.concatenate([f[2] for f in found]).astype(np.int64)
+    corr = np.concatenate([f[3] for f in found])
+    # A tip matched by name and by ID, or naming two parties of one line in one role (a
+    # manufacturer that also ships), counts once per line and role: one packed key each.
+    rank = np.searchsorted(np.unique(tip), tip).astype(np.int64)
+    _, first = np.unique((rank * len(roles) + role) * n + at, return_index=True)
+    role, at, corr = role[first], at[first], corr[first]
+    for r, name in enumerate(roles):
+        prefix = _ROLE_PREFIX[name]
+        mine = role == r
+        out[f"{prefix}_corroborated"] += np.bincount(at[mine & corr], minlength=n)
+        out[f"{prefix}_new"] += np.bincount(at[mine & ~corr], minlength=n)
     return out
