@@ -39,12 +39,13 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 --universal -q -o requirements.lock
 
 .PHONY: data
-data: $(STAMP) ## Simulate LINES entry lines into $(DATA)/sim (train.csv, score.csv, truth.csv)
+data: $(STAMP) ## Simulate LINES entry lines into $(DATA)/sim (train.csv, score.csv, truth.csv, tips.csv)
 	@test -f $(DATA)/sim/train.csv || $(FLRISK) simulate --lines $(LINES) --seed $(SEED) --out $(DATA)/sim
 
 .PHONY: train
 train: data ## Train on the simulated data, register the version, promote it to @champion if it passes
-	$(FLRISK) train --data $(DATA)/sim/train.csv --truth $(DATA)/sim/truth.csv --promote champion
+	@# A world simulated before tips.csv existed trains without tip features.
+	$(FLRISK) train --data $(DATA)/sim/train.csv --truth $(DATA)/sim/truth.csv $(if $(wildcard $(DATA)/sim/tips.csv),--tips $(DATA)/sim/tips.csv) --promote champion
 	@touch $(DATA)/.trained
 
 $(DATA)/.trained:

@@ -225,22 +225,30 @@ def tips_naming(
     return TipStore(store).naming(name_key=key or None, party_id=party_id or None, roles=roles)
 
 
-def load_tip_index(settings: Settings) -> TipIndex:
-    """The tips in the store that count as evidence (none when there is no store yet).
+def load_tips(settings: Settings) -> list[dict[str, Any]]:
+    """Every tip in the store, oldest first (none when there is no store yet).
 
-    For batch scoring (``flrisk score``): read once, at the start of the run.
+    For batch scoring and training (``flrisk score``, ``flrisk train``): read once per run.
     """
     url = settings.audit_store_url()
     path = url.removeprefix("sqlite:///")
     if url.startswith("sqlite:///") and path != ":memory:" and not Path(path).is_file():
-        return TipIndex()
+        return []
     store = AuditStore(url)
     try:
         if not inspect(store.engine).has_table("tips"):
-            return TipIndex()
-        return TipIndex.from_tips(TipStore(store).all())
+            return []
+        return TipStore(store).all()
     finally:
         store.dispose()
+
+
+def load_tip_index(settings: Settings) -> TipIndex:
+    """The tips in the store as evidence and features (none when there is no store yet).
+
+    For batch scoring (``flrisk score``): read once, at the start of the run.
+    """
+    return TipIndex.from_tips(load_tips(settings))
 
 
 class TipBook:

@@ -28,7 +28,14 @@ from pipelines.cli_errors import (
     check_output,
     debug_wanted,
 )
-from pipelines.cli_options import AllowBadOpt, DataOpt, MappingOpt, ModelOpt, _quiet_mlflow
+from pipelines.cli_options import (
+    AllowBadOpt,
+    DataOpt,
+    MappingOpt,
+    ModelOpt,
+    TipsOpt,
+    _quiet_mlflow,
+)
 from pipelines.keys_cli import keys_app
 
 app = typer.Typer(
@@ -96,16 +103,17 @@ def train(
         typer.Option(
             "--feedback/--no-feedback",
             help="Relabel training lines with the inspection outcomes in the audit store "
-            "(officers' and systems'); lines under review are left out.",
+            "(officers' and systems'; lines under review are left out), and count its tips.",
         ),
     ] = True,
     promote: Annotated[
         str | None, typer.Option("--promote", help="Alias to move to the new version if it passes.")
     ] = None,
     allow_bad_rows: AllowBadOpt = False,
+    tips: TipsOpt = None,
 ) -> None:
     """Train, evaluate and register a model; the last line printed is its models:/ URI."""
-    check_inputs(data=data, mapping=mapping, config=config, truth=truth)
+    check_inputs(data=data, mapping=mapping, config=config, truth=truth, tips=tips)
     _quiet_mlflow()
     from pipelines.train import train_command
 
@@ -118,6 +126,7 @@ def train(
         use_feedback=feedback,
         promote_alias=promote,
         allow_bad_rows=allow_bad_rows,
+        tips=tips,
     )
     typer.echo(uri)
 
@@ -131,19 +140,18 @@ def evaluate(
         Path | None, typer.Option("--truth", help="Hidden truth file (simulated data).")
     ] = None,
     allow_bad_rows: AllowBadOpt = False,
+    tips: TipsOpt = None,
 ) -> None:
     """Judge a registered model on later labelled lines: the evaluation table of training.
 
     Labelled lines carry inspected, inspection_reason and violation (an agency's later
     inspections); with --truth (simulated data) unlabelled lines will do, e.g. score.csv.
     """
-    check_inputs(data=data, mapping=mapping, truth=truth)
+    check_inputs(data=data, mapping=mapping, truth=truth, tips=tips)
     _quiet_mlflow()
     from pipelines.evaluate import evaluate_command
 
-    evaluate_command(
-        model_uri=model, data=data, mapping=mapping, truth=truth, allow_bad_rows=allow_bad_rows
-    )
+    evaluate_command(model, data, mapping, truth, allow_bad_rows, tips)
 
 
 @app.command()

@@ -16,6 +16,14 @@ MappingOpt = Annotated[
 ModelOpt = Annotated[
     str, typer.Option("--model", help="Registered model URI, e.g. models:/flrisk@champion.")
 ]
+TipsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--tips",
+        help="Tips file (CSV, one row per party named: docs/evaluation.md) for the tip "
+        "features, besides the audit store's tips.",
+    ),
+]
 AllowBadOpt = Annotated[
     bool,
     typer.Option("--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."),

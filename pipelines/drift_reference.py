@@ -48,7 +48,10 @@ def drift_reference(
     own = prep.lines.take(recent)
     lines = own.with_columns({"entry_date": as_of})
     signals = {c: v[recent] for c, v in prep.signal_columns.items()}
-    X = build_features(lines, final.state, signals=signals)
+    # Tips as a later line sees them: received by then, statuses as of then.
+    X = build_features(
+        lines, final.state, signals=signals, tips=prep.tips, status_as_of=lines["entry_date"]
+    )
     scores = calibrated_scores(final.booster, model_frame(X, final.state), calibration, num_threads)
     # The presumption is law on each line's own entry date (the lists then in force, which
     # the signals already matched, and the UFLPA's start), not as of the month after.

@@ -28,6 +28,7 @@ from pipelines.config import EvaluationConfig, load_config
 from pipelines.labelled import load_truth, quarantine_path, read_labelled
 from pipelines.metrics import bootstrap_draws, intervals, paired_difference
 from pipelines.registry import version_tags
+from pipelines.tips_file import read_training_tips
 
 Results = dict[str, dict[str, dict[str, dict[str, float]]]]
 
@@ -217,7 +218,12 @@ def with_label_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def evaluate_command(
-    model_uri: str, data: list[Path], mapping: Path | None, truth: Path | None, allow_bad_rows: bool
+    model_uri: str,
+    data: list[Path],
+    mapping: Path | None,
+    truth: Path | None,
+    allow_bad_rows: bool,
+    tips: Path | None = None,
 ) -> dict[str, Any]:
     """``flrisk evaluate``: score labelled lines with a registered model and print the table.
 
@@ -227,7 +233,9 @@ def evaluate_command(
     The baselines are training's that need no fitting (``legacy_rules``, ``random``), with
     the paired difference of the model against the legacy rules; why the fitted logistic
     baseline is absent is printed under the table. The cheap checks come first: the model
-    URI, then the file (labels, bad rows), and only then is the model downloaded.
+    URI, then the file (labels, bad rows), and only then is the model downloaded. Tips (the
+    store's, and ``tips``, a file) are counted as training counts them: statuses as of each
+    line's entry date.
     """
     settings = get_settings()
     resolved = resolve(model_uri, settings)
@@ -245,8 +253,9 @@ def evaluate_command(
     frame = with_label_columns(res.frame)
     lines = res.lines
     hidden = load_truth(truth, frame) if truth else None
+    index = read_training_tips(settings, tips, use_store=True)  # a bad file before the model
     scorer = Scorer(fetch_bundle(resolved, settings), version=resolved.uri)
-    p = scorer.score(lines, reasons=0).risk_score
+    p = scorer.score(lines, reasons=0, tips=index, tip_status_as_of=lines["entry_date"]).risk_score
     signals = signal_frame(derive_signals(lines, scorer.cache))
     cfg = load_config(None).evaluation
     results = evaluate_scores(

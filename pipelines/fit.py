@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.features.tips import TipIndex
 from models.reference.tables import reference_versions
 from models.scoring.bundle import ModelBundle
 from pipelines.backtest import backtest, calibrate_on_validation, fit_logistic_baseline
@@ -24,7 +25,7 @@ from pipelines.config import TrainConfig
 from pipelines.drift_reference import drift_reference
 from pipelines.labelled import load_truth, sort_lines
 from pipelines.periods import period_of
-from pipelines.prepare import prepare
+from pipelines.prepare import Prepared, prepare
 from pipelines.provenance import data_digest
 from pipelines.refit import (
     FinalModel,
@@ -72,10 +73,11 @@ def fit_sorted(
     cfg: TrainConfig,
     truth: np.ndarray | None,
     num_threads: int,
+    tips: TipIndex | None = None,
 ) -> TrainResult:
     """Every fit step, in order, on lines already in time order (see :func:`fit`)."""
     log = _Progress()
-    prep = prepare(frame, passthrough, cfg.split)
+    prep = prepare(frame, passthrough, cfg.split, tips)
     log(
         f"windows {prep.windows.months}; lines train={len(prep.train)} "
         f"valid={len(prep.valid)} test={len(prep.test)}; features: {prep.X.shape[1]} columns"
@@ -137,6 +139,7 @@ def fit_sorted(
             "trained_lines": len(frame),
             "fitted_period": fitted.as_meta(),
             "drift_reference": {"lines": drift.lines, "period": list(drift.window)},
+            "tips": tip_summary(prep),
         },
         drift=drift,
     )
@@ -163,6 +166,7 @@ def fit(
     cfg: TrainConfig,
     truth_path: Path | None = None,
     num_threads: int = 2,
+    tips: TipIndex | None = None,
 ) -> TrainResult:
     """Backtest the recipe, choose the strategy, calibrate, refit; no tracking, no registry.
 
@@ -172,7 +176,22 @@ def fit(
         cfg: Training configuration (see ``pipelines/config/train.toml``).
         truth_path: Hidden truth file (simulated data), used for reporting only.
         num_threads: LightGBM threads.
+        tips: Tips (from the store, a tips file): the model gets the tip features.
     """
     lines = sort_lines(frame)
     truth = load_truth(truth_path, lines) if truth_path else None
-    return fit_sorted(lines, passthrough, cfg, truth, num_threads)
+    return fit_sorted(lines, passthrough, cfg, truth, num_threads, tips)
+
+
+def tip_summary(prep: Prepared) -> dict[str, int]:
+    """Tips training was given, and how many training lines counted one (for the card)."""
+    if not prep.tips:
+        return {"tips": 0, "lines_named": 0, "lines_corroborated": 0}
+    tip_cols = [c for c in prep.X.columns if c.startswith("tip_")]
+    counts = prep.X[tip_cols].to_numpy()
+    corroborated = [j for j, c in enumerate(tip_cols) if c.endswith("_corroborated")]
+    return {
+        "tips": sum(1 for t in prep.tips.records if t.get("duplicate_of") is None),
+        "lines_named": int((counts.sum(axis=1) > 0).sum()),
+        "lines_corroborated": int((counts[:, corroborated].sum(axis=1) > 0).sum()),
+    }

@@ -11,6 +11,7 @@ from models.contract.batch import Column, Lines
 from models.features.cache import SignalCache
 from models.features.matrix import FeatureState, build_features, fit_feature_state, model_frame
 from models.features.signals import derive_signals, signal_frame
+from models.features.tips import TipIndex
 from pipelines.config import SplitConfig
 from pipelines.split import Windows, time_windows
 
@@ -31,6 +32,7 @@ class Prepared:
         signals: The same signals as a frame (for the baselines and reports).
         state: Feature state fitted on the train window.
         X: Features of every line under ``state``.
+        tips: The tips training was given (the tip features count them), or None.
     """
 
     frame: pd.DataFrame = field(repr=False)
@@ -47,6 +49,7 @@ class Prepared:
     signals: pd.DataFrame = field(repr=False)
     state: FeatureState = field(repr=False)
     X: pd.DataFrame = field(repr=False)
+    tips: TipIndex | None = field(default=None, repr=False)
 
     @property
     def all_inspected(self) -> bool:
@@ -68,32 +71,45 @@ def features(
     fit_rows: np.ndarray | None,
     cache: SignalCache,
     signals: dict[str, Column],
+    tips: TipIndex | None = None,
 ) -> tuple[FeatureState, pd.DataFrame]:
     """Feature state fitted on ``fit_rows`` (every line when None), and every line's features.
 
     The one place training calls the core's ``fit_feature_state`` and ``build_features``;
-    the features come back as the frame LightGBM's training API takes.
+    the features come back as the frame LightGBM's training API takes. With tips, the model
+    gets the tip features, each line's counted with the tips' statuses as of its entry date
+    (leak-free: :mod:`models.features.tips`).
     """
+    with_tips = bool(tips)
     if fit_rows is None:
-        state = fit_feature_state(lines, cache, signals=signals)
+        state = fit_feature_state(lines, cache, signals=signals, tips=with_tips)
     else:
         fit_signals = {c: v[fit_rows] for c, v in signals.items()}
-        state = fit_feature_state(lines.take(fit_rows), cache, signals=fit_signals)
-    return state, model_frame(build_features(lines, state, signals=signals), state)
+        state = fit_feature_state(lines.take(fit_rows), cache, signals=fit_signals, tips=with_tips)
+    X = build_features(
+        lines, state, cache, signals=signals, tips=tips, status_as_of=lines["entry_date"]
+    )
+    return state, model_frame(X, state)
 
 
-def prepare(frame: pd.DataFrame, passthrough: dict[str, str], split: SplitConfig) -> Prepared:
+def prepare(
+    frame: pd.DataFrame,
+    passthrough: dict[str, str],
+    split: SplitConfig,
+    tips: TipIndex | None = None,
+) -> Prepared:
     """Windows, labels, signals and features of lines already in time order.
 
     Party histories and value statistics are fitted on the train window only, so the
-    validation and test windows see nothing of their own months.
+    validation and test windows see nothing of their own months. ``tips``: the tips that
+    give the tip features (None or empty: the model has none).
     """
     w = time_windows(frame["entry_date"], split.test_months, split.valid_months)
     cache = SignalCache()
     lines = Lines.from_frame(frame, passthrough)
     signals = derive_signals(lines, cache)
     train = np.flatnonzero(w.train)
-    state, X = features(lines, train, cache, signals)
+    state, X = features(lines, train, cache, signals, tips)
     inspected = frame["inspected"].fillna(False).to_numpy(dtype=bool)
     return Prepared(
         frame=frame,
@@ -110,4 +126,5 @@ def prepare(frame: pd.DataFrame, passthrough: dict[str, str], split: SplitConfig
         signals=signal_frame(signals),
         state=state,
         X=X,
+        tips=tips,
     )

@@ -39,7 +39,7 @@ def refit_on_all(
     num_threads: int,
 ) -> FinalModel:
     """The chosen recipe fitted on every month, so officers score with the freshest history."""
-    state, X = features(prep.lines, None, prep.cache, prep.signal_columns)
+    state, X = features(prep.lines, None, prep.cache, prep.signal_columns, prep.tips)
     booster = fit_booster(
         X,
         sample(strategy, np.arange(len(prep.frame))),

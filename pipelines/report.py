@@ -12,6 +12,7 @@ import pandas as pd
 from pipelines.evaluate import headline_view, views
 from pipelines.fit import TrainResult
 from pipelines.metrics import reliability, top_mask
+from pipelines.tip_effect import tip_effect, tip_effect_md
 
 
 def _plt():  # type: ignore[no-untyped-def]
@@ -154,9 +155,15 @@ def _md(df: pd.DataFrame) -> str:
     return head + "\n" + "\n".join("| " + " | ".join(r) + " |" for r in fmt)
 
 
-def model_card(result: TrainResult, name: str, extra: dict[str, Any]) -> str:
-    """The model card in Markdown: intended use, data, metrics, limits, breakdowns."""
+def model_card(
+    result: TrainResult, name: str, extra: dict[str, Any], tips: dict[str, Any] | None = None
+) -> str:
+    """The model card in Markdown: intended use, data, metrics, limits, breakdowns, tips.
+
+    ``tips``: :func:`~pipelines.tip_effect.tip_effect` of the result (computed if None).
+    """
     b = result.bundle
+    tips = tip_effect(result) if tips is None else tips
     strat = "\n".join(
         f"| {s} | {m['pr_auc']:.4f} | {m['precision_at_5']:.4f} | {m['best_iteration']:.0f} |"
         for s, m in result.strategy_table.items()
@@ -207,6 +214,9 @@ elevated >= {b.thresholds["elevated"]:.4f} (top 1% and 5% of recent lines).
 ## Breakdown by HS heading
 {_md(sector)}
 
+## Tips: the learned effect
+{tip_effect_md(tips, b.meta.get("tips"))}
+
 ## Limits
 - Labels come from inspections; violations nobody inspected for are invisible, and
   detection is imperfect: precision is a lower bound of true risk among flagged lines.
@@ -227,7 +237,9 @@ def write_reports(result: TrainResult, folder: Path, name: str, extra: dict[str,
     (folder / "reliability.json").write_text(json.dumps(rel, indent=1))
     plot_shap_summary(result, folder / "shap_summary.png")
     feature_importance(result).to_csv(folder / "feature_importance.csv", index=False)
-    (folder / "model_card.md").write_text(model_card(result, name, extra))
+    tips = tip_effect(result)
+    (folder / "tip_effect.json").write_text(json.dumps(tips, indent=1))
+    (folder / "model_card.md").write_text(model_card(result, name, extra, tips))
     holdout = result.test_frame.copy()
     holdout.to_parquet(folder / "holdout.parquet", index=False)
     return folder

@@ -138,8 +138,9 @@ def score_command(
     t0 = time.perf_counter()
     if engine == "spark":
         n = score_spark(
-            bundle, resolved.uri, data, out, mapping, reasons, master, explain_share=explain_share
-        )
+            bundle, resolved.uri, data, out, mapping, reasons, master,
+            explain_share=explain_share, tips=load_tip_index(settings),
+        )  # fmt: skip
     elif engine == "pandas":
         sectors: list[np.ndarray] | None = [] if selection and selection.stratify else None
         n = score_files(

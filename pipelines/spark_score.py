@@ -9,6 +9,9 @@ Nothing is re-implemented for Spark. Each partition runs the contract reader's v
   and each Python worker rebuilds the :class:`Scorer` once, after the worker was forked, and
   keeps it in a module-level holder keyed by the bundle hash (workers are reused, so their
   distinct-value caches stay warm across tasks).
+- Tips travel the same way: the driver reads them once (``flrisk score`` the store's, as the
+  pandas engine does) and broadcasts their records; each worker indexes them once, so each
+  line gets the same ``tip`` reasons and tip features as on the pandas engine.
 - Lines are hash-partitioned by ``entry_id`` and sorted, and each partition is scored in
   batches that never split an entry, so entry-level features (lines per entry) and duplicate
   detection see whole entries.
@@ -16,6 +19,7 @@ Nothing is re-implemented for Spark. Each partition runs the contract reader's v
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -35,6 +39,7 @@ from models.contract.mapping import load_mapping
 from models.contract.reader import parquet_text
 from models.contract.validate import validate_chunk
 from models.features.matrix import FeatureState
+from models.features.tips import TipIndex
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.scorer import Scorer
 from pipelines.score_output import (
@@ -51,6 +56,8 @@ BATCH_LINES = 100_000  # Arrow batch size: big enough to amortise per-batch pand
 
 # Per Python worker process: bundle hash -> Scorer. Filled lazily inside the worker.
 _SCORERS: dict[str, Scorer] = {}
+# Per Python worker process: hash of the tips' records -> their index.
+_TIPS: dict[str, TipIndex] = {}
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,12 @@ class ShippedBundle:
     thresholds: dict[str, float]
     reference_versions: dict[str, str]
     version: str
+    tips_json: str = "[]"  # the tips' records (as the store gives them)
 
     @classmethod
-    def of(cls, bundle: ModelBundle, version: str) -> ShippedBundle:
-        """Text form of a loaded (hash-verified) bundle."""
+    def of(cls, bundle: ModelBundle, version: str, tips: TipIndex | None = None) -> ShippedBundle:
+        """Text form of a loaded (hash-verified) bundle, and of the tips to score with."""
+        records = tips.records if tips is not None else []
         return cls(
             bundle_hash=bundle.bundle_hash,
             model_text=bundle.booster.model_to_string(num_iteration=-1),
@@ -76,7 +85,18 @@ class ShippedBundle:
             thresholds=dict(bundle.thresholds),
             reference_versions=dict(bundle.reference_versions),
             version=version,
+            tips_json=json.dumps(records, ensure_ascii=False, default=str),
         )
+
+    def tips(self) -> TipIndex | None:
+        """This process's index of the shipped tips (None without), built on first use."""
+        if self.tips_json == "[]":
+            return None
+        key = hashlib.sha256(self.tips_json.encode()).hexdigest()
+        index = _TIPS.get(key)
+        if index is None:
+            index = _TIPS[key] = TipIndex.from_tips(json.loads(self.tips_json))
+        return index
 
     def scorer(self) -> Scorer:
         """This process's Scorer for the bundle, built on first use."""
@@ -138,6 +158,7 @@ def _score_batches(
     """Score one partition (sorted by entry) batch by batch, never splitting an entry."""
     cmap = _mapping(mapping_text)
     scorer = shipped.scorer()
+    tips = shipped.tips()
     seen = SeenKeys()
     carry: pa.Table | None = None
     start = 1
@@ -165,7 +186,13 @@ def _score_batches(
         if len(result.bad_rows):
             raise BadRowsError(result.bad_rows, None)
         scored = scores_frame(
-            scorer.score(result.lines, reasons=reasons, explain_share=explain_share, as_json=True)
+            scorer.score(
+                result.lines,
+                reasons=reasons,
+                explain_share=explain_share,
+                as_json=True,
+                tips=tips,
+            )
         )
         yield from pa.Table.from_pandas(
             scored[OUTPUT_COLUMNS], preserve_index=False, schema=OUTPUT_ARROW_SCHEMA
@@ -201,6 +228,7 @@ def score_frame(
     mapping: Path | None = None,
     reasons: int = 3,
     explain_share: float = 1.0,
+    tips: TipIndex | None = None,
 ) -> DataFrame:
     """Scores of a Spark frame of entry lines (lazy: nothing runs until it is written).
 
@@ -211,6 +239,7 @@ def score_frame(
         mapping: Column mapping TOML for a foreign layout.
         reasons: Reasons per explained line.
         explain_share: Share of each batch, riskiest first, that gets reasons.
+        tips: The tips (``tip`` reasons, and the tip features of a model trained with them).
 
     Returns:
         ``entry_id, line_no, risk_score, risk_band, reasons (JSON text), model_version,
@@ -219,7 +248,7 @@ def score_frame(
     spark = lines.sparkSession
     mapping_text = Path(mapping).read_text() if mapping else None
     entry_col = _entry_column(mapping_text)
-    shipped = spark.sparkContext.broadcast(ShippedBundle.of(bundle, version))
+    shipped = spark.sparkContext.broadcast(ShippedBundle.of(bundle, version, tips))
     n_parts = max(spark.sparkContext.defaultParallelism, 1)
     ordered = lines.repartition(n_parts, entry_col).sortWithinPartitions(entry_col)
 
@@ -240,6 +269,7 @@ def score_spark(
     reasons: int,
     master: str,
     explain_share: float = 1.0,
+    tips: TipIndex | None = None,
 ) -> int:
     """Score files on Spark and write partitioned Parquet to the folder ``out``.
 
@@ -254,6 +284,7 @@ def score_spark(
         mapping,
         reasons,
         explain_share,
+        tips,
     )
     scored.write.mode("overwrite").parquet(str(out))
     return int(spark.read.parquet(str(out)).count())

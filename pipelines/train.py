@@ -31,6 +31,7 @@ from pipelines.run_record import (
     run_params,
     version_tags,
 )
+from pipelines.tips_file import read_training_tips
 
 
 def read_training_lines(
@@ -111,16 +112,19 @@ def train_command(
     use_feedback: bool,
     promote_alias: str | None,
     allow_bad_rows: bool,
+    tips: Path | None = None,
 ) -> str:
     """``flrisk train``: returns the registered ``models:/NAME/VERSION``.
 
     With ``promote_alias``, the new version takes that alias only if it passes the training
-    configuration's ``[promotion]`` gate.
+    configuration's ``[promotion]`` gate. Tips (``tips``, a file; with ``use_feedback``, the
+    store's too) give the model its tip features.
     """
     settings = get_settings()
     cfg = load_config(config)
+    tip_index = read_training_tips(settings, tips, use_feedback)
     frame, passthrough = read_training_lines(settings, data, mapping, allow_bad_rows, use_feedback)
-    result = fit(frame, passthrough, cfg, truth, settings.num_threads)
+    result = fit(frame, passthrough, cfg, truth, settings.num_threads, tip_index)
     registered = log_and_register(
         settings, result, cfg, config, data, mapping, name or settings.model_name
     )

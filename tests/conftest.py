@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def sim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A simulated world of 40,000 lines (train.csv, score.csv, truth.csv)."""
+    """A simulated world of 40,000 lines (train.csv, score.csv, truth.csv, tips.csv)."""
     from pipelines.simulate import run
 
     out = tmp_path_factory.mktemp("sim")
@@ -68,6 +68,7 @@ def registered_model(sim_dir: Path, fast_config: Path) -> SimpleNamespace:
         use_feedback=False,
         promote_alias="champion",
         allow_bad_rows=False,
+        tips=sim_dir / "tips.csv",
     )
     score_lines = read_entry_lines(sim_dir / "score.csv").frame
     return SimpleNamespace(

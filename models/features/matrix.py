@@ -21,6 +21,7 @@ from models.features.cache import SignalCache
 from models.features.distinct import combine, factorize, spread
 from models.features.history import PartyHistory, month_index
 from models.features.signals import derive_signals, signal_frame
+from models.features.tips import TipIndex, tip_features
 from models.features.valuestats import (
     GOODS_COLUMNS,
     MEASURES,
@@ -97,6 +98,8 @@ class FeatureState:
     feature_names: list[str]
     categorical_features: list[str]
     format: int = STATE_FORMAT
+    # Whether the model has the tip features (trained with tips: models.features.tips).
+    tips: bool = False
     # Category -> code per categorical feature, built on first use (not part of the state).
     _positions: dict[str, dict[str, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -120,6 +123,7 @@ class FeatureState:
             "passthrough": self.passthrough,
             "feature_names": self.feature_names,
             "categorical_features": self.categorical_features,
+            "tips": self.tips,
         }
 
     @classmethod
@@ -135,6 +139,7 @@ class FeatureState:
             passthrough=data["passthrough"],
             feature_names=data["feature_names"],
             categorical_features=data["categorical_features"],
+            tips=bool(data.get("tips", False)),  # states written before tip features: none
         )
 
 
@@ -184,6 +189,7 @@ def fit_feature_state(
     lines: Lines,
     cache: SignalCache | None = None,
     signals: Mapping[str, Column] | None = None,
+    tips: bool = False,
 ) -> FeatureState:
     """Learn the feature state from labelled training lines.
 
@@ -192,6 +198,8 @@ def fit_feature_state(
             pass-through columns become features too.
         cache: Signal memo to reuse.
         signals: Precomputed :func:`~models.features.signals.derive_signals` of ``lines``.
+        tips: Give the model the tip features (:mod:`models.features.tips`): training was
+            given tips.
 
     Returns:
         The fitted state; ``build_features(lines, state)`` gives the model matrix.
@@ -234,6 +242,7 @@ def fit_feature_state(
         passthrough=passthrough,
         feature_names=[],
         categorical_features=categorical,
+        tips=tips,
     )
     none = np.zeros(0, dtype=np.intp)
     no_signals = {c: v[none] for c, v in signals.items()}
@@ -268,6 +277,8 @@ def build_features(
     cache: SignalCache | None = None,
     signals: Mapping[str, Column] | None = None,
     evidence: dict[str, np.ndarray] | None = None,
+    tips: TipIndex | None = None,
+    status_as_of: Column | None = None,
 ) -> dict[str, np.ndarray]:
     """The model matrix of a batch of lines, with the fitted state.
 
@@ -282,6 +293,10 @@ def build_features(
         evidence: If given, receives what the features were computed against but are not
             features themselves (each measure's typical value, ``<measure>_typical``), for
             the reasons.
+        tips: The tips, for a state with tip features (None: no tip names any line).
+        status_as_of: Per line, the day the tips' statuses are taken on the eve of
+            (training: the entry dates, so no line sees its own outcome); None: as they are
+            now (serving). See :func:`~models.features.tips.tip_features`.
 
     Returns:
         Feature name -> array, in ``state.feature_names`` order; categorical features are
@@ -312,5 +327,7 @@ def build_features(
     keys = _history_keys(lines, signals, high_card)
     for name, hist in state.histories.items():
         X.update(hist.features(keys[name], months, state.prior_rate))
+    if state.tips:
+        X.update(tip_features(lines, tips, cache or SignalCache(), status_as_of))
     names = state.feature_names or list(X)
     return {c: X[c] for c in names}

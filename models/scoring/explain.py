@@ -28,9 +28,11 @@ __all__ = [
     "NOTE",
     "PRESUMES",
     "RAISES",
+    "TIP_GROUP",
     "Row",
     "feature_groups",
     "group_contributions",
+    "group_totals",
     "reasons_for",
 ]
 
@@ -69,7 +71,12 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("shipper_role", ("shipper_ne_mfr", "shipper_trader", "shipper_ctry_ne_mfr")),
     ("missing_data", ("n_missing",)),
     ("entry_shape", ("lines_in_entry",)),
+    ("tip", ("tip_",)),
 )
+# Groups said elsewhere, not by ``reasons_for``: the tip counts' contribution is carried by
+# the line's ``tip`` reasons, one per tip (``models/scoring/tip_reasons.py``).
+TIP_GROUP = "tip"
+SAID_ELSEWHERE = frozenset({TIP_GROUP})
 
 
 HIST_SUFFIXES = (
@@ -108,6 +115,16 @@ def group_contributions(contrib: np.ndarray, feature_names: list[str]) -> pd.Dat
     """Sum per-feature SHAP values (without the bias column) into reason groups."""
     labels, values = _group_sums(contrib, feature_names)
     return pd.DataFrame(values, columns=pd.Index(labels, dtype=object))
+
+
+def group_totals(contrib: np.ndarray, feature_names: list[str]) -> np.ndarray:
+    """Per line, the sum of absolute group contributions: what ``reasons_for``'s shares divide.
+
+    Args:
+        contrib: ``pred_contrib`` rows (lines x features+1), log-odds.
+        feature_names: Model feature names, in column order.
+    """
+    return np.abs(_group_sums(contrib, feature_names)[1]).sum(axis=1)  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=8)
@@ -198,8 +215,14 @@ class _RowView:
         return default if col is None else col[self._i]
 
 
+def _unsaid(line: Row, up: bool) -> Said | None:
+    return None
+
+
 def _maker(code: str) -> Sentence:
     """The sentence maker of a reason group (a pass-through column's: ``field_sentence``)."""
+    if code in SAID_ELSEWHERE:
+        return _unsaid
     maker = SENTENCES.get(code)
     if maker is not None:
         return maker

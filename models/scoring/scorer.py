@@ -241,6 +241,7 @@ class Scorer:
         observe: bool = False,
         tips: TipIndex | None = None,
         reference: ReferenceSnapshot | None = None,
+        tip_status_as_of: Column | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -255,9 +256,12 @@ class Scorer:
             observe: Keep what gives each line's drift bins (``Scores.drift_bins``), when
                 the model has a drift reference.
             tips: Tips that count as evidence: every line a tip names gets a ``tip``
-                reason (explained or not), when ``reasons`` is above 0.
+                reason (explained or not), when ``reasons`` is above 0; and the tip
+                features of a model trained with them (statuses as they are now).
             reference: The reference snapshot to match against; default: what
                 ``reference_source`` gives, else the one the scorer last used.
+            tip_status_as_of: Per line, the day the tips' statuses are taken on the eve of
+                (evaluating past lines: their entry dates, as training counts them).
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
@@ -267,7 +271,10 @@ class Scorer:
         cache = self._cache_for(reference)
         signals = derive_signals(lines, cache)
         evidence: dict[str, np.ndarray] = {}
-        X = build_features(lines, state, signals=signals, evidence=evidence)
+        X = build_features(
+            lines, state, cache, signals=signals, evidence=evidence, tips=tips,
+            status_as_of=tip_status_as_of,
+        )  # fmt: skip
         data = self._matrix(X, n_lines)
         threads = self._threads(n_lines)
         margin = (
@@ -279,6 +286,7 @@ class Scorer:
         presumption = presumptions(signals, lines["entry_date"])
         explained = np.full(n_lines, NO_REASONS if as_json else None, dtype=object)
         n = n_lines if explain_share >= 1 else int(np.ceil(explain_share * n_lines))
+        shap: tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]] | None = None  # tip reasons
         # A share of 0 explains no line (LightGBM fails on an empty matrix); tips still count.
         if reasons > 0 and n:
             # The lines explained are those ranked first, presumed ones before all others.
@@ -287,6 +295,7 @@ class Scorer:
             contrib = self.bundle.booster.predict(
                 sub, pred_contrib=True, num_threads=self._threads(len(idx))
             )
+            shap = (idx, np.asarray(contrib), X)
             context = self._context(lines, X, signals, evidence, idx)
             for i, items in zip(
                 idx,
@@ -295,7 +304,7 @@ class Scorer:
             ):
                 explained[i] = _REASONS_TEXT(items) if as_json else items
         if reasons > 0 and tips:
-            for i, extra in tip_reasons(lines, tips, cache).items():
+            for i, extra in tip_reasons(lines, tips, cache, explained=shap).items():
                 explained[i] = merge_reasons(explained[i], extra, as_json)
         for i, partner in partner_reasons(lines, cache.reference).items():
             # Evidence, never a presumption: after a presumption's legal basis.

@@ -9,25 +9,27 @@ manufacturer or a shipper names a supplier: it is evidence on lines where that p
 manufactures or ships. Dismissed tips and tips linked as duplicates of an earlier one are
 not evidence (a duplicate is counted as a further report of its original).
 
-The reason is evidence beside the model's: it is said on every line it concerns, whether
-or not the line was explained, and carries no contribution of its own (``contribution`` and
-``share`` 0) unless a model trained with the tip counts weighs it.
+The reason is said on every line it concerns, whether or not the line was explained. On an
+explained line scored by a model trained with the tip features
+(:mod:`models.features.tips`), the line's tip reasons carry the model's contribution of
+those features, shared equally; otherwise ``contribution`` and ``share`` are 0. The
+matching of tips to lines is :mod:`models.features.tips`', shared with the features.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from models.contract.batch import Lines
 from models.features.cache import SignalCache
-from models.features.distinct import factorize
-from models.features.parties import party_keys
-from models.reference.entities import normalize_name
+from models.features.tips import TipFact, TipIndex, name_key, party_hits
+from models.scoring.explain import TIP_GROUP, group_totals
+
+__all__ = ["SOURCES", "TipFact", "TipIndex", "merge_reasons", "name_key", "tip_reasons"]
 
 # Who a source is, in a sentence.
 SOURCES = {
@@ -36,99 +38,7 @@ SOURCES = {
     "partner_agency": "a partner agency",
     "anonymous": "an anonymous source",
 }
-SUPPLIER_ROLES = ("manufacturer", "shipper")
-# The line's columns a party of each kind is declared in: (role said, name column, ID column).
-_LINE_PARTIES = (
-    ("manufacturer", "manufacturer_name", "manufacturer_id"),
-    ("shipper", "shipper_name", None),
-    ("importer", "importer_name", "importer_id"),
-)
 MAX_TIP_REASONS = 3  # per line, the most recent first
-
-
-@dataclass(frozen=True)
-class TipFact:
-    """What a line's reason says of one tip naming one party.
-
-    Attributes:
-        tip_id: The tip.
-        received: Its received date (ISO ``YYYY-MM-DD``).
-        source_type: ``ngo``, ``public``, ``partner_agency`` or ``anonymous``.
-        status: ``new`` or ``corroborated``.
-        kind: ``supplier`` (a manufacturer or shipper) or ``importer``.
-        party: The party's name as the tip gave it.
-        reports: The tip and the later tips linked to it as duplicates.
-    """
-
-    tip_id: int
-    received: str
-    source_type: str
-    status: str
-    kind: str
-    party: str
-    reports: int
-
-
-@dataclass
-class TipIndex:
-    """Active tips by the party keys they name: ``(kind, "N:" + normalised name)`` or ID."""
-
-    by_name: dict[tuple[str, str], list[TipFact]] = field(default_factory=dict)
-    by_id: dict[tuple[str, str], list[TipFact]] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.by_name or self.by_id)
-
-    @classmethod
-    def from_tips(cls, tips: Iterable[Mapping[str, Any]]) -> TipIndex:
-        """The index of the tips that count as evidence.
-
-        Args:
-            tips: Tips as the store gives them (``status``, ``duplicate_of``, ``parties``...).
-        """
-        tips = list(tips)
-        reports: dict[int, int] = {}
-        for t in tips:
-            if t.get("duplicate_of") is not None and t["status"] != "dismissed":
-                reports[int(t["duplicate_of"])] = reports.get(int(t["duplicate_of"]), 0) + 1
-        out = cls()
-        for t in tips:
-            if t["status"] == "dismissed" or t.get("duplicate_of") is not None:
-                continue
-            for p in t["parties"]:
-                kind = "supplier" if p["role"] in SUPPLIER_ROLES else "importer"
-                fact = TipFact(
-                    int(t["id"]), str(t["received_date"]), str(t["source_type"]),
-                    str(t["status"]), kind, str(p.get("name") or p.get("party_id") or ""),
-                    1 + reports.get(int(t["id"]), 0),
-                )  # fmt: skip
-                # The store keeps the normalised name: no need to normalise it again.
-                norm = p.get("name_key")
-                key = "N:" + norm if norm else name_key(p.get("name") or "")
-                if key:
-                    out.by_name.setdefault((kind, key), []).append(fact)
-                if p.get("party_id"):
-                    out.by_id.setdefault((kind, str(p["party_id"]).strip()), []).append(fact)
-        return out
-
-
-def name_key(name: str) -> str | None:
-    """A party's key by name, as the line's party keys have it (``N:`` + normalised)."""
-    norm = normalize_name(name) if name else ""
-    return "N:" + norm if norm else None
-
-
-def _hits(
-    col: Any, keys: Mapping[tuple[str, str], list[TipFact]], kind: str
-) -> list[tuple[np.ndarray, list[TipFact]]]:
-    """For each party key of ``col`` that tips name: the lines holding it and its tips."""
-    codes, uniq = factorize(col)
-    out = []
-    for j, value in enumerate(uniq.tolist()):
-        facts = keys.get((kind, str(value)))
-        if facts:
-            out.append((np.flatnonzero(codes == j), facts))
-    return out
 
 
 def sentence(fact: TipFact, role: str) -> str:
@@ -142,39 +52,73 @@ def sentence(fact: TipFact, role: str) -> str:
 
 
 def tip_reasons(
-    lines: Lines, index: TipIndex, cache: SignalCache
+    lines: Lines,
+    index: TipIndex,
+    cache: SignalCache,
+    explained: tuple[np.ndarray, np.ndarray, Mapping[str, np.ndarray]] | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """The ``tip`` reasons of each line a tip names, by line position.
 
-    A tip counts for lines entered on or after the day it was received.
+    A tip counts for lines entered on or after the day it was received; a dismissed tip
+    gives none.
+
+    Args:
+        lines: The lines.
+        index: The tips.
+        cache: Signal memo (normalised names).
+        explained: The explained lines' positions, their ``pred_contrib`` rows and every
+            line's features (in the model's order): each such line's tip reasons share
+            equally the contribution (log-odds) of the tip counts the line has, and its
+            share, so that they add up to it. A count of 0 is no evidence (it falls in the
+            part of the score no reason explains). Other lines' tip reasons carry 0.
     """
     if not index or not len(lines):
         return {}
     found: dict[int, dict[int, tuple[TipFact, str]]] = {}
     dates = np.asarray(lines["entry_date"]).astype("datetime64[D]")
-    for role, name_col, id_col in _LINE_PARTIES:
-        kind = "importer" if role == "importer" else "supplier"
-        groups = []
-        if name_col in lines:
-            groups += _hits(party_keys(None, lines[name_col], cache), index.by_name, kind)
-        if id_col is not None and id_col in lines:
-            groups += _hits(lines[id_col], index.by_id, kind)
-        for rows, facts in groups:
-            for fact in facts:
-                later = rows[dates[rows] >= np.datetime64(fact.received, "D")]
-                for i in later.tolist():
-                    found.setdefault(i, {}).setdefault(fact.tip_id, (fact, role))
+    for role, rows, facts in party_hits(lines, index, cache):
+        for fact in facts:
+            if fact.status == "dismissed":
+                continue
+            later = rows[dates[rows] >= np.datetime64(fact.received, "D")]
+            for i in later.tolist():
+                found.setdefault(i, {}).setdefault(fact.tip_id, (fact, role))
+    weights = _weights(explained, found) if explained is not None else {}
     out: dict[int, list[dict[str, Any]]] = {}
     for i, by_tip in found.items():
         chosen = sorted(by_tip.values(), key=lambda fr: (fr[0].received, fr[0].tip_id))
-        out[i] = [_reason(f, role) for f, role in reversed(chosen[-MAX_TIP_REASONS:])]
+        shown = list(reversed(chosen[-MAX_TIP_REASONS:]))
+        c, share = weights.get(i, (0.0, 0.0))
+        k = len(shown)
+        out[i] = [_reason(f, role, c / k, share / k) for f, role in shown]
     return out
 
 
-def _reason(fact: TipFact, role: str) -> dict[str, Any]:
+def _weights(
+    explained: tuple[np.ndarray, np.ndarray, Mapping[str, np.ndarray]], named: Mapping[int, Any]
+) -> dict[int, tuple[float, float]]:
+    """The tip counts' contribution and share of each explained line a tip names."""
+    idx, contrib, X = explained
+    names = list(X)
+    cols = [j for j, f in enumerate(names) if f.startswith(TIP_GROUP + "_")]
+    if not cols:
+        return {}
+    at = np.flatnonzero(np.isin(idx, np.fromiter(named, dtype=np.int64, count=len(named))))
+    if not len(at):
+        return {}
+    rows, lines = contrib[at], idx[at]
+    counted = np.column_stack([np.asarray(X[names[j]])[lines] > 0 for j in cols])
+    c = (rows[:, cols] * counted).sum(axis=1)
+    total = group_totals(rows, names)
+    share = np.divide(c, total, out=np.zeros_like(c), where=total > 0)
+    return {int(i): (float(x), float(y)) for i, x, y in zip(lines, c, share, strict=True)}
+
+
+def _reason(fact: TipFact, role: str, c: float, share: float) -> dict[str, Any]:
     return {
         "code": "tip",
-        "direction": "raises",
+        # The model's direction when it weighs tips (a negative weight is said, not hidden).
+        "direction": "lowers" if c < 0 else "raises",
         "text": sentence(fact, role),
         "evidence": {
             "tip_id": fact.tip_id,
@@ -185,8 +129,8 @@ def _reason(fact: TipFact, role: str) -> dict[str, Any]:
             "party": fact.party,
             "reports": fact.reports,
         },
-        "contribution": 0.0,
-        "share": 0.0,
+        "contribution": round(c, 4),
+        "share": round(share, 4),
     }
 
 

@@ -2,7 +2,8 @@
 
 ``run`` writes ``train.csv`` (labelled history), ``score.csv`` (the last months, no
 labels), ``truth.csv`` (every line's true violation and mechanism), ``actors.csv`` (the
-simulated manufacturers), ``summary.json`` and, with ``bad_rows``, ``defects.csv``.
+simulated manufacturers), ``tips.csv`` (dated allegations naming them, for ``flrisk train
+--tips``), ``summary.json`` and, with ``bad_rows``, ``defects.csv``.
 """
 
 from __future__ import annotations

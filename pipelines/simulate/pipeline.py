@@ -1,4 +1,9 @@
-"""The simulation steps in order: world, lines, spellings, truth, goods, inspections, files."""
+"""The simulation steps in order: world, lines, spellings, truth, goods, inspections, files.
+
+The tips (``tips.csv``) are drawn from a generator of their own, after the inspections: the
+lines and truth of a seed do not depend on them; the labels gain the exams that corroborated
+allegations led to.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from pipelines.simulate.goods import line_goods
 from pipelines.simulate.inspections import REASONS, inspect
 from pipelines.simulate.makers import KINDS
 from pipelines.simulate.scenario import Scenario, load_scenario
+from pipelines.simulate.tips import simulate_tips
 from pipelines.simulate.writer import (
     CONTRACT_COLUMNS,
     TRUTH_COLUMNS,
@@ -75,6 +81,7 @@ def simulate(
         df[col] = goods[col].to_numpy()
     step("goods")
     reason, found = inspect(rng, sc, df, mech, violation)
+    tips, reason, found = simulate_tips(seed, sc, df, world.makers, violation, mech, reason, found)
     step("inspections")
 
     out.mkdir(parents=True, exist_ok=True)
@@ -103,6 +110,7 @@ def simulate(
     if bad_rows > 0:
         write_csv(defects, out / "defects.csv")
     write_csv(_actors_table(world.makers, sc.time.start), out / "actors.csv")
+    write_csv(tips, out / "tips.csv")
     step("write")
     bar.close()
     return _summary(sc, seed, df, mech, violation, reason, found, is_train, len(defects))

@@ -120,6 +120,25 @@ class InspectionsConfig:
 
 
 @dataclass(frozen=True)
+class TipsConfig:
+    """Allegations (``tips.csv``): whom they name, who sends them, how triage ends."""
+
+    violator_share: float
+    violator_rate: float
+    false_per_true: float
+    corroborated_true: float
+    dismissed_true: float
+    corroborated_false: float
+    dismissed_false: float
+    triage_days: int
+    importer_share: float
+    duplicate_share: float
+    party_id_share: float
+    follow_up: float
+    sources: dict[str, float]
+
+
+@dataclass(frozen=True)
 class DefectsConfig:
     """Relative frequency of each injected defect kind."""
 
@@ -135,6 +154,7 @@ class Scenario:
     entries: EntriesConfig
     exposure: ExposureConfig
     inspections: InspectionsConfig
+    tips: TipsConfig
     defects: DefectsConfig
 
     @property
@@ -200,6 +220,16 @@ _UNIT_KEYS = {
     "other_targeting",
     "tip_given_violation",
     "false_tip_rate",
+    "violator_share",
+    "violator_rate",
+    "corroborated_true",
+    "dismissed_true",
+    "corroborated_false",
+    "dismissed_false",
+    "importer_share",
+    "duplicate_share",
+    "party_id_share",
+    "follow_up",
 }
 
 
@@ -256,6 +286,7 @@ def load_scenario(path: Path | None = None) -> Scenario:
         entries=_build(EntriesConfig, raw["entries"], "entries."),
         exposure=_build(ExposureConfig, raw["exposure"], "exposure."),
         inspections=_build(InspectionsConfig, raw["inspections"], "inspections."),
+        tips=_build(TipsConfig, raw["tips"], "tips."),
         defects=_build(DefectsConfig, raw["defects"], "defects."),
     )
     _check(sc)
@@ -288,6 +319,14 @@ def _check(sc: Scenario) -> None:
             raise ScenarioError(f"{table}: missing {sorted(missing)}")
         if name != "price_factor" and any(v > 1 for v in values.values()):
             raise ScenarioError(f"{table}: probabilities must be in [0, 1]")
+    if sc.tips.corroborated_true + sc.tips.dismissed_true > 1:
+        raise ScenarioError("tips.corroborated_true + dismissed_true must be <= 1")
+    if sc.tips.corroborated_false + sc.tips.dismissed_false > 1:
+        raise ScenarioError("tips.corroborated_false + dismissed_false must be <= 1")
+    if set(sc.tips.sources) != {"ngo", "public", "partner_agency", "anonymous"}:
+        raise ScenarioError("tips.sources: give ngo, public, partner_agency and anonymous")
+    if sum(sc.tips.sources.values()) <= 0:
+        raise ScenarioError("tips.sources must not all be zero")
     if set(sc.defects.kinds) - set(DEFECT_KINDS):
         raise ScenarioError(f"defects.kinds: known kinds are {DEFECT_KINDS}")
     if sum(sc.defects.kinds.values()) <= 0:

@@ -137,13 +137,15 @@ def build_worklist(
     source: str,
     request_id: str,
     bad_rows_total: int | None = None,
+    tips: TipIndex | None = None,
 ) -> Worklist:
     """Score a day's lines, rank its entries and keep it under a new id.
 
     One summary audit row (``workbench_upload``) is written before anything is shown; the
     per-line rows (``workbench_score``, with each input, as the API writes them) follow on
     the audit thread so a 50,000-line day shows its first page within seconds. Recording an
-    outcome waits for them, so feedback always finds its scored input.
+    outcome waits for them, so feedback always finds its scored input. ``tips``: the tips
+    now (their reasons, and the tip features of a model trained with them).
 
     Raises:
         AuditUnavailableError: The summary row could not be written (nothing is shown).
@@ -152,7 +154,7 @@ def build_worklist(
     total_bad = len(bad_rows) if bad_rows_total is None else bad_rows_total
     frame = frame.reset_index(drop=True)
     share = min(1.0, EXPLAIN_FIRST / max(1, len(frame)))
-    scored, bins = _scores(model, frame, 3, share, observe=state.drift is not None)
+    scored, bins = _scores(model, frame, 3, share, observe=state.drift is not None, tips=tips)
     latency = (time.perf_counter() - t0) * 1000.0
     entries = entries_table(frame, scored)
     audit_event(
@@ -211,15 +213,17 @@ def _audit_and_note(state: WorkbenchState, wl: Worklist, *args: Any) -> int:
     return n
 
 
-def ensure_reasons(wl: Worklist, entry_ids: list[str], k: int = 3) -> None:
-    """Compute and cache the top ``k`` reasons of every line of these entries."""
+def ensure_reasons(
+    wl: Worklist, entry_ids: list[str], k: int = 3, tips: TipIndex | None = None
+) -> None:
+    """Compute and cache the top ``k`` reasons of every line of these entries (``tips`` now)."""
     with wl.lock:
         todo = [e for e in entry_ids if not _cached(wl, e)]
         if not todo:
             return
         mask = wl.scored["entry_id"].astype(str).isin(todo).to_numpy()
         sub = wl.lines[mask].reset_index(drop=True)
-        out = _score(wl.model, sub, k)
+        out = _score(wl.model, sub, k, tips=tips)
         for e, n, r in zip(out["entry_id"], out["line_no"], out["reasons"], strict=True):
             wl.reasons[(str(e), int(n))] = plain(r)
 

@@ -70,13 +70,15 @@ def test_the_evidence_is_read_again_when_a_tip_changes(store: AuditStore, tmp_pa
     assert not book.index()
     tip = _file(store)
     assert [f.tip_id for fs in book.index().by_name.values() for f in fs] == [tip["id"]]
+    assert book.index().live
     # Another process (another store object on the same file) dismisses it.
     other = AuditStore(store.url)
     triage_tip(other, tip["id"], "dismissed", "hoax", key_id="k", request_id="r")
-    assert not book.index()
+    # Still indexed (training counts it for lines entered before its dismissal), no evidence.
+    assert not book.index().live
     # Batch scoring reads the store once, and none at all when there is no store.
     settings = Settings(data_dir=tmp_path, audit_url=store.url)
-    assert not load_tip_index(settings)
+    assert not load_tip_index(settings).live
     _file(store, country="VN", goods=[])
     assert load_tip_index(settings)
     assert not load_tip_index(Settings(data_dir=tmp_path / "none"))

@@ -115,3 +115,37 @@ def test_spark_udf_equals_pandas(
     assert len(got) == SPARK_LINES
     assert got["risk_score"].tolist() == want["risk_score"].tolist()
     assert got["risk_band"].tolist() == want["risk_band"].tolist()
+
+
+def test_spark_engine_gives_the_same_tip_reasons_and_features(
+    spark: Any, registered_model: SimpleNamespace, lines_file: Path
+) -> None:
+    from models.scoring.lookup import fetch_bundle, resolve
+    from models.scoring.scorer import Scorer
+    from models.scoring.tip_reasons import TipIndex
+    from pipelines.score import score_files
+    from pipelines.spark_score import read_lines, score_frame
+
+    settings = registered_model.settings
+    resolved = resolve("models:/flrisk@champion", settings)
+    bundle = fetch_bundle(resolved, settings)
+    makers = pd.read_parquet(lines_file)["manufacturer_name"].dropna().value_counts().index
+    statuses = ("corroborated", "new", "dismissed")
+    tips = TipIndex.from_tips(
+        {"id": i + 1, "received_date": "2020-01-02", "source_type": "ngo", "status": status,
+         "duplicate_of": None, f"{status}_at": "2020-02-01",
+         "parties": [{"role": "manufacturer", "name": str(name)}]}
+        for i, (name, status) in enumerate(zip(makers[:3], statuses, strict=True))
+    )  # fmt: skip
+    want_path = lines_file.with_name("pandas_tip_scores.parquet")
+    scorer = Scorer(bundle, version=resolved.uri)
+    score_files(scorer, [lines_file], want_path, None, 3, 1.0, False, tips=tips)
+    out = lines_file.with_name("spark_tip_scores")
+    score_frame(
+        read_lines(spark, [lines_file]), bundle, resolved.uri, reasons=3, tips=tips
+    ).write.mode("overwrite").parquet(str(out))
+    got, want = _keyed(pd.read_parquet(out)), _keyed(pd.read_parquet(want_path))
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    said = [r for text in got["reasons"] for r in json.loads(text) if r["code"] == "tip"]
+    assert {r["evidence"]["status"] for r in said} == {"corroborated", "new"}  # not dismissed
+    assert any(r["contribution"] != 0 for r in said)

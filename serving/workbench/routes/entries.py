@@ -53,11 +53,14 @@ def wait_audited(wb: WorkbenchState, wl: Worklist, timeout: float = AUDIT_WAIT_S
 
 def _illustrate(line: dict[str, Any], cal: Calibration) -> None:
     """Add a line's waterfall, evidence by reason, highlighted addresses, value chart."""
-    # Tips are evidence beside the model's contributions: listed apart, not a bar.
+    # Tips are listed apart, above the evidence; what the model weighs them at (a model
+    # trained with tips) is one "tip" bar, so the bars still add up to the score.
     line["tips"] = [r for r in line["reasons"] if r["code"] == "tip"]
     weighed = [r for r in line["reasons"] if r["code"] != "tip"]
+    tip_weight = sum(float(r["contribution"]) for r in line["tips"])
+    bars = [*weighed, {"code": "tip", "contribution": tip_weight}] if tip_weight else weighed
     line["chart"] = waterfall_svg(
-        line["base"], steps_for(weighed, line["rest"]), cal.a, cal.b,
+        line["base"], steps_for(bars, line["rest"]), cal.a, cal.b,
         f"How the evidence moves line {line['line_no']} from the baseline to its score",
     )  # fmt: skip
     line["evidence"] = {r["code"]: r for r in line["reasons"]}

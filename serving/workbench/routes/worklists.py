@@ -23,6 +23,7 @@ from models.reference.names import country_name, hs_chapter_name, port_name
 from models.selection import DEFAULT_EXPLORE, seed_of
 from serving.deps import HolderDep, InstrumentsDep, SettingsDep, StoreDep, new_request_id
 from serving.parties import entry_statuses
+from serving.tips import tip_index
 from serving.uploads import UploadRefusedError, read_upload, report_rows
 from serving.workbench.deps import FormDep, ScoreSession, WorkbenchDep, WorklistDep
 from serving.workbench.exploration import keep_picks
@@ -83,7 +84,7 @@ async def upload(
             wb, model=model, store=store, instruments=instruments, frame=read.frame,
             n_read=read.n_read, bad_rows=read.bad_rows, key_id=session.key_id,
             source=file.filename or "upload", request_id=new_request_id(),
-            bad_rows_total=read.bad_rows_total,
+            bad_rows_total=read.bad_rows_total, tips=tip_index(request.app.state),
         )
     )  # fmt: skip
     return RedirectResponse(f"/worklists/{wl.id}", status.HTTP_303_SEE_OTHER)
@@ -91,8 +92,8 @@ async def upload(
 
 @router.post("/worklists/demo")
 async def demo_day(
-    session: ScoreSession, form: FormDep, wb: WorkbenchDep, holder: HolderDep, store: StoreDep,
-    instruments: InstrumentsDep, settings: SettingsDep,
+    request: Request, session: ScoreSession, form: FormDep, wb: WorkbenchDep, holder: HolderDep,
+    store: StoreDep, instruments: InstrumentsDep, settings: SettingsDep,
 ) -> Response:  # fmt: skip
     """Score one date of the preloaded demo data (reused if already scored)."""
     date = str(form.get("date") or "")
@@ -108,7 +109,7 @@ async def demo_day(
             lambda: build_worklist(
                 wb, model=model, store=store, instruments=instruments, frame=frame,
                 n_read=len(frame), bad_rows=pd.DataFrame(), key_id=session.key_id,
-                source=source, request_id=new_request_id(),
+                source=source, request_id=new_request_id(), tips=tip_index(request.app.state),
             )
         )  # fmt: skip
     return RedirectResponse(f"/worklists/{wl.id}", status.HTTP_303_SEE_OTHER)
@@ -189,7 +190,7 @@ async def worklist(
     await _keep(store, wl, ordered, cap, args, session.key_id)
     page = page_of(ordered, args["page"], args["size"])
     ids = [str(e) for e in page.rows["entry_id"]]
-    await run_in_threadpool(ensure_reasons, wl, ids)
+    await run_in_threadpool(ensure_reasons, wl, ids, 3, tip_index(request.app.state))
     statuses = await run_in_threadpool(entry_statuses, store, ids)
     audit_error = await run_in_threadpool(wb.worklists.audit_error, wl)
     rows = [
@@ -228,9 +229,11 @@ async def export(
     ordered, cap = _select(wl, args)
     await _keep(store, wl, ordered, cap, args, session.key_id)
 
+    tips = tip_index(request.app.state)
+
     def build() -> str:
         within = ordered[ordered["selection"] != ""].head(MAX_EXPORT_REASONS)
-        ensure_reasons(wl, [str(e) for e in within["entry_id"]])
+        ensure_reasons(wl, [str(e) for e in within["entry_id"]], tips=tips)
         out = ordered.copy()
         out["top_reason"] = [
             (top_reason(wl, str(e), int(n)) or {}).get("text", "") if k else ""
