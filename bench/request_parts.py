@@ -35,6 +35,7 @@ from typing import Any
 
 from _common import RESULTS, isolate, registered_champion, simulated
 
+TREESHAP = "TreeSHAP"  # LightGBM's pred_contrib, or the scorer's tables
 # (part, "module:object.attribute"): the function whose time is the part's. A name missing
 # from the code (it moved) is reported, not silently skipped.
 PARTS: tuple[tuple[str, str], ...] = (
@@ -58,8 +59,8 @@ OPTIONAL_PARTS: tuple[tuple[str, str], ...] = (
     ("JSON encoding", "serving.api.routes.score:compact"),
     ("reason texts", "models.scoring.scorer:reason_texts"),
     ("request lines as dicts", "serving.api.routes.score:request_inputs"),
+    (TREESHAP, "models.scoring.scorer:Scorer.contributions"),
 )
-TREESHAP = "TreeSHAP (pred_contrib)"
 
 
 def _resolve(spec: str) -> tuple[Any, str] | None:
