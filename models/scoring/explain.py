@@ -198,59 +198,6 @@ class _RowView:
         return default if col is None else col[self._i]
 
 
-class _Reads:
-    """A row that notes the names a sentence maker reads (see :class:`_Memo`)."""
-
-    __slots__ = ("keys", "line")
-
-    def __init__(self, line: Row) -> None:
-        self.line, self.keys = line, list[str]()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.keys.append(key)
-        return self.line.get(key, default)
-
-
-class _Memo:
-    """One sentence maker's sentences in a batch, by the values it read.
-
-    A maker is a function of the values it reads: a line whose values of the names another
-    line's sentence read are those values takes the same branches, reads the same names and
-    gets the same sentence. Lines share parties, goods and routes, so most sentences of a
-    batch are found here. The evidence is copied per line (a dict of its own).
-    """
-
-    __slots__ = ("_found", "_maker")
-
-    def __init__(self, maker: Sentence) -> None:
-        self._maker = maker
-        # per direction: the names one call read -> their values -> the sentence
-        self._found: dict[tuple[bool, tuple[str, ...]], dict[tuple[Any, ...], Said | None]] = {}
-
-    def __call__(self, line: Row, up: bool) -> Said | None:
-        for (way, keys), said_by in self._found.items():
-            if way is not up:
-                continue
-            try:
-                said = said_by.get(tuple([line.get(k) for k in keys]), _MISS)
-            except TypeError:  # a value that cannot be a key (a list): no memo
-                return self._maker(line, up)
-            if said is not _MISS:
-                return None if said is None else (said[0], dict(said[1]))
-        reads = _Reads(line)
-        said = self._maker(reads, up)
-        keys = tuple(dict.fromkeys(reads.keys))
-        try:
-            values = tuple([line.get(k) for k in keys])
-            self._found.setdefault((up, keys), {})[values] = said
-        except TypeError:
-            pass
-        return None if said is None else (said[0], dict(said[1]))
-
-
-_MISS: Any = object()
-
-
 def _maker(code: str) -> Sentence:
     """The sentence maker of a reason group (a pass-through column's: ``field_sentence``)."""
     maker = SENTENCES.get(code)
@@ -299,7 +246,7 @@ def reasons_for(
     up = np.argsort(values, axis=1, kind="stable")
     out: list[list[dict[str, Any]]] = []
     columns = _ColumnView(context)
-    makers = [_Memo(_maker(code)) for code in labels]
+    makers = [_maker(code) for code in labels]
     # Python floats from here on: NumPy scalars make every round() and division slower.
     for i, (row, tot) in enumerate(zip(values.tolist(), total.tolist(), strict=True)):
         line = columns.row(i)

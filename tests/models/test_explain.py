@@ -121,37 +121,3 @@ def test_a_group_without_evidence_in_the_line_is_no_reason():
     }
     [reasons] = reasons_for(contrib, names, ctx, k=3)
     assert [(r["code"], r["text"]) for r in reasons] == [("field:x_b", "Field x_b = B7.")]
-
-
-def test_sentences_found_by_the_values_read_equal_the_makers_own() -> None:
-    """The batch's memo of sentences (explain._Memo) gives what the maker gives, per line."""
-    from models.scoring.explain import _Memo
-
-    calls = []
-
-    def maker(line, up):  # reads "b" only when "a" is 1
-        calls.append(1)
-        a = line.get("a")
-        if a == 1:
-            return f"a is one, b is {line.get('b')}", {"b": line.get("b"), "up": up}
-        return None if up else (f"a is {a}", {"a": a})
-
-    class Line(dict):
-        def get(self, key, default=None):
-            return super().get(key, default)
-
-    rows = [Line(a=1, b=2), Line(a=1, b=3), Line(a=2, b=9), Line(a=2, b=10), Line(a=1, b=2),
-            Line(a=[1], b=2)]  # fmt: skip
-    memo = _Memo(maker)
-    for up in (True, False, True):
-        for row in rows:
-            got = memo(row, up)
-            assert got == maker(row, up)
-            if got is not None:
-                assert got[1] is not memo(row, up)[1]  # each line's evidence is its own
-    # Lines with the values already read are not re-written: (1, 2) and (2, 9)/(2, 10)
-    # share their sentences.
-    calls.clear()
-    memo(Line(a=1, b=2), True)
-    memo(Line(a=2, b=11), False)
-    assert calls == []
