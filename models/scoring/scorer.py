@@ -28,6 +28,7 @@ from models.scoring.partner import partner_reasons
 from models.scoring.presumption import presumed_first, presumptions
 from models.scoring.psi import DriftReference
 from models.scoring.tip_reasons import TipIndex, merge_reasons, tip_reasons
+from models.scoring.treeshap import TreeShap
 
 NO_REASONS = "[]"
 # What files store per explained line (json.dumps(items, ensure_ascii=False)); one encoder,
@@ -179,6 +180,8 @@ class Scorer:
     _labels: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
     _baseline: float | None = field(default=None, init=False, repr=False)
+    _shap: TreeShap | None = field(default=None, init=False, repr=False)
+    _shap_built: bool = field(default=False, init=False, repr=False)
 
     def baseline(self) -> float:
         """The model's expected log-odds before any evidence (TreeSHAP's bias term).
@@ -191,6 +194,31 @@ class Scorer:
             contrib = self.bundle.booster.predict(row, pred_contrib=True, num_threads=1)
             self._baseline = float(np.asarray(contrib)[0, -1])
         return self._baseline
+
+    def tree_shap(self) -> TreeShap | None:
+        """The booster's precomputed TreeSHAP (:mod:`models.scoring.treeshap`), built once.
+
+        None for a model it cannot stand for; LightGBM's ``pred_contrib`` explains then.
+        """
+        if not self._shap_built:
+            self._shap = TreeShap.of(self.bundle.booster)
+            self._shap_built = True
+        return self._shap
+
+    def contributions(self, data: np.ndarray | pd.DataFrame) -> np.ndarray:
+        """Exact TreeSHAP values of model-matrix rows: ``(lines, features + 1)``, bias last.
+
+        The precomputed tables where the model allows them (LightGBM's values up to
+        rounding, the same for a line in any batch), else LightGBM's ``pred_contrib``.
+        """
+        if isinstance(data, np.ndarray):
+            shap = self.tree_shap()
+            if shap is not None:
+                return shap.contributions(data)
+        contrib = self.bundle.booster.predict(
+            data, pred_contrib=True, num_threads=self._threads(len(data))
+        )
+        return np.asarray(contrib)
 
     def _threads(self, n: int) -> int:
         # Starting a thread team costs more than a small batch's whole prediction.
@@ -292,14 +320,12 @@ class Scorer:
             # The lines explained are those ranked first, presumed ones before all others.
             idx = np.sort(presumed_first(presumption, p)[:n])
             sub = data.iloc[idx] if isinstance(data, pd.DataFrame) else data[idx]
-            contrib = self.bundle.booster.predict(
-                sub, pred_contrib=True, num_threads=self._threads(len(idx))
-            )
-            shap = (idx, np.asarray(contrib), X)
+            contrib = self.contributions(sub)
+            shap = (idx, contrib, X)
             context = self._context(lines, X, signals, evidence, idx)
             for i, items in zip(
                 idx,
-                reasons_for(np.asarray(contrib), list(X), context, reasons, presumption[idx]),
+                reasons_for(contrib, list(X), context, reasons, presumption[idx]),
                 strict=True,
             ):
                 explained[i] = _REASONS_TEXT(items) if as_json else items

@@ -35,7 +35,9 @@ audit = Table(
 )
 CHAIN_COLUMNS = ("prev_hash", "row_hash")
 # The fields each row's hash covers besides its id, and their types (what the database gives).
-HASHED = {c.name: c.type.python_type for c in audit.columns if c.name not in ("id", *CHAIN_COLUMNS)}
+HASHED = {
+    str(c.name): c.type.python_type for c in audit.columns if c.name not in ("id", *CHAIN_COLUMNS)
+}
 
 # The chain's head: one row (id 1), updated in the transaction of every audit write.
 audit_head = Table(

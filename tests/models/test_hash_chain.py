@@ -115,3 +115,11 @@ def test_a_chain_rehashed_whole_is_found_only_against_a_head_noted_before() -> N
     assert verify(rewritten, new_head, KINDS).ok  # the chain alone cannot tell
     v = verify(rewritten, new_head, KINDS, noted=noted)
     assert not v.ok and v.broken_at == 1 and "noted head hash" in (v.problem or "")
+
+
+def test_the_hashed_fields_are_named_by_plain_texts() -> None:
+    """SQLAlchemy names columns with a str subclass; the chain's canonical JSON of every
+    audit row takes orjson's path only with plain ``str`` keys (models.json_text)."""
+    from models.store.tables import HASHED
+
+    assert HASHED and all(type(k) is str for k in HASHED)

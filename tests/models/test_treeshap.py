@@ -1,0 +1,105 @@
+"""The precomputed TreeSHAP gives LightGBM's ``pred_contrib``, per line, in any batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from models.contract.reader import read_entry_lines
+from models.features.matrix import build_features
+from models.features.signals import derive_signals
+from models.scoring.bundle import load_bundle
+from models.scoring.scorer import Scorer
+from models.scoring.treeshap import MAX_PATH_FEATURES, TreeShap
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "scoring"
+
+
+@pytest.fixture(scope="module")
+def recorded() -> tuple[Scorer, np.ndarray]:
+    """The recorded fixture's scorer and its lines' model matrix."""
+    scorer = Scorer(load_bundle(FIXTURE / "bundle", num_threads=1))
+    lines = read_entry_lines(FIXTURE / "lines.csv").lines
+    signals = derive_signals(lines, scorer.cache)
+    X = build_features(lines, scorer.bundle.state, signals=signals)
+    data = scorer._matrix(X, len(lines))
+    assert isinstance(data, np.ndarray)
+    return scorer, np.ascontiguousarray(data)
+
+
+def test_the_recorded_model_is_explained_as_lightgbm_does(
+    recorded: tuple[Scorer, np.ndarray],
+) -> None:
+    scorer, data = recorded
+    shap = scorer.tree_shap()
+    assert shap is not None  # the model flrisk trains is one the tables stand for
+    expected = np.asarray(scorer.bundle.booster.predict(data, pred_contrib=True, num_threads=1))
+    got = shap.contributions(data)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    # The scorer explains with the tables, not with LightGBM.
+    assert np.array_equal(scorer.contributions(data[:50]), got[:50])
+
+
+def test_a_line_gets_the_same_values_alone_as_in_any_batch(
+    recorded: tuple[Scorer, np.ndarray],
+) -> None:
+    scorer, data = recorded
+    shap = scorer.tree_shap()
+    assert shap is not None
+    whole = shap.contributions(data)
+    for i in (0, 7, len(data) - 1):
+        assert np.array_equal(shap.contributions(data[i : i + 1])[0], whole[i])
+    # Blocks of a large batch are computed apart: the values do not depend on them.
+    assert np.array_equal(shap.contributions(np.repeat(data[:3], 1500, axis=0))[-1], whole[2])
+
+
+def _booster(params: dict[str, object], categorical: bool) -> tuple[lgb.Booster, np.ndarray]:
+    rng = np.random.default_rng(3)
+    n = 4000
+    X = rng.normal(size=(n, 5))
+    X[:, 3] = rng.integers(0, 9, size=n)  # a category code
+    X[rng.random(n) < 0.15, 0] = np.nan
+    X[rng.random(n) < 0.2, 1] = 0.0  # zeros: missing under zero_as_missing
+    X[rng.random(n) < 0.1, 3] = np.nan
+    y = (
+        (np.nan_to_num(X[:, 0]) + X[:, 1] > 0.3) ^ np.isin(X[:, 3], [2, 5, 7]) ^ (X[:, 4] > 1)
+    ).astype(int)
+    data = lgb.Dataset(X, y, categorical_feature=[3] if categorical else "auto")
+    base = {"objective": "binary", "verbose": -1, "num_leaves": 15, "max_depth": 5}
+    booster = lgb.train({**base, **params}, data, num_boost_round=25)
+    test = rng.normal(size=(600, 5))
+    test[:, 3] = rng.integers(-1, 12, size=600)  # unseen and negative codes too
+    test[::7, 0] = np.nan
+    test[::5, 1] = 0.0
+    test[::11, 3] = np.nan
+    test[::13, 2] = np.nan  # missing where training had none (missing type None)
+    return booster, test
+
+
+@pytest.mark.parametrize(
+    ("params", "categorical"),
+    [({}, True), ({"zero_as_missing": True}, False), ({"use_missing": False}, True)],
+    ids=["nan-and-categories", "zero-as-missing", "no-missing"],
+)
+def test_every_kind_of_split_is_decided_as_lightgbm_decides_it(
+    params: dict[str, object], categorical: bool
+) -> None:
+    booster, test = _booster(params, categorical)
+    shap = TreeShap.of(booster)
+    assert shap is not None
+    expected = booster.predict(test, pred_contrib=True)
+    np.testing.assert_allclose(shap.contributions(test), expected, rtol=0, atol=1e-12)
+
+
+def test_a_model_with_longer_paths_is_left_to_lightgbm() -> None:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, MAX_PATH_FEATURES + 4))
+    y = (X.sum(axis=1) > 0).astype(int)
+    params = {"objective": "binary", "verbose": -1, "num_leaves": 255, "max_depth": -1,
+              "min_data_in_leaf": 2}  # fmt: skip
+    booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=5)
+    assert TreeShap.of(booster) is None
