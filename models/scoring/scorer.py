@@ -86,6 +86,25 @@ def _drift_bins(
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A batch's signals and model features (:meth:`Scorer.prepare`), ready to score.
+
+    Attributes:
+        lines: The batch they were derived from.
+        cache: The signal memo (of one reference snapshot) they were derived with.
+        signals: :func:`~models.features.signals.derive_signals` of the lines.
+        evidence: The features' own evidence columns (e.g. the typical unit value).
+        features: The model's feature columns (:func:`build_features`).
+    """
+
+    lines: Lines
+    cache: SignalCache
+    signals: Mapping[str, Column]
+    evidence: dict[str, np.ndarray]
+    features: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
 class Scores:
     """Scores of a batch of lines, in the batch's order.
 
@@ -240,6 +259,7 @@ class Scorer:
         observe: bool = False,
         tips: TipIndex | None = None,
         reference: ReferenceSnapshot | None = None,
+        prepared: Prepared | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -257,16 +277,22 @@ class Scorer:
                 reason (explained or not), when ``reasons`` is above 0.
             reference: The reference snapshot to match against; default: what
                 ``reference_source`` gives, else the one the scorer last used.
+            prepared: What :meth:`prepare` made of these same ``lines`` (then
+                ``reference`` is the one given to it); made here when None.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
         """
         state = self.bundle.state
         n_lines = len(lines)
-        cache = self._cache_for(reference)
-        signals = derive_signals(lines, cache)
-        evidence: dict[str, np.ndarray] = {}
-        X = build_features(lines, state, signals=signals, evidence=evidence)
+        if prepared is None or prepared.lines is not lines:
+            prepared = self.prepare(lines, reference)
+        cache, signals, evidence, X = (
+            prepared.cache,
+            prepared.signals,
+            prepared.evidence,
+            prepared.features,
+        )
         data = self._matrix(X, n_lines)
         threads = self._threads(n_lines)
         margin = (
@@ -323,6 +349,19 @@ class Scorer:
             drift=drift,
             reference_versions=dict(cache.reference.versions),
         )
+
+    def prepare(self, lines: Lines, reference: ReferenceSnapshot | None = None) -> Prepared:
+        """The signals and model features of ``lines``: what :meth:`score` does first.
+
+        ``flrisk score`` prepares the next chunk in its read-ahead thread while the current
+        one is predicted and explained, so both cores work. It touches only the signal cache
+        (one preparing thread at a time) and no buffer :meth:`score` reuses.
+        """
+        cache = self._cache_for(reference)
+        signals = derive_signals(lines, cache)
+        evidence: dict[str, np.ndarray] = {}
+        X = build_features(lines, self.bundle.state, signals=signals, evidence=evidence)
+        return Prepared(lines, cache, signals, evidence, X)
 
     def _cache_for(self, reference: ReferenceSnapshot | None) -> SignalCache:
         """The memo of ``reference``'s look-ups: a new version swaps in a new memo whole.
