@@ -8,6 +8,7 @@ between chunks; none of it may change a score or a reason.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_chunked_file_scores_equal_the_recorded_scores(
             cuts.append(e)
     cuts.append(len(text))
     files = []
-    for k, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
+    for k, (a, b) in enumerate(itertools.pairwise(cuts)):
         path = tmp_path / f"part{k:03d}.csv"
         text.iloc[a:b].to_csv(path, index=False)
         files.append(path)
