@@ -88,6 +88,25 @@ def _drift_bins(
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A batch's signals and model features (:meth:`Scorer.prepare`), ready to score.
+
+    Attributes:
+        lines: The batch they were derived from.
+        cache: The signal memo (of one reference snapshot) they were derived with.
+        signals: :func:`~models.features.signals.derive_signals` of the lines.
+        evidence: The features' own evidence columns (e.g. the typical unit value).
+        features: The model's feature columns (:func:`build_features`).
+    """
+
+    lines: Lines
+    cache: SignalCache
+    signals: Mapping[str, Column]
+    evidence: dict[str, np.ndarray]
+    features: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
 class Scores:
     """Scores of a batch of lines, in the batch's order.
 
@@ -270,6 +289,7 @@ class Scorer:
         tips: TipIndex | None = None,
         reference: ReferenceSnapshot | None = None,
         tip_status_as_of: Column | None = None,
+        prepared: Prepared | None = None,
     ) -> Scores:
         """Score a batch of lines and explain the riskiest.
 
@@ -290,19 +310,23 @@ class Scorer:
                 ``reference_source`` gives, else the one the scorer last used.
             tip_status_as_of: Per line, the day the tips' statuses are taken on the eve of
                 (evaluating past lines: their entry dates, as training counts them).
+            prepared: What :meth:`prepare` made of these same ``lines`` (then
+                ``reference``, ``tips`` and ``tip_status_as_of`` are the ones given to it);
+                made here when None.
 
         Returns:
             The scores, bands and reasons of every line, in the batch's order.
         """
         state = self.bundle.state
         n_lines = len(lines)
-        cache = self._cache_for(reference)
-        signals = derive_signals(lines, cache)
-        evidence: dict[str, np.ndarray] = {}
-        X = build_features(
-            lines, state, cache, signals=signals, evidence=evidence, tips=tips,
-            status_as_of=tip_status_as_of,
-        )  # fmt: skip
+        if prepared is None or prepared.lines is not lines:
+            prepared = self.prepare(lines, reference, tips, tip_status_as_of)
+        cache, signals, evidence, X = (
+            prepared.cache,
+            prepared.signals,
+            prepared.evidence,
+            prepared.features,
+        )
         data = self._matrix(X, n_lines)
         threads = self._threads(n_lines)
         margin = (
@@ -359,6 +383,28 @@ class Scorer:
             drift=drift,
             reference_versions=dict(cache.reference.versions),
         )
+
+    def prepare(
+        self,
+        lines: Lines,
+        reference: ReferenceSnapshot | None = None,
+        tips: TipIndex | None = None,
+        tip_status_as_of: Column | None = None,
+    ) -> Prepared:
+        """The signals and model features of ``lines``: what :meth:`score` does first.
+
+        ``flrisk score`` prepares the next chunk in its read-ahead thread while the current
+        one is predicted and explained, so both cores work. It touches only the signal cache
+        (one preparing thread at a time) and no buffer :meth:`score` reuses.
+        """
+        cache = self._cache_for(reference)
+        signals = derive_signals(lines, cache)
+        evidence: dict[str, np.ndarray] = {}
+        X = build_features(
+            lines, self.bundle.state, cache, signals=signals, evidence=evidence, tips=tips,
+            status_as_of=tip_status_as_of,
+        )  # fmt: skip
+        return Prepared(lines, cache, signals, evidence, X)
 
     def _cache_for(self, reference: ReferenceSnapshot | None) -> SignalCache:
         """The memo of ``reference``'s look-ups: a new version swaps in a new memo whole.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +24,9 @@ import pandas as pd
 Said = tuple[str, dict[str, Any]]
 NAN = float("nan")
 Sentence = Callable[["Row", bool], Said | None]
+_UNSEEN: Any = object()
+# Distinct records worded per history sentence before its memo starts again.
+_MEMO_SIZE = 100_000
 
 
 class Row(Protocol):
@@ -73,9 +77,15 @@ def _num(v: Any) -> float:
         return float("nan")
 
 
-def undeclared(line: Row) -> set[str]:
+def undeclared(line: Row) -> frozenset[str]:
     """The screening fields the line does not declare."""
-    return {c for c in _s(line.get("ev_missing")).split("|") if c}
+    return _fields(_s(line.get("ev_missing")))
+
+
+@lru_cache(maxsize=1024)
+def _fields(text: str) -> frozenset[str]:
+    # A few distinct values (which fields are missing), read by several sentences per line.
+    return frozenset(c for c in text.split("|") if c)
 
 
 def linked(role: str, via: str, spelling: str) -> str:
@@ -260,39 +270,54 @@ def history(who: str, key: str, party: str) -> Sentence:
     """
     inspected_col, violations_col = f"hist_{key}_inspected", f"hist_{key}_violations"
     lines_col, share_col = f"hist_{key}_lines", f"hist_{key}_risky_share"
+    # The sentence is a function of the four counts and the direction, and a party's counts
+    # repeat on all its lines: each distinct record is worded once (a copy per use).
+    memo: dict[tuple[float, float, float, float | None, bool], Said | None] = {}
 
     def fn(line: Row, up: bool) -> Said | None:
         if _s(line.get(party)) == "":
             return None
-        n = math.expm1(_count(line.get(inspected_col, 0.0)))
+        n_log = _count(line.get(inspected_col, 0.0))
         v = _count(line.get(violations_col, 0.0))
-        lines = math.expm1(_count(line.get(lines_col, 0.0)))
+        lines_log = _count(line.get(lines_col, 0.0))
         share = _num(line.get(share_col, NAN))
-        ev = {
-            "prior_lines": round(lines),
-            "prior_inspections": round(n),
-            "prior_violations": round(v),
-        }
-        if up and ev["prior_violations"] > 0:
-            return f"The {who} had {_record(ev)}.", ev
-        if up:
-            risky = round(share * lines) if not math.isnan(share) else 0
-            if risky <= 0:
-                return None
-            inspected = (
-                f" ({_n(ev['prior_inspections'], 'past inspection')}, no violation)"
-                if ev["prior_inspections"]
-                else ""
-            )
-            return (
-                f"{_n(risky, 'past line')} of the {who}'s {ev['prior_lines']:,} had risky "
-                f"goods, routes or places{inspected}."
-            ), {**ev, "prior_risky_lines": risky}
-        if ev["prior_inspections"] <= 0:
-            return None
-        return f"The {who} had {_record(ev)}.", ev
+        # NaN is unequal to itself: a key holds None for it, so equal records share a key.
+        at = (n_log, v, lines_log, None if share != share else share, up)
+        said = memo.get(at, _UNSEEN)
+        if said is _UNSEEN:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            said = memo[at] = _history(who, up, math.expm1(n_log), v, math.expm1(lines_log), share)
+        return None if said is None else (said[0], dict(said[1]))
 
     return fn
+
+
+def _history(who: str, up: bool, n: float, v: float, lines: float, share: float) -> Said | None:
+    """The sentence of one party's record (see :func:`history`); counts as floats."""
+    ev = {
+        "prior_lines": round(lines),
+        "prior_inspections": round(n),
+        "prior_violations": round(v),
+    }
+    if up and ev["prior_violations"] > 0:
+        return f"The {who} had {_record(ev)}.", ev
+    if up:
+        risky = round(share * lines) if not math.isnan(share) else 0
+        if risky <= 0:
+            return None
+        inspected = (
+            f" ({_n(ev['prior_inspections'], 'past inspection')}, no violation)"
+            if ev["prior_inspections"]
+            else ""
+        )
+        return (
+            f"{_n(risky, 'past line')} of the {who}'s {ev['prior_lines']:,} had risky "
+            f"goods, routes or places{inspected}."
+        ), {**ev, "prior_risky_lines": risky}
+    if ev["prior_inspections"] <= 0:
+        return None
+    return f"The {who} had {_record(ev)}.", ev
 
 
 def _shipper(line: Row, up: bool) -> Said | None:

@@ -82,6 +82,8 @@ def test_worklist_is_ranked_and_capacity_moves_the_cutoff(
     assert page.locator("table.worklist tr.within").count() == 10
     page.select_option("#f-band", "high")
     page.click("form.filters button[type=submit]")
+    # Read the filtered page, not the one still shown while a slow server answers.
+    page.wait_for_url(re.compile(r".*band=high.*"))
     bands = page.locator("table.worklist tbody .band").all_inner_texts()
     assert bands and {b.strip().lower() for b in bands} == {"high"}
     page.goto(officer.url)

@@ -474,3 +474,26 @@ def test_a_missing_history_count_reads_as_no_record() -> None:
             "hist_imp_lines": math.log1p(4.0)}  # fmt: skip
     for up in (True, False):
         S["importer_history"](line, up)  # no ValueError from round(nan)
+
+
+def test_a_history_record_is_worded_alike_each_time_and_never_shared() -> None:
+    """History sentences are worded once per distinct record: the same words each time, a
+    fresh evidence dict per line, and a different record (or a NaN share) worded anew."""
+    line = {
+        "imp_key": "IMP-1", "hist_imp_inspected": math.log1p(3), "hist_imp_violations": 1.0,
+        "hist_imp_lines": math.log1p(10), "hist_imp_risky_share": NAN,
+    }  # fmt: skip
+    first, again = say("importer_history", line), say("importer_history", dict(line))
+    assert first is not None and again is not None
+    assert first == again and first[1] is not again[1]
+    first[1]["prior_violations"] = 99  # a caller changing one line's evidence
+    assert say("importer_history", line) == again
+    worse = say("importer_history", {**line, "hist_imp_violations": 2.0})
+    assert worse is not None and worse[0].startswith("The importer had 2 violations")
+    # No violation: raising it needs risky past lines, which the share gives.
+    clean = {**line, "hist_imp_violations": 0.0}
+    assert say("importer_history", clean) is None
+    risky = say("importer_history", {**clean, "hist_imp_risky_share": 0.5})
+    assert risky is not None and risky[0].startswith("5 past lines of the importer's 10")
+    assert say("importer_history", clean) is None
+    assert say("importer_history", {**line, "imp_key": ""}) is None
