@@ -14,43 +14,43 @@ from models.contract.reader import (
 )
 from models.contract.validate import quarantine_frame, validate_lines
 
-# One case per kind of bad cell: (column, bad value, words expected in the reason).
+# One case per kind of bad cell: (column, bad value, the reason reported, word for word).
 BAD_CELLS = [
     ("entry_id", "", "missing required value"),
-    ("line_no", "0", "integer"),
-    ("line_no", "1.5", "integer"),
+    ("line_no", "0", "not an integer >= 1: '0'"),
+    ("line_no", "1.5", "not an integer >= 1: '1.5'"),
     ("entry_date", "2024-13-01", "unparseable date '2024-13-01'"),
-    ("entry_date", "14/03/2024", "unparseable date"),
+    ("entry_date", "14/03/2024", "unparseable date '14/03/2024'"),
     ("entry_date", "", "missing required value"),
-    ("hts_code", "61091", "HTS"),
-    ("hts_code", "6109.10.00.12.3", "HTS"),
-    ("hts_code", "61O9100012", "HTS"),
-    ("country_of_origin", "XX", "ISO 3166-1"),
+    ("hts_code", "61091", "not an HTS code of 6 to 10 digits: '61091'"),
+    ("hts_code", "6109.10.00.12.3", "not an HTS code of 6 to 10 digits: '6109.10.00.12.3'"),
+    ("hts_code", "61O9100012", "not an HTS code of 6 to 10 digits: '61O9100012'"),
+    ("country_of_origin", "XX", "not an ISO 3166-1 alpha-2 code: 'XX'"),
     ("country_of_origin", "", "missing required value"),
-    ("country_of_export", "CHN", "ISO 3166-1"),
-    ("port_of_lading", "XXSGN", "UN/LOCODE"),
-    ("port_of_lading", "VNSG", "UN/LOCODE"),
-    ("port_of_entry", "270", "port"),
-    ("transport_mode", "ship", "vessel"),
-    ("quantity", "-1", ">= 0"),
-    ("gross_weight_kg", "nan", "finite"),
-    ("declared_value_usd", "inf", "finite"),
-    ("declared_value_usd", "1,200", "finite"),
-    ("inspected", "maybe", "boolean"),
-    ("inspected", "", "missing"),
-    ("inspection_reason", "audit", "random/targeted/tip"),
-    ("violation", "2", "not 1, 0 or empty"),
+    ("country_of_export", "CHN", "not an ISO 3166-1 alpha-2 code: 'CHN'"),
+    ("port_of_lading", "XXSGN", "not a UN/LOCODE (country + 3 characters): 'XXSGN'"),
+    ("port_of_lading", "VNSG", "not a UN/LOCODE (country + 3 characters): 'VNSG'"),
+    ("port_of_entry", "270", "not a 4-digit CBP port code: '270'"),
+    ("transport_mode", "ship", "not one of air/rail/truck/vessel: 'ship'"),
+    ("quantity", "-1", "not a finite number >= 0: '-1'"),
+    ("gross_weight_kg", "nan", "not a finite number >= 0: 'nan'"),
+    ("declared_value_usd", "inf", "not a finite number >= 0: 'inf'"),
+    ("declared_value_usd", "1,200", "not a finite number >= 0: '1,200'"),
+    ("inspected", "maybe", "not a boolean (true/false/1/0/yes/no): 'maybe'"),
+    ("inspected", "", "missing value (expected true/false)"),
+    ("inspection_reason", "audit", "not one of random/targeted/tip: 'audit'"),
+    ("violation", "2", "not 1, 0 or empty: '2'"),
 ]
 
 
-@pytest.mark.parametrize(("column", "value", "words"), BAD_CELLS)
+@pytest.mark.parametrize(("column", "value", "reason"), BAD_CELLS)
 def test_each_kind_of_bad_cell_is_reported_with_row_and_column(
-    write_csv, lines, tmp_path, column, value, words
+    write_csv, lines, tmp_path, column, value, reason
 ):
     path = write_csv(lines(3, **{column: {1: value}}))
     result = read_entry_lines(path, allow_bad_rows=True)
     assert result.bad_rows[["row", "column"]].values.tolist() == [[3, column]]
-    assert words in result.bad_rows["reason"].iloc[0]
+    assert result.bad_rows["reason"].iloc[0] == reason
     assert result.bad_rows["value"].iloc[0] == value
     assert result.bad_rows["source"].iloc[0] == "lines.csv"
     assert len(result.frame) == 2 and result.n_read == 3
