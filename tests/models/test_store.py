@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from models import audit_chain as chain
 from models.audit_rows import AuditRows, ModelStamp
 from models.feedback import record_outcome
 from models.store import (
@@ -197,3 +198,102 @@ def test_canonical_json_and_its_hash_are_stable() -> None:
     assert now_iso().endswith("+00:00") and len(now_iso()) == len(
         "2026-01-01T00:00:00.000000+00:00"
     )
+
+
+def test_job_lines_read_the_presumption_and_tolerate_rows_without_reasons(
+    store: AuditStore,
+) -> None:
+    rows = AuditRows("job-p", "k")
+    presumed = {**_result("E-1", 1, 0.9), "presumption": "uflpa_entity"}
+    store.record(rows.scored("score_file", MODEL, [_line("E-1", 1)], [presumed], 1.0))
+    bare = rows.scored("score_file", MODEL, [_line("E-1", 2)], [_result("E-1", 2, 0.2)], 1.0)
+    store.record(
+        [{**bare[0], "reasons_json": None}, {**bare[0], "line_no": 3, "reasons_json": "{}"}]
+    )
+    got = [(r["line_no"], r["reasons"], r["presumption"]) for r in store.job_lines("job-p")]
+    assert got == [
+        (1, [{"code": "route", "contribution": 0.5}], "uflpa_entity"),
+        (2, [], ""),  # a row written without reasons
+        (3, [], ""),
+    ]
+
+
+def test_a_store_that_cannot_be_read_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    store.create()
+    store.dispose()  # the next read opens the file again
+    path.unlink()
+    path.with_name("audit.db-wal").unlink(missing_ok=True)
+    path.write_bytes(b"this is not an SQLite database" * 200)
+    try:
+        with pytest.raises(AuditUnavailableError) as read:
+            store.job_lines("r")
+        assert str(read.value) == "audit read failed: DatabaseError"
+        with pytest.raises(AuditUnavailableError) as verified:
+            store.verify()
+        assert str(verified.value) == "audit read failed: DatabaseError"
+    finally:
+        store.dispose()
+
+
+def test_verify_needs_the_file_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "none" / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    with pytest.raises(AuditUnavailableError) as missing:
+        store.verify()
+    assert str(missing.value) == f"no audit database file at {path}"
+    assert not path.exists()
+    path.touch()  # a file with no tables yet: nothing to verify
+    assert store.verify() == chain.Verdict(0, 0, None)
+    store.dispose()
+
+
+def test_verify_reads_the_head_and_passes_the_noted_hash_on(store: AuditStore) -> None:
+    for action in ("e1", "e2", "e3"):
+        store.record([AuditRows("r", "k").event(action)])
+    rows = store.audit_rows()
+    verdict = store.verify(noted=str(rows[1]["row_hash"]))
+    assert verdict.ok and verdict.noted_at == 2 and verdict.chained == 3
+    assert verdict.head == chain.ChainHead(1, 3, str(rows[-1]["row_hash"]))
+    assert not store.verify(noted="0" * 64).ok  # a noted hash no row has
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE audit")
+    # The head is there but the log is gone: nothing to walk, the head still reported.
+    assert store.verify() == chain.Verdict(0, 0, verdict.head)
+
+
+def test_verify_names_a_removed_head_row_or_head_table(store: AuditStore) -> None:
+    store.record([AuditRows("r", "k").event("e1")])
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM audit_chain")
+    emptied = store.verify()
+    assert (emptied.ok, emptied.broken_at, emptied.head) == (False, 1, None)
+    assert "head is missing" in (emptied.problem or "")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE audit_chain")
+    dropped = store.verify()
+    assert (dropped.broken_at, dropped.head) == (1, None)
+
+
+def test_file_problem_names_a_removed_file_and_a_server_has_none(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    store.create()
+    assert store.file_problem() is None
+    path.unlink()
+    assert store.file_problem() == "the audit database file was removed while serving"
+    store.dispose()
+    server = AuditStore("postgresql+psycopg://flrisk@127.0.0.1:9/none")
+    assert server.file_problem() is None  # no file to watch: nothing is opened to ask
+
+
+def test_a_lines_feedback_records_are_its_own_not_another_entrys(store: AuditStore) -> None:
+    _score(store, "E-1", 1)
+    _score(store, "E-2", 1)
+    _feedback(store, "E-1", 1, violation=1)
+    _feedback(store, "E-2", 1, violation=0)
+    with store.feedback_write("E-2", 1) as write:
+        assert [(r["entry_id"], r["violation"]) for r in write.records()] == [("E-2", 0)]
+    with store.feedback_write("E-1", 2) as write:
+        assert write.records() == []  # same entry, another line
