@@ -297,3 +297,36 @@ def test_a_lines_feedback_records_are_its_own_not_another_entrys(store: AuditSto
         assert [(r["entry_id"], r["violation"]) for r in write.records()] == [("E-2", 0)]
     with store.feedback_write("E-1", 2) as write:
         assert write.records() == []  # same entry, another line
+
+
+def test_feedback_for_gives_each_records_line_status_and_the_record_in_force(
+    store: AuditStore,
+) -> None:
+    _score(store, "E-1", 1)
+    first = _feedback(store, "E-1", 1, violation=1)
+    second = _feedback(store, "E-1", 1, violation=1, outcome="seized")
+    got = [(r["id"], r["line_status"], r["in_force"]) for r in store.feedback_for("E-1")]
+    assert got == [(first, "labelled", second), (second, "labelled", second)]
+    # A record from a store made before lines had a status row is still listed.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM feedback_lines")
+    got = [(r["id"], r["line_status"], r["in_force"]) for r in store.feedback_for("E-1")]
+    assert got == [(first, None, None), (second, None, None)]
+
+
+def test_training_inputs_are_oldest_first_across_entries_and_include_the_workbenchs(
+    store: AuditStore,
+) -> None:
+    _score(store, "E-2", 1)
+    rows = AuditRows("wb", "officer-1")
+    line = _line("E-1", 1, "610910")
+    store.record(rows.scored("workbench_score", MODEL, [line], [_result("E-1", 1, 0.4)], 1.0))
+    _score(store, "E-1", 1)
+    _feedback(store, "E-1", 1)
+    _feedback(store, "E-2", 1)
+    _, _, inputs = store.feedback_for_training()
+    assert [(r["entry_id"], r["input_json"]) for r in inputs] == [
+        ("E-2", canonical_json(_line("E-2", 1))),
+        ("E-1", canonical_json(line)),  # scored in the workbench
+        ("E-1", canonical_json(_line("E-1", 1))),
+    ]
