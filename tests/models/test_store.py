@@ -330,3 +330,11 @@ def test_training_inputs_are_oldest_first_across_entries_and_include_the_workben
         ("E-1", canonical_json(line)),  # scored in the workbench
         ("E-1", canonical_json(_line("E-1", 1))),
     ]
+
+
+def test_a_store_in_folders_not_made_yet_makes_them(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "2026" / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    assert store.record([AuditRows("r", "k").event("e1")]) == 1
+    assert path.is_file()
+    store.dispose()
