@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from models.feedback import record_outcome
 from models.store import (
     AuditStore,
     AuditUnavailableError,
+    ShadowScores,
     canonical_json,
     input_hash,
     now_iso,
@@ -34,6 +38,9 @@ def test_recorded_rows_are_committed_for_another_connection(tmp_path: Path) -> N
         reader.dispose()
         writer.dispose()
 
+
+# models.store exports the ``audit`` table under the module's name: the module by its path.
+audit_module = importlib.import_module("models.store.audit")
 
 MODEL = ModelStamp("models:/flrisk/3", "b" * 64)
 
@@ -338,3 +345,107 @@ def test_a_store_in_folders_not_made_yet_makes_them(tmp_path: Path) -> None:
     assert store.record([AuditRows("r", "k").event("e1")]) == 1
     assert path.is_file()
     store.dispose()
+
+
+def test_a_removed_file_refuses_writes_and_the_probe_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    assert store.record([AuditRows("r", "k").event("e1")]) == 1
+    path.unlink()  # someone removes the file under the running server
+    why = "the audit database file was removed while serving"
+    with pytest.raises(AuditUnavailableError) as refused:
+        store.record([AuditRows("r", "k").event("e2")])
+    assert str(refused.value) == why
+    assert store.probe() == why
+    with pytest.raises(AuditUnavailableError, match=why), store.audited("feedback write"):
+        pass
+    store.dispose()
+
+
+def test_a_server_store_watches_no_file_and_never_writes_without_waiting() -> None:
+    server = AuditStore("postgresql+psycopg://flrisk@127.0.0.1:9/none?connect_timeout=2")
+    assert server.record([AuditRows("r", "k").event("e1")], wait=False) is None
+    with pytest.raises(AuditUnavailableError) as unread:
+        server.verify()  # nothing listens on port 9
+    assert str(unread.value) == "audit read failed: OperationalError"
+    server.dispose()
+
+
+def test_a_write_waits_for_another_process_holding_the_file_unless_told_not_to(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    store.create()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process writing: it holds the write lock
+    try:
+        assert store.record([AuditRows("r", "k").event("skipped")], wait=False) is None
+        threading.Timer(0.3, other.execute, ["COMMIT"]).start()
+        assert store.record([AuditRows("r", "k").event("waited")]) == 1  # waits by default
+    finally:
+        other.close()
+    assert [r["action"] for r in store.audit_rows()] == ["waited"]
+    with store.engine.connect() as conn:  # the writer's connection waits again next time
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    store.dispose()
+
+
+def test_a_write_waits_for_this_processs_other_writer_by_default(store: AuditStore) -> None:
+    assert store._sqlite_writer is not None
+    store._sqlite_writer.acquire()  # another thread of this process is writing
+    threading.Timer(0.3, store._sqlite_writer.release).start()
+    assert store.record([AuditRows("r", "k").event("waited")]) == 1
+    assert store.probe() is None
+
+
+def test_a_resources_rows_and_its_audit_row_are_written_together(store: AuditStore) -> None:
+    shadow = {"ts": now_iso(), "request_id": "r", "entry_id": "E-1", "line_no": 1,
+              "champion_version": "3", "champion_score": 0.2, "champion_band": "low",
+              "challenger_version": "4", "challenger_score": 0.7,
+              "challenger_band": "high"}  # fmt: skip
+    ShadowScores(store).record([shadow], AuditRows("r", "-").event("shadow_score"))
+    assert [r["challenger_score"] for r in ShadowScores(store).with_outcomes()] == [0.7]
+    assert [r["action"] for r in store.audit_rows()] == ["shadow_score"]
+    with pytest.raises(AuditUnavailableError, match="shadow scores write failed"):
+        ShadowScores(store).record(
+            [{**shadow, "champion_score": None}], AuditRows("r2", "-").event("shadow_score")
+        )
+    assert len(ShadowScores(store).with_outcomes()) == 1 and len(store.audit_rows()) == 1
+
+
+def test_an_older_store_gets_the_new_columns_and_a_chain_after_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    with sqlite3.connect(path) as old:  # a store written before the hash chain existed
+        old.execute("CREATE TABLE audit (id INTEGER PRIMARY KEY, request_id VARCHAR(64) "
+                    "NOT NULL, ts VARCHAR(40) NOT NULL, key_id VARCHAR(128) NOT NULL, "
+                    "action VARCHAR(64) NOT NULL)")  # fmt: skip
+        old.executemany("INSERT INTO audit (request_id, ts, key_id, action) VALUES (?,?,?,?)",
+                        [("old", "2025-01-01", "k", "score")] * 3)  # fmt: skip
+    old.close()
+    store = AuditStore(f"sqlite:///{path}")
+    store.record([AuditRows("new", "k").event("e1")])
+    got = [(r["id"], r["request_id"], r["row_hash"] is None) for r in store.audit_rows()]
+    assert got == [(1, "old", True), (2, "old", True), (3, "old", True), (4, "new", False)]
+    verdict = store.verify()
+    assert verdict.ok and (verdict.legacy, verdict.chained, verdict.chain_start) == (3, 1, 4)
+    store.dispose()
+
+
+def test_a_column_another_process_added_first_is_not_an_error(
+    store: AuditStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.create()
+    real = audit_module.inspect
+
+    class Stale:  # what this process read before another one added the hash columns
+        def __init__(self, bind: Any) -> None:
+            self.inspector = real(bind)
+
+        def get_columns(self, table: str) -> list[dict[str, Any]]:
+            cols = self.inspector.get_columns(table)
+            return [c for c in cols if c["name"] not in ("prev_hash", "row_hash")]
+
+    monkeypatch.setattr(audit_module, "inspect", Stale)
+    store.create()  # the ALTER fails (the column is there): nothing to do
+    assert store.record([AuditRows("r", "k").event("e1")]) == 1
