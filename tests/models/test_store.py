@@ -123,6 +123,12 @@ def test_has_decision_only_for_a_scored_line_with_that_input(store: AuditStore) 
     assert store.has_decision("E-1", 2, decision) is False
     assert store.has_decision("E-1", 1, "0" * 64) is False
     assert store.has_decision("E-3", 1, str(fb["input_hash"])) is False
+    assert store.has_decision("E-2", 1, decision) is False  # another entry's decision
+    workbench = rows.scored(
+        "workbench_score", MODEL, [_line("E-4", 1)], [_result("E-4", 1, 0.5)], 1
+    )
+    store.record(workbench)  # scored by an officer in the workbench: a decision too
+    assert store.has_decision("E-4", 1, str(workbench[0]["input_hash"])) is True
 
 
 def test_feedback_and_its_audit_row_are_written_together(store: AuditStore) -> None:
@@ -237,6 +243,9 @@ def test_a_store_that_cannot_be_read_says_so(tmp_path: Path) -> None:
         with pytest.raises(AuditUnavailableError) as read:
             store.job_lines("r")
         assert str(read.value) == "audit read failed: DatabaseError"
+        with pytest.raises(AuditUnavailableError) as checked:
+            store.has_decision("E-1", 1, "0" * 64)
+        assert str(checked.value) == "audit read failed: DatabaseError"
         with pytest.raises(AuditUnavailableError) as verified:
             store.verify()
         assert str(verified.value) == "audit read failed: DatabaseError"
@@ -392,11 +401,14 @@ def test_a_write_waits_for_another_process_holding_the_file_unless_told_not_to(
 
 
 def test_a_write_waits_for_this_processs_other_writer_by_default(store: AuditStore) -> None:
-    assert store._sqlite_writer is not None
-    store._sqlite_writer.acquire()  # another thread of this process is writing
-    threading.Timer(0.3, store._sqlite_writer.release).start()
+    writer = store._sqlite_writer
+    assert writer is not None
+    writer.acquire()  # another thread of this process is writing
+    threading.Timer(0.3, writer.release).start()
     assert store.record([AuditRows("r", "k").event("waited")]) == 1
-    assert store.probe() is None
+    writer.acquire()
+    threading.Timer(0.3, writer.release).start()
+    assert store.probe() is None  # the probe waits its turn too, and then writes
 
 
 def test_a_resources_rows_and_its_audit_row_are_written_together(store: AuditStore) -> None:
@@ -449,3 +461,31 @@ def test_a_column_another_process_added_first_is_not_an_error(
     monkeypatch.setattr(audit_module, "inspect", Stale)
     store.create()  # the ALTER fails (the column is there): nothing to do
     assert store.record([AuditRows("r", "k").event("e1")]) == 1
+
+
+def test_a_write_without_the_chains_head_row_is_refused(store: AuditStore) -> None:
+    store.record([AuditRows("r", "k").event("e1")])
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM audit_chain")
+    with pytest.raises(AuditUnavailableError) as refused:
+        store.record([AuditRows("r", "k").event("e2")])
+    assert str(refused.value) == "the audit chain's head row is missing"
+    assert [r["action"] for r in store.audit_rows()] == ["e1"]
+
+
+def test_the_store_is_written_and_read_from_any_thread(store: AuditStore) -> None:
+    """The API writes on the event loop and in the thread pool through one pool of connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store.record([AuditRows("r", "k").event("main")])
+    with ThreadPoolExecutor(2) as pool:
+        done = [pool.submit(store.record, [AuditRows("r", "k").event(f"t{i}")]) for i in range(4)]
+        assert [f.result() for f in done] == [1, 1, 1, 1]
+        assert len(pool.submit(store.audit_rows).result()) == 5
+
+
+def test_a_server_store_holds_at_most_ten_checked_connections() -> None:
+    """Each API worker opens up to 5 + 5 connections to PostgreSQL (docs/deploy.md)."""
+    server = AuditStore("postgresql+psycopg://flrisk@127.0.0.1:9/none")
+    pool = server.engine.pool
+    assert (pool.size(), pool._max_overflow, pool._pre_ping) == (5, 5, True)  # type: ignore[attr-defined]
