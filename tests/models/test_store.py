@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from models import audit_chain as chain
 from models.audit_rows import AuditRows, ModelStamp
@@ -489,3 +490,37 @@ def test_a_server_store_holds_at_most_ten_checked_connections() -> None:
     server = AuditStore("postgresql+psycopg://flrisk@127.0.0.1:9/none")
     pool = server.engine.pool
     assert (pool.size(), pool._max_overflow, pool._pre_ping) == (5, 5, True)  # type: ignore[attr-defined]
+
+
+def test_a_write_that_waited_its_limit_for_the_file_fails_and_is_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process keeps the write lock past the busy timeout: the write fails (503)."""
+    monkeypatch.setattr(importlib.import_module("models.store.engine"), "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    store.create()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # and never lets go
+    try:
+        with pytest.raises(AuditUnavailableError) as failed:
+            store.record([AuditRows("r", "k").event("e1")])  # waits 100 ms, then gives up
+        assert str(failed.value) == "audit write failed: OperationalError"
+    finally:
+        other.close()
+        store.dispose()
+
+
+def test_a_chain_head_another_process_made_first_is_kept(
+    store: AuditStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.create()
+    store.record([AuditRows("r", "k").event("e1")])
+    # This process looked before the other one made the head: it tries to make it too.
+    monkeypatch.setattr(audit_module, "_HEAD", audit_module._HEAD.where(text("1 = 0")))
+    store._start_chain()
+    with store.engine.connect() as conn:
+        heads = conn.exec_driver_sql("SELECT id, last_id FROM audit_chain").all()
+    assert [tuple(h) for h in heads] == [(1, 1)]
+    monkeypatch.undo()
+    assert store.verify().ok
