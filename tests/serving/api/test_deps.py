@@ -143,6 +143,7 @@ def test_scoring_takes_the_model_once_with_the_store_and_instruments() -> None:
         "drift",
         "shadows",
     )
+    assert got.tips == "tips"
 
 
 def test_the_caller_the_gate_verified_is_taken_without_checking_again(tmp_path: Path) -> None:
