@@ -558,3 +558,23 @@ def test_a_mapped_chunk_is_validated_and_quarantined_in_its_own_layout():
             original.drop(columns="Seized"), rows, mapping, require_labels=True,
             source="f.csv", seen=SeenKeys(),
         )  # fmt: skip
+
+
+def test_zero_and_fractions_are_valid_amounts(lines):
+    rows = lines(2, quantity={0: "0"}, gross_weight_kg={0: "0.5"}, declared_value_usd={1: "0"})
+    result = validate_lines(pd.DataFrame(rows))
+    assert result.bad_rows.empty
+    assert result.frame["quantity"].tolist()[0] == 0.0
+    assert result.frame["declared_value_usd"].tolist()[1] == 0.0
+
+
+def test_a_columns_second_rule_adds_to_its_first_rules_rows(lines):
+    """violation: one row breaks the value rule, another the not-inspected rule; both kept."""
+    rows = lines(3, violation={0: "7", 1: "1"}, inspected={1: "false"}, inspection_reason={1: ""})
+    rows[0]["inspected"] = "false"  # '7' is bad twice: reported once, for its value
+    rows[0]["inspection_reason"] = ""
+    result = validate_lines(pd.DataFrame(rows))
+    assert result.bad_rows[["row", "column", "reason"]].values.tolist() == [
+        [1, "violation", "not 1, 0 or empty: '7'"],
+        [2, "violation", "set on a line not inspected: '1'"],
+    ]
