@@ -55,3 +55,47 @@ def test_bad_rows_error_lists_first_twenty_and_total():
     assert "30 problem(s) in 30 bad row(s)" in msg and "... and 10 more" in msg
     assert err.bad_rows is report
     assert isinstance(err, ValueError)
+
+
+def test_a_keys_fingerprint_is_two_python_hashes_of_all_64_bits():
+    """Python's hash of the key and of the key with a separator appended, as unsigned bits."""
+    import numpy as np
+
+    from models.contract.duplicates import SeenKeys
+
+    keys = ["E-1\x1f1", "E-1\x1f2", "E-2\x1f1"]
+    h1, h2 = SeenKeys.fingerprint(keys)
+    assert h1.dtype == h2.dtype == np.uint64  # what the seen keys are sorted and kept as
+    assert h1.tolist() == np.array([hash(k) for k in keys], np.int64).view(np.uint64).tolist()
+    want = np.array([hash(k + "\x1e") for k in keys], np.int64).view(np.uint64)
+    assert h2.tolist() == want.tolist()
+    assert len(set(h2.tolist())) == len(keys)  # the second hash tells the keys apart too
+
+
+def test_seen_keys_answer_minus_one_for_keys_never_seen_and_keep_rows_exactly():
+    import numpy as np
+
+    from models.contract.duplicates import SeenKeys
+
+    seen = SeenKeys()
+    assert seen.find(*SeenKeys.fingerprint(["E-1\x1f1"])).tolist() == [-1]  # nothing seen yet
+    far = 2**53 + 1  # a row number a float cannot hold
+    seen.add(*SeenKeys.fingerprint(["E-1\x1f1"]), np.array([far]), "a.csv")
+    seen.add(*SeenKeys.fingerprint(["E-9\x1f1", "E-2\x1f1"]), np.array([3, 4]), "b.csv")
+    got = seen.find(*SeenKeys.fingerprint(["E-2\x1f1", "E-3\x1f1", "E-1\x1f1"]))
+    assert got[1] == -1
+    assert [seen.where(int(p)) for p in got[[0, 2]]] == [("b.csv", 4), ("a.csv", far)]
+
+
+def test_seen_keys_take_28_bytes_a_key():
+    """Two 64-bit hashes, a 64-bit row and a 32-bit file index: tens of millions of keys fit."""
+    import numpy as np
+
+    from models.contract.duplicates import SeenKeys
+
+    seen = SeenKeys()
+    keys = [f"E-{i}\x1f1" for i in range(100)]
+    seen.add(*SeenKeys.fingerprint(keys[:60]), np.arange(60), "a.csv")
+    seen.add(*SeenKeys.fingerprint(keys[60:]), np.arange(40), "b.csv")
+    arrays = (seen._h1, seen._h2, seen._row, seen._src)
+    assert len(seen) == 100 and sum(a.nbytes for a in arrays) == 28 * 100

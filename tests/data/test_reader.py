@@ -14,43 +14,43 @@ from models.contract.reader import (
 )
 from models.contract.validate import quarantine_frame, validate_lines
 
-# One case per kind of bad cell: (column, bad value, words expected in the reason).
+# One case per kind of bad cell: (column, bad value, the reason reported, word for word).
 BAD_CELLS = [
     ("entry_id", "", "missing required value"),
-    ("line_no", "0", "integer"),
-    ("line_no", "1.5", "integer"),
+    ("line_no", "0", "not an integer >= 1: '0'"),
+    ("line_no", "1.5", "not an integer >= 1: '1.5'"),
     ("entry_date", "2024-13-01", "unparseable date '2024-13-01'"),
-    ("entry_date", "14/03/2024", "unparseable date"),
+    ("entry_date", "14/03/2024", "unparseable date '14/03/2024'"),
     ("entry_date", "", "missing required value"),
-    ("hts_code", "61091", "HTS"),
-    ("hts_code", "6109.10.00.12.3", "HTS"),
-    ("hts_code", "61O9100012", "HTS"),
-    ("country_of_origin", "XX", "ISO 3166-1"),
+    ("hts_code", "61091", "not an HTS code of 6 to 10 digits: '61091'"),
+    ("hts_code", "6109.10.00.12.3", "not an HTS code of 6 to 10 digits: '6109.10.00.12.3'"),
+    ("hts_code", "61O9100012", "not an HTS code of 6 to 10 digits: '61O9100012'"),
+    ("country_of_origin", "XX", "not an ISO 3166-1 alpha-2 code: 'XX'"),
     ("country_of_origin", "", "missing required value"),
-    ("country_of_export", "CHN", "ISO 3166-1"),
-    ("port_of_lading", "XXSGN", "UN/LOCODE"),
-    ("port_of_lading", "VNSG", "UN/LOCODE"),
-    ("port_of_entry", "270", "port"),
-    ("transport_mode", "ship", "vessel"),
-    ("quantity", "-1", ">= 0"),
-    ("gross_weight_kg", "nan", "finite"),
-    ("declared_value_usd", "inf", "finite"),
-    ("declared_value_usd", "1,200", "finite"),
-    ("inspected", "maybe", "boolean"),
-    ("inspected", "", "missing"),
-    ("inspection_reason", "audit", "random/targeted/tip"),
-    ("violation", "2", "not 1, 0 or empty"),
+    ("country_of_export", "CHN", "not an ISO 3166-1 alpha-2 code: 'CHN'"),
+    ("port_of_lading", "XXSGN", "not a UN/LOCODE (country + 3 characters): 'XXSGN'"),
+    ("port_of_lading", "VNSG", "not a UN/LOCODE (country + 3 characters): 'VNSG'"),
+    ("port_of_entry", "270", "not a 4-digit CBP port code: '270'"),
+    ("transport_mode", "ship", "not one of air/rail/truck/vessel: 'ship'"),
+    ("quantity", "-1", "not a finite number >= 0: '-1'"),
+    ("gross_weight_kg", "nan", "not a finite number >= 0: 'nan'"),
+    ("declared_value_usd", "inf", "not a finite number >= 0: 'inf'"),
+    ("declared_value_usd", "1,200", "not a finite number >= 0: '1,200'"),
+    ("inspected", "maybe", "not a boolean (true/false/1/0/yes/no): 'maybe'"),
+    ("inspected", "", "missing value (expected true/false)"),
+    ("inspection_reason", "audit", "not one of random/targeted/tip: 'audit'"),
+    ("violation", "2", "not 1, 0 or empty: '2'"),
 ]
 
 
-@pytest.mark.parametrize(("column", "value", "words"), BAD_CELLS)
+@pytest.mark.parametrize(("column", "value", "reason"), BAD_CELLS)
 def test_each_kind_of_bad_cell_is_reported_with_row_and_column(
-    write_csv, lines, tmp_path, column, value, words
+    write_csv, lines, tmp_path, column, value, reason
 ):
     path = write_csv(lines(3, **{column: {1: value}}))
     result = read_entry_lines(path, allow_bad_rows=True)
     assert result.bad_rows[["row", "column"]].values.tolist() == [[3, column]]
-    assert words in result.bad_rows["reason"].iloc[0]
+    assert result.bad_rows["reason"].iloc[0] == reason
     assert result.bad_rows["value"].iloc[0] == value
     assert result.bad_rows["source"].iloc[0] == "lines.csv"
     assert len(result.frame) == 2 and result.n_read == 3
@@ -119,7 +119,10 @@ def test_label_rules(write_csv, lines):
         [2, "violation"],
         [3, "inspection_reason"],
     ]
-    assert "not inspected" in result.bad_rows["reason"].iloc[0]
+    assert result.bad_rows["reason"].tolist() == [
+        "set on a line not inspected: '1'",
+        "set on a line not inspected: 'tip'",
+    ]
     assert result.frame["violation"].tolist()[1] == 1.0
     assert result.frame["inspection_reason"].tolist() == [np.nan, "tip"]
 
@@ -137,7 +140,10 @@ def test_duplicates_later_ones_are_bad(write_csv, lines):
     rows = lines(4, line_no={2: "1", 3: "01"})
     result = read_entry_lines(write_csv(rows), allow_bad_rows=True)
     assert result.bad_rows[["row", "column"]].values.tolist() == [[4, "line_no"], [5, "line_no"]]
-    assert "first seen at row 2" in result.bad_rows["reason"].iloc[0]
+    assert result.bad_rows["reason"].tolist() == [
+        "duplicate (entry_id, line_no); first seen at row 2",
+        "duplicate (entry_id, line_no); first seen at row 2",
+    ]
     assert result.frame["line_no"].tolist() == [1, 2]
 
 
@@ -146,7 +152,10 @@ def test_duplicates_across_files(write_csv, lines):
     b = write_csv(lines(3), "b.csv")
     result = read_entry_lines([a, b], allow_bad_rows=True)
     assert result.bad_rows[["source", "row"]].values.tolist() == [["b.csv", 2], ["b.csv", 3]]
-    assert "row 2 of a.csv" in result.bad_rows["reason"].iloc[0]
+    assert result.bad_rows["reason"].tolist() == [
+        "duplicate (entry_id, line_no); first seen at row 2 of a.csv",
+        "duplicate (entry_id, line_no); first seen at row 3 of a.csv",
+    ]
     assert result.n_read == 5 and len(result.frame) == 3
 
 
@@ -549,3 +558,23 @@ def test_a_mapped_chunk_is_validated_and_quarantined_in_its_own_layout():
             original.drop(columns="Seized"), rows, mapping, require_labels=True,
             source="f.csv", seen=SeenKeys(),
         )  # fmt: skip
+
+
+def test_zero_and_fractions_are_valid_amounts(lines):
+    rows = lines(2, quantity={0: "0"}, gross_weight_kg={0: "0.5"}, declared_value_usd={1: "0"})
+    result = validate_lines(pd.DataFrame(rows))
+    assert result.bad_rows.empty
+    assert result.frame["quantity"].tolist()[0] == 0.0
+    assert result.frame["declared_value_usd"].tolist()[1] == 0.0
+
+
+def test_a_columns_second_rule_adds_to_its_first_rules_rows(lines):
+    """violation: one row breaks the value rule, another the not-inspected rule; both kept."""
+    rows = lines(3, violation={0: "7", 1: "1"}, inspected={1: "false"}, inspection_reason={1: ""})
+    rows[0]["inspected"] = "false"  # '7' is bad twice: reported once, for its value
+    rows[0]["inspection_reason"] = ""
+    result = validate_lines(pd.DataFrame(rows))
+    assert result.bad_rows[["row", "column", "reason"]].values.tolist() == [
+        [1, "violation", "not 1, 0 or empty: '7'"],
+        [2, "violation", "set on a line not inspected: '1'"],
+    ]

@@ -48,6 +48,11 @@ def test_viewed_rows_have_the_decision_but_no_input() -> None:
     assert (row["entry_id"], row["line_no"], row["risk_band"]) == ("E-1", 2, "elevated")
     assert json.loads(row["reasons_json"] or "") == {"reasons": RESULT["reasons"]}
     assert (row["action"], row["request_id"], row["key_id"]) == ("workbench_view", "r3", "k")
+    # A presumed line was shown with its presumption: the audit says so beside the reasons.
+    presumed = {**RESULT, "presumption": "uflpa_entity"}
+    (shown,) = AuditRows("r3", "k").viewed("workbench_view", MODEL, [presumed])
+    stored = json.loads(shown["reasons_json"] or "")
+    assert stored == {"presumption": "uflpa_entity", "reasons": RESULT["reasons"]}
 
 
 def test_event_rows_are_not_about_a_line() -> None:

@@ -143,6 +143,7 @@ def test_scoring_takes_the_model_once_with_the_store_and_instruments() -> None:
         "drift",
         "shadows",
     )
+    assert got.tips == "tips"
 
 
 def test_the_caller_the_gate_verified_is_taken_without_checking_again(tmp_path: Path) -> None:
@@ -157,3 +158,21 @@ def test_the_caller_the_gate_verified_is_taken_without_checking_again(tmp_path: 
     scope = {"type": "http", "headers": [], "app": app, "state": {PRINCIPAL: who}}
     # No key presented and none on file: only the gate's verdict can let this through.
     assert _run(principal(Request(scope), None, None)) is who
+
+
+def test_a_request_the_gate_did_not_see_has_its_key_verified_here(
+    keys: tuple[Path, str, str],
+) -> None:
+    """A route outside the gate: no ``state`` in the scope at all, the key checked here."""
+    from fastapi import HTTPException
+    from starlette.requests import Request
+
+    from serving.api.deps import principal
+
+    path, scorer, _ = keys
+    app = SimpleNamespace(state=SimpleNamespace(keys=KeyStore(path)))
+    scope = {"type": "http", "headers": [], "app": app}  # no "state": the gate never ran
+    assert _run(principal(Request(scope), None, scorer)).key_id == "screening-1"
+    with pytest.raises(HTTPException) as refused:
+        _run(principal(Request(dict(scope)), None, "flr_unknown"))
+    assert refused.value.status_code == 401
