@@ -151,7 +151,10 @@ def evaluate(
     _quiet_mlflow()
     from pipelines.evaluate import evaluate_command
 
-    evaluate_command(model, data, mapping, truth, allow_bad_rows, tips)
+    evaluate_command(
+        model_uri=model, data=data, mapping=mapping, truth=truth, allow_bad_rows=allow_bad_rows,
+        tips=tips,
+    )  # fmt: skip
 
 
 @app.command()

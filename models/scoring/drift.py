@@ -18,7 +18,8 @@ threshold, so a rate of 2% that becomes 20% scores about 0.45 and one that becom
 
 Left out: how long each party has been known (``hist_*_months_known``). A line scored
 ``n`` months after training finds every known party ``n`` months older, so that measure moves
-with the calendar whatever the world does.
+with the calendar whatever the world does. Also the tip counts (``tip_*``): they follow the
+tips the scorer is given (training's file, the store's), not the traffic.
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ PRESUMPTION = "presumption"
 PRESUMPTION_BASES = {f"{PRESUMPTION}_{b}": b for b in BASES}
 DEFAULT_THRESHOLD = 0.2
 CALENDAR_SUFFIX = "_months_known"
+TIP_PREFIX = "tip_"
 
 
 def judged(feature: str) -> bool:
     """Whether a model feature is a drift measure (see the module doc for those left out)."""
-    return not feature.endswith(CALENDAR_SUFFIX)
+    return not feature.endswith(CALENDAR_SUFFIX) and not feature.startswith(TIP_PREFIX)
 
 
 def _present(raw: Column) -> np.ndarray:
