@@ -36,7 +36,9 @@ def split() -> SplitConfig:
     return load_config(None).split
 
 
-@pytest.fixture(scope="module")
+# Prepared again for every test (half a second): mutmut runs a mutant of ``prepare`` against
+# the tests that call it, and a module-scoped result would count for the first test only.
+@pytest.fixture
 def prepared(history: pd.DataFrame, split: SplitConfig) -> Prepared:
     return prepare(history, {}, split)
 
