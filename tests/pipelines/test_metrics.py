@@ -1,7 +1,10 @@
+import warnings
+
 import numpy as np
 import pytest
 
 from pipelines.metrics import (
+    _weighted,
     average_precision,
     bootstrap_draws,
     intervals,
@@ -119,3 +122,69 @@ def test_reliability_bins_are_quantiles_with_their_mean_prediction_and_rate():
         {"bin": 0, "n": 1, "predicted": 0.2, "observed": 1.0}
     ]
     assert reliability(np.array([]), np.array([])) == []
+
+
+def _point(scores, y, labelled, capacities, **kw):
+    # Undefined metrics must come out as NaN quietly: a warning would mean a 0/0 was computed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        point, _ = bootstrap_draws(scores, y, labelled, capacities, n_boot=0, seed=0, **kw)
+    return point
+
+
+def test_precision_at_a_capacity_with_no_labelled_line_in_it_is_undefined():
+    scores = np.arange(100, dtype=float)
+    y = np.zeros(100)
+    y[:3] = 1
+    labelled = np.zeros(100, dtype=bool)
+    labelled[:50] = True  # only the bottom half was inspected
+    labelled[99] = True  # and one line at the very top
+    p = _point(scores, y, labelled, [0.01, 0.05])
+    # The top 1% is line 99 alone: one labelled line, not a violation.
+    assert p["precision_at_1"] == 0.0 and p["recall_at_1"] == 0.0
+    labelled[99] = False
+    p = _point(scores, y, labelled, [0.01, 0.05])
+    assert np.isnan(p["precision_at_1"]) and np.isnan(p["precision_at_5"])
+    assert p["recall_at_5"] == 0.0  # three violations known, none in the top 5%
+    y[99], labelled[99] = 1, True
+    p = _point(scores, y, labelled, [0.01])
+    assert p["precision_at_1"] == 1.0 and p["recall_at_1"] == 0.25
+
+
+def test_recall_without_a_known_violation_is_undefined_and_with_one_is_a_share():
+    scores = np.arange(20, dtype=float)
+    labelled = np.ones(20, dtype=bool)
+    p = _point(scores, np.zeros(20), labelled, [0.1])
+    assert np.isnan(p["recall_at_10"]) and p["precision_at_10"] == 0.0
+    assert np.isnan(p["pr_auc"]) and p["base_rate"] == 0.0
+    one = np.zeros(20)
+    one[19] = 1  # the single violation is the top-ranked line
+    p = _point(scores, one, labelled, [0.1])
+    assert p["recall_at_10"] == 1.0 and p["precision_at_10"] == 0.5
+
+
+def test_value_caught_is_the_share_of_violating_value_in_the_top_five_percent():
+    n = 100
+    scores = np.arange(n, dtype=float)  # line 99 ranks first
+    y = np.zeros(n)
+    y[[99, 97, 10]] = 1  # two violations in the top 5%, one far below
+    values = np.full(n, 1000.0)
+    values[[99, 97, 10]] = [0.25, 0.5, 0.25]  # small declared values: a share, not a sum
+    values[50] = np.nan  # an undeclared value counts as 0
+    p = _point(scores, y, np.ones(n, dtype=bool), [0.01, 0.05], values=values)
+    assert p["value_caught_at_5"] == pytest.approx(0.75)
+    assert "value_caught_at_1" not in p  # only at the 5% capacity
+    # No violating value at all: undefined, and no value means no such metric.
+    p = _point(scores, np.zeros(n), np.ones(n, dtype=bool), [0.05], values=values)
+    assert np.isnan(p["value_caught_at_5"])
+    assert "value_caught_at_5" not in _point(scores, y, np.ones(n, dtype=bool), [0.05])
+
+
+def test_value_caught_weighs_each_line_by_its_resample_count():
+    y = np.array([1.0, 1.0, 0.0, 0.0])
+    top = np.array([True, False, False, False])
+    values = np.array([10.0, 30.0, 5.0, 5.0])
+    w = np.array([3.0, 1.0, 0.0, 2.0])
+    out = _weighted(y, np.array([4.0, 3, 2, 1]), {"5": top}, w, values, None)
+    assert out["value_caught_at_5"] == pytest.approx(30 / 60)
+    assert out["precision_at_5"] == 1.0 and out["recall_at_5"] == pytest.approx(3 / 4)
