@@ -188,3 +188,44 @@ def test_value_caught_weighs_each_line_by_its_resample_count():
     out = _weighted(y, np.array([4.0, 3, 2, 1]), {"5": top}, w, values, None)
     assert out["value_caught_at_5"] == pytest.approx(30 / 60)
     assert out["precision_at_5"] == 1.0 and out["recall_at_5"] == pytest.approx(3 / 4)
+
+
+def test_base_rate_and_brier_of_the_labelled_lines():
+    scores = np.array([0.9, 0.8, 0.3, 0.2, 0.1])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 0.0])
+    probs = np.array([0.7, 0.4, 0.2, 0.1, 0.0])
+    labelled = np.array([True, True, True, False, True])
+    p = _point(scores, y, labelled, [0.2], probs=probs)
+    assert p["base_rate"] == pytest.approx(2 / 4)
+    assert p["brier"] == pytest.approx((0.3**2 + 0.4**2 + 0.8**2 + 0.0**2) / 4)
+    one = _point(scores, y, np.array([True, False, False, False, False]), [0.2], probs=probs)
+    assert one["base_rate"] == 1.0 and one["brier"] == pytest.approx(0.09)
+    assert "brier" not in _point(scores, y, labelled, [0.2])
+    # No labelled line at all: nothing is defined, and nothing is divided by zero.
+    none = _point(scores, y, np.zeros(5, dtype=bool), [0.2], probs=probs)
+    assert all(np.isnan(v) for v in none.values()), none
+
+
+def test_capacities_are_named_by_their_percentage_even_below_one_percent():
+    """0.5% was once named ``precision_at_0``, and 0.2% and 0.4% overwrote each other."""
+    s = np.arange(1000, dtype=float)
+    y = (s % 2 == 1).astype(float)
+    caps = [0.002, 0.004, 0.005, 0.07, 0.6, 0.9]
+    p = _point(s, y, np.ones(1000, dtype=bool), caps)
+    names = {"0.2", "0.4", "0.5", "7", "60", "90"}
+    assert {k.removeprefix("precision_at_") for k in p if k.startswith("precision_at_")} == names
+    assert p["recall_at_0.2"] < p["recall_at_0.4"]  # two lines, then four
+
+
+def test_tied_scores_keep_window_order_in_the_precision_recall_curve():
+    """Ties rank in window order, as ``average_precision`` ranks them: the same curve."""
+    rng = np.random.default_rng(8)
+    n = 400
+    scores = rng.integers(0, 4, n).astype(float)  # four values: ties everywhere
+    y = (rng.random(n) < 0.2).astype(float)
+    labelled = rng.random(n) < 0.7
+    p = _point(scores, y, labelled, [0.05])
+    assert p["pr_auc"] == average_precision(y[labelled], scores[labelled])
+    # Window order matters on ties: the reversed window gives another value.
+    rev = average_precision(y[labelled][::-1], scores[labelled][::-1])
+    assert rev != p["pr_auc"]
