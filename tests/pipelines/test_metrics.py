@@ -229,3 +229,48 @@ def test_tied_scores_keep_window_order_in_the_precision_recall_curve():
     # Window order matters on ties: the reversed window gives another value.
     rev = average_precision(y[labelled][::-1], scores[labelled][::-1])
     assert rev != p["pr_auc"]
+
+
+def test_average_precision_of_one_violation_and_of_weighted_lines():
+    assert average_precision(np.array([1.0]), np.array([0.3])) == 1.0
+    y = np.array([0.0, 1.0, 0.0, 0.0])
+    assert average_precision(y, np.array([4.0, 3, 2, 1])) == 0.5  # one positive, ranked 2nd
+    assert np.isnan(average_precision(np.zeros(3), np.arange(3.0)))
+    assert np.isnan(average_precision(np.array([]), np.array([])))
+    # A weight counts a line that many times; weight 0 drops it.
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    s = np.array([5.0, 4, 3, 2, 1])
+    w = np.array([2.0, 0.0, 1.0, 3.0, 0.0])
+    repeated = np.repeat(np.arange(5), w.astype(int))
+    assert average_precision(y, s, w) == pytest.approx(average_precision(y[repeated], s[repeated]))
+    assert np.isnan(average_precision(y, s, np.array([0.0, 1, 0, 1, 0])))  # no weighted positive
+
+
+def test_every_labelled_line_can_be_drawn_into_a_resample_the_first_too():
+    n = 50
+    y = np.zeros(n)
+    y[0] = 1  # only the first line of the window is a violation
+    _, draws = bootstrap_draws(np.arange(n, dtype=float), y, np.ones(n, dtype=bool), [0.1], 200, 1)
+    drawn = (draws["base_rate"] > 0).mean()
+    assert 0.5 < drawn < 0.75  # 1 - (1 - 1/50)^50 = 0.64 of resamples hold it
+
+
+def test_resamples_carry_value_caught_and_brier_too():
+    rng = np.random.default_rng(2)
+    n = 500
+    scores = rng.random(n)
+    y = (rng.random(n) < scores * 0.3).astype(float)
+    values = rng.uniform(100, 1000, n)
+    point, draws = bootstrap_draws(
+        scores, y, np.ones(n, dtype=bool), [0.05], 100, 3, values=values, probs=scores * 0.3
+    )
+    for k in ("value_caught_at_5", "brier"):
+        assert len(draws[k]) == 100 and draws[k].std() > 0
+        assert draws[k].min() <= point[k] <= draws[k].max()
+
+
+def test_intervals_are_the_central_95_percent_of_the_draws_ignoring_undefined_ones():
+    draws = np.concatenate([np.linspace(0.0, 1.0, 1001), [np.nan] * 50])
+    out = intervals({"m": 0.4, "none": 1.0}, {"m": draws, "none": np.array([np.nan])})
+    assert out["m"] == {"value": 0.4, "lo": pytest.approx(0.025), "hi": pytest.approx(0.975)}
+    assert out["none"]["value"] == 1.0 and np.isnan(out["none"]["lo"])
