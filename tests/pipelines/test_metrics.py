@@ -274,3 +274,43 @@ def test_intervals_are_the_central_95_percent_of_the_draws_ignoring_undefined_on
     out = intervals({"m": 0.4, "none": 1.0}, {"m": draws, "none": np.array([np.nan])})
     assert out["m"] == {"value": 0.4, "lo": pytest.approx(0.025), "hi": pytest.approx(0.975)}
     assert out["none"]["value"] == 1.0 and np.isnan(out["none"]["lo"])
+
+
+def test_top_mask_breaks_ties_at_random_the_same_way_every_time():
+    flat = np.zeros(1000)
+    m = top_mask(flat, 0.1)
+    assert m.dtype == np.bool_ and m.sum() == 100
+    # Not simply the first lines of the window: an arbitrary but repeatable tenth.
+    assert m[:100].sum() < 30 and m[500:].sum() > 30
+    np.testing.assert_array_equal(top_mask(flat, 0.1), m)
+    other = top_mask(flat, 0.1, np.random.default_rng(1))
+    assert not np.array_equal(other, m)
+    # Ties never outrank a higher score, however they are broken.
+    s = np.repeat([1.0, 2.0], 500)
+    assert top_mask(s, 0.5)[500:].all()
+
+
+def _ap_by_hand(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    """Step-wise AP over lines sorted by score, ties in window order (Python's stable sort)."""
+    order = sorted(range(len(s)), key=lambda i: -s[i])
+    tp = fp = 0.0
+    area, last_recall, total = 0.0, 0.0, float((y * w).sum())
+    for i in order:
+        tp += y[i] * w[i]
+        fp += (1 - y[i]) * w[i]
+        if tp + fp > 0:
+            recall = tp / total
+            area += (recall - last_recall) * tp / (tp + fp)
+            last_recall = recall
+    return area
+
+
+def test_average_precision_ranks_ties_in_window_order_and_ignores_the_weights_scale():
+    rng = np.random.default_rng(11)
+    n = 300
+    s = rng.integers(0, 3, n).astype(float)  # ties of about a hundred lines each
+    y = (rng.random(n) < 0.3).astype(float)
+    w = rng.uniform(0.01, 0.5, n)  # weights below one: fractions of a line
+    assert average_precision(y, s, w) == pytest.approx(_ap_by_hand(y, s, w), rel=1e-12)
+    assert average_precision(y, s) == pytest.approx(_ap_by_hand(y, s, np.ones(n)), rel=1e-12)
+    assert average_precision(y, s, w) == pytest.approx(average_precision(y, s, 40 * w))
