@@ -190,3 +190,12 @@ def test_normalize_uses_the_matchers_own_place_spellings():
     assert custom.normalize("Sanji Yida Textile Co Ltd") == "CHANGJI YIDA TEXTILE"
     plain = EntityMatcher(spellings={})
     assert plain.normalize("Sanji Yida Textile Co Ltd") == "SANJI YIDA TEXTILE"
+
+
+@pytest.mark.parametrize("near", ["XPCCS", "AXPCC", "XPC C"])
+def test_an_acronym_matches_only_exactly_even_above_the_threshold(matcher, near):
+    """Similarity 88.9 to the alias "XPCC": above 88, but a short acronym allows no typo."""
+    from rapidfuzz import fuzz
+
+    assert fuzz.ratio(near, "XPCC") >= matcher.min_similarity
+    assert pd.isna(matcher.match([near])[0].entity_id)
