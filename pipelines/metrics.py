@@ -108,7 +108,8 @@ def bootstrap_draws(
     Returns:
         ``(point, draws)``: ``{metric: value}`` and ``{metric: array of n_boot values}``.
     """
-    tops = {f"{round(c * 100):g}": top_mask(scores, c)[labelled] for c in capacities}
+    # Named by the percentage: 0.05 -> "5", 0.005 -> "0.5" (rounded to drop float noise).
+    tops = {f"{round(c * 100, 6):g}": top_mask(scores, c)[labelled] for c in capacities}
     yl = y[labelled].astype(float)
     sl = scores[labelled]
     order = np.argsort(-sl, kind="stable")

@@ -31,6 +31,22 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     (_SESSION_DIR / "data").mkdir(parents=True, exist_ok=True)
+    if "MUTANT_UNDER_TEST" in os.environ:
+        _one_lightgbm_thread()
+
+
+def _one_lightgbm_thread() -> None:
+    """Cap LightGBM at one thread under mutmut, which forks a test process per mutant.
+
+    libgomp's thread pool does not survive ``fork``: once the parent has run LightGBM on
+    two threads, a child that does so again waits forever, and mutmut counts the timeout
+    as a killed mutant. With one thread no pool is started; predictions are the same.
+    """
+    import ctypes
+
+    from lightgbm.basic import _LIB
+
+    _LIB.LGBM_SetMaxThreads(ctypes.c_int(1))
 
 
 @pytest.fixture(scope="session")

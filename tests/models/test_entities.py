@@ -172,3 +172,30 @@ def test_spellings_just_above_the_default_threshold_match(matcher, declared, ent
     assert not pd.isna(out.entity_id), f"{declared!r} matched nothing"
     assert out.entity_id == entity_id
     assert 88.0 <= out.similarity < 95.0
+
+
+def test_hits_are_the_normalised_names_that_match_an_entity(matcher):
+    """A re-screen's first pass: which stored names, normalised once, match anything."""
+    names = ["HOSHINE SILICON IND SHANSHAN CO LTD", "ACME WIDGETS LLC", "", "XPCC"]
+    normalized = [matcher.normalize(n) for n in names]
+    assert normalized[0] == "HOSHINE SILICON INDUSTRY SHANSHAN"
+    fresh = EntityMatcher()
+    assert fresh.hits(normalized) == {"HOSHINE SILICON INDUSTRY SHANSHAN", "XPCC"}
+    assert fresh.hits(normalized) == {"HOSHINE SILICON INDUSTRY SHANSHAN", "XPCC"}  # cached
+    assert fresh.hits(["ACME WIDGETS", ""]) == set()
+
+
+def test_normalize_uses_the_matchers_own_place_spellings():
+    custom = EntityMatcher(spellings={"SANJI": "CHANGJI"})
+    assert custom.normalize("Sanji Yida Textile Co Ltd") == "CHANGJI YIDA TEXTILE"
+    plain = EntityMatcher(spellings={})
+    assert plain.normalize("Sanji Yida Textile Co Ltd") == "SANJI YIDA TEXTILE"
+
+
+@pytest.mark.parametrize("near", ["XPCCS", "AXPCC", "XPC C"])
+def test_an_acronym_matches_only_exactly_even_above_the_threshold(matcher, near):
+    """Similarity 88.9 to the alias "XPCC": above 88, but a short acronym allows no typo."""
+    from rapidfuzz import fuzz
+
+    assert fuzz.ratio(near, "XPCC") >= matcher.min_similarity
+    assert pd.isna(matcher.match([near])[0].entity_id)

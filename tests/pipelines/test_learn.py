@@ -1,3 +1,4 @@
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
@@ -226,3 +227,176 @@ def test_time_windows_are_whole_months_shrinking_with_short_history(n, test, val
     # The first day of a window's first month belongs to that window.
     first_test = label[w.test].min()
     assert w.test[(label == first_test).to_numpy()].all()
+
+
+def _effective(booster: lgb.Booster) -> dict[str, str]:
+    """The parameters as LightGBM read them (a misspelt key leaves its default here)."""
+    text = booster.model_to_string().split("parameters:", 1)[1].split("end of parameters")[0]
+    pairs = (line[1:-1].split(": ", 1) for line in text.split("\n") if line.startswith("["))
+    return {k: v for k, v in pairs}
+
+
+def _platt_gradient(cal: Calibration, margin: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Largest relative term of the log-likelihood's gradient at the fitted (a, b)."""
+    p = 1 / (1 + np.exp(-np.clip(cal.a * margin + cal.b, -700, 700)))
+    g = w * (p - y)
+    return max(abs((g * margin).sum()) / (w * np.abs(margin)).sum(), abs(g.sum()) / w.sum())
+
+
+@pytest.mark.parametrize("case", ["steep", "rare", "weighted"])
+def test_platt_stops_at_the_maximum_likelihood_fit(case):
+    """The fit is the likelihood's maximum (gradient ~0), not wherever the steps stopped.
+
+    ``steep`` (seed 8) is a case where a full Newton step raises the loss and has to be
+    shortened; ``rare`` has 1% positives and uneven weights.
+    """
+    rng = np.random.default_rng({"steep": 8, "rare": 1, "weighted": 2}[case])
+    if case == "steep":
+        margin = rng.normal(0, 8, 3000)
+        y = (rng.random(3000) < 1 / (1 + np.exp(-(3 * margin + 1)))).astype(float)
+        w = np.ones(3000)
+    elif case == "rare":
+        margin = rng.normal(-4, 1, 3000)
+        y = (rng.random(3000) < 0.01).astype(float)
+        w = rng.uniform(0.2, 5, 3000)
+    else:
+        margin = rng.normal(0, 3, 2000)
+        y = (rng.random(2000) < 1 / (1 + np.exp(-(2 * margin - 1)))).astype(float)
+        w = rng.uniform(0.5, 2, 2000)
+    cal = fit_platt(margin, y, w, "x")
+    assert np.isfinite([cal.a, cal.b]).all()
+    assert _platt_gradient(cal, margin, y, w) < 2e-9
+
+
+def test_propensity_is_a_fixed_small_binary_booster_on_the_threads_asked():
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"targeted": rng.random(2000), "noise": rng.random(2000)})
+    b = fit_propensity(X, rng.random(2000) < 0.1, num_threads=1, seed=7)
+    got = _effective(b)
+    want = {"objective": "binary", "learning_rate": "0.1", "num_leaves": "15",
+            "min_data_in_leaf": "50", "seed": "7", "num_threads": "1"}  # fmt: skip
+    assert {k: got[k] for k in want} == want
+    assert b.num_trees() == 60
+
+
+def test_propensity_draws_five_negatives_per_inspected_line_weighted_back_up(monkeypatch):
+    """All inspected lines, a random share of the rest, each drawn line weighted 1/share."""
+    seen: list[tuple[pd.DataFrame, np.ndarray, np.ndarray]] = []
+    real = lgb.Dataset
+
+    def spy(data, label=None, weight=None, **kw):
+        seen.append((data, np.asarray(label), weight))
+        return real(data, label, weight=weight, **kw)
+
+    monkeypatch.setattr(lgb, "Dataset", spy)
+    rng = np.random.default_rng(5)
+    n = 20_000
+    X = pd.DataFrame({"x": rng.random(n)})
+    inspected = np.zeros(n, dtype=bool)
+    inspected[rng.choice(n, 200, replace=False)] = True
+    fit_propensity(X, inspected, num_threads=1, seed=0)
+    (data, label, weight) = seen[-1]
+    assert label.dtype == np.float64 and label.sum() == 200  # every inspected line
+    drawn = int((label == 0).sum())
+    frac = 5 * 200 / (n - 200)
+    assert abs(drawn - 1000) < 4 * np.sqrt(1000)  # ~five per inspected line
+    np.testing.assert_array_equal(weight[label == 1], 1.0)
+    np.testing.assert_allclose(weight[label == 0], 1 / frac)
+    assert data.index.is_monotonic_increasing  # in line order
+    # One inspected line still draws five negatives; few negatives are all kept, weight 1.
+    one = np.zeros(n, dtype=bool)
+    one[7] = True
+    fit_propensity(X, one, num_threads=1, seed=0)
+    np.testing.assert_allclose(seen[-1][2][seen[-1][1] == 0], (n - 1) / 5)
+    many = rng.random(600) < 0.5
+    fit_propensity(X.head(600), many, num_threads=1, seed=0)
+    assert len(seen[-1][1]) == 600
+    np.testing.assert_array_equal(seen[-1][2], 1.0)
+
+
+def test_pu_draw_defaults_to_seed_zero_and_ipw_without_propensity_says_so():
+    inspected = np.arange(400) < 40
+    violation = np.where(inspected, 0.0, np.nan)
+    default = make_sample("pu", inspected, violation, None, 0.2, 0.01, pu_sample=0.5)
+    zero = make_sample("pu", inspected, violation, None, 0.2, 0.01, pu_sample=0.5, seed=0)
+    one = make_sample("pu", inspected, violation, None, 0.2, 0.01, pu_sample=0.5, seed=1)
+    np.testing.assert_array_equal(default.rows, zero.rows)
+    assert not np.array_equal(default.rows, one.rows)
+    with pytest.raises(ValueError, match=r"^ipw needs a propensity$"):
+        make_sample("ipw", inspected, violation, None, 0.2, 0.01)
+
+
+def test_fit_booster_honours_the_training_weights():
+    X, y = _data(600)
+    rows = np.arange(600)
+    cfg = _cfg(num_boost_round=20)
+    plain = fit_booster(X, Sample(rows, y, np.ones(600)), None, cfg, 1)
+    heavy = fit_booster(X, Sample(rows, y, np.where(y == 1, 4.0, 1.0)), None, cfg, 1)
+    # Positives weighted 4x: every line looks riskier (about log(4) on the margin).
+    lift = heavy.predict(X, raw_score=True) - plain.predict(X, raw_score=True)
+    assert lift.mean() == pytest.approx(np.log(4), abs=0.4)
+
+
+def test_fit_booster_constrains_only_the_named_features_with_the_advanced_method():
+    X = pd.DataFrame({"a": np.arange(200.0), "mfr_list_sim": np.arange(200.0), "b": 0.0})
+    y = (np.arange(200) % 3 == 0).astype(float)
+    cfg = _cfg(monotone_increasing=["mfr_list_sim"])
+    got = _effective(fit_booster(X, Sample(np.arange(200), y, np.ones(200)), None, cfg, 2))
+    assert got["monotone_constraints"] == "0,1,0"
+    assert got["monotone_constraints_method"] == "advanced"
+    assert got["num_threads"] == "2"
+    free = _effective(fit_booster(X, Sample(np.arange(200), y, np.ones(200)), None, _cfg(), 1))
+    assert free["monotone_constraints"] == ""
+
+
+def _weighted_logloss(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return float((w * -(y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / w.sum())
+
+
+def _early_stop(curve: list[float], patience: int) -> int:
+    """The round early stopping picks on a loss curve: best so far, ``patience`` rounds on."""
+    best = 0
+    for i, loss in enumerate(curve):
+        if loss < curve[best]:
+            best = i
+        elif i - best >= patience:
+            break
+    return best + 1
+
+
+def test_fit_booster_stops_at_the_lowest_weighted_validation_loss():
+    X, y = _data(800, seed=1)
+    wv = np.random.default_rng(1).uniform(0.05, 5.0, 400)
+    train, valid = np.arange(400), np.arange(400, 800)
+    cfg = _cfg(learning_rate=0.5, num_leaves=15, min_data_in_leaf=2, num_boost_round=60,
+               early_stopping_rounds=10)  # fmt: skip
+    b = fit_booster(X, Sample(train, y[train], np.ones(400)), Sample(valid, y[valid], wv), cfg, 1)
+    # Every round without stopping (the validation sample does not change the trees).
+    full = fit_booster(X, Sample(train, y[train], np.ones(400)), None, cfg, 1)
+    Xv, yv = X.iloc[valid], y[valid]
+    rounds = range(1, 61)
+    weighted = [_weighted_logloss(full.predict(Xv, num_iteration=i), yv, wv) for i in rounds]
+    plain = [_weighted_logloss(full.predict(Xv, num_iteration=i), yv, np.ones(400)) for i in rounds]
+    assert b.best_iteration == _early_stop(weighted, 10) == 6
+    assert _early_stop(plain, 10) == 3  # the weights decide it
+
+
+def test_fit_booster_runs_every_round_asked_when_the_validation_loss_keeps_falling():
+    X, y = _data(800)
+    train, valid = np.arange(400), np.arange(400, 800)
+    cfg = _cfg(learning_rate=0.01, num_boost_round=150, early_stopping_rounds=150)
+    b = fit_booster(
+        X, Sample(train, y[train], np.ones(400)), Sample(valid, y[valid], np.ones(400)), cfg, 1
+    )
+    assert b.num_trees() == 150
+
+
+def test_a_one_line_validation_sample_with_a_violation_still_stops_early():
+    X, y = _data(600)
+    train = np.arange(500)
+    (pos,) = np.flatnonzero(y[500:] == 1)[:1] + 500
+    cfg = _cfg(learning_rate=0.9, num_leaves=15, min_data_in_leaf=2, num_boost_round=300)
+    one = Sample(np.array([pos]), np.array([1.0]), np.array([1.0]))
+    b = fit_booster(X, Sample(train, y[train], np.ones(500)), one, cfg, 1)
+    assert b.best_iteration > 0
