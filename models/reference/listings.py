@@ -139,13 +139,18 @@ class Listings:
         lists = np.full(n, "", dtype=object)
         later = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
         day = np.asarray(dates).astype("datetime64[D]")
-        ids = pd.Series(entity_ids, dtype=object)
-        matched = ids.notna().to_numpy()
-        for eid, where in ids[matched].groupby(ids[matched]).indices.items():
-            lines = np.flatnonzero(matched)[where]
+        ids = np.asarray(entity_ids, dtype=object)
+        matched = np.flatnonzero(pd.notna(ids))
+        # Few lines match a listed firm: group those in a dict (a pandas groupby's fixed cost
+        # per call dominated a request of a few lines).
+        groups: dict[str, list[int]] = {}
+        for k, eid in zip(matched.tolist(), ids[matched].tolist(), strict=True):
+            groups.setdefault(str(eid), []).append(k)
+        for eid, positions in groups.items():
+            lines = np.asarray(positions, dtype=np.intp)
             d = day[lines]
             undecided = np.ones(len(lines), dtype=bool)
-            for r in self.firm[self.row_of[str(eid)]]:
+            for r in self.firm[self.row_of[eid]]:
                 in_force = (self.start[r] <= d) & (d < self.end[r])
                 live = undecided & in_force
                 row[lines[live]] = r
