@@ -163,3 +163,50 @@ def test_all_inspected_when_every_line_was(history: pd.DataFrame) -> None:
     p = prepare(frame, {}, SplitConfig(test_months=1, valid_months=1))
     assert p.all_inspected is True
     assert p.counts()["inspected"] == 400
+
+
+def test_tips_give_the_tip_features_counted_as_known_on_each_entry_date(
+    history: pd.DataFrame, split: SplitConfig
+) -> None:
+    """A tip counts from its receipt, and as corroborated only for lines entered after that."""
+    from models.features.tips import TIP_FEATURES, TipIndex
+    from models.reference.entities import normalize_name
+
+    firm = history["manufacturer_name"].value_counts().index[0]
+    days = history.loc[history["manufacturer_name"] == firm, "entry_date"].sort_values()
+    received, corroborated = days.iloc[4], days.iloc[12]
+    assert days.iloc[0] < received < corroborated < days.iloc[-1]
+    party = {"role": "manufacturer", "name": firm, "name_key": None, "party_id": None}
+    tips = TipIndex.from_tips(
+        [
+            {
+                "id": 1,
+                "received_date": received.date().isoformat(),
+                "source_type": "ngo",
+                "status": "corroborated",
+                "duplicate_of": None,
+                "corroborated_at": corroborated.date().isoformat(),
+                "dismissed_at": None,
+                "parties": [party],
+            }
+        ]
+    )
+    p = prepare(history, {}, split, tips=tips)
+    assert p.state.tips and set(TIP_FEATURES) <= set(p.X.columns)
+    entry = history["entry_date"].to_numpy()
+    # The tip names the firm as the entity lists match names: however its lines spell it.
+    named = (history["manufacturer_name"].map(normalize_name) == normalize_name(firm)).to_numpy()
+    want_new = named & (entry >= received.to_datetime64()) & (entry <= corroborated.to_datetime64())
+    want_corroborated = named & (entry > corroborated.to_datetime64())
+    assert want_new.sum() >= 8 and want_corroborated.sum() >= 5
+    np.testing.assert_array_equal(p.X["tip_mfr_new"].to_numpy(), want_new.astype(float))
+    np.testing.assert_array_equal(
+        p.X["tip_mfr_corroborated"].to_numpy(), want_corroborated.astype(float)
+    )
+    # Fitted on every line (no rows given), the same tips give the same counts.
+    state, X = features(p.lines, None, SignalCache(), p.signal_columns, tips)
+    assert state.tips
+    pd.testing.assert_frame_equal(X[list(TIP_FEATURES)], p.X[list(TIP_FEATURES)])
+    # Without tips, the model has no tip features.
+    plain = prepare(history, {}, split)
+    assert not plain.state.tips and not set(TIP_FEATURES) & set(plain.X.columns)
