@@ -192,6 +192,7 @@ def test_tips_give_the_tip_features_counted_as_known_on_each_entry_date(
         ]
     )
     p = prepare(history, {}, split, tips=tips)
+    assert p.tips is tips  # the later steps (the model card, the tip reasons) read them here
     assert p.state.tips and set(TIP_FEATURES) <= set(p.X.columns)
     entry = history["entry_date"].to_numpy()
     # The tip names the firm as the entity lists match names: however its lines spell it.
@@ -210,3 +211,30 @@ def test_tips_give_the_tip_features_counted_as_known_on_each_entry_date(
     # Without tips, the model has no tip features.
     plain = prepare(history, {}, split)
     assert not plain.state.tips and not set(TIP_FEATURES) & set(plain.X.columns)
+
+
+def test_pass_through_columns_reach_the_lines_the_state_and_the_features(
+    history: pd.DataFrame, split: SplitConfig
+) -> None:
+    """A mapping's extra columns, declared numeric or categorical, are the model's too."""
+    frame = history.copy()
+    rng = np.random.default_rng(2)
+    # Numbers as the text a mapped file gives: numeric only because the mapping says so.
+    frame["audit_score"] = [f"{v:.2f}" for v in rng.uniform(0, 100, len(frame))]
+    frame["supplier_tier"] = rng.choice(["tier1", "tier2", "tier3"], len(frame))
+    kinds = {"audit_score": "numeric", "supplier_tier": "categorical"}
+    p = prepare(frame, kinds, split)
+    assert p.lines.passthrough == kinds and p.state.passthrough == kinds
+    np.testing.assert_array_equal(
+        p.X["audit_score"].to_numpy(), frame["audit_score"].astype(float).to_numpy()
+    )
+    assert "supplier_tier" in p.X.columns
+
+
+def test_the_signals_frame_holds_every_lines_derived_signals(prepared: Prepared) -> None:
+    from models.features.signals import derive_signals, signal_frame
+
+    assert len(prepared.signals) == len(prepared.frame)
+    assert set(prepared.signals.columns) == set(prepared.signal_columns)
+    fresh = signal_frame(derive_signals(prepared.lines, SignalCache()))
+    pd.testing.assert_frame_equal(prepared.signals, fresh)
