@@ -389,3 +389,23 @@ def test_a_short_alias_of_generic_words_matches_only_its_own_words():
 def test_an_alias_of_eight_letters_or_more_allows_a_typo(matcher, declared, entity_id):
     (out,) = matcher.match([declared])
     assert (out.entity_id if isinstance(out.entity_id, str) else None) == entity_id
+
+
+def test_a_firm_published_under_many_spellings_takes_one_place_among_the_candidates():
+    """Five spellings of one firm that fails the word check must not hide the next firm.
+
+    The best few candidates are checked in turn; "SHAR HUAFU" scores highest but is not
+    "STAR HUAFU". Its legal-form variants are one candidate, so "STAR HUAFU ... GROUP" is
+    still reached.
+    """
+    shar = "Shar Huafu Textile Mills"
+    spellings = [f"{shar} {form}" for form in ("Limited", "Co., Ltd.", "Corp", "Inc")]
+    m = EntityMatcher(
+        _table(
+            ("X-1", f"{shar} Co Ltd", "|".join(spellings), "UFLPA"),
+            ("X-2", "Star Huafu Textile Mills Group", "", "WRO"),
+        )
+    )
+    (out,) = m.match(["STAR HUAFU TEXTILE MILLS CO LTD"])
+    assert out.entity_id == "X-2"
+    assert 88.0 <= out.similarity < 90.0
