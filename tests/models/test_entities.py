@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.reference.entities import EntityMatcher, normalize_name
+from models.reference.entities import NO_MATCH, EntityMatcher, normalize_name
 
 
 @pytest.fixture(scope="module")
@@ -391,6 +391,14 @@ def test_an_alias_of_eight_letters_or_more_allows_a_typo(matcher, declared, enti
     assert (out.entity_id if isinstance(out.entity_id, str) else None) == entity_id
 
 
+def test_the_similarity_is_reported_to_one_decimal(matcher):
+    from rapidfuzz import fuzz
+
+    (out,) = matcher.match(["SUPERMAXX BHD"])
+    assert fuzz.ratio("SUPERMAXX", "SUPERMAX") == pytest.approx(94.1176, abs=1e-4)
+    assert out.similarity == 94.1
+
+
 def test_a_firm_published_under_many_spellings_takes_one_place_among_the_candidates():
     """Five spellings of one firm that fails the word check must not hide the next firm.
 
@@ -409,3 +417,25 @@ def test_a_firm_published_under_many_spellings_takes_one_place_among_the_candida
     (out,) = m.match(["STAR HUAFU TEXTILE MILLS CO LTD"])
     assert out.entity_id == "X-2"
     assert 88.0 <= out.similarity < 90.0
+
+
+def test_a_matcher_over_an_empty_table_matches_nothing():
+    """A reference snapshot with no listed entity yet: every name is unmatched, none fails."""
+    empty = _table(("X-1", "", "", "UFLPA")).iloc[:0]
+    m = EntityMatcher(empty)
+    out = m.match(["XPCC", "HOSHINE SILICON", ""])
+    assert out == [NO_MATCH, NO_MATCH, NO_MATCH]
+    assert m.hits(["XPCC"]) == set()
+
+
+def test_one_matcher_shows_each_declared_transliteration_as_declared():
+    """The spelling shown is remembered per declared name, not once per entity."""
+    m = EntityMatcher()
+    out = m.match(["HOTAN HAOLIN HAIR ACCESSORIES", "HETIAN HAOLIN HAIR ACCESSORIES CO LTD"])
+    assert [o.entity_id for o in out] == ["UFLPA-0010", "UFLPA-0010"]
+    assert [o.matched_alias for o in out] == [
+        "Hotan Haolin Hair Accessories",
+        "Hetian Haolin Hair Accessories Co. Ltd.",
+    ]
+    again = m.match(["HETIAN HAOLIN HAIR ACCESSORIES CO LTD", "HOTAN HAOLIN HAIR ACCESSORIES"])
+    assert [o.matched_alias for o in again] == [out[1].matched_alias, out[0].matched_alias]
