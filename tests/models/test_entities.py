@@ -439,3 +439,15 @@ def test_one_matcher_shows_each_declared_transliteration_as_declared():
     ]
     again = m.match(["HETIAN HAOLIN HAIR ACCESSORIES CO LTD", "HOTAN HAOLIN HAIR ACCESSORIES"])
     assert [o.matched_alias for o in again] == [out[1].matched_alias, out[0].matched_alias]
+
+
+def test_a_word_found_through_a_typo_does_not_excuse_another_missing():
+    """Each query has one alias word with a typo (found) and the other too far off (missing)."""
+    from rapidfuzz import fuzz
+
+    m = EntityMatcher(_table(("X-1", "Kizilsu Taklimakan Textile Co", "", "UFLPA")))
+    queries = ["KIZILSO TAKLIMAXYN TEXTILE", "KIZILXY TAKLIMAKAM TEXTILE"]
+    for q in queries:
+        assert fuzz.ratio(q, "KIZILSU TAKLIMAKAN TEXTILE") >= m.min_similarity
+    assert [pd.isna(o.entity_id) for o in m.match(queries)] == [True, True]
+    assert m.match(["KIZILSO TAKLIMAKAM TEXTILE"])[0].entity_id == "X-1"  # both typos found
