@@ -19,7 +19,8 @@ from models.contract.reader import iter_entry_lines
 from models.contract.validate import ReadResult
 from models.reference.snapshot import ReferenceSnapshot, current_snapshot
 from models.scoring.lookup import fetch_bundle, resolve
-from models.scoring.scorer import Prepared, Scorer
+from models.scoring.prepared import Prepared
+from models.scoring.scorer import Scorer
 from models.scoring.tip_reasons import TipIndex
 from models.settings import get_settings
 from models.tips import load_tip_index
