@@ -205,6 +205,16 @@ def score(
         str | None,
         typer.Option("--stratify", help="`sector`: spread the random checks over HS chapters."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=64,
+            help="Scoring processes (pandas engine; 0: this one). Default: one per core, at "
+            "most 2, for inputs of 1,000,000 lines or more.",
+        ),
+    ] = None,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons.
 
@@ -235,6 +245,7 @@ def score(
         explain_share=explain_share,
         rank=rank,
         selection=selection,
+        workers=workers,
     )
 
 
