@@ -34,6 +34,7 @@ from pipelines.cli_options import (
     MappingOpt,
     ModelOpt,
     TipsOpt,
+    WorkersOpt,
     _quiet_mlflow,
 )
 from pipelines.keys_cli import keys_app
@@ -205,16 +206,7 @@ def score(
         str | None,
         typer.Option("--stratify", help="`sector`: spread the random checks over HS chapters."),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            min=0,
-            max=64,
-            help="Scoring processes (pandas engine; 0: this one). Default: one per core, at "
-            "most 2, for inputs of 1,000,000 lines or more.",
-        ),
-    ] = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons.
 
