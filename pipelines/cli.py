@@ -34,6 +34,7 @@ from pipelines.cli_options import (
     MappingOpt,
     ModelOpt,
     TipsOpt,
+    WorkersOpt,
     _quiet_mlflow,
 )
 from pipelines.keys_cli import keys_app
@@ -205,6 +206,7 @@ def score(
         str | None,
         typer.Option("--stratify", help="`sector`: spread the random checks over HS chapters."),
     ] = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons.
 
@@ -235,6 +237,7 @@ def score(
         explain_share=explain_share,
         rank=rank,
         selection=selection,
+        workers=workers,
     )
 
 

@@ -28,6 +28,16 @@ AllowBadOpt = Annotated[
     bool,
     typer.Option("--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."),
 ]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=0,
+        max=64,
+        help="Scoring processes (pandas engine; 0: this one). Default: one per core, at "
+        "most 2, for inputs of 1,000,000 lines or more.",
+    ),
+]
 
 
 def _quiet_mlflow() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,21 +18,22 @@ from models.contract.reader import iter_entry_lines
 from models.contract.validate import ReadResult
 from models.reference.snapshot import ReferenceSnapshot, current_snapshot
 from models.scoring.lookup import fetch_bundle, resolve
-from models.scoring.scorer import Prepared, Scorer
+from models.scoring.scorer import Scorer
 from models.scoring.tip_reasons import TipIndex
 from models.settings import get_settings
 from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
-from pipelines.score_output import OUTPUT_COLUMNS, rank_file, scores_frame
+from pipelines.score_output import OUTPUT_COLUMNS, rank_file
+from pipelines.score_pool import (
+    AUTO_POOL_LINES,
+    Job,
+    auto_workers,
+    estimated_lines,
+    scored_in_workers,
+    scored_table,
+)
 from pipelines.score_select import Selecting, hs_chapters, mark_selection
 from pipelines.spark_score import score_spark
-
-
-def _serialise(scored: pd.DataFrame) -> pd.DataFrame:
-    out = scored[OUTPUT_COLUMNS].copy()
-    if len(out) and not isinstance(out["reasons"].iloc[0], str):
-        out["reasons"] = [json.dumps(r, ensure_ascii=False) for r in out["reasons"]]
-    return out
 
 
 def _freeze_survivors() -> None:
@@ -47,15 +47,47 @@ def _freeze_survivors() -> None:
     gc.freeze()
 
 
-def _prepared(
+def _chunks(
+    data: list[Path], out: Path, mapping: Path | None, chunk_rows: int, allow_bad_rows: bool
+) -> Iterator[ReadResult]:
+    """Every input's chunks in turn, read and validated (bad rows quarantined per input)."""
+    for path in data:
+        # One quarantine file per input, beside the output: inputs may be read-only.
+        quarantine = out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
+        yield from iter_entry_lines(
+            path,
+            mapping,
+            chunk_rows=chunk_rows,
+            allow_bad_rows=allow_bad_rows,
+            quarantine_path=quarantine,
+        )
+
+
+def _in_process(
     scorer: Scorer,
     chunks: Iterable[ReadResult],
+    job: Job,
     reference: ReferenceSnapshot,
-    tips: TipIndex | None,
-) -> Iterator[tuple[ReadResult, Prepared]]:
-    """Each chunk with its signals and features (:meth:`Scorer.prepare`)."""
+) -> Iterator[tuple[int, pa.Table]]:
+    """Each chunk's line count and scores, scored in this process.
+
+    The read-ahead thread also derives the next chunk's signals and features (the pre-model
+    half of the work, :meth:`Scorer.prepare`) while this thread predicts and explains.
+    """
+    ahead = ((c, scorer.prepare(c.lines, reference, job.tips)) for c in chunks)
+    for chunk, prepared in prefetch(ahead):
+        n = len(chunk.lines)
+        table = scored_table(scorer, chunk.lines, job, reference, prepared)
+        del chunk, prepared
+        yield n, table
+        _freeze_survivors()
+
+
+def _with_sectors(chunks: Iterator[ReadResult], sectors: list[np.ndarray]) -> Iterator[ReadResult]:
+    """The chunks, each one's HS chapters appended to ``sectors`` as it goes by, in order."""
     for chunk in chunks:
-        yield chunk, scorer.prepare(chunk.lines, reference, tips)
+        sectors.append(hs_chapters(chunk.lines["hts_code"]))
+        yield chunk
 
 
 def score_files(
@@ -69,11 +101,14 @@ def score_files(
     chunk_rows: int = 250_000,
     tips: TipIndex | None = None,
     sectors: list[np.ndarray] | None = None,
+    workers: int | None = None,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
-    The next chunk is read and validated in a thread while the current one is scored, so
-    about two chunks are in memory at a time (``chunk_rows`` bounds the peak).
+    The next chunk is read and validated in a thread while the current ones are scored;
+    a large input is scored by worker processes (one per core), each chunk by one, and
+    written in the input's order. About two chunks per scoring process are in
+    memory at a time (``chunk_rows`` bounds the peak).
 
     Args:
         scorer: The loaded model.
@@ -87,6 +122,10 @@ def score_files(
         chunk_rows: Lines per chunk.
         tips: Tips that are evidence (each line a tip names gets a ``tip`` reason).
         sectors: If given, receives each chunk's HS chapters (for a stratified selection).
+        workers: Worker processes (0: score in this process, with the read-ahead thread
+            preparing the next chunk); None: :func:`~pipelines.score_pool.auto_workers` for
+            inputs of about ``AUTO_POOL_LINES`` lines or more, else 0. A model not loaded
+            from a bundle folder is scored in this process.
 
     Returns:
         Lines scored.
@@ -97,47 +136,31 @@ def score_files(
     n = 0
     # One reference snapshot for the whole run: its lines are matched against one version.
     reference = current_snapshot()
+    job = Job(reasons, explain_share, tips)
+    chunks = _chunks(data, out, mapping, chunk_rows, allow_bad_rows)
+    if sectors is not None:
+        chunks = _with_sectors(chunks, sectors)
+    if workers is None:
+        workers = auto_workers() if estimated_lines(data) >= AUTO_POOL_LINES else 0
+    if scorer.bundle.folder is None:
+        workers = 0
     _freeze_survivors()
     try:
+        tables = (
+            scored_in_workers(scorer, prefetch(chunks), job, reference, workers)
+            if workers > 0
+            else _in_process(scorer, chunks, job, reference)
+        )
         with tqdm(unit=" lines", desc="scoring", disable=None) as bar:
-            for path in data:
-                # One quarantine file per input, beside the output: inputs may be read-only.
-                quarantine = out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
-                chunks = iter_entry_lines(
-                    path,
-                    mapping,
-                    chunk_rows=chunk_rows,
-                    allow_bad_rows=allow_bad_rows,
-                    quarantine_path=quarantine,
-                )
-                # The read-ahead thread also derives the next chunk's signals and features
-                # (the pre-model half of the work) while this thread predicts and explains.
-                for chunk, prepared in prefetch(_prepared(scorer, chunks, reference, tips)):
-                    if sectors is not None:
-                        sectors.append(hs_chapters(chunk.lines["hts_code"]))
-                    scored = _serialise(
-                        scores_frame(
-                            scorer.score(
-                                chunk.lines,
-                                reasons=reasons,
-                                explain_share=explain_share,
-                                as_json=True,
-                                tips=tips,
-                                reference=reference,
-                                prepared=prepared,
-                            )
-                        )
-                    )
-                    if out.suffix == ".parquet":
-                        table = pa.Table.from_pandas(scored, preserve_index=False)
-                        writer = writer or pq.ParquetWriter(tmp, table.schema)
-                        writer.write_table(table)
-                    else:
-                        scored.to_csv(tmp, mode="a" if n else "w", header=not n, index=False)
-                    n += len(scored)
-                    bar.update(len(scored))
-                    del scored, chunk, prepared
-                    _freeze_survivors()
+            for lines, table in tables:
+                if out.suffix == ".parquet":
+                    writer = writer or pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                else:
+                    table.to_pandas().to_csv(tmp, mode="a" if n else "w", header=not n, index=False)
+                n += lines
+                bar.update(lines)
+                del table
     finally:
         gc.unfreeze()
     if writer is not None:
@@ -160,11 +183,13 @@ def score_command(
     explain_share: float = 1.0,
     rank: bool = False,
     selection: Selecting | None = None,
+    workers: int | None = None,
 ) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput.
 
     With ``selection``, the scores file then gets its ``selection`` column
-    (:mod:`pipelines.score_select`) and what was selected is printed.
+    (:mod:`pipelines.score_select`) and what was selected is printed. ``workers``: scoring
+    processes of the pandas engine (None: :func:`score_files` chooses).
     """
     settings = get_settings()
     resolved = resolve(model_uri, settings)
@@ -187,6 +212,7 @@ def score_command(
             allow_bad_rows,
             tips=load_tip_index(settings),
             sectors=sectors,
+            workers=workers,
         )
     else:
         raise typer.BadParameter(f"engine must be pandas or spark, not {engine!r}")

@@ -62,6 +62,14 @@ def rank_file(path: Path) -> None:
     tmp.replace(path)
 
 
+def serialised(scored: pd.DataFrame) -> pd.DataFrame:
+    """The scores file's columns of :func:`scores_frame`, reasons as JSON text."""
+    out = scored[OUTPUT_COLUMNS].copy()
+    if len(out) and not isinstance(out["reasons"].iloc[0], str):
+        out["reasons"] = [json.dumps(r, ensure_ascii=False) for r in out["reasons"]]
+    return out
+
+
 def scores_frame(scores: Scores) -> pd.DataFrame:
     """The scores as a frame with the reference versions they were matched against."""
     frame = scores.to_frame()

@@ -21,7 +21,7 @@ from models.features.cache import SignalCache
 from models.features.distinct import combine, factorize, spread
 from models.features.history import PartyHistory, month_index
 from models.features.signals import derive_signals, signal_frame
-from models.features.tips import TipIndex, tip_features
+from models.features.tips import PartyHits, TipIndex, tip_features
 from models.features.valuestats import (
     GOODS_COLUMNS,
     MEASURES,
@@ -279,6 +279,7 @@ def build_features(
     evidence: dict[str, np.ndarray] | None = None,
     tips: TipIndex | None = None,
     status_as_of: Column | None = None,
+    tip_hits: PartyHits | None = None,
 ) -> dict[str, np.ndarray]:
     """The model matrix of a batch of lines, with the fitted state.
 
@@ -297,6 +298,7 @@ def build_features(
         status_as_of: Per line, the day the tips' statuses are taken on the eve of
             (training: the entry dates, so no line sees its own outcome); None: as they are
             now (serving). See :func:`~models.features.tips.tip_features`.
+        tip_hits: The matching of ``tips`` to these lines, if already made.
 
     Returns:
         Feature name -> array, in ``state.feature_names`` order; categorical features are
@@ -328,6 +330,6 @@ def build_features(
     for name, hist in state.histories.items():
         X.update(hist.features(keys[name], months, state.prior_rate))
     if state.tips:
-        X.update(tip_features(lines, tips, cache or SignalCache(), status_as_of))
+        X.update(tip_features(lines, tips, cache or SignalCache(), status_as_of, tip_hits))
     names = state.feature_names or list(X)
     return {c: X[c] for c in names}

@@ -152,6 +152,10 @@ class TipIndex:
         return out
 
 
+# (line role, lines, tips) of every party a tip names: what :func:`party_hits` gives.
+PartyHits = list[tuple[str, np.ndarray, list[TipFact]]]
+
+
 def name_key(name: str) -> str | None:
     """A party's key by name, as the line's party keys have it (``N:`` + normalised)."""
     norm = normalize_name(name) if name else ""
@@ -184,9 +188,7 @@ def _hits(
     return [(rows[bounds[s] : bounds[s + 1]], facts) for s, (_, facts) in enumerate(found)]
 
 
-def party_hits(
-    lines: Lines, index: TipIndex, cache: SignalCache
-) -> list[tuple[str, np.ndarray, list[TipFact]]]:
+def party_hits(lines: Lines, index: TipIndex, cache: SignalCache) -> PartyHits:
     """Every (line role, lines, tips) where tips name the party the lines declare in that role.
 
     A tip may reach a line by name and by ID at once: counts and reasons take each tip once
@@ -213,6 +215,7 @@ def tip_features(
     index: TipIndex | None,
     cache: SignalCache,
     status_as_of: Column | None = None,
+    hits: PartyHits | None = None,
 ) -> dict[str, np.ndarray]:
     """The tip counts of each line (``TIP_FEATURES``, float64; 0 where no tip names it).
 
@@ -222,6 +225,7 @@ def tip_features(
         cache: Signal memo (normalised names).
         status_as_of: Per line, the day whose eve the tips' statuses are taken at (training:
             the entry dates); None: the statuses as they are now (serving).
+        hits: :func:`party_hits` of these lines and tips, if already made.
     """
     n = len(lines)
     out = {name: np.zeros(n, dtype=np.float64) for name in TIP_FEATURES}
@@ -231,7 +235,7 @@ def tip_features(
     as_of = None if status_as_of is None else np.asarray(status_as_of).astype("datetime64[D]")
     roles = [role for role, _, _ in LINE_PARTIES]
     found: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (role, tip, lines, corroborated)
-    for party_role, rows, facts in party_hits(lines, index, cache):
+    for party_role, rows, facts in party_hits(lines, index, cache) if hits is None else hits:
         for fact in facts:
             live = rows[entry[rows] >= np.datetime64(fact.received, "D")]
             if as_of is None:

@@ -78,6 +78,8 @@ class ModelBundle:
     num_threads: int = 2
     # The reference of drift monitoring; None for a model trained before it existed.
     drift: DriftReference | None = None
+    # The folder it was loaded from (None: built in memory), for processes that load it too.
+    folder: Path | None = None
 
     @property
     def bundle_hash(self) -> str:
@@ -186,4 +188,5 @@ def load_bundle(folder: Path, num_threads: int = 2) -> ModelBundle:
         state_hash=manifest["files"][STATE_FILE],
         num_threads=num_threads,
         drift=drift,
+        folder=folder,
     )

@@ -18,13 +18,13 @@ import pandas as pd
 
 from models.contract.batch import Column, Lines, frame_column, is_small
 from models.features.cache import SignalCache
-from models.features.matrix import FeatureState, build_features, model_frame
-from models.features.signals import derive_signals
+from models.features.matrix import FeatureState, model_frame
 from models.reference.snapshot import ReferenceSnapshot
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.drift import drift_columns
 from models.scoring.explain import reasons_for
 from models.scoring.partner import partner_reasons
+from models.scoring.prepared import Prepared, prepare
 from models.scoring.presumption import presumed_first, presumptions
 from models.scoring.psi import DriftReference
 from models.scoring.tip_reasons import TipIndex, merge_reasons, tip_reasons
@@ -85,25 +85,6 @@ def _drift_bins(
     presumption: np.ndarray,
 ) -> np.ndarray:
     return reference.bins(drift_columns(lines, signals, X, state, p, presumption))
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A batch's signals and model features (:meth:`Scorer.prepare`), ready to score.
-
-    Attributes:
-        lines: The batch they were derived from.
-        cache: The signal memo (of one reference snapshot) they were derived with.
-        signals: :func:`~models.features.signals.derive_signals` of the lines.
-        evidence: The features' own evidence columns (e.g. the typical unit value).
-        features: The model's feature columns (:func:`build_features`).
-    """
-
-    lines: Lines
-    cache: SignalCache
-    signals: Mapping[str, Column]
-    evidence: dict[str, np.ndarray]
-    features: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -354,7 +335,8 @@ class Scorer:
             ):
                 explained[i] = _REASONS_TEXT(items) if as_json else items
         if reasons > 0 and tips:
-            for i, extra in tip_reasons(lines, tips, cache, explained=shap).items():
+            hits = prepared.hits_for(tips)
+            for i, extra in tip_reasons(lines, tips, cache, explained=shap, hits=hits).items():
                 explained[i] = merge_reasons(explained[i], extra, as_json)
         for i, partner in partner_reasons(lines, cache.reference).items():
             # Evidence, never a presumption: after a presumption's legal basis.
@@ -393,18 +375,11 @@ class Scorer:
     ) -> Prepared:
         """The signals and model features of ``lines``: what :meth:`score` does first.
 
-        ``flrisk score`` prepares the next chunk in its read-ahead thread while the current
-        one is predicted and explained, so both cores work. It touches only the signal cache
-        (one preparing thread at a time) and no buffer :meth:`score` reuses.
+        :func:`models.scoring.prepared.prepare` with the memo of ``reference``; ``flrisk
+        score`` calls it in its read-ahead thread (one preparing thread at a time).
         """
         cache = self._cache_for(reference)
-        signals = derive_signals(lines, cache)
-        evidence: dict[str, np.ndarray] = {}
-        X = build_features(
-            lines, self.bundle.state, cache, signals=signals, evidence=evidence, tips=tips,
-            status_as_of=tip_status_as_of,
-        )  # fmt: skip
-        return Prepared(lines, cache, signals, evidence, X)
+        return prepare(lines, self.bundle.state, cache, tips, tip_status_as_of)
 
     def _cache_for(self, reference: ReferenceSnapshot | None) -> SignalCache:
         """The memo of ``reference``'s look-ups: a new version swaps in a new memo whole.

@@ -26,7 +26,7 @@ import numpy as np
 
 from models.contract.batch import Lines
 from models.features.cache import SignalCache
-from models.features.tips import TipFact, TipIndex, name_key, party_hits
+from models.features.tips import PartyHits, TipFact, TipIndex, name_key, party_hits
 from models.scoring.explain import TIP_GROUP, group_totals
 
 __all__ = ["SOURCES", "TipFact", "TipIndex", "merge_reasons", "name_key", "tip_reasons"]
@@ -56,6 +56,7 @@ def tip_reasons(
     index: TipIndex,
     cache: SignalCache,
     explained: tuple[np.ndarray, np.ndarray, Mapping[str, np.ndarray]] | None = None,
+    hits: PartyHits | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
     """The ``tip`` reasons of each line a tip names, by line position.
 
@@ -71,12 +72,14 @@ def tip_reasons(
             equally the contribution (log-odds) of the tip counts the line has, and its
             share, so that they add up to it. A count of 0 is no evidence (it falls in the
             part of the score no reason explains). Other lines' tip reasons carry 0.
+        hits: :func:`~models.features.tips.party_hits` of these lines and tips, if already
+            made (the tip features' matching).
     """
     if not index or not len(lines):
         return {}
     found: dict[int, dict[int, tuple[TipFact, str]]] = {}
     dates = np.asarray(lines["entry_date"]).astype("datetime64[D]")
-    for role, rows, facts in party_hits(lines, index, cache):
+    for role, rows, facts in party_hits(lines, index, cache) if hits is None else hits:
         for fact in facts:
             if fact.status == "dismissed":
                 continue

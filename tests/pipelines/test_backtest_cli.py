@@ -110,13 +110,16 @@ def test_score_select_marks_the_riskiest_and_the_random_checks(
     top = ranked.head(180)
     assert set(top["selection"]) == {"risk"}
     again = tmp_path / "again.csv"
-    CliRunner().invoke(
+    res = CliRunner().invoke(
         app, ["score", "--model", registered_model.uri, "--data",
               str(registered_model.sim_dir / "score.csv"), "--out", str(again), "--reasons", "0",
-              "--select", "200", "--explore", "0.1", "--seed", "4", "--stratify", "sector"],
+              "--select", "200", "--explore", "0.1", "--seed", "4", "--stratify", "sector",
+              "--workers", "2"],
     )  # fmt: skip
-    # The same seed draws the same lines.
+    assert res.exit_code == 0, res.output
+    # The same seed draws the same lines; scored in worker processes, the same file.
     assert (
         pd.read_csv(again, keep_default_na=False)["selection"].tolist()
         == scores["selection"].tolist()
     )
+    assert again.read_bytes() == out.read_bytes()

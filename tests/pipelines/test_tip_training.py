@@ -71,3 +71,39 @@ def test_flrisk_evaluate_counts_the_tips_it_is_given(registered_model: SimpleNam
     res = CliRunner().invoke(app, [*args, "--tips", str(sim / "tips.csv")])
     assert res.exit_code == 0, res.output
     assert "tip(s) counted by the tip features" in res.output and "| model |" in res.output
+
+
+def test_one_matching_of_tips_serves_the_features_and_the_reasons(
+    registered_model: SimpleNamespace, bundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scored batch matches its tips to its lines once (``Prepared.tip_hits``), and the
+    reasons it gives with the shared matching are those of a matching of their own."""
+    import models.features.tips as tip_module
+    import models.scoring.prepared as prepared_module
+    import models.scoring.tip_reasons as reasons_module
+    from models.scoring.scorer import Scorer
+
+    sim = registered_model.sim_dir
+    lines = read_entry_lines(sim / "score.csv").lines
+    lines = lines.take(np.arange(min(len(lines), 3000)))
+    index = TipIndex.from_tips(read_tips_file(sim / "tips.csv"))
+    import dataclasses
+
+    scorer = Scorer(bundle)
+    # The reasons' own matching: the prepared batch without the features' one.
+    unshared = dataclasses.replace(scorer.prepare(lines, tips=index), tip_hits=None)
+    plain = scorer.score(lines, reasons=3, as_json=True, tips=index, prepared=unshared)
+    calls = []
+    real = tip_module.party_hits
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    for module in (tip_module, prepared_module, reasons_module):
+        monkeypatch.setattr(module, "party_hits", counted)
+    shared = Scorer(bundle).score(lines, reasons=3, as_json=True, tips=index)
+    assert len(calls) == 1
+    assert any('"code": "tip"' in r for r in shared.reasons)  # the tips name some lines
+    assert list(shared.reasons) == list(plain.reasons)
+    assert shared.risk_score.tolist() == plain.risk_score.tolist()

@@ -1,0 +1,110 @@
+"""``flrisk score`` in worker processes writes what one process writes, byte for byte.
+
+Each worker loads the model itself (spawned, never forked) and scores whole chunks; the
+parent reads, validates and writes in the input's order. Neither the process a chunk lands
+in nor the chunk boundaries may change a line's score or reasons.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from models.scoring.bundle import MODEL_FILE, load_bundle
+from models.scoring.scorer import Scorer
+from pipelines import score as score_module
+from pipelines.score import score_files
+from pipelines.score_pool import WorkerError, estimated_lines
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "scoring"
+LINES = FIXTURE / "lines.csv"
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer(load_bundle(FIXTURE / "bundle", num_threads=2))
+
+
+def test_workers_write_the_same_file_as_one_process(scorer: Scorer, tmp_path: Path) -> None:
+    """Many small chunks over two workers: the Parquet table, the CSV text and the HS
+    chapters of the chunks equal one process's, with the riskiest 5% of each chunk
+    explained."""
+    runs = {}
+    for workers in (0, 2):
+        for suffix in (".parquet", ".csv"):
+            sectors: list[np.ndarray] = []
+            out = tmp_path / f"w{workers}{suffix}"
+            n = score_files(
+                scorer, [LINES, LINES], out, None, 3, 0.05, False, chunk_rows=150,
+                sectors=sectors, workers=workers,
+            )  # fmt: skip
+            runs[workers, suffix] = (n, out, np.concatenate(sectors))
+    one, two = runs[0, ".parquet"], runs[2, ".parquet"]
+    assert one[0] == two[0] == 2 * 1197
+    table = pq.read_table(two[1])
+    assert table.equals(pq.read_table(one[1]))
+    assert (table.column("reasons").to_numpy(zero_copy_only=False) != "[]").sum() > 0
+    assert runs[2, ".csv"][1].read_bytes() == runs[0, ".csv"][1].read_bytes()
+    assert two[2].tolist() == one[2].tolist()
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_chunk_boundaries_change_no_score_or_reason(scorer: Scorer, tmp_path: Path) -> None:
+    """Every line explained: the file cut into chunks of whole entries, scored by two
+    workers, against the whole file as one chunk in this process.
+
+    Cut at entries because ``lines_in_entry`` (and the parties linked within an entry)
+    count an entry's lines in its chunk: the reader's chunks are cut by rows.
+    """
+    text = pd.read_csv(LINES, dtype=str, keep_default_na=False)
+    ids = text["entry_id"]
+    cuts = [0, *(i for i in range(1, len(ids)) if ids.iloc[i] != ids.iloc[i - 1])][::40]
+    files = []
+    for k, (a, b) in enumerate(itertools.pairwise([*cuts, len(text)])):
+        files.append(tmp_path / f"part{k:03d}.csv")
+        text.iloc[a:b].to_csv(files[-1], index=False)
+    assert len(files) > 4
+    whole, cut = tmp_path / "whole.parquet", tmp_path / "cut.parquet"
+    score_files(scorer, [LINES], whole, None, 3, 1.0, False, chunk_rows=100_000, workers=0)
+    score_files(scorer, files, cut, None, 3, 1.0, False, chunk_rows=100_000, workers=2)
+    assert pq.read_table(cut).equals(pq.read_table(whole))
+
+
+def test_a_worker_that_cannot_load_the_model_is_a_plain_error(tmp_path: Path) -> None:
+    """The bundle changed on disk after the parent loaded it: the workers refuse it, the run
+    stops with a message (no traceback), and no output is left under the output's name."""
+    folder = tmp_path / "bundle"
+    shutil.copytree(FIXTURE / "bundle", folder)
+    scorer = Scorer(load_bundle(folder, num_threads=1))
+    with (folder / MODEL_FILE).open("a") as fh:
+        fh.write("\n")
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(WorkerError) as err:
+        score_files(scorer, [LINES], out, None, 3, 0.05, False, chunk_rows=400, workers=2)
+    assert "--workers 0" in err.value.hint
+    assert not out.exists()
+
+
+def test_small_inputs_are_scored_in_this_process(
+    scorer: Scorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default workers start only for inputs of about a million lines or more: starting
+    one costs about as much as scoring a quarter of a million."""
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a worker pool was started for a small input")
+
+    monkeypatch.setattr(score_module, "scored_in_workers", no_pool)
+    out = tmp_path / "scores.parquet"
+    assert score_files(scorer, [LINES], out, None, 3, 0.05, False, chunk_rows=100) == 1197
+    assert estimated_lines([LINES]) < 10_000
+    parquet = tmp_path / "lines.parquet"
+    pq.write_table(pq.read_table(out), parquet)
+    assert estimated_lines([parquet, LINES]) == 1197 + estimated_lines([LINES])
+    assert estimated_lines([tmp_path / "missing.csv"]) == 0
