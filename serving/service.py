@@ -25,6 +25,7 @@ from models.audit_rows import AuditRow, AuditRows
 from models.contract.batch import Lines
 from models.contract.columns import OPTIONAL, REQUIRED
 from models.contract.validate import ReadResult, validate_lines
+from models.features.distinct import isna
 from models.reference.snapshot import ReferenceSnapshot
 from models.scoring.presumption import join_presumptions
 from models.scoring.scorer import Scores
@@ -147,7 +148,7 @@ def unknown_fields(lines: Lines, passthrough: Mapping[str, str]) -> list[list[st
         return [[] for _ in range(n)]
     missing = np.empty((n, len(cols)), dtype=bool)
     for j, c in enumerate(cols):
-        missing[:, j] = pd.isna(lines[c])
+        missing[:, j] = isna(lines[c])  # a few lines: Python checks, not pandas'
     names = np.array(cols, dtype=object)
     return [names[row].tolist() for row in missing]
 

@@ -52,6 +52,8 @@ def combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ``(codes, first)``: the combination code of each line and the position of the first
         line holding each combination (to read the combination's values from).
     """
+    if is_small(len(codes[0])):
+        return _combine_small(codes)
     key = codes[0].astype(np.int64) + 1
     for c in codes[1:]:
         # Re-factorise before each step so the combined key can never overflow int64.
@@ -62,6 +64,43 @@ def combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # Reversed assignment leaves each combination's first position in place.
     first[out[::-1]] = np.arange(len(out) - 1, -1, -1)
     return np.asarray(out, dtype=np.intp), first
+
+
+def _combine_small(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`combine` of short columns: a dict of code tuples.
+
+    Numbered in order of first appearance, as ``pd.factorize`` numbers the packed keys: the
+    same codes, without a few NumPy calls per column that cost more than the lines' work.
+    """
+    seen: dict[tuple[int, ...], int] = {}
+    out = [seen.setdefault(k, len(seen)) for k in zip(*(c.tolist() for c in codes), strict=True)]
+    first = [0] * len(seen)
+    for i in range(len(out) - 1, -1, -1):
+        first[out[i]] = i
+    return np.array(out, dtype=np.intp), np.array(first, dtype=np.intp)
+
+
+def isna(values: Column) -> np.ndarray:
+    """``pd.isna`` of a column as a bool array, without pandas' fixed cost on a short one.
+
+    Python checks for a short object array of plain values (text, floats, None, NA); NumPy's
+    for floats; pandas for anything else.
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":
+            return np.isnan(values)
+        if values.dtype == object and is_small(len(values)):
+            vals = values.tolist()
+            if all(type(v) in _PLAIN for v in vals):
+                return np.array(
+                    [v is None or v is pd.NA or (type(v) is float and v != v) for v in vals],
+                    dtype=bool,
+                )
+    return np.asarray(pd.isna(values))
+
+
+# Value types whose missing values are None, NA and float NaN only (see :func:`isna`).
+_PLAIN = frozenset({str, float, type(None), type(pd.NA)})
 
 
 def memo_map(

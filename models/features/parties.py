@@ -16,7 +16,15 @@ from rapidfuzz import fuzz
 from models.contract.batch import Column, Lines
 from models.contract.textcase import upper_texts
 from models.features.cache import SignalCache
-from models.features.distinct import combine, factorize, memo_map, spread, spread_text, texts_of
+from models.features.distinct import (
+    combine,
+    factorize,
+    isna,
+    memo_map,
+    spread,
+    spread_text,
+    texts_of,
+)
 from models.features.places import xinjiang_checks, xj_columns
 from models.reference.entities import normalize_name
 
@@ -64,9 +72,9 @@ def party_signals(
     out["names_xj"] = xj["hit"]
     mfr_norm = party_keys(None, f["manufacturer_name"], cache)
     shp_norm = party_keys(None, f["shipper_name"], cache)
-    out["shipper_ne_mfr"] = (
-        pd.notna(mfr_norm) & pd.notna(shp_norm) & (mfr_norm != shp_norm)
-    ).astype("float64")
+    out["shipper_ne_mfr"] = (~isna(mfr_norm) & ~isna(shp_norm) & (mfr_norm != shp_norm)).astype(
+        "float64"
+    )
     new = [t for t in stext if t not in cache.traders]
     for t, up in zip(new, upper_texts(new), strict=True):
         cache.traders[t] = TRADER_TERMS.search(up) is not None

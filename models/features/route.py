@@ -11,12 +11,19 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pycountry
 
 from models.contract.batch import Lines
 from models.features.cache import SignalCache
-from models.features.distinct import factorize, memo_map, slices, spread, spread_text, texts_of
+from models.features.distinct import (
+    factorize,
+    isna,
+    memo_map,
+    slices,
+    spread,
+    spread_text,
+    texts_of,
+)
 from models.features.places import xinjiang_checks, xj_columns
 
 # South-East and South Asian hubs through which Chinese goods are most often re-routed.
@@ -75,14 +82,14 @@ def route_signals(f: Lines, out: dict[str, Any]) -> tuple[np.ndarray, np.ndarray
     (export,) = slices(f["country_of_export"], slice(None))
     (lading,) = slices(f["port_of_lading"], slice(None, 2))
     out["lading_country"] = lading
-    out["origin_ne_export"] = (pd.notna(export) & (export != origin)).astype("float64")
-    out["lading_ne_origin"] = (pd.notna(lading) & (lading != origin)).astype("float64")
+    out["origin_ne_export"] = (~isna(export) & (export != origin)).astype("float64")
+    out["lading_ne_origin"] = (~isna(lading) & (lading != origin)).astype("float64")
     out["lading_cn_origin_other"] = ((lading == "CN") & (origin != "CN")).astype("float64")
     out["origin_is_hub"] = spread([u in TRANSSHIPMENT_HUBS for u in ouniq], ocodes, 0, "float64")
     mid_country, mid_city = slices(f["manufacturer_id"], slice(None, 2), slice(-3, None))
     out["mid_country"] = mid_country
     out["mid_city"] = mid_city
-    out["mid_ne_origin"] = (pd.notna(mid_country) & (mid_country != origin)).astype("float64")
+    out["mid_ne_origin"] = (~isna(mid_country) & (mid_country != origin)).astype("float64")
     return origin, export
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from models.contract.batch import Column, Lines
 from models.features.cache import SignalCache
-from models.features.distinct import factorize, spread
+from models.features.distinct import factorize, isna, spread
 from models.features.goods import description_signals, goods_signals, value_signals
 from models.features.parties import ENTITY_EVIDENCE, entity_signals, party_keys, party_signals
 from models.features.route import address_signals, route_signals
@@ -141,7 +141,7 @@ def shape_signals(f: Lines, out: dict[str, Any]) -> None:
     counts = np.bincount(codes[known], minlength=len(uniques)).astype("float64")
     # An unknown entry id gets NaN, as a groupby on it would give.
     out["lines_in_entry"] = np.where(known, counts[np.maximum(codes, 0)], np.nan)
-    missing = np.column_stack([np.asarray(pd.isna(f[c])) for c in EVIDENCE_COLS]).reshape(
+    missing = np.column_stack([isna(f[c]) for c in EVIDENCE_COLS]).reshape(
         len(codes), len(EVIDENCE_COLS)
     )
     out["n_missing"] = missing.sum(axis=1).astype("float64")
@@ -177,11 +177,13 @@ def derive_signals(lines: Lines, cache: SignalCache | None = None) -> dict[str, 
     out.update(goods)
     value_signals(f, out)
     shape_signals(f, out)
+    sim = out["mfr_list_sim"]
     out["risky"] = (
         (out["rg_priority_cn"] > 0)
         | (out["mfr_xj"] > 0)
         | (out["shp_xj"] > 0)
-        | (np.nan_to_num(out["mfr_list_sim"], nan=0.0) >= cache.matcher.min_similarity)
+        # A missing similarity counts as 0 (np.where: nan_to_num's fixed cost is 4x higher).
+        | (np.where(np.isnan(sim), 0.0, sim) >= cache.matcher.min_similarity)
         | (out["route_cn_via_hub"] > 0)
     )
     out["mfr_key"] = party_keys(f["manufacturer_id"], f["manufacturer_name"], cache)

@@ -16,6 +16,7 @@ The score stays the calibrated probability; ``presumption`` says why a line rank
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -58,7 +59,9 @@ def presumptions(signals: Mapping[str, Any], entry_dates: Any) -> np.ndarray:
     """
     xj = np.zeros(len(signals["mfr_list_sim"]), dtype=bool)
     for name in XINJIANG_SIGNALS:
-        xj |= np.nan_to_num(np.asarray(signals[name], dtype=float)) > 0
+        # NaN > 0 is False, as NaN read as 0 would be (no nan_to_num: its cost per call is
+        # most of a one-line request's presumption).
+        xj |= np.asarray(signals[name], dtype=float) > 0
     xj &= np.asarray(entry_dates).astype("datetime64[D]") >= UFLPA_IN_FORCE
     bases = {
         "uflpa_entity": _listed(signals, ("UFLPA",)),
@@ -67,11 +70,18 @@ def presumptions(signals: Mapping[str, Any], entry_dates: Any) -> np.ndarray:
     }
     # Eight combinations at most: label each once, then pick per line.
     code = sum(bases[b].astype(np.int64) << k for k, b in enumerate(BASES))
+    return _labels()[code]  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _labels() -> np.ndarray:
+    """The text of each combination of bases, by its bits (read only: shared by calls)."""
     labels = np.array(
         [";".join(b for k, b in enumerate(BASES) if c >> k & 1) for c in range(1 << len(BASES))],
         dtype=object,
     )
-    return labels[code]
+    labels.flags.writeable = False
+    return labels
 
 
 def presumed_first(presumption: np.ndarray, score: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ moved (the noise of PSI grows with the number of bins over the number of lines):
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +32,8 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
+
+from models.contract.batch import is_small
 
 PSI_FLOOR = 1e-4
 DECILES = np.linspace(0.1, 0.9, 9)
@@ -116,6 +119,22 @@ class Measure:
         # One pass: a value above the last edge goes to the bin before ``inf``, and NaN,
         # which sorts after ``inf``, to the missing bin after it.
         return np.searchsorted(self._lookup, values, side="left")
+
+    def bins_of(self, values: list[Any]) -> list[int]:
+        """:meth:`bins` of a few Python values (floats, codes or booleans), as a list."""
+        if self.kind == SHARE:
+            return [0 if v else 1 for v in values]
+        if self.kind == CATEGORICAL:
+            lookup = self._bin_list
+            return [lookup[v] for v in values]  # code -1 reads the last: the unknown bin
+        cuts = self._bin_list
+        # NaN goes after ``inf``, as np.searchsorted sorts it: the missing bin.
+        return [len(cuts) if v != v else bisect_left(cuts, v) for v in values]
+
+    @cached_property
+    def _bin_list(self) -> list[Any]:
+        """:attr:`_lookup` as Python values, for :meth:`bins_of`."""
+        return self._lookup.tolist()  # type: ignore[no-any-return]
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for the bundle's ``drift.json``."""
@@ -205,6 +224,11 @@ class DriftReference:
             columns: Each measure's values by name (see :meth:`Measure.bins`).
         """
         first = columns[self.measures[0].name] if self.measures else np.zeros(0)
+        if is_small(len(first)) and self.measures:
+            # A request of a few lines: a NumPy call per measure (73 of them) costs more than
+            # the same bins found in Python (Measure.bins_of, the same bins value by value).
+            per = [m.bins_of(np.asarray(columns[m.name]).tolist()) for m in self.measures]
+            return np.array(per, dtype=np.int16).T.reshape(len(first), len(self.measures))
         out = np.empty((len(first), len(self.measures)), dtype=np.int16)
         for j, m in enumerate(self.measures):
             out[:, j] = m.bins(columns[m.name])

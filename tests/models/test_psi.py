@@ -137,3 +137,34 @@ def test_a_presumption_rate_is_compared_as_a_two_bin_psi() -> None:
     assert report.psi("presumption") == pytest.approx(0.4510, abs=1e-4)
     assert [m.name for m in report.moved()] == ["presumption"]
     assert report.rate("no_such_measure") is None
+
+
+def test_a_few_lines_get_the_bins_of_the_vectorised_path():
+    """A request of a few lines is binned in Python (``bins_of``), as NumPy would bin it."""
+    numeric = fit_numeric("x", np.array([*range(1, 101), np.nan], dtype=float))
+    counts = fit_numeric("n", np.array([0.0] * 50 + [3.0] * 50))
+    categories = ["CN", "DE", "MY", "VN"]
+    codes = np.array([0] * 60 + [1] * 39 + [2] * 1 + [-1] * 100)
+    ref = DriftReference(
+        (
+            numeric,
+            counts,
+            fit_categorical("country_of_origin", codes, categories),
+            fit_share("list_match", np.array([True, False, False, False])),
+        ),
+        lines=200,
+    )
+    x = np.array([-np.inf, -5.0, numeric.edges[0], numeric.edges[0] + 0.01, 1e9, np.inf, np.nan])
+    n = len(x)
+    columns = {
+        "x": x,
+        "n": np.array([0, 3, 2, 7, 0, 3, 1], dtype=np.int64),  # int counts against float edges
+        "country_of_origin": np.array([3, -1, 0, 1, 2, -1, 0]),
+        "list_match": np.array([True, False, True, True, False, False, True]),
+    }
+    for k in range(1, n + 1):
+        part = {c: v[:k] for c, v in columns.items()}
+        expected = np.column_stack([m.bins(part[m.name]) for m in ref.measures]).astype(np.int16)
+        got = ref.bins(part)
+        assert got.dtype == np.int16 and got.shape == (k, 4)
+        np.testing.assert_array_equal(got, expected)

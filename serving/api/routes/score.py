@@ -14,6 +14,7 @@ from serving.api.deps import ScoreKey, ScoringDep
 from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE
 from serving.api.schemas import ScoreRequest, ScoreResponse
 from serving.deps import new_request_id
+from serving.drift import DriftMonitor
 from serving.service import (
     Scored,
     audit,
@@ -25,6 +26,11 @@ from serving.service import (
 
 router = APIRouter(prefix="/v1", tags=["score"])
 INLINE_LINES = 16  # requests of up to this many lines are scored on the event loop
+
+
+async def _observe_on_loop(drift: DriftMonitor, scored: Scored) -> None:
+    """:func:`observe_drift` as a coroutine, so that Starlette runs it on the event loop."""
+    observe_drift(drift, scored)
 
 
 @router.post(
@@ -73,7 +79,12 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> Response:
         read, scored, _ = await run_in_threadpool(work, True)
     # After the response is sent: the lines' drift bins, then the shadow model's scores.
     after = BackgroundTasks()
-    after.add_task(observe_drift, ctx.drift, scored)
+    if len(inputs) <= INLINE_LINES:
+        # A few lines' bins take microseconds: on the loop, as a hand-off to the thread pool
+        # (a wake-up of a worker thread and a switch of the GIL) costs more than the work.
+        after.add_task(_observe_on_loop, ctx.drift, scored)
+    else:
+        after.add_task(observe_drift, ctx.drift, scored)
     if ctx.holder.shadow is not None:
         after.add_task(shadow_score, ctx.holder, read, scored, ctx.instruments, ctx.shadows)
     payload = {

@@ -160,3 +160,25 @@ def test_files_feed_the_window_too(make_client, model_source) -> None:
     r = client.post("/v1/score/file", files={"file": ("d.csv", csv)}, headers=auth(keys["batcher"]))
     assert r.status_code == 200, r.text
     assert "flrisk_drift_window_lines 50.0" in client.get("/metrics").text
+
+
+def test_a_few_lines_join_the_drift_window_on_the_event_loop(api, model_source, monkeypatch):
+    """A one-line request's bins are added by the loop, not handed to a pool thread.
+
+    The pool's hand-off (waking a worker, switching the GIL) costs more than a line's bins.
+    """
+    from serving.drift import DriftMonitor
+
+    seen: list[str] = []
+    observe = DriftMonitor.observe
+
+    def spy(self, model, bins):
+        seen.append(threading.current_thread().name)
+        observe(self, model, bins)
+
+    monkeypatch.setattr(DriftMonitor, "observe", spy)
+    body = {"lines": lines_json(model_source.lines[:1])}
+    r = api.client.post("/v1/score", json=body, headers=auth(api.keys["scorer"]))
+    assert r.status_code == 200, r.text
+    assert len(seen) == 1 and "worker" not in seen[0].lower(), seen
+    assert "flrisk_drift_window_lines 1.0" in api.client.get("/metrics").text
