@@ -25,6 +25,10 @@ _SORTED = orjson.OPT_SORT_KEYS
 _COMPACT = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 # Python's float repr and orjson's agree on every float in this range (no exponent).
 _LOW, _HIGH = 1e-4, 1e16
+_STR = frozenset({str})
+# Values orjson writes exactly as json does, whatever they hold (ints within 64 bits).
+_PLAIN = frozenset({str, int, bool, type(None)})
+_PLAIN_OR_FLOAT = _PLAIN | {float}
 
 
 def _json_float(x: float) -> str:
@@ -36,29 +40,26 @@ def _as_orjson(obj: Mapping[Any, Any]) -> Mapping[Any, Any] | None:
     """``obj`` ready for orjson to write as ``json`` does, or None when it cannot be.
 
     A float orjson would write otherwise (an exponent, NaN) goes in as a ``Fragment`` of
-    json's own text for it.
+    json's own text for it. Whole numbers orjson cannot take (beyond 64 bits) make it raise,
+    and :func:`canonical` falls back to json.
     """
-    out: dict[str, Any] | None = None
-    if any(type(k) is not str for k in obj):
+    if set(map(type, obj)) - _STR:
         # A str subclass as a key (SQLAlchemy's column names): orjson takes plain str only.
         if not all(isinstance(k, str) for k in obj):
             return None
-        obj = out = {str.__str__(k): v for k, v in obj.items()}
+        obj = {str.__str__(k): v for k, v in obj.items()}
+    # The types of the values, in one pass in C: most records hold texts and whole numbers.
+    kinds = set(map(type, obj.values()))
+    if kinds <= _PLAIN:
+        return obj
+    if not kinds <= _PLAIN_OR_FLOAT:
+        return None
+    out: dict[str, Any] | None = None
     for k, v in obj.items():
-        t = type(v)
-        if t is str or t is bool or v is None:
-            continue
-        if t is int:
-            if -(2**63) <= v < 2**63:
-                continue
-            return None
-        if t is not float:
-            return None
-        if v == 0.0 or _LOW <= abs(v) < _HIGH:
-            continue
-        if out is None:
-            out = dict(obj)
-        out[k] = orjson.Fragment(_json_float(v))
+        if type(v) is float and not (v == 0.0 or _LOW <= abs(v) < _HIGH):
+            if out is None:
+                out = dict(obj)
+            out[k] = orjson.Fragment(_json_float(v))
     return obj if out is None else out
 
 

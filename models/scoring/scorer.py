@@ -56,15 +56,20 @@ def risk_band(scores: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
 class _Evidence(Mapping[str, np.ndarray]):
     """Columns of the explained lines, each taken from its source on first read."""
 
-    def __init__(self, sources: dict[str, tuple[Any, np.ndarray | None]], idx: np.ndarray):
+    def __init__(
+        self, sources: dict[str, tuple[Any, np.ndarray | None]], idx: np.ndarray, n: int
+    ) -> None:
         self._sources, self._idx, self._done = sources, idx, dict[str, np.ndarray]()
+        # Every line explained (a request): the columns as they are, no copy of each.
+        self._all = len(idx) == n
 
     def __getitem__(self, key: str) -> np.ndarray:
         got = self._done.get(key)
         if got is None:
             col, labels = self._sources[key]
             # Take first, then convert (an Arrow column converts only the taken lines).
-            got = labels[col[self._idx]] if labels is not None else np.asarray(col[self._idx])
+            taken = col if self._all else col[self._idx]
+            got = labels[taken] if labels is not None else np.asarray(taken)
             self._done[key] = got
         return got
 
@@ -426,4 +431,4 @@ class Scorer:
             sources.setdefault(c, (values, None))
         for c in ("country_of_origin", "country_of_export", *state.passthrough):
             sources.setdefault(c + "_raw", (lines[c], None))
-        return _Evidence(sources, idx)
+        return _Evidence(sources, idx, len(lines))

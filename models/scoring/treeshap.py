@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from models.contract.batch import is_small
+
 # A leaf's table holds 2**d patterns of d values; depth-5 trees need at most 5.
 MAX_PATH_FEATURES = 8
 # Lines per block: bounds the memory of a large batch (block x leaves x path features).
@@ -36,6 +38,8 @@ BLOCK = 2048
 # LightGBM's kZeroThreshold: |x| at most this is zero for a split with missing type Zero.
 ZERO = 1e-35
 _NAN, _ZERO, _NONE = "NaN", "Zero", "None"
+# NumPy's pairwise summation: 8 running sums, halves above 128 values (see _pairwise).
+PAIRWISE_BLOCK, PAIRWISE_LEAF = 8, 128
 
 
 @dataclass
@@ -169,11 +173,20 @@ class TreeShap:
             table[: len(small), : len(features)] = small
             tables.append(table)
             leaf_features.append(features)
-        self._step_node = np.array(step_node, dtype=np.intp)
-        self._step_left = np.array(step_left, dtype=bool)
-        self._step_bit = np.array(step_bit, dtype=np.uint8)
-        self._starts = np.array(starts, dtype=np.intp)
-        self._full = np.array([(1 << len(set(f))) - 1 for f in leaf_features], dtype=np.uint8)
+        # The steps as a (depth, leaves) grid: step k of every leaf's path, a path shorter
+        # than the deepest padded with a step that sets no bit.
+        ends = [*starts[1:], len(step_node)]
+        depth = max((e - s for s, e in zip(starts, ends, strict=True)), default=0)
+        self._step_node = np.zeros((depth, len(leaves)), dtype=np.intp)
+        self._step_left = np.zeros((depth, len(leaves), 1), dtype=bool)
+        self._step_bit = np.zeros((depth, len(leaves), 1), dtype=np.uint8)
+        for leaf, (s, e) in enumerate(zip(starts, ends, strict=True)):
+            k = np.arange(e - s)
+            self._step_node[k, leaf] = step_node[s:e]
+            self._step_left[k, leaf, 0] = step_left[s:e]
+            self._step_bit[k, leaf, 0] = step_bit[s:e]
+        full = [(1 << len(set(f))) - 1 for f in leaf_features]
+        self._full = np.array(full, dtype=np.uint8)[:, None]
         self._width = width
         self._n_leaves = len(leaves)
         self._table = np.concatenate(tables).reshape(-1) if tables else np.zeros(0)
@@ -184,10 +197,13 @@ class TreeShap:
         self._slot_leaf = np.array([s[1] for s in slots], dtype=np.intp)
         self._slot_offset = np.array(
             [s[1] * (2**width) * width + s[2] for s in slots], dtype=np.int32
-        )
+        )[:, None]
         feature = np.array([s[0] for s in slots], dtype=np.intp)
         self._feature_cols, first = np.unique(feature, return_index=True)
         self._feature_starts = first.astype(np.intp)
+        self._feature_slots = [
+            (int(a), int(b)) for a, b in zip(first, [*first[1:], len(slots)], strict=True)
+        ]
 
     @classmethod
     def of(cls, booster: Any) -> TreeShap | None:
@@ -215,24 +231,30 @@ class TreeShap:
 
     def go_left(self, data: np.ndarray) -> np.ndarray:
         """Each line's decision at every internal node (``(lines, nodes)``, True: left)."""
-        values = data[:, self._feature]
+        return self._go_left(np.ascontiguousarray(data.T, dtype=np.float64)).T
+
+    def _go_left(self, columns: np.ndarray) -> np.ndarray:
+        """:meth:`go_left` of the lines' columns (``(features, lines)``): ``(nodes, lines)``."""
+        values = columns[self._feature]
         missing = np.isnan(values)
         with np.errstate(invalid="ignore"):
-            left = values <= self._threshold
-        left = np.where(missing, self._nan_left, left)
+            left = values <= self._threshold[:, None]
+        left = np.where(missing, self._nan_left[:, None], left)
         if len(self._zero_nodes):
-            v = values[:, self._zero_nodes]
+            v = values[self._zero_nodes]
             zero = (v >= -ZERO) & (v <= ZERO)
-            left[:, self._zero_nodes] = np.where(zero, self._zero_left, left[:, self._zero_nodes])
+            left[self._zero_nodes] = np.where(
+                zero, self._zero_left[:, None], left[self._zero_nodes]
+            )
         if len(self._cat_nodes):
-            v = values[:, self._cat_nodes]
+            v = values[self._cat_nodes]
             width = self._cat_left.shape[1]
             with np.errstate(invalid="ignore"):
                 # LightGBM truncates to int; NaN and negatives go right (the last column).
                 code = np.where(np.isnan(v) | (v < 0) | (v >= width - 1), width - 1, v)
             code = code.astype(np.intp)
-            rows = np.arange(len(self._cat_nodes))
-            left[:, self._cat_nodes] = self._cat_left[rows, code]
+            rows = np.arange(len(self._cat_nodes))[:, None]
+            left[self._cat_nodes] = self._cat_left[rows, code]
         return left
 
     def contributions(self, data: np.ndarray) -> np.ndarray:
@@ -248,11 +270,61 @@ class TreeShap:
         return out
 
     def _block(self, data: np.ndarray) -> np.ndarray:
-        left = self.go_left(data)
+        # Lines last: every step below is an operation on whole rows of lines (a row per
+        # node, leaf or slot), never a small segment per line.
+        left = self._go_left(np.ascontiguousarray(data.T))
         # Bits of a leaf's path features the line does not follow, then those it does.
-        off = (left[:, self._step_node] != self._step_left) * self._step_bit
-        pattern = self._full ^ np.bitwise_or.reduceat(off, self._starts, axis=1)
+        off = np.zeros((len(self._full), len(data)), dtype=np.uint8)
+        for node, went_left, bit in zip(
+            self._step_node, self._step_left, self._step_bit, strict=True
+        ):
+            off |= (left[node] != went_left) * bit
+        pattern = self._full ^ off
         # Each slot's term: its leaf's table row for the line's pattern.
         row = pattern.astype(np.int32) * np.int32(self._width)
-        at = row[:, self._slot_leaf] + self._slot_offset
-        return np.add.reduceat(self._table[at], self._feature_starts, axis=1)
+        terms = self._table[row[self._slot_leaf] + self._slot_offset]
+        if is_small(len(data)):
+            # A few lines: one reduceat call per feature and line costs less than the
+            # per-feature row sums' fixed cost; both sum in the same order (same bits).
+            return np.add.reduceat(terms, self._feature_starts, axis=0).T
+        return _feature_sums(terms, self._feature_slots).T
+
+
+def _feature_sums(terms: np.ndarray, slots: list[tuple[int, int]]) -> np.ndarray:
+    """Each feature's sum of its slots' terms (``terms``: slots x lines, by feature).
+
+    Summed in the order the values were first validated in (``np.add.reduceat`` over each
+    line's slots: the first term, plus NumPy's pairwise sum of the others), so the values
+    are the same to the bit, in any batch (each line is summed on its own).
+    """
+    out = np.empty((len(slots), terms.shape[1]))
+    for f, (lo, hi) in enumerate(slots):
+        out[f] = terms[lo]
+        if hi - lo > 1:
+            out[f] += _pairwise(terms[lo + 1 : hi])
+    return out
+
+
+def _pairwise(rows: np.ndarray) -> np.ndarray:
+    """NumPy's pairwise sum of a contiguous run of values, for every column at once.
+
+    Below 8 values, one after the other; up to 128, eight running sums (values i, i+8, ...)
+    combined as ((0+1)+(2+3))+((4+5)+(6+7)), then the rest one after the other; above,
+    halves (the first a multiple of 8) summed so and added.
+    """
+    n = len(rows)
+    if n < PAIRWISE_BLOCK:
+        acc = rows[0].copy()
+        for r in rows[1:]:
+            acc += r
+        return acc
+    if n <= PAIRWISE_LEAF:
+        whole = n - n % PAIRWISE_BLOCK
+        r = np.add.reduce(rows[:whole].reshape(-1, PAIRWISE_BLOCK, rows.shape[1]), axis=0)
+        acc = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for rest in rows[whole:]:
+            acc += rest
+        return acc
+    half = n // 2
+    half -= half % PAIRWISE_BLOCK
+    return _pairwise(rows[:half]) + _pairwise(rows[half:])

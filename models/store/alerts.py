@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     select,
     update,
@@ -85,6 +86,12 @@ party_names = Table(
     Column("name", Text, primary_key=True),
     Column("norm", Text, nullable=False),
     Column("last_ts", String(32), nullable=False, index=True),
+)
+# A name's last time moves forward only (an older batch indexed late never moves it back).
+_MOVE_LAST_TS = (
+    update(party_names)
+    .where(party_names.c.name == bindparam("n"), party_names.c.last_ts < bindparam("t"))
+    .values(last_ts=bindparam("t"))
 )
 
 line_parties_state = Table(
@@ -179,12 +186,10 @@ class Alerts:
                if n not in known]  # fmt: skip
         if new:
             conn.execute(insert_ignore(party_names, self.engine.dialect.name), new)
-        for n in known:
-            conn.execute(
-                update(party_names)
-                .where(party_names.c.name == n, party_names.c.last_ts < last[n])
-                .values(last_ts=last[n])
-            )
+        if known:
+            # One statement for all known names: a statement each cost the index most of its
+            # time, holding the store's write lock, which the next audit write waits for.
+            conn.execute(_MOVE_LAST_TS, [{"n": n, "t": last[n]} for n in known])
 
     def distinct_names(self, since: str) -> list[tuple[str, str]]:
         """Distinct party names of the lines scored since ``since`` (ISO time), normalised."""

@@ -38,6 +38,7 @@ from models import audit_chain as chain
 from models.errors import UserError
 from models.sqlite_file import OpenedFile, sqlite_file
 from models.store.audit_reads import AuditReads
+from models.store.checkpoint import AUTOCHECKPOINT, NO_AUTOCHECKPOINT, Checkpointer
 from models.store.engine import BUSY_TIMEOUT_MS, AuditUnavailableError, make_engine, now_iso
 from models.store.feedback_write import FeedbackWrite
 from models.store.tables import (
@@ -82,6 +83,7 @@ class AuditStore(AuditReads):
         # busy handler (milliseconds to tens of ms). Writers of this process queue here
         # instead, which costs microseconds. PostgreSQL writers queue on the chain's head row.
         self._sqlite_writer = threading.Lock() if url.startswith("sqlite") else None
+        self.checkpointer = Checkpointer(self.engine.raw_connection)
         path = sqlite_file(url)
         self._file = OpenedFile(path) if path is not None else None
 
@@ -227,6 +229,8 @@ class AuditStore(AuditReads):
                 self._append(cur, prepared)
                 result = then(cur)
             self._check_file()
+            if commit and self._sqlite_writer is not None:
+                self.checkpointer.written(len(prepared))
         except (SQLAlchemyError, self._dbapi_error, KeyError, ValueError, TypeError) as exc:
             raise AuditUnavailableError(f"{what} failed: {type(exc).__name__}") from exc
         return result
@@ -251,6 +255,9 @@ class AuditStore(AuditReads):
             held.callback(conn.close)
             cur = held.enter_context(contextlib.closing(conn.cursor()))
             if lock is not None:
+                # The log's checkpoint is left to a thread (models.store.checkpoint).
+                cur.execute(NO_AUTOCHECKPOINT)
+                held.callback(cur.execute, AUTOCHECKPOINT)
                 self._begin_immediate(cur, wait)
             yield cur
             if commit:
@@ -396,7 +403,8 @@ class AuditStore(AuditReads):
             raise AuditUnavailableError(f"audit read failed: {type(exc).__name__}") from exc
 
     def dispose(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections (after a running checkpoint)."""
+        self.checkpointer.join()
         self.engine.dispose()
 
 

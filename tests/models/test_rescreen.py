@@ -177,3 +177,35 @@ def test_versions_are_published_atomically_and_read_whole(root: Path) -> None:
     assert snap.versions["snapshot"] == v2
     assert json.loads((root / "versions" / v2 / "versions.json").read_text())
     assert not [p for p in (root / "versions").iterdir() if p.name.startswith(".")]
+
+
+def test_the_index_moves_known_names_forward_in_one_statement(store: AuditStore) -> None:
+    """A pass over lines naming known parties holds the store's write lock briefly."""
+    from sqlalchemy import event, text
+
+    alerts = Alerts(store)
+    assert alerts.index(str.upper) == len(NAMES)
+    # The same names, scored again later (and one older row, indexed late, moves nothing).
+    rows = []
+    for i, (name, ts) in enumerate([(n, "2099-01-01T00:00:00") for n in NAMES] * 40):
+        line = {"entry_id": f"F-{i}", "line_no": 1, "manufacturer_name": name}
+        res = {"entry_id": f"F-{i}", "line_no": 1, "risk_score": 0.5, "risk_band": "low",
+               "reasons": []}  # fmt: skip
+        rows += AuditRows("r2", "k", ts=ts).scored("score", ModelStamp("m/1", "h"), [line],
+                                                  [res], 1.0)  # fmt: skip
+    old = AuditRows("r3", "k", ts="2000-01-01T00:00:00").scored(
+        "score", ModelStamp("m/1", "h"), [{"entry_id": "G", "line_no": 1,
+                                          "manufacturer_name": NAMES[0]}],
+        [{"entry_id": "G", "line_no": 1, "risk_score": 0.5, "risk_band": "low",
+          "reasons": []}], 1.0,
+    )  # fmt: skip
+    store.record(rows)
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert alerts.index(str.upper) == len(rows)
+    assert sum("UPDATE party_names" in s for s in statements) == 1
+    store.record(old)
+    assert alerts.index(str.upper) == 1
+    with store.engine.connect() as conn:
+        got = dict(conn.execute(text("SELECT name, last_ts FROM party_names")).all())
+    assert {got[n] for n in NAMES} == {"2099-01-01T00:00:00"}

@@ -103,3 +103,16 @@ def test_a_model_with_longer_paths_is_left_to_lightgbm() -> None:
               "min_data_in_leaf": 2}  # fmt: skip
     booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=5)
     assert TreeShap.of(booster) is None
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 16, 23, 128, 129, 300, 1031])
+def test_each_features_sum_is_numpys_reduceat_to_the_bit(n: int) -> None:
+    """Large batches sum a feature's terms row by row, in NumPy's own order for one line."""
+    from models.scoring.treeshap import _feature_sums
+
+    rng = np.random.default_rng(n)
+    terms = rng.normal(size=(n + 5, 40)) * 10.0 ** rng.integers(-8, 3, size=(n + 5, 1))
+    starts = np.array([0, 2, 3, n + 3])  # segments of 2, 1, n and 2 slots
+    slots = [(int(a), int(b)) for a, b in zip(starts, [*starts[1:], n + 5], strict=True)]
+    expected = np.add.reduceat(np.ascontiguousarray(terms.T), starts, axis=1)
+    assert np.array_equal(_feature_sums(terms, slots).T, expected)
