@@ -400,3 +400,15 @@ def test_a_one_line_validation_sample_with_a_violation_still_stops_early():
     one = Sample(np.array([pos]), np.array([1.0]), np.array([1.0]))
     b = fit_booster(X, Sample(train, y[train], np.ones(500)), one, cfg, 1)
     assert b.best_iteration > 0
+
+
+def test_training_with_early_stopping_prints_nothing(capsys):
+    """`flrisk train` output is the CLI's own: early stopping logs nothing of its own."""
+    X, y = _data(800)
+    train, valid = np.arange(400), np.arange(400, 800)
+    cfg = _cfg(learning_rate=0.9, num_leaves=15, min_data_in_leaf=2, num_boost_round=300)
+    b = fit_booster(
+        X, Sample(train, y[train], np.ones(400)), Sample(valid, y[valid], np.ones(400)), cfg, 1
+    )
+    assert b.best_iteration < 300  # it did stop early
+    assert capsys.readouterr() == ("", "")
