@@ -104,8 +104,7 @@ def test_group_sums_equal_pandas_groupby_to_the_last_bit_at_any_batch_size(n):
     groups = feature_groups(names)
     frame = pd.DataFrame(contrib[:, :-1], columns=names)
     want = frame.T.groupby([groups[c] for c in names]).sum().T
-    assert list(got.columns) == list(want.columns)
-    np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+    pd.testing.assert_frame_equal(got, want, check_exact=True)  # labels' dtype too
 
 
 def test_a_group_without_evidence_in_the_line_is_no_reason():
