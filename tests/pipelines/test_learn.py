@@ -243,15 +243,19 @@ def _platt_gradient(cal: Calibration, margin: np.ndarray, y: np.ndarray, w: np.n
     return max(abs((g * margin).sum()) / (w * np.abs(margin)).sum(), abs(g.sum()) / w.sum())
 
 
-@pytest.mark.parametrize("case", ["steep", "rare", "weighted"])
+@pytest.mark.parametrize("case", ["steep", "rare", "weighted", "overshoot"])
 def test_platt_stops_at_the_maximum_likelihood_fit(case):
     """The fit is the likelihood's maximum (gradient ~0), not wherever the steps stopped.
 
     ``steep`` (seed 8) is a case where a full Newton step raises the loss and has to be
     shortened; ``rare`` has 1% positives and uneven weights.
     """
-    rng = np.random.default_rng({"steep": 8, "rare": 1, "weighted": 2}[case])
-    if case == "steep":
+    rng = np.random.default_rng({"steep": 8, "rare": 1, "weighted": 2, "overshoot": 16}[case])
+    if case == "overshoot":  # a full Newton step raises the loss here: the step is halved
+        margin = rng.normal(0, 8, 2000)
+        y = (rng.random(2000) < 1 / (1 + np.exp(-(3 * margin + 1)))).astype(float)
+        w = np.ones(2000)
+    elif case == "steep":
         margin = rng.normal(0, 8, 3000)
         y = (rng.random(3000) < 1 / (1 + np.exp(-(3 * margin + 1)))).astype(float)
         w = np.ones(3000)
