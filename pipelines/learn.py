@@ -55,8 +55,7 @@ def fit_propensity(
     keep = np.sort(np.concatenate([pos, neg[rng.random(len(neg)) < frac]]))
     weight = np.where(inspected[keep], 1.0, 1.0 / frac)
     params = {
-        "objective": "binary",
-        "learning_rate": 0.1,
+        "objective": "binary",  # at LightGBM's default learning rate, 0.1
         "num_leaves": 15,
         "min_data_in_leaf": 50,
         "seed": seed,
@@ -96,7 +95,8 @@ def make_sample(
     if strategy == "ipw":
         if propensity is None:
             raise ValueError("ipw needs a propensity")
-        w = 1.0 / np.clip(propensity[rows], floor, 1.0)
+        # A propensity is at most 1: only the floor can bind. The weights are scaled to mean 1.
+        w = np.reciprocal(np.maximum(propensity[rows], floor))
         w = w / w.mean()
     elif strategy == "pu":
         unl = np.flatnonzero(~inspected)
@@ -129,11 +129,12 @@ def fit_booster(
     if rising:
         params["monotone_constraints"] = [1 if c in rising else 0 for c in X.columns]
         params["monotone_constraints_method"] = "advanced"
-    dtrain = lgb.Dataset(X.iloc[train.rows], train.y, weight=train.w, free_raw_data=True)
+    dtrain = lgb.Dataset(X.iloc[train.rows], train.y, weight=train.w)
     rounds = num_boost_round or cfg.num_boost_round
     if valid is None or len(valid.rows) == 0 or valid.y.sum() == 0:
         return lgb.train(params, dtrain, num_boost_round=rounds)
-    dvalid = lgb.Dataset(X.iloc[valid.rows], valid.y, weight=valid.w, reference=dtrain)
+    # lgb.train bins the validation set with the training set's bins (its reference).
+    dvalid = lgb.Dataset(X.iloc[valid.rows], valid.y, weight=valid.w)
     return lgb.train(
         params,
         dtrain,
@@ -151,7 +152,7 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, w: np.ndarray, fitted_on: str) 
     """
 
     def nll(a: float, b: float) -> float:
-        z = np.clip(a * margin + b, -30, 30)
+        z = a * margin + b
         return float((w * (np.logaddexp(0, z) - y * z)).sum())
 
     # Start from the intercept-only fit; damped Newton steps, since plain Newton can
@@ -160,8 +161,9 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, w: np.ndarray, fitted_on: str) 
     a, b = 0.0, float(np.log(rate / (1 - rate)))
     current = nll(a, b)
     for _ in range(100):
-        z = np.clip(a * margin + b, -30, 30)
-        p = 1.0 / (1.0 + np.exp(-z))
+        z = a * margin + b
+        # The logistic function as exp(-log(1 + e^-z)): no overflow at any margin.
+        p = np.exp(-np.logaddexp(0, -z))
         g = w * (p - y)
         h = w * p * (1 - p) + 1e-9
         grad = np.array([(g * margin).sum(), g.sum()])

@@ -50,7 +50,12 @@ def main(argv: list[str]) -> int:
     names = [n.strip() for n in Path(names_file).read_text().splitlines() if n.strip()]
     os.chdir("mutants")
     sys.path.insert(0, os.getcwd())
-    import pytest  # noqa: F401  (imported once, before the forks)
+    import pytest
+
+    # Collected once in the parent, so that each forked child finds the test modules and the
+    # libraries they import already loaded (on a loaded machine, importing them again took
+    # minutes a mutant); nothing runs here, so no test state reaches the children.
+    pytest.main(["-q", "-p", "no:cacheprovider", "--collect-only", *tests])
 
     killed = []
     for name in names:

@@ -114,7 +114,7 @@ def feature_groups(feature_names: list[str]) -> dict[str, str]:
 def group_contributions(contrib: np.ndarray, feature_names: list[str]) -> pd.DataFrame:
     """Sum per-feature SHAP values (without the bias column) into reason groups."""
     labels, values = _group_sums(contrib, feature_names)
-    return pd.DataFrame(values, columns=pd.Index(labels, dtype=object))
+    return pd.DataFrame(values, columns=labels)  # labels as the groupby's: pandas' text dtype
 
 
 def group_totals(contrib: np.ndarray, feature_names: list[str]) -> np.ndarray:

@@ -243,15 +243,19 @@ def _platt_gradient(cal: Calibration, margin: np.ndarray, y: np.ndarray, w: np.n
     return max(abs((g * margin).sum()) / (w * np.abs(margin)).sum(), abs(g.sum()) / w.sum())
 
 
-@pytest.mark.parametrize("case", ["steep", "rare", "weighted"])
+@pytest.mark.parametrize("case", ["steep", "rare", "weighted", "overshoot"])
 def test_platt_stops_at_the_maximum_likelihood_fit(case):
     """The fit is the likelihood's maximum (gradient ~0), not wherever the steps stopped.
 
     ``steep`` (seed 8) is a case where a full Newton step raises the loss and has to be
     shortened; ``rare`` has 1% positives and uneven weights.
     """
-    rng = np.random.default_rng({"steep": 8, "rare": 1, "weighted": 2}[case])
-    if case == "steep":
+    rng = np.random.default_rng({"steep": 8, "rare": 1, "weighted": 2, "overshoot": 16}[case])
+    if case == "overshoot":  # a full Newton step raises the loss here: the step is halved
+        margin = rng.normal(0, 8, 2000)
+        y = (rng.random(2000) < 1 / (1 + np.exp(-(3 * margin + 1)))).astype(float)
+        w = np.ones(2000)
+    elif case == "steep":
         margin = rng.normal(0, 8, 3000)
         y = (rng.random(3000) < 1 / (1 + np.exp(-(3 * margin + 1)))).astype(float)
         w = np.ones(3000)
@@ -400,3 +404,15 @@ def test_a_one_line_validation_sample_with_a_violation_still_stops_early():
     one = Sample(np.array([pos]), np.array([1.0]), np.array([1.0]))
     b = fit_booster(X, Sample(train, y[train], np.ones(500)), one, cfg, 1)
     assert b.best_iteration > 0
+
+
+def test_training_with_early_stopping_prints_nothing(capsys):
+    """`flrisk train` output is the CLI's own: early stopping logs nothing of its own."""
+    X, y = _data(800)
+    train, valid = np.arange(400), np.arange(400, 800)
+    cfg = _cfg(learning_rate=0.9, num_leaves=15, min_data_in_leaf=2, num_boost_round=300)
+    b = fit_booster(
+        X, Sample(train, y[train], np.ones(400)), Sample(valid, y[valid], np.ones(400)), cfg, 1
+    )
+    assert b.best_iteration < 300  # it did stop early
+    assert capsys.readouterr() == ("", "")
