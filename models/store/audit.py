@@ -18,6 +18,7 @@ answers 503 instead of answering into a file nobody will read.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
@@ -271,8 +272,8 @@ class AuditStore(AuditReads):
             cur.execute("PRAGMA busy_timeout=0")
         try:
             cur.execute("BEGIN IMMEDIATE")
-        except self._dbapi_error as exc:
-            if not wait and getattr(exc, "sqlite_errorname", "") == "SQLITE_BUSY":
+        except sqlite3.OperationalError as exc:  # only SQLite takes this path
+            if not wait and exc.sqlite_errorname == "SQLITE_BUSY":
                 raise _BusyError from exc
             raise
         finally:
