@@ -121,7 +121,7 @@ class AuditRows:
                     model=model,
                     risk_score=res["risk_score"],
                     risk_band=res["risk_band"],
-                    reasons_json=_reasons_json(res["reasons"], res.get("presumption", "")),
+                    reasons_json=_reasons_json(res["reasons"], res.get("presumption")),
                     latency_ms=latency_ms,
                 )
             )
@@ -146,7 +146,7 @@ class AuditRows:
                 model=model,
                 risk_score=ln["risk_score"],
                 risk_band=ln["risk_band"],
-                reasons_json=_reasons_json(ln["reasons"], ln.get("presumption", "")),
+                reasons_json=_reasons_json(ln["reasons"], ln.get("presumption")),
             )
             for ln in lines
         ]
@@ -170,7 +170,7 @@ class AuditRows:
         )  # fmt: skip
 
 
-def _reasons_json(reasons: Any, presumption: str = "") -> str:
+def _reasons_json(reasons: Any, presumption: str | None) -> str:
     # The presumption goes beside the reasons (only when there is one): the audit table's
     # columns, and so every row's hash, stay as they were. Stored as it is built, never
     # re-derived for a hash: orjson, keys sorted as before.

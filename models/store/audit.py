@@ -18,6 +18,7 @@ answers 503 instead of answering into a file nobody will read.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
@@ -25,6 +26,7 @@ from typing import Any, Literal, overload
 from sqlalchemy import (
     Connection,
     Table,
+    bindparam,
     func,
     inspect,
     literal_column,
@@ -54,8 +56,17 @@ _HEAD = select(audit_head).where(_THE_HEAD)
 # Writers wait their turn on this row on a server; SQLite's BEGIN IMMEDIATE does it there.
 _HEAD_FOR_UPDATE = _HEAD.with_for_update()
 _LAST_ID = select(func.max(audit.c.id))
-_INSERT, _AUDIT_COLUMNS = audit.insert(), tuple(c.name for c in audit.columns)
-_MOVE_HEAD = update(audit_head).where(_THE_HEAD)
+_INSERT = audit.insert()  # every column: a chained row has them all
+_MOVE_HEAD = (
+    update(audit_head)
+    .where(_THE_HEAD)
+    .values(last_id=bindparam("last_id"), last_hash=bindparam("last_hash"))
+)
+# The readiness probe's row: it is rolled back, so its values need only be valid.
+_PROBE_ROW: dict[str, Any] = {
+    **dict.fromkeys(HASHED), "request_id": "readyz", "ts": "", "key_id": "-",
+    "action": "readyz_probe",
+}  # fmt: skip
 
 # Appends audit rows inside a transaction and returns their ids (see AuditStore.audited).
 Append = Callable[[Iterable[Mapping[str, Any]]], list[int]]
@@ -152,10 +163,8 @@ class AuditStore(AuditReads):
         The probe takes the path of every audit write (the file check, the chain's head, the
         insert, the head's update), then rolls back: it leaves no row and takes no id.
         """
-        row: dict[str, Any] = dict.fromkeys(HASHED)
-        row.update(request_id="readyz", ts=now_iso(), key_id="-", action="readyz_probe")
         try:
-            self._write("audit write", [row], commit=False)
+            self._write("audit write", [_PROBE_ROW], commit=False)
         except AuditUnavailableError as exc:
             return str(exc)
         return None
@@ -270,8 +279,8 @@ class AuditStore(AuditReads):
             cur.execute("PRAGMA busy_timeout=0")
         try:
             cur.execute("BEGIN IMMEDIATE")
-        except self._dbapi_error as exc:
-            if not wait and getattr(exc, "sqlite_errorname", "") == "SQLITE_BUSY":
+        except sqlite3.OperationalError as exc:  # only SQLite takes this path
+            if not wait and exc.sqlite_errorname == "SQLITE_BUSY":
                 raise _BusyError from exc
             raise
         finally:
@@ -286,33 +295,38 @@ class AuditStore(AuditReads):
         Ids are given here, after the largest of the head's last id and the table's: the
         chain stays gapless, and a row written past the store is never overwritten.
         """
-        cur.execute(self._compiled("head", _HEAD_FOR_UPDATE)[0])
+        cur.execute(self._compiled(_HEAD_FOR_UPDATE)[0])
         head = cur.fetchone()  # id, chain_start, last_id, last_hash
         if head is None:
             raise AuditUnavailableError("the audit chain's head row is missing")
-        cur.execute(self._compiled("last_id", _LAST_ID)[0])
+        cur.execute(self._compiled(_LAST_ID)[0])
         last_id = max(int(head[2]), int(cur.fetchone()[0] or 0))
         chained = chain.extend(prepared, last_id, str(head[3]))
-        sql, order = self._compiled("insert", _INSERT, _AUDIT_COLUMNS)
+        sql, order = self._compiled(_INSERT)
         cur.executemany(sql, [_params(order, r) for r in chained])
-        sql, order = self._compiled("move_head", _MOVE_HEAD, ("last_id", "last_hash"))
+        sql, order = self._compiled(_MOVE_HEAD)
         last = chained[-1]
         cur.execute(sql, _params(order, {"last_id": last["id"], "last_hash": last["row_hash"]}))
         return chained
 
     def _compiled(
-        self, name: Any, stmt: Any, columns: tuple[str, ...] | None = None
+        self, stmt: Any, columns: tuple[str, ...] | None = None
     ) -> tuple[str, tuple[str, ...] | None]:
-        """A statement in the driver's own parameter style, compiled once per store.
+        """A statement in the driver's parameter style, compiled once per store.
 
-        Returns the SQL and, for positional styles, the order of its parameters.
+        Args:
+            stmt: A statement made once (a module's constant): the cache's key.
+            columns: The columns an insert takes (default: every column of the table).
+
+        Returns:
+            The SQL and, for positional styles, the order of its parameters.
         """
-        found = self._sql.get(name)
+        found = self._sql.get(stmt)
         if found is None:
             keys = list(columns) if columns is not None else None
             compiled = stmt.compile(dialect=self.engine.dialect, column_keys=keys)
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            found = self._sql[name] = (compiled.string, order)
+            found = self._sql[stmt] = (compiled.string, order)
         return found
 
     @contextlib.contextmanager
@@ -390,12 +404,12 @@ class AuditStore(AuditReads):
                     conn.execution_options(isolation_level="REPEATABLE READ")
                 tables = set(inspect(conn).get_table_names())
                 head = None
-                if "audit_chain" in tables:
+                if audit_head.name in tables:
                     h = conn.execute(_HEAD).first()
                     head = chain.ChainHead(h.chain_start, h.last_id, h.last_hash) if h else None
-                if "audit" not in tables:
+                if audit.name not in tables:
                     return chain.Verdict(0, 0, head)
-                have = {c["name"] for c in inspect(conn).get_columns("audit")}
+                have = {c["name"] for c in inspect(conn).get_columns(audit.name)}
                 q = select(*(c for c in audit.columns if c.name in have)).order_by(audit.c.id)
                 rows = conn.execution_options(yield_per=5000).execute(q)
                 return chain.verify((r._mapping for r in rows), head, HASHED, noted)

@@ -40,13 +40,17 @@ def input_hash(text_: str) -> str:
     return hashlib.sha256(text_.encode()).hexdigest()
 
 
+# WAL lets readers (readyz, training) run while the API appends; with WAL, NORMAL syncing
+# never corrupts the file (a power cut may lose the last commits, not the file).
+_SQLITE_MODES = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers (readyz, training) run while the API appends; busy_timeout waits for
-    # the writer lock instead of failing at once under concurrent requests.
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # Wait for the writer lock instead of failing at once under concurrent requests.
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA synchronous=NORMAL")
+    for pragma in _SQLITE_MODES:
+        cur.execute(pragma)
     cur.close()
 
 
@@ -56,7 +60,9 @@ def make_engine(url: str) -> Engine:
         path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # SQLAlchemy opens a file database without sqlite3's same-thread check (its pool
+        # hands connections to any thread).
+        engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)

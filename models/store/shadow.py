@@ -36,6 +36,7 @@ shadow_scores = Table(
     Column("challenger_band", String(16)),
 )
 COLUMNS = tuple(c.name for c in shadow_scores.columns if c.name != "id")
+_INSERT = shadow_scores.insert()
 
 
 class ShadowScores:
@@ -53,7 +54,7 @@ class ShadowScores:
         if not rows:
             return
         store = self.store
-        sql, order = store._compiled("shadow_insert", shadow_scores.insert(), COLUMNS)
+        sql, order = store._compiled(_INSERT, COLUMNS)
         params = [r if order is None else tuple(r[k] for k in order) for r in rows]
 
         def insert(cur: Any) -> None:

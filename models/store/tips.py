@@ -120,7 +120,7 @@ class TipStore:
         """
         try:
             self.store._ensure()
-            sql, _ = self.store._compiled("tips_revision", _REVISION)
+            sql, _ = self.store._compiled(_REVISION)
             conn = self.store.engine.raw_connection()
             try:
                 cur = conn.cursor()

@@ -105,3 +105,15 @@ def test_scored_row_holds_every_field_of_its_line() -> None:
     }  # fmt: skip
     with pytest.raises(ValueError):  # a result per input, no fewer
         rows.scored("score", MODEL, [{"a": 1}, {"a": 2}], [RESULT], latency_ms=1.0)
+
+
+def test_reasons_are_stored_with_keys_sorted_whatever_order_they_were_built_in() -> None:
+    """The same reasons give the same stored text (and so the same row hash) however built."""
+    built = [{"contribution": 1.5, "code": "xinjiang_address", "evidence": {"z": 1, "a": 2}}]
+    text = '[{"code":"xinjiang_address","contribution":1.5,"evidence":{"a":2,"z":1}}]'
+    rows = AuditRows("r9", "k")
+    (scored,) = rows.scored("score", MODEL, [{}], [{**RESULT, "reasons": built}], 1.0)
+    assert scored["reasons_json"] == '{"reasons":' + text + "}"
+    presumed = {**RESULT, "reasons": built, "presumption": "uflpa_entity"}
+    (shown,) = rows.viewed("workbench_view", MODEL, [presumed])
+    assert shown["reasons_json"] == '{"presumption":"uflpa_entity","reasons":' + text + "}"

@@ -401,6 +401,17 @@ def test_a_write_waits_for_another_process_holding_the_file_unless_told_not_to(
     store.dispose()
 
 
+def test_every_sqlite_connection_is_in_wal_mode_and_waits_for_the_writer(
+    store: AuditStore,
+) -> None:
+    """Readers run beside the writer (WAL); a writer waits 5 s for the lock before failing."""
+    with store.engine.connect() as conn:
+        pragma = conn.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL
+        assert pragma("PRAGMA busy_timeout").scalar() == 5000
+
+
 def test_a_write_waits_for_this_processs_other_writer_by_default(store: AuditStore) -> None:
     writer = store._sqlite_writer
     assert writer is not None
