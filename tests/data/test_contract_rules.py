@@ -239,3 +239,15 @@ def test_quarantine_puts_each_rows_problems_in_report_order_whatever_the_reports
     assert set(q["_reason"]) == {"b: first; a: second"}
     assert q["_row"].dtype == np.int64
     assert q["_column"].dtype == q["_reason"].dtype == TEXT_DTYPE  # the batch's text form
+
+
+def test_labels_without_an_inspected_column_are_set_on_lines_not_inspected(lines):
+    """No ``inspected`` column: no line was inspected, so a violation or reason is refused."""
+    raw = pd.DataFrame(lines(2)).drop(columns=["inspected"])
+    result = validate_lines(raw)
+    assert result.bad_rows[["row", "column", "reason"]].values.tolist() == [
+        [1, "inspection_reason", "set on a line not inspected: 'random'"],
+        [1, "violation", "set on a line not inspected: '0'"],
+        [2, "inspection_reason", "set on a line not inspected: 'random'"],
+        [2, "violation", "set on a line not inspected: '0'"],
+    ]
