@@ -41,7 +41,7 @@ from models.errors import UserError
 from models.sqlite_file import OpenedFile, sqlite_file
 from models.store.audit_reads import AuditReads
 from models.store.checkpoint import AUTOCHECKPOINT, NO_AUTOCHECKPOINT, Checkpointer
-from models.store.engine import BUSY_TIMEOUT_MS, AuditUnavailableError, make_engine, now_iso
+from models.store.engine import BUSY_TIMEOUT_MS, AuditUnavailableError, make_engine
 from models.store.feedback_write import FeedbackWrite
 from models.store.tables import (
     HASHED,
