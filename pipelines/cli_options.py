@@ -34,8 +34,8 @@ WorkersOpt = Annotated[
         "--workers",
         min=0,
         max=64,
-        help="Scoring processes (pandas engine; 0: this one). Default: one per core, at "
-        "most 2, for inputs of 1,000,000 lines or more.",
+        help="Worker processes that score chunks (pandas engine). Default 0: this process, "
+        "with a read-ahead thread; 2 workers use both cores but about 60% more memory.",
     ),
 ]
 

@@ -25,10 +25,7 @@ from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
 from pipelines.score_output import OUTPUT_COLUMNS, rank_file
 from pipelines.score_pool import (
-    AUTO_POOL_LINES,
     Job,
-    auto_workers,
-    estimated_lines,
     scored_in_workers,
     scored_table,
 )
@@ -122,10 +119,10 @@ def score_files(
         chunk_rows: Lines per chunk.
         tips: Tips that are evidence (each line a tip names gets a ``tip`` reason).
         sectors: If given, receives each chunk's HS chapters (for a stratified selection).
-        workers: Worker processes (0: score in this process, with the read-ahead thread
-            preparing the next chunk); None: :func:`~pipelines.score_pool.auto_workers` for
-            inputs of about ``AUTO_POOL_LINES`` lines or more, else 0. A model not loaded
-            from a bundle folder is scored in this process.
+        workers: Worker processes (None or 0: score in this process, with the read-ahead
+            thread preparing the next chunk). Opt-in: on the 10M bench, two workers gained
+            a few per cent of wall time for about 60% more memory (docs/performance.md).
+            A model not loaded from a bundle folder is scored in this process.
 
     Returns:
         Lines scored.
@@ -140,9 +137,7 @@ def score_files(
     chunks = _chunks(data, out, mapping, chunk_rows, allow_bad_rows)
     if sectors is not None:
         chunks = _with_sectors(chunks, sectors)
-    if workers is None:
-        workers = auto_workers() if estimated_lines(data) >= AUTO_POOL_LINES else 0
-    if scorer.bundle.folder is None:
+    if workers is None or scorer.bundle.folder is None:
         workers = 0
     _freeze_survivors()
     try:

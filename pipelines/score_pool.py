@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from models.contract.batch import Lines
 from models.contract.validate import ReadResult
@@ -33,41 +31,9 @@ from models.scoring.scorer import Scorer
 from models.scoring.tip_reasons import TipIndex
 from pipelines.score_output import scores_frame, serialised
 
-# Worker processes when the caller does not say: one per core, at most two (each holds the
-# model and its own signal memo, about 1.3 GiB on the 1M-line bench model).
-MAX_AUTO_WORKERS = 2
-# Inputs from this many lines on get workers by default: starting one (imports, the model,
-# the reference tables) costs about as much CPU as scoring 250,000 lines.
-AUTO_POOL_LINES = 1_000_000
-# A CSV line's bytes, about (the contract's columns): to estimate a CSV file's lines.
-CSV_LINE_BYTES = 300
-
 
 class WorkerError(UserError, RuntimeError):
     """A scoring worker process died (out of memory, killed) or could not load the model."""
-
-
-def auto_workers() -> int:
-    """Worker processes for a file of several chunks: the cores, at most two; 0 on one core."""
-    cores = os.cpu_count() or 1
-    return min(MAX_AUTO_WORKERS, cores) if cores > 1 else 0
-
-
-def estimated_lines(data: Iterable[Path]) -> int:
-    """About how many lines the inputs hold: Parquet's row counts, CSV's bytes per line.
-
-    An unreadable file counts 0 here; the reader reports it when it comes to it.
-    """
-    total = 0
-    for path in data:
-        try:
-            if path.suffix.lower() in (".parquet", ".pq"):
-                total += pq.ParquetFile(path).metadata.num_rows
-            else:
-                total += path.stat().st_size // CSV_LINE_BYTES
-        except (OSError, pa.ArrowException):
-            continue
-    return total
 
 
 @dataclass(frozen=True)

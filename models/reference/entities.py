@@ -143,6 +143,8 @@ GENERIC = frozenset(
 )
 _CHUNK = 10_000  # queries per cdist call: bounds the memory of the score matrix
 _TOP_K = 5
+# The memo's entry of a name that matches nothing: (row, choice, similarity).
+_NO_HIT = (-1, -1, 0.0)
 _TOKEN_SIMILARITY = 85.0  # one typo in a word of 7+ letters, a missing letter in 4+
 _LONG_GENERIC_WORDS = 4
 _LONG_GENERIC_SIMILARITY = 95.0
@@ -294,8 +296,8 @@ class EntityMatcher:
             self._row_choices.setdefault(row_no, []).append(choice)
 
     def _accept(self, query: str, choice: int, score: float) -> bool:
-        if score < self.min_similarity:
-            return False
+        # Only candidates at or above the threshold reach here (``_match_chunk`` stops at the
+        # first one under it).
         alias_tokens = self._choice_tokens[choice]
         if not alias_tokens:
             # Alias made only of generic words: exact when short ("XINJIANG ENERGY"), a
@@ -312,7 +314,7 @@ class EntityMatcher:
     def _match_new(self, queries: list[str]) -> None:
         if not queries or not self._choice_text:
             for query in queries:
-                self._cache[query] = (-1, -1, 0.0)
+                self._cache[query] = _NO_HIT
             return
         for start in range(0, len(queries), _CHUNK):
             self._match_chunk(queries[start : start + _CHUNK])
@@ -346,10 +348,10 @@ class EntityMatcher:
         hit_rows = np.flatnonzero(scores.max(axis=1) >= self.min_similarity)
         top = np.argpartition(-scores[hit_rows], k - 1, axis=1)[:, :k]
         for query in queries:
-            self._cache[query] = (-1, -1, 0.0)
+            self._cache[query] = _NO_HIT
         for j, i in enumerate(hit_rows):
             query = queries[i]
-            result = (-1, -1, 0.0)
+            result = _NO_HIT
             candidates = sorted(top[j], key=lambda c: (-scores[i, c], c))
             for choice in candidates:
                 score = float(scores[i, choice])
@@ -409,7 +411,7 @@ class EntityMatcher:
         self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
         out: list[EntityMatch] = []
         for name, norm in zip(names, normalized, strict=True):
-            row, choice, score = self._cache.get(norm, (-1, -1, 0.0))
+            row, choice, score = self._cache.get(norm, _NO_HIT)
             if row < 0:
                 out.append(NO_MATCH)
             else:
