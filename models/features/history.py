@@ -44,7 +44,7 @@ class PartyHistory:
 
     key: str
     table: pd.DataFrame = field(repr=False)
-    _lookup: tuple[dict[Any, int], np.ndarray, np.ndarray] | None = field(
+    _lookup: tuple[dict[Any, int], np.ndarray, np.ndarray, np.ndarray] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -89,7 +89,7 @@ class PartyHistory:
             smoothed violation rate, share of risky lines, months since first seen (NaN
             when never seen).
         """
-        codes_of, keys, values = self._sorted()
+        codes_of, keys, party_at, values = self._sorted()
         # Party code of each line, looked up once per distinct party (missing: -1).
         pcodes, puniq = factorize(parties)
         pid = spread([codes_of.get(p, -1) for p in puniq], pcodes, -1, "int64")
@@ -98,8 +98,9 @@ class PartyHistory:
         query = (pid << 32) + (months.astype(np.int64) - 1 + _MONTH_OFFSET)
         pos = np.searchsorted(keys, query, side="right") - 1
         # Element-wise, no masked assignment: a request of one line pays per NumPy call. A
-        # position of -1 reads the last key, and is no hit whatever party that key is.
-        hit = (pid >= 0) & (pos >= 0) & ((keys[pos] >> 32) == pid)
+        # position of -1 reads ``party_at``'s last entry, -2, no party's code (and it exists
+        # when the history is empty, where ``keys[-1]`` would not).
+        hit = (pid >= 0) & (party_at[pos] == pid)
         # Lines without history read the last row: zero counts, no first month.
         n, n_insp, n_viol, n_risky, first = values[np.where(hit, pos, -1)].T
         k = self.key
@@ -120,10 +121,11 @@ class PartyHistory:
             f"hist_{k}_months_known": (months - first).astype("float64"),
         }
 
-    def _sorted(self) -> tuple[dict[Any, int], np.ndarray, np.ndarray]:
+    def _sorted(self) -> tuple[dict[Any, int], np.ndarray, np.ndarray, np.ndarray]:
         """The table as search arrays, built once per history.
 
-        Party codes; packed (party, month) keys in sorted order; per key, the ``COUNTS``
+        Party codes; packed (party, month) keys in sorted order; per key, its party's code
+        (plus a last -2, read by position -1: no party); per key, the ``COUNTS``
         and ``first_month`` (plus a last row for "no history"). A lookup is then one binary
         search and one take.
         """
@@ -136,7 +138,9 @@ class PartyHistory:
             values = np.column_stack([*cols, self.table["first_month"].to_numpy(np.float64)[order]])
             values = np.vstack([values, [0.0] * len(COUNTS) + [np.nan]])
             position = {p: i for i, p in enumerate(uniques)}
-            self._lookup = (position, keys[order], values)
+            keys = keys[order]
+            party_at = np.append(keys >> 32, np.int64(-2))
+            self._lookup = (position, keys, party_at, values)
         return self._lookup
 
     def to_json(self) -> dict[str, Any]:

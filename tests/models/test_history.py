@@ -66,3 +66,16 @@ def test_json_round_trip_gives_identical_features():
         pd.DataFrame(hist.features(keys, months, 0.2)),
         pd.DataFrame(again.features(keys, months, 0.2)),
     )
+
+
+def test_a_history_fitted_on_no_known_party_gives_zero_counts():
+    """A role no training line declared (every shipper missing) has an empty history table;
+    every line then has none, and the lookup must not read a key that does not exist."""
+    lines = _lines()
+    hist = PartyHistory.fit("shp", pd.Series([None] * 5, dtype=object), lines)
+    parties = np.array([None, "A", "B"], dtype=object)
+    feats = hist.features(parties, month_index(pd.to_datetime(["2024-05-01"] * 3)), 0.1)
+    assert list(feats["hist_shp_lines"]) == [0.0, 0.0, 0.0]
+    assert list(feats["hist_shp_violations"]) == [0.0, 0.0, 0.0]
+    assert np.isnan(feats["hist_shp_viol_rate"]).all()
+    assert np.isnan(feats["hist_shp_months_known"]).all()
