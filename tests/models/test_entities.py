@@ -291,10 +291,14 @@ def test_a_glued_number_still_matches_a_numbered_firm(matcher):
     assert out.entity_id == "UFLPA-0014"
 
 
-def test_a_two_letter_word_is_distinctive(matcher):
-    """Another vessel: "XU LONG" is not "YU LONG", though every other word is the same."""
+def test_a_two_letter_word_is_distinctive():
+    """Another vessel: "XU LONG" is not "YU LONG", though every other word is the same.
+
+    The matcher is built here: the alias words are found when it is built, so a matcher
+    shared by the module would not see a change in how they are found."""
     from rapidfuzz import fuzz
 
+    matcher = EntityMatcher()
     declared = "XU LONG NO 2 FISHING VESSEL"
     assert fuzz.ratio(matcher.normalize(declared), "YU LONG NUMBER 2 FISHING VESSEL") > 95
     assert pd.isna(matcher.match([declared])[0].entity_id)
@@ -451,3 +455,28 @@ def test_a_word_found_through_a_typo_does_not_excuse_another_missing():
         assert fuzz.ratio(q, "KIZILSU TAKLIMAKAN TEXTILE") >= m.min_similarity
     assert [pd.isna(o.entity_id) for o in m.match(queries)] == [True, True]
     assert m.match(["KIZILSO TAKLIMAKAM TEXTILE"])[0].entity_id == "X-1"  # both typos found
+
+
+def test_a_missing_name_normalises_to_nothing():
+    """A missing cell (NaN from a frame, None from JSON) is no name, never the text 'nan'."""
+    assert normalize_name(float("nan")) == ""
+    assert normalize_name(None) == ""  # type: ignore[arg-type]
+
+
+def test_a_chinese_legal_form_is_dropped_like_a_latin_one():
+    """股份有限公司 ("company limited by shares") says what kind of firm it is, not which."""
+    assert normalize_name("华孚时尚股份有限公司") == normalize_name("华孚时尚")
+    assert normalize_name("新疆华孚有限责任公司") == normalize_name("新疆华孚")
+
+
+@pytest.mark.parametrize(
+    ("declared", "shown"),
+    [("HOTAN HAOLIN HAIR CO", "Hotan Haolin Hair"), ("HETIAN HAOLIN HAIR CO", "Hetian Haolin Hair")],
+)
+def test_a_firm_with_two_spellings_shows_the_one_declared(declared, shown):
+    """Two published spellings that normalise alike: the officer sees the one declared,
+    whichever of the two the match was found through."""
+    table = _table(("X-1", "Hotan Haolin Hair", "Hetian Haolin Hair", "UFLPA"))
+    (out,) = EntityMatcher(table).match([declared])
+    assert out.entity_id == "X-1"
+    assert out.matched_alias == shown
