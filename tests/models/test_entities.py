@@ -471,7 +471,10 @@ def test_a_chinese_legal_form_is_dropped_like_a_latin_one():
 
 @pytest.mark.parametrize(
     ("declared", "shown"),
-    [("HOTAN HAOLIN HAIR CO", "Hotan Haolin Hair"), ("HETIAN HAOLIN HAIR CO", "Hetian Haolin Hair")],
+    [
+        ("HOTAN HAOLIN HAIR CO", "Hotan Haolin Hair"),
+        ("HETIAN HAOLIN HAIR CO", "Hetian Haolin Hair"),
+    ],
 )
 def test_a_firm_with_two_spellings_shows_the_one_declared(declared, shown):
     """Two published spellings that normalise alike: the officer sees the one declared,
