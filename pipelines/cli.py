@@ -206,7 +206,7 @@ def score(
         str | None,
         typer.Option("--stratify", help="`sector`: spread the random checks over HS chapters."),
     ] = None,
-    workers: WorkersOpt = None,
+    workers: WorkersOpt = 0,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons.
 

@@ -29,7 +29,7 @@ AllowBadOpt = Annotated[
     typer.Option("--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."),
 ]
 WorkersOpt = Annotated[
-    int | None,
+    int,
     typer.Option(
         "--workers",
         min=0,

@@ -98,14 +98,14 @@ def score_files(
     chunk_rows: int = 250_000,
     tips: TipIndex | None = None,
     sectors: list[np.ndarray] | None = None,
-    workers: int | None = None,
+    workers: int = 0,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
     The next chunk is read and validated in a thread while the current ones are scored;
-    a large input is scored by worker processes (one per core), each chunk by one, and
-    written in the input's order. About two chunks per scoring process are in
-    memory at a time (``chunk_rows`` bounds the peak).
+    with ``workers``, worker processes score the chunks, each chunk by one, written in the
+    input's order. About two chunks per scoring process are in memory at a time
+    (``chunk_rows`` bounds the peak).
 
     Args:
         scorer: The loaded model.
@@ -119,8 +119,8 @@ def score_files(
         chunk_rows: Lines per chunk.
         tips: Tips that are evidence (each line a tip names gets a ``tip`` reason).
         sectors: If given, receives each chunk's HS chapters (for a stratified selection).
-        workers: Worker processes (None or 0: score in this process, with the read-ahead
-            thread preparing the next chunk). Opt-in: on the 10M bench, two workers gained
+        workers: Worker processes (0: score in this process, with the read-ahead thread
+            preparing the next chunk). Opt-in: on the 10M bench, two workers gained
             a few per cent of wall time for about 60% more memory (docs/performance.md).
             A model not loaded from a bundle folder is scored in this process.
 
@@ -137,7 +137,7 @@ def score_files(
     chunks = _chunks(data, out, mapping, chunk_rows, allow_bad_rows)
     if sectors is not None:
         chunks = _with_sectors(chunks, sectors)
-    if workers is None or scorer.bundle.folder is None:
+    if scorer.bundle.folder is None:
         workers = 0
     _freeze_survivors()
     try:
@@ -178,13 +178,13 @@ def score_command(
     explain_share: float = 1.0,
     rank: bool = False,
     selection: Selecting | None = None,
-    workers: int | None = None,
+    workers: int = 0,
 ) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput.
 
     With ``selection``, the scores file then gets its ``selection`` column
     (:mod:`pipelines.score_select`) and what was selected is printed. ``workers``: scoring
-    processes of the pandas engine (None: :func:`score_files` chooses).
+    processes of the pandas engine (0: this process).
     """
     settings = get_settings()
     resolved = resolve(model_uri, settings)
