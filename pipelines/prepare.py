@@ -80,12 +80,13 @@ def features(
     gets the tip features, each line's counted with the tips' statuses as of its entry date
     (leak-free: :mod:`models.features.tips`).
     """
-    with_tips = bool(tips)
-    if fit_rows is None:
-        state = fit_feature_state(lines, cache, signals=signals, tips=with_tips)
-    else:
+    fit_lines, fit_signals = lines, signals
+    if fit_rows is not None:
+        fit_lines = lines.take(fit_rows)
         fit_signals = {c: v[fit_rows] for c, v in signals.items()}
-        state = fit_feature_state(lines.take(fit_rows), cache, signals=fit_signals, tips=with_tips)
+    # The signals are given, so fitting needs no memo; the tip features below do (their
+    # parties are matched through it).
+    state = fit_feature_state(fit_lines, signals=fit_signals, tips=bool(tips))
     X = build_features(
         lines, state, cache, signals=signals, tips=tips, status_as_of=lines["entry_date"]
     )

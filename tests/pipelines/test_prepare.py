@@ -132,16 +132,36 @@ def test_labels_read_unlabelled_lines_as_not_inspected(history: pd.DataFrame) ->
     frame.loc[frame.index[4], "inspection_reason"] = "targeted"
     frame.loc[frame.index[5], "inspected"] = False
     frame.loc[frame.index[5], "inspection_reason"] = "random"
+    # A missing flag read as NaN (not None) is not inspected either, random or not.
+    frame.loc[frame.index[6], "inspected"] = np.nan
+    frame.loc[frame.index[6], "inspection_reason"] = "random"
+    # Outcomes as a mapped file may give them: objects, with None where not inspected.
+    frame["violation"] = frame["violation"].astype(object)
     p = prepare(frame, {}, SplitConfig(test_months=1, valid_months=1))
     assert p.inspected.dtype == np.bool_
-    assert list(p.inspected[:6]) == [False, False, False, True, True, False]
+    assert list(p.inspected[:7]) == [False, False, False, True, True, False, False]
     # A random inspection counts only where the line was inspected.
-    assert list(p.random[:6]) == [False, False, False, True, False, False]
+    assert list(p.random[:7]) == [False, False, False, True, False, False, False]
     assert p.violation.dtype == np.float64
     want_random = (frame["inspected"].fillna(False).astype(bool)) & (
         frame["inspection_reason"] == "random"
     )
     np.testing.assert_array_equal(p.random, want_random.to_numpy())
+
+
+def test_missing_flags_of_a_nullable_boolean_column_are_not_inspected(
+    history: pd.DataFrame,
+) -> None:
+    # Arrow-backed readers give a nullable ``boolean`` column, whose missing values NumPy
+    # cannot turn into booleans unless they are filled first.
+    frame = history.head(400).copy()
+    flags = frame["inspected"].astype("boolean")
+    flags.iloc[:2] = pd.NA
+    frame["inspected"] = flags
+    p = prepare(frame, {}, SplitConfig(test_months=1, valid_months=1))
+    assert p.inspected.dtype == np.bool_
+    assert not p.inspected[:2].any()
+    np.testing.assert_array_equal(p.inspected[2:], flags.iloc[2:].to_numpy(dtype=bool))
 
 
 def test_counts_for_the_model_card(prepared: Prepared, history: pd.DataFrame) -> None:
@@ -238,3 +258,37 @@ def test_the_signals_frame_holds_every_lines_derived_signals(prepared: Prepared)
     assert set(prepared.signals.columns) == set(prepared.signal_columns)
     fresh = signal_frame(derive_signals(prepared.lines, SignalCache()))
     pd.testing.assert_frame_equal(prepared.signals, fresh)
+
+
+def test_features_are_fitted_and_built_on_the_signals_given(prepared: Prepared) -> None:
+    """Training derives the signals once and hands them on: ``features`` must use those.
+
+    Every party's key is replaced by one key, which the lines themselves would never give;
+    the state's party histories and the features must follow the signals given, not
+    signals derived again from the lines.
+    """
+    from models.features.matrix import build_features, model_frame
+
+    given = dict(prepared.signal_columns)
+    given["mfr_key"] = np.full(len(prepared.lines), "one maker", dtype=object)
+    rows = prepared.train
+    state, X = features(prepared.lines, rows, prepared.cache, given)
+    want = fit_feature_state(
+        prepared.lines.take(rows), signals={c: v[rows] for c, v in given.items()}
+    )
+    assert state.to_json() == want.to_json()
+    assert state.to_json() != prepared.state.to_json()
+    built = build_features(
+        prepared.lines, want, signals=given, status_as_of=prepared.lines["entry_date"]
+    )
+    pd.testing.assert_frame_equal(X, model_frame(built, want), check_exact=True)
+    assert not X.equals(prepared.X)
+
+
+def test_the_memo_filled_by_the_signals_is_handed_on(prepared: Prepared) -> None:
+    # Evaluation and the model card score the same lines again through ``prepared.cache``:
+    # it must hold what deriving the signals looked up, not be a fresh, empty memo.
+    assert prepared.cache.parties and prepared.cache.entities and prepared.cache.places
+    assert set(prepared.frame["manufacturer_name"].dropna()) <= set(prepared.cache.entities) | set(
+        prepared.cache.parties
+    )
