@@ -236,6 +236,14 @@ def _shares_distinctive(alias_tokens: set[str], query: str) -> bool:
     return True
 
 
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def _numbers(text: str) -> frozenset[str]:
+    """The numbers written in a name, glued to a word or not (``NO4`` holds ``4``)."""
+    return frozenset(_NUMBER.findall(text))
+
+
 def _sort_tokens(text: str) -> str:
     """Words sorted, one space apart (``token_sort_ratio`` is ``ratio`` of these).
 
@@ -286,6 +294,7 @@ class EntityMatcher:
                     self._choice_row.append(row_no)
         self._choice_tokens = [_distinctive(text) for text in self._choice_text]
         self._choice_sorted = [_sort_tokens(text) for text in self._choice_text]
+        self._choice_numbers = [_numbers(text) for text in self._choice_text]
         self._cache: dict[str, tuple[int, int, float]] = {}  # norm -> (row, choice, score)
         self._choice_plain = [
             normalize_name(t, one_place_spelling=False) for t in self._choice_shown
@@ -298,6 +307,10 @@ class EntityMatcher:
     def _accept(self, query: str, choice: int, score: float) -> bool:
         # Only candidates at or above the threshold reach here (``_match_chunk`` stops at the
         # first one under it).
+        # A number tells apart vessels, centres and warehouses whose names are otherwise
+        # the same ("YU LONG NO 3" is not "YU LONG NO 2", however close the spelling).
+        if not self._choice_numbers[choice] <= _numbers(query):
+            return False
         alias_tokens = self._choice_tokens[choice]
         if not alias_tokens:
             # Alias made only of generic words: exact when short ("XINJIANG ENERGY"), a

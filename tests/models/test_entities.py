@@ -291,6 +291,45 @@ def test_a_glued_number_still_matches_a_numbered_firm(matcher):
     assert out.entity_id == "UFLPA-0014"
 
 
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "YU LONG NO 3 FISHING VESSEL",
+        "LIEN YI HSING NO 1",
+        "LIEN YI HSING NO 21",
+        "NO 3 VOCATIONAL SKILLS EDUCATION AND TRAINING CENTER",
+        "842 COTTON TRANSFER WAREHOUSE",
+    ],
+)
+def test_another_number_is_another_vessel_centre_or_warehouse(declared):
+    """The listed number must be in the declared name: a near spelling is not enough.
+
+    Built here, as the numbers are read when the matcher is built."""
+    from rapidfuzz import fuzz
+
+    matcher = EntityMatcher()
+    query = matcher.normalize(declared)
+    near = max(fuzz.ratio(query, matcher.normalize(alias)) for alias in _NUMBERED.values())
+    assert near >= matcher.min_similarity  # close enough to match but for the number
+    assert pd.isna(matcher.match([declared])[0].entity_id)
+
+
+_NUMBERED = {
+    "CBP-0023": "YU LONG NO 2 FISHING VESSEL",
+    "CBP-0024": "LIEN YI HSING NO 12",
+    "UFLPA-0014": "NO 4 VOCATIONAL SKILLS EDUCATION AND TRAINING CENTER",
+    "UFLPA-0047": "841 COTTON TRANSFER WAREHOUSE",
+}
+
+
+@pytest.mark.parametrize(("entity_id", "declared"), list(_NUMBERED.items()))
+def test_the_listed_number_matches_however_it_is_spelt(entity_id, declared):
+    matcher = EntityMatcher()
+    spelt = declared.replace("NO ", "NO. ").replace("841 ", "NO.841 ")
+    out = matcher.match([declared, spelt, declared.replace("NO ", "NUMBER ")])
+    assert [m.entity_id for m in out] == [entity_id] * 3
+
+
 def test_a_two_letter_word_is_distinctive():
     """Another vessel: "XU LONG" is not "YU LONG", though every other word is the same.
 
