@@ -282,15 +282,19 @@ class EntityMatcher:
         seen: set[tuple[str, int]] = set()
         for row_no, row in enumerate(table.itertuples(index=False)):
             self._rows.append((str(row.entity_id), str(row.name), str(row.list), str(row.citation)))
-            published = [str(row.name), *str(row.aliases).split("|")]
-            for spelling in published:
-                key = normalize_name(spelling.strip(), spellings=self.spellings)
+            published = [p.strip() for p in (str(row.name), *str(row.aliases).split("|"))]
+            # A pinyin apostrophe splits syllables ("Zhunge'er"); manifests mostly drop it
+            # and glue the syllables, so that spelling is indexed too, shown as published.
+            indexed = [(p, p) for p in published]
+            indexed += [(p.replace("'", ""), p) for p in published if "'" in p]
+            for spelling, shown in indexed:
+                key = normalize_name(spelling, spellings=self.spellings)
                 # Kept apart: transliterations that normalise alike, so each can be shown.
-                plain = normalize_name(spelling.strip(), one_place_spelling=False)
+                plain = normalize_name(spelling, one_place_spelling=False)
                 if key and (plain, row_no) not in seen:
                     seen.add((plain, row_no))
                     self._choice_text.append(key)
-                    self._choice_shown.append(spelling.strip())
+                    self._choice_shown.append(shown)
                     self._choice_row.append(row_no)
         self._choice_tokens = [_distinctive(text) for text in self._choice_text]
         self._choice_sorted = [_sort_tokens(text) for text in self._choice_text]

@@ -522,3 +522,14 @@ def test_a_firm_with_two_spellings_shows_the_one_declared(declared, shown):
     (out,) = EntityMatcher(table).match([declared])
     assert out.entity_id == "X-1"
     assert out.matched_alias == shown
+
+
+def test_a_pinyin_apostrophe_dropped_on_the_manifest_still_matches():
+    """Published "Zhunge'er", declared "ZHUNGEER": the syllables glued once the mark is gone."""
+    matcher = EntityMatcher()
+    out = matcher.match(
+        ["XINJIANG ZHUNGEER COTTON AND LINEN CO LTD", "XINJIANG ZHUNGE'ER COTTON & LINEN"]
+    )
+    assert [m.entity_id for m in out] == ["UFLPA-0019", "UFLPA-0019"]
+    # Shown as published, apostrophe and all.
+    assert out[0].matched_alias == "Xinjiang Zhunge'er Cotton and Linen"
