@@ -194,7 +194,6 @@ def normalize_name(
     text = _CJK_LEGAL.sub(" ", text)
     decomposed = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
-    text = text.replace("&", " AND ")
     if not one_place_spelling:
         spellings = {}
     places = place_spellings() if spellings is None else spellings

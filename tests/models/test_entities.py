@@ -18,6 +18,10 @@ def matcher():
         ("XINJIANG DAQO NEW ENERGY CO.,LTD", "XINJIANG DAQO NEW ENERGY"),
         ("Top Glove Sdn. Bhd.", "TOP GLOVE"),
         ("Ürümqi Intl Trading Corp", "URUMQI INTERNATIONAL TRADING"),
+        # "&" and "AND" are dropped alike, as other connecting and legal-form words are.
+        ("Junggar Cotton & Linen", "JUNGGAR COTTON LINEN"),
+        ("Junggar Cotton and Linen", "JUNGGAR COTTON LINEN"),
+        ("Cotton&Linen", "COTTON LINEN"),
         ("", ""),
     ],
 )
