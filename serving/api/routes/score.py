@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.background import BackgroundTasks
@@ -63,7 +65,9 @@ async def score(request: Request) -> Response:
     body = await json_body(request, ScoreRequest)
     rid = new_request_id()
     model = ctx.model
-    inputs = [line.model_dump(exclude_none=True) for line in body.lines]
+    # The lines as dicts in one pydantic call (the same dicts, keys in the same order, as a
+    # model_dump per line, which costs a Python call per line).
+    inputs: list[dict[str, Any]] = body.model_dump(include={"lines"}, exclude_none=True)["lines"]
 
     def work(wait: bool) -> tuple[ReadResult, Scored, bool]:
         read = validate_request(inputs, model.scorer.bundle.state.passthrough)
