@@ -32,7 +32,7 @@ from models.tips import TipBook
 from serving.alerts_service import AlertsService
 from serving.api.body import document_bodies
 from serving.api.gate import KeyGateMiddleware
-from serving.api.router import router as api_router
+from serving.api.router import include as include_api
 from serving.auth import KeyStore, bootstrap_admin_key
 from serving.check.router import install as install_check_page
 from serving.drift import DriftMonitor
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None, *, model_uri: str | None = None
     app.add_exception_handler(ModelUnavailableError, _unavailable)
     app.add_exception_handler(AuditUnavailableError, _unavailable)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.include_router(api_router)
+    include_api(app)
     install_check_page(app)
     document_bodies(app)
     if importlib.util.find_spec(WORKBENCH) is not None:

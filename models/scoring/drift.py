@@ -94,8 +94,12 @@ def drift_columns(
     out[LIST_MATCH] = match
     unseen = np.zeros(len(lines), dtype=bool)
     for col in state.categorical_features:
-        raw = lines[col] if col in lines else signals[col]
-        unseen |= (np.asarray(X[col]) < 0) & _present(raw)
+        missing = np.asarray(X[col]) < 0
+        # Only a line the model has no category for can show an unseen value: whether its raw
+        # value is given is asked only then (most lines of a request have none).
+        if missing.any():
+            raw = lines[col] if col in lines else signals[col]
+            unseen |= missing & _present(raw)
     out[UNSEEN] = unseen
     out.update(presumption_columns(presumption))
     return out

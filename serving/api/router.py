@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from serving.api.routes import (
     admin,
@@ -18,15 +18,25 @@ from serving.api.routes import (
     tips,
 )
 
-router = APIRouter()
-router.include_router(score.router)
-router.include_router(files.router)
-router.include_router(feedback.router)
-router.include_router(tips.router)
-router.include_router(cases.router)
-router.include_router(parties.router)
-router.include_router(model.router)
-router.include_router(admin.router)
-router.include_router(alerts.router)
-router.include_router(check.router)
-router.include_router(health.router)
+# In the OpenAPI document's order. The app includes each one itself (see ``include``):
+# FastAPI re-checks the version of every router under a matched included router on each
+# request, so one level of nesting less is fewer such checks per request.
+ROUTERS: tuple[APIRouter, ...] = (
+    score.router,
+    files.router,
+    feedback.router,
+    tips.router,
+    cases.router,
+    parties.router,
+    model.router,
+    admin.router,
+    alerts.router,
+    check.router,
+    health.router,
+)
+
+
+def include(app: FastAPI) -> None:
+    """Add every API route to ``app``, resource by resource."""
+    for resource in ROUTERS:
+        app.include_router(resource)

@@ -143,6 +143,12 @@ def test_openapi_documents_every_status(api: SimpleNamespace) -> None:
     for (path, method), codes in expect.items():
         assert codes <= set(paths[path][method]["responses"]), (path, method)
     assert "multipart/form-data" in paths["/v1/score/file"]["post"]["requestBody"]["content"]
+    # Every keyed route documents the two ways to send a key, /v1/score (which checks its key
+    # itself, not through a dependency) as the others.
+    keyed = [("/v1/score", "post"), ("/v1/score/file", "post"), ("/v1/model", "get")]
+    for path, method in keyed:
+        security = paths[path][method]["security"]
+        assert security == [{"HTTPBearer": []}, {"APIKeyHeader": []}], path
 
 
 def test_keys_are_hashed_and_scoped(tmp_path) -> None:
