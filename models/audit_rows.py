@@ -111,8 +111,6 @@ class AuditRows:
         Raises:
             ValueError: Not one result per input.
         """
-        if len(inputs) != len(results):
-            raise ValueError(f"{len(results)} results for {len(inputs)} inputs")
         # The inputs' canonical JSON made for the whole batch at once (the same text as one
         # by one), and each row written out here: a call per row and column cost more than
         # the hashing.
