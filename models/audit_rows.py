@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from models.json_text import compact
+from models.json_text import canonical_many, compact
 from models.store import canonical_json, now_iso
 from models.store import input_hash as hash_of
 
@@ -107,25 +107,35 @@ class AuditRows:
             results: Each line's result: ``entry_id``, ``line_no``, ``risk_score``,
                 ``risk_band``, ``reasons`` and (optional) ``presumption``.
             latency_ms: Scoring time of the whole request.
+
+        Raises:
+            ValueError: Not one result per input.
         """
-        rows = []
-        for inp, res in zip(inputs, results, strict=True):
-            text = canonical_json(inp)
-            rows.append(
-                self._row(
-                    action,
-                    entry_id=res["entry_id"],
-                    line_no=res["line_no"],
-                    input_hash=hash_of(text),
-                    input_json=text,
-                    model=model,
-                    risk_score=res["risk_score"],
-                    risk_band=res["risk_band"],
-                    reasons_json=_reasons_json(res["reasons"], res.get("presumption")),
-                    latency_ms=latency_ms,
-                )
-            )
-        return rows
+        # The inputs' canonical JSON made for the whole batch at once (the same text as one
+        # by one), and each row written out here: a call per row and column cost more than
+        # the hashing.
+        texts = canonical_many(inputs)
+        request_id, ts, key_id = self.request_id, self.ts, self.key_id
+        version, bundle = model.version, model.bundle_hash
+        return [
+            {
+                "request_id": request_id,
+                "ts": ts,
+                "key_id": key_id,
+                "entry_id": res["entry_id"],
+                "line_no": res["line_no"],
+                "input_hash": hash_of(text),
+                "input_json": text,
+                "model_version": version,
+                "bundle_hash": bundle,
+                "risk_score": res["risk_score"],
+                "risk_band": res["risk_band"],
+                "reasons_json": _reasons_json(res["reasons"], res.get("presumption")),
+                "latency_ms": latency_ms,
+                "action": action,
+            }
+            for text, res in zip(texts, results, strict=True)
+        ]
 
     def viewed(
         self, action: str, model: ModelStamp, lines: Sequence[Mapping[str, Any]]

@@ -21,6 +21,7 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Literal, overload
 
 from sqlalchemy import (
@@ -288,7 +289,7 @@ class AuditStore(AuditReads):
                 cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def _append(
-        self, cur: Any, prepared: Sequence[tuple[dict[str, Any], str]]
+        self, cur: Any, prepared: Sequence[tuple[dict[str, Any], str | bytes]]
     ) -> list[dict[str, Any]]:
         """Chain prepared rows onto the head and insert them, inside :meth:`_transaction`.
 
@@ -303,7 +304,7 @@ class AuditStore(AuditReads):
         last_id = max(int(head[2]), int(cur.fetchone()[0] or 0))
         chained = chain.extend(prepared, last_id, str(head[3]))
         sql, order = self._compiled(_INSERT)
-        cur.executemany(sql, [_params(order, r) for r in chained])
+        cur.executemany(sql, chained if order is None else list(map(itemgetter(*order), chained)))
         sql, order = self._compiled(_MOVE_HEAD)
         last = chained[-1]
         cur.execute(sql, _params(order, {"last_id": last["id"], "last_hash": last["row_hash"]}))

@@ -117,3 +117,28 @@ def test_reasons_are_stored_with_keys_sorted_whatever_order_they_were_built_in()
     presumed = {**RESULT, "reasons": built, "presumption": "uflpa_entity"}
     (shown,) = rows.viewed("workbench_view", MODEL, [presumed])
     assert shown["reasons_json"] == '{"presumption":"uflpa_entity","reasons":' + text + "}"
+
+
+def test_a_batch_of_lines_gives_the_rows_each_line_gives_alone() -> None:
+    """The inputs' JSON made for a whole request is each line's canonical JSON and hash."""
+    from models.store import canonical_json
+
+    lines = [{"entry_id": f"E-{i}", "line_no": i, "declared_value_usd": i * 10.5,
+              "goods_description": "T-SHIRTS ☃", "quantity": 3.0e-05 if i == 5 else 2.0}
+             for i in range(20)]  # fmt: skip
+    results = [{**RESULT, "entry_id": f"E-{i}", "line_no": i} for i in range(20)]
+    rows = AuditRows("r10", "k")
+    batch = rows.scored("score", MODEL, lines, results, latency_ms=2.0)
+    alone = [
+        rows.scored("score", MODEL, [ln], [res], 2.0)[0]
+        for ln, res in zip(lines, results, strict=True)
+    ]
+    assert batch == alone
+    assert [r["input_json"] for r in batch] == [canonical_json(ln) for ln in lines]
+    assert [r["input_hash"] for r in batch] == [
+        hashlib.sha256(canonical_json(ln).encode()).hexdigest() for ln in lines
+    ]
+    assert json.loads(batch[5]["input_json"])["quantity"] == 3.0e-05
+    assert rows.scored("score", MODEL, [], [], latency_ms=1.0) == []
+    with pytest.raises(ValueError):  # a result per input, no more
+        rows.scored("score", MODEL, [{"a": 1}], [RESULT, RESULT], latency_ms=1.0)

@@ -123,3 +123,47 @@ def test_the_hashed_fields_are_named_by_plain_texts() -> None:
     from models.store.tables import HASHED
 
     assert HASHED and all(type(k) is str for k in HASHED)
+
+
+def test_a_batch_is_prepared_as_each_row_alone() -> None:
+    """The column-at-a-time checks give each row's fields and text as row by row."""
+    from models.json_text import BATCH_MIN
+
+    def one_by_one(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+        out = []
+        for r in rows:
+            fields = normalise(r, KINDS)
+            out.append((fields, canonical_text(fields)))
+        return out
+
+    from models.audit_chain import canonical as canonical_text
+
+    def texts(prepared: list[tuple[dict[str, Any], str | bytes]]) -> list[tuple[Any, str]]:
+        return [(f, t if isinstance(t, str) else t.decode()) for f, t in prepared]
+
+    plain = [{"request_id": f"Ü{i}", "line_no": i, "risk_score": i / 7} for i in range(BATCH_MIN)]
+    odd_rows = (
+        {"request_id": "r", "line_no": None, "risk_score": None},  # NULLs left out
+        {"request_id": "r", "line_no": 2.0, "risk_score": 1},  # converted to their types
+        {"request_id": 7, "line_no": 1, "risk_score": 0.5},
+        {"request_id": "r", "line_no": 1, "risk_score": float("nan")},  # NULL
+        {"request_id": "r", "line_no": 1, "risk_score": 1e-07},  # json's exponent
+        {"request_id": "r", "line_no": 1, "risk_score": 0.5, "extra": "not hashed"},
+    )
+    for odd in odd_rows:
+        rows = [*plain[:-1], odd]
+        assert texts(prepare(rows, KINDS)) == one_by_one(rows), odd
+    assert texts(prepare(plain, KINDS)) == one_by_one(plain)
+    assert all(isinstance(t, bytes) for _f, t in prepare(plain, KINDS))
+    assert prepare(plain[:3], KINDS) == one_by_one(plain[:3])  # a few rows: one by one
+    with pytest.raises(KeyError):
+        prepare([*plain[:-1], {"request_id": "r", "line_no": 1}], KINDS)
+    with pytest.raises(KeyError):  # as many fields, one of them unknown
+        prepare([*plain[:-1], {"request_id": "r", "line_no": 1, "other": 1.0}], KINDS)
+
+
+def test_a_link_hashes_text_and_its_utf8_bytes_alike() -> None:
+    text = '{"request_id":"Ü","risk_score":0.5}'
+    assert link(7, text.encode(), "a" * 64) == link(7, text, "a" * 64)
+    want = hashlib.sha256(f"{'a' * 64}\n7\n{text}".encode()).hexdigest()
+    assert link(7, text.encode(), "a" * 64) == want

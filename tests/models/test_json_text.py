@@ -59,3 +59,53 @@ def test_canonical_text_of_a_row_keyed_by_column_names() -> None:
     named = {c.name: row[str(c.name)] for c in audit.columns if str(c.name) in row}
     assert any(type(k) is not str for k in named)
     assert canonical(named) == _json(row)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=4), VALUES, max_size=6), max_size=20))
+def test_a_batch_is_written_as_each_record_alone(records: list[dict[str, object]]) -> None:
+    from models.json_text import canonical_many, canonical_many_utf8
+
+    want = [_json(r) for r in records]
+    assert canonical_many(records) == want
+    got = canonical_many_utf8(records)
+    assert [t if type(t) is str else t.decode() for t in got] == want
+
+
+def test_a_plain_batch_is_taken_whole_and_a_batch_with_one_odd_value_record_by_record() -> None:
+    from models.json_text import BATCH_MIN, canonical_many, canonical_many_utf8
+
+    lines = [{"entry_id": f"E{i}", "value": i * 1.25, "n": i, "ok": True} for i in range(BATCH_MIN)]
+    # A plain batch: orjson's bytes, one per record, each json's text.
+    assert all(type(t) is bytes for t in canonical_many_utf8(lines))
+    assert canonical_many(lines) == [_json(r) for r in lines]
+    # One float orjson writes otherwise, a date, a NaN, a key of another type: json's text.
+    for odd in (1e-05, 1e16, math.nan, dt.date(2025, 3, 1), "\ud800", 2**70):
+        batch = [*lines[:-1], {**lines[-1], "value": odd}]
+        assert canonical_many(batch) == [_json(r) for r in batch], odd
+    keyed = [*lines[:-1], {2: "two", 1: 1}]
+    assert canonical_many(keyed) == [_json(r) for r in keyed]
+    # A few records are written one by one (no batch checks), as text.
+    assert canonical_many_utf8(lines[: BATCH_MIN - 1]) == [_json(r) for r in lines[:-1]]
+
+
+_SCALARS = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.text()
+
+
+_NESTED = st.recursive(
+    _SCALARS | st.just(np.int64(3)) | st.just(np.float32(0.5)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_NESTED)
+def test_compact_writes_plain_values_as_its_general_path_does(obj: object) -> None:
+    import orjson
+
+    from models.json_text import _COMPACT, _SORTED, _fallback
+
+    for sort in (False, True):
+        option = _COMPACT | _SORTED if sort else _COMPACT
+        assert compact(obj, sort_keys=sort) == orjson.dumps(obj, option=option, default=_fallback)
