@@ -58,10 +58,9 @@ def _date(v: str | None) -> datetime.date | None:
 def check_column(name: str, t: TextCells, p: Problems) -> Column:
     """Validate one contract column (factorised text) and return it normalised."""
     kind = BY_NAME[name].kind
-    present = t.present()
-    if BY_NAME[name].required:
-        p.flag_values(name, t, [None if v else "missing required value" for v in present])
     clean = t.clean
+    if BY_NAME[name].required:
+        p.flag_values(name, t, [None if v is not None else "missing required value" for v in clean])
     if kind in (Kind.ID, Kind.TEXT):
         return text_from_codes(clean, t.codes)
     if kind is Kind.INTEGER:

@@ -146,9 +146,9 @@ def check_duplicates(
     later[vpos] = first_v != np.arange(len(vpos))
     first_row = np.zeros(len(valid), dtype=np.int64)
     first_row[vpos] = rows[vpos][first_v]
-    h1, h2 = SeenKeys.fingerprint(ids, codes, numbers)
     found = np.full(len(valid), -1, dtype=np.intp)
     if seen is not None:
+        h1, h2 = SeenKeys.fingerprint(ids, codes, numbers)
         found[vpos] = seen.find(h1, h2)
     dup = later | (found >= 0)
     if dup.any():

@@ -83,7 +83,10 @@ def _arrow_texts(cells: pd.Series | Sequence[str | None]) -> pa.Array:
             cells = cells.astype("str")
         arr = pa.array(cells.array)
     else:
-        arr = pa.array(_python_texts(cells), type=pa.large_string())
+        try:  # texts and None only (a JSON request's columns): no look at each value first
+            arr = pa.array(cells, type=pa.large_string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # NaN or another non-text: missing
+            arr = pa.array(_python_texts(cells), type=pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr

@@ -11,6 +11,7 @@ OpenAPI document as FastAPI would; :func:`document_bodies` adds the models it re
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 from typing import Any, TypeVar
 
@@ -28,7 +29,13 @@ FASTAPI_ERROR_MODELS = ("HTTPValidationError", "ValidationError")
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def _is_json(content_type: str | None) -> bool:
+@functools.lru_cache(maxsize=64)
+def is_json(content_type: str | None) -> bool:
+    """Whether a content type is JSON (``application/json`` or ``application/*+json``).
+
+    Remembered per distinct header value: parsing one with ``email.message`` costs more
+    than reading a one-line body.
+    """
     if not content_type:
         return False
     message = email.message.Message()
@@ -55,7 +62,7 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
     """
     data: Any = None
     if raw:
-        if _is_json(content_type):
+        if is_json(content_type):
             try:
                 data = _loads(raw)
             except json.JSONDecodeError as exc:

@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from models.contract.reader import ReadResult
 from models.json_text import compact
-from serving.api.body import body_schema, json_body
+from serving.api.body import body_schema
 from serving.api.deps import ScoreKey, ScoringDep
+from serving.api.lines_body import score_lines_body
 from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE
 from serving.api.schemas import ScoreRequest, ScoreResponse
 from serving.deps import new_request_id
@@ -55,13 +56,13 @@ async def score(request: Request, who: ScoreKey, ctx: ScoringDep) -> Response:
     """
     # The body (a ScoreRequest) is read only now, once the key is known, and parsed off the
     # event loop when large (serving.api.body).
-    body = await json_body(request, ScoreRequest)
+    body = await score_lines_body(request)
     rid = new_request_id()
     model = ctx.model
-    inputs = [line.model_dump(exclude_none=True) for line in body.lines]
+    inputs = body.inputs
 
     def work(wait: bool) -> tuple[ReadResult, Scored, bool]:
-        read = validate_request(inputs, model.scorer.bundle.state.passthrough)
+        read = validate_request(inputs, model.scorer.bundle.state.passthrough, body.columns)
         scored = score_lines(
             model=model, lines=read.lines, inputs=inputs, reasons=body.reasons,
             request_id=rid, key_id=who.key_id, action="score", tips=ctx.tips.index(),
