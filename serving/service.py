@@ -127,8 +127,10 @@ def validate_request(
         raise RequestValidationError(errors)
     if texts is None:
         raw = _column_texts(lines, columns)
-    else:  # in the contract's order, as the report's; a column no line holds is unknown
-        raw = {c: texts.get(c) or [None] * n for c in columns}
+    else:  # in the contract's order, as the report's; an optional field no line holds is
+        # left out (unknown, as the reader makes an absent column), the others refused per line
+        needed = {*REQUIRED, *passthrough}
+        raw = {c: texts.get(c) or [None] * n for c in columns if c in texts or c in needed}
     result = validate_lines(raw, passthrough=dict(passthrough), source="request", row_offset=0)
     if len(result.bad_rows):
         raise RequestValidationError(
