@@ -32,7 +32,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _string_hashes(texts: Sequence[str], prefix: str) -> np.ndarray:
-    keyed = map(prefix.__add__, texts) if prefix else texts
+    keyed = map(prefix.__add__, texts)  # "" + t is t itself: no copy for the first hash
     return np.fromiter(map(hash, keyed), dtype=np.int64, count=len(texts)).view(np.uint64)
 
 
