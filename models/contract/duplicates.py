@@ -97,7 +97,7 @@ class SeenKeys:
         """Remember new keys (not seen before, each once) first seen at ``rows`` of ``source``."""
         if source not in self._sources:
             self._sources.append(source)
-        order = np.argsort(h1, kind="stable")
+        order = np.argsort(h1)  # new keys are distinct: any sort gives one order
         h1 = h1[order]
         # The new keys, sorted, go in where they sort among the seen ones: a copy of the
         # seen arrays, no sort of them (tens of millions after a few files).
