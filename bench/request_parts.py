@@ -41,7 +41,7 @@ TREESHAP = "TreeSHAP"  # LightGBM's pred_contrib, or the scorer's tables
 PARTS: tuple[tuple[str, str], ...] = (
     ("key check", "models.keys:KeyStore.verify"),
     ("rate limit", "serving.limits:RateLimiter.check"),
-    ("body parsing", "serving.api.routes.score:json_body"),
+    ("body parsing", "serving.api.routes.score:score_lines_body"),
     ("tips revision", "models.tips:TipBook.index"),
     ("validation", "serving.api.routes.score:validate_request"),
     ("signals and features", "models.scoring.prepared:derive_signals"),

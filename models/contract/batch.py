@@ -36,6 +36,8 @@ TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 
 Column: TypeAlias = np.ndarray | pd.api.extensions.ExtensionArray
 """A column of a :class:`Lines`: a NumPy array or an Arrow-backed pandas ``str`` array."""
+Distinct: TypeAlias = tuple[list[str | None], np.ndarray]
+"""A text column as validation made it: the text of each distinct input, each line's code."""
 
 
 def is_small(n: int) -> bool:
@@ -78,17 +80,33 @@ class Lines:
         passthrough: Pass-through feature columns: name -> ``"categorical"`` | ``"numeric"``.
     """
 
-    __slots__ = ("_columns", "n", "passthrough")
+    __slots__ = ("_columns", "_distinct", "n", "passthrough")
 
     def __init__(
-        self, columns: Mapping[str, Column], n: int, passthrough: Mapping[str, str] | None = None
+        self,
+        columns: Mapping[str, Column],
+        n: int,
+        passthrough: Mapping[str, str] | None = None,
+        distinct: Mapping[str, Distinct] | None = None,
     ) -> None:
+        """Lines of ``columns``, each of ``n`` values.
+
+        Args:
+            columns: Name -> column.
+            n: Number of lines.
+            passthrough: Pass-through feature columns: name -> kind.
+            distinct: Text columns whose distinct values validation found: name ->
+                (text per distinct value, code per line into it), for :meth:`factors`.
+        """
         bad = [c for c, v in columns.items() if len(v) != n]
         if bad:
             raise ValueError(f"columns {bad} do not have {n} values")
         self._columns = dict(columns)
         self.n = n
         self.passthrough = dict(passthrough or {})
+        self._distinct: dict[str, Distinct] = {
+            c: d for c, d in (distinct or {}).items() if c in self._columns
+        }
 
     def __getitem__(self, name: str) -> Column:
         return self._columns[name]
@@ -117,6 +135,27 @@ class Lines:
     def __repr__(self) -> str:
         return f"Lines(n={self.n}, columns={list(self._columns)})"
 
+    def factors(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The text column ``name`` factorised, if validation found its distinct values.
+
+        Codes per line into the distinct values (object array, in order of first
+        appearance), ``-1`` for unknown: what ``pd.factorize`` (and
+        ``models.features.distinct.factorize``) give for the column, without a pass over
+        its lines. None when the lines do not know them (lines taken from others, or
+        built from a frame): factorise the column then.
+        """
+        found = self._distinct.get(name)
+        if found is None:
+            return None
+        values, codes = found
+        index: dict[str, int] = {}
+        # Distinct inputs that normalise to one text ("cn", "CN ") become one value, in
+        # order of first appearance as the codes number the inputs.
+        per_input = [-1 if v is None else index.setdefault(v, len(index)) for v in values]
+        uniques = np.empty(len(index), dtype=object)
+        uniques[:] = list(index)
+        return np.array(per_input, dtype=np.intp)[codes], uniques
+
     def take(self, index: np.ndarray | Sequence[int]) -> Lines:
         """The lines at ``index``, in that order.
 
@@ -143,7 +182,8 @@ class Lines:
 
     def with_columns(self, extra: Mapping[str, Column]) -> Lines:
         """These lines with columns added or replaced."""
-        return Lines({**self._columns, **extra}, self.n, self.passthrough)
+        kept = {c: d for c, d in self._distinct.items() if c not in extra}
+        return Lines({**self._columns, **extra}, self.n, self.passthrough, kept)
 
     def to_frame(self) -> pd.DataFrame:
         """The lines as a DataFrame (text as pandas ``str``): an adapter for the edges."""

@@ -25,7 +25,7 @@ from models.contract.columns import (
     country_codes,
 )
 from models.contract.problems import Problems
-from models.contract.text import TextCells, text_from_codes
+from models.contract.text import TextCells
 
 _DATE_MIN, _DATE_MAX = pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11")
 _DATE_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?"
@@ -58,12 +58,11 @@ def _date(v: str | None) -> datetime.date | None:
 def check_column(name: str, t: TextCells, p: Problems) -> Column:
     """Validate one contract column (factorised text) and return it normalised."""
     kind = BY_NAME[name].kind
-    present = t.present()
-    if BY_NAME[name].required:
-        p.flag_values(name, t, [None if v else "missing required value" for v in present])
     clean = t.clean
+    if BY_NAME[name].required:
+        p.flag_values(name, t, [None if v is not None else "missing required value" for v in clean])
     if kind in (Kind.ID, Kind.TEXT):
-        return text_from_codes(clean, t.codes)
+        return t.as_text(clean)
     if kind is Kind.INTEGER:
         cand = [v if v is not None and _INT_RE.fullmatch(v) else None for v in clean]
         n = t.numbers(cand)
@@ -91,7 +90,7 @@ def check_column(name: str, t: TextCells, p: Problems) -> Column:
             for v, dg in zip(clean, digits, strict=True)
         ]
         p.flag_values(name, t, why)
-        return text_from_codes(digits, t.codes)
+        return t.as_text(digits)
     if kind is Kind.COUNTRY:
         up = t.mapped("utf8_upper")
         codes = country_codes()
@@ -100,7 +99,7 @@ def check_column(name: str, t: TextCells, p: Problems) -> Column:
             for v, u in zip(clean, up, strict=True)
         ]
         p.flag_values(name, t, why)
-        return text_from_codes(up, t.codes)
+        return t.as_text(up)
     if kind is Kind.LOCODE:
         up = [None if u is None else u.replace(" ", "") for u in t.mapped("utf8_upper")]
         codes = country_codes()
@@ -111,7 +110,7 @@ def check_column(name: str, t: TextCells, p: Problems) -> Column:
             for v, u in zip(clean, up, strict=True)
         ]
         p.flag_values(name, t, why)
-        return text_from_codes(up, t.codes)
+        return t.as_text(up)
     if kind is Kind.PORT:
         why = [
             f"not a 4-digit CBP port code: '{v}'"
@@ -120,7 +119,7 @@ def check_column(name: str, t: TextCells, p: Problems) -> Column:
             for v in clean
         ]
         p.flag_values(name, t, why)
-        return text_from_codes(clean, t.codes)
+        return t.as_text(clean)
     if kind is Kind.TRANSPORT:
         low = t.mapped("utf8_lower")
         modes = "/".join(sorted(TRANSPORT_MODES))
@@ -129,7 +128,7 @@ def check_column(name: str, t: TextCells, p: Problems) -> Column:
             for v, lw in zip(clean, low, strict=True)
         ]
         p.flag_values(name, t, why)
-        return text_from_codes(low, t.codes)
+        return t.as_text(low)
     if kind is Kind.NUMBER:
         x = t.numbers()
         ok = np.isfinite(x) & (x >= 0)
@@ -185,7 +184,7 @@ def check_labels(raw: RawColumns, n: int, p: Problems) -> dict[str, Column]:
         p.flag_values("inspection_reason", t, why)
         unexpected = t.present()[t.codes] & not_inspected
         p.flag_rows("inspection_reason", t, unexpected, "set on a line not inspected: '{v}'")
-        out["inspection_reason"] = text_from_codes(low, t.codes)
+        out["inspection_reason"] = t.as_text(low)
     if "violation" in raw:
         t = cells_of(raw, "violation", p)
         # pandas writes a 0/1 column holding NaN as 0.0/1.0, so accept those spellings too.

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-import pandas as pd
 
 from models.contract.problems import Problems
 from models.contract.text import TextCells
 
+# splitmix64's constants: a bijection of 64-bit integers whose output bits each depend on
+# every input bit, so that line numbers 1, 2, 3 spread over all 64 bits of a fingerprint.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+# Different offsets for the two hashes, so that they mix the line number differently too.
+_OFFSET1, _OFFSET2 = np.uint64(1), np.uint64(2)
+
 
 def _first_seen(where: tuple[str, int], source: str) -> str:
     return f"row {where[1]}" if where[0] == source else f"row {where[1]} of {where[0]}"
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser of each value (uint64, wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        return z ^ (z >> np.uint64(31))
+
+
+def _string_hashes(texts: Sequence[str], prefix: str) -> np.ndarray:
+    keyed = map(prefix.__add__, texts)  # "" + t is t itself: no copy for the first hash
+    return np.fromiter(map(hash, keyed), dtype=np.int64, count=len(texts)).view(np.uint64)
 
 
 class SeenKeys:
@@ -33,22 +56,36 @@ class SeenKeys:
         return len(self._h1)
 
     @staticmethod
-    def fingerprint(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Two independent 64-bit hashes of each key (valid within this process only).
+    def fingerprint(
+        ids: Sequence[str], codes: np.ndarray, line_no: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Two independent 64-bit hashes of each key ``(ids[codes[i]], line_no[i])``.
 
-        Python's string hash (SipHash, salted per process) is the fastest hash at hand; the
-        second hash is of a different string, so the two are independent.
+        Valid within this process only. Each distinct entry id is hashed once, by Python's
+        string hash (SipHash, salted per process) of the id and of the id with a separator
+        prepended (two independent hashes); each key's hash is then the id's hash mixed with
+        its line number by splitmix64 in NumPy. Keys of one id never collide (the mixing is
+        a bijection of the line number); keys of two ids collide with probability 2**-128.
+
+        Args:
+            ids: Distinct entry ids.
+            codes: Per key, the position of its entry id in ``ids``.
+            line_no: Per key, its line number (integers).
         """
-        n = len(keys)
-        h1 = np.fromiter(map(hash, keys), dtype=np.int64, count=n)
-        h2 = np.fromiter((hash(k + "\x1e") for k in keys), dtype=np.int64, count=n)
-        return h1.view(np.uint64), h2.view(np.uint64)
+        lines = np.asarray(line_no).astype(np.int64).view(np.uint64)
+        h1 = _string_hashes(ids, "")[codes] ^ _mix(lines + _OFFSET1)
+        h2 = _string_hashes(ids, "\x1e")[codes] ^ _mix(lines + _OFFSET2)
+        return _mix(h1), _mix(h2)
 
     def find(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
         """Position of each fingerprint among the seen keys, -1 when not seen."""
         if not len(self._h1) or not len(h1):
             return np.full(len(h1), -1, dtype=np.intp)
-        pos = np.minimum(np.searchsorted(self._h1, h1), len(self._h1) - 1)
+        # Sorted queries walk the seen keys in order (NumPy narrows each search by the last).
+        order = np.argsort(h1)
+        pos = np.empty(len(h1), dtype=np.intp)
+        pos[order] = np.searchsorted(self._h1, h1[order])
+        pos = np.minimum(pos, len(self._h1) - 1)
         hit = (self._h1[pos] == h1) & (self._h2[pos] == h2)
         return np.where(hit, pos, -1)
 
@@ -60,14 +97,32 @@ class SeenKeys:
         """Remember new keys (not seen before, each once) first seen at ``rows`` of ``source``."""
         if source not in self._sources:
             self._sources.append(source)
+        order = np.argsort(h1)  # new keys are distinct: any sort gives one order
+        h1 = h1[order]
+        # The new keys, sorted, go in where they sort among the seen ones: a copy of the
+        # seen arrays, no sort of them (tens of millions after a few files).
+        at = np.searchsorted(self._h1, h1)
         src = np.full(len(h1), self._sources.index(source), dtype=np.int32)
-        h1 = np.concatenate([self._h1, h1])
-        # Stable sort of a sorted run plus a new one is a merge (Timsort), not a full sort.
-        order = np.argsort(h1, kind="stable")
-        self._h1 = h1[order]
-        self._h2 = np.concatenate([self._h2, h2])[order]
-        self._row = np.concatenate([self._row, rows.astype(np.int64)])[order]
-        self._src = np.concatenate([self._src, src])[order]
+        self._h1 = np.insert(self._h1, at, h1)
+        self._h2 = np.insert(self._h2, at, h2[order])
+        self._row = np.insert(self._row, at, rows.astype(np.int64)[order])
+        self._src = np.insert(self._src, at, src)
+
+
+def _distinct_ids(entry_id: TextCells) -> tuple[list[str], np.ndarray]:
+    """The distinct entry ids once stripped, and each row's code into them (-1: missing).
+
+    Distinct raw ids that are one id once stripped ("E-1 " and "E-1") share a code; when
+    stripping changed no id (the usual case), the raw codes are already those.
+    """
+    clean = entry_id.clean
+    if clean[:-1] == entry_id.raw[:-1]:  # the last of both is the missing cell's None
+        codes = entry_id.codes.astype(np.int64)
+        codes[codes == len(clean) - 1] = -1
+        return clean[:-1], codes  # type: ignore[return-value]  # no None before the last
+    distinct: dict[str, int] = {}
+    per_value = [-1 if v is None else distinct.setdefault(v, len(distinct)) for v in clean]
+    return list(distinct), np.array(per_value, dtype=np.int64)[entry_id.codes]
 
 
 def check_duplicates(
@@ -79,24 +134,21 @@ def check_duplicates(
     seen: SeenKeys | None,
 ) -> None:
     """Flag later occurrences of an (entry_id, line_no) key, within and across chunks/files."""
-    valid = entry_id.present()[entry_id.codes] & ~np.isnan(line_no)
+    ids, id_code = _distinct_ids(entry_id)
+    valid = (id_code >= 0) & ~np.isnan(line_no)
     vpos = np.flatnonzero(valid)
-    ids = entry_id.clean
-    keys = [
-        f"{ids[c]}\x1f{int(x)}"
-        for c, x in zip(entry_id.codes[vpos].tolist(), line_no[vpos].tolist(), strict=True)
-    ]
-    kcodes, _ = pd.factorize(np.array(keys, dtype=object))
-    _, first = np.unique(kcodes, return_index=True)
-    later_v = np.ones(len(vpos), dtype=bool)
-    later_v[first] = False
+    codes, numbers = id_code[vpos], line_no[vpos].astype(np.int64)
+    # One integer per key, exact: line numbers are below 10**9 (the contract's integers).
+    key = codes * (int(numbers.max(initial=0)) + 1) + numbers
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    first_v = first[inverse.reshape(-1)]
     later = np.zeros(len(valid), dtype=bool)
-    later[vpos] = later_v
+    later[vpos] = first_v != np.arange(len(vpos))
     first_row = np.zeros(len(valid), dtype=np.int64)
-    first_row[vpos] = rows[vpos][first[kcodes]] if len(vpos) else []
-    h1, h2 = SeenKeys.fingerprint(keys)
+    first_row[vpos] = rows[vpos][first_v]
     found = np.full(len(valid), -1, dtype=np.intp)
     if seen is not None:
+        h1, h2 = SeenKeys.fingerprint(ids, codes, numbers)
         found[vpos] = seen.find(h1, h2)
     dup = later | (found >= 0)
     if dup.any():

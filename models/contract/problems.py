@@ -35,9 +35,9 @@ class Problems:
 
     def flag_values(self, column: str, t: TextCells, why: list[str | None]) -> None:
         """Flag rows whose distinct value has a reason (``why``: one per distinct value)."""
-        bad = np.array([w is not None for w in why], dtype=bool)
-        if not bad.any():
+        if why.count(None) == len(why):  # the usual case, decided in C
             return
+        bad = np.array([w is not None for w in why], dtype=bool)
         pos = np.flatnonzero(bad[t.codes])
         self.add(column, pos, [why[c] for c in t.codes[pos].tolist()])  # type: ignore[misc]
 

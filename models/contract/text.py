@@ -54,6 +54,16 @@ class TextCells:
             stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
         self.clean: list[str | None] = [v if v else None for v in stripped] + [None]
         self.codes: np.ndarray = codes
+        self.distinct: tuple[list[str | None], np.ndarray] | None = None
+
+    def as_text(self, values: list[str | None]) -> Column:
+        """The column of ``values`` (one per distinct value: the normalised text) by code.
+
+        Remembers ``values`` and the codes as :attr:`distinct`, so that the column's
+        distinct values need not be found again downstream (``Lines.factors``).
+        """
+        self.distinct = (values, self.codes)
+        return text_from_codes(values, self.codes)
 
     def present(self) -> np.ndarray:
         """Per distinct value: not unknown."""
@@ -83,7 +93,10 @@ def _arrow_texts(cells: pd.Series | Sequence[str | None]) -> pa.Array:
             cells = cells.astype("str")
         arr = pa.array(cells.array)
     else:
-        arr = pa.array(_python_texts(cells), type=pa.large_string())
+        try:  # texts and None only (a JSON request's columns): no look at each value first
+            arr = pa.array(cells, type=pa.large_string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # NaN or another non-text: missing
+            arr = pa.array(_python_texts(cells), type=pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr

@@ -21,7 +21,7 @@ from models.contract.columns import COLUMNS, REQUIRED, REQUIRED_LABELS, Kind, Mi
 from models.contract.duplicates import SeenKeys, check_duplicates
 from models.contract.mapping import ColumnMapping
 from models.contract.problems import Problems, empty_report
-from models.contract.text import text_from_codes, unknown_text
+from models.contract.text import unknown_text
 
 
 class ReadResult:
@@ -110,11 +110,14 @@ def _validate(
             p.flag_values(name, t, why)
             out[name] = x[t.codes]
         else:
-            out[name] = text_from_codes(t.clean, t.codes)
+            out[name] = t.as_text(t.clean)
     line_no = np.asarray(out["line_no"], dtype="float64")
     check_duplicates(p.texts["entry_id"], line_no, rows, p, source, seen)
     bad = p.bad_positions()
-    lines = Lines(out, n, passthrough)
+    # Each text column's distinct values as validation found them, for signals and
+    # features to factorise nothing again (``Lines.factors``).
+    found = {c: t.distinct for c, t in p.texts.items() if t.distinct is not None}
+    lines = Lines(out, n, passthrough, distinct=found)
     if len(bad):
         good = np.ones(n, dtype=bool)
         good[bad] = False

@@ -2,23 +2,24 @@
 
 FastAPI parses a declared body (``json.loads`` and the model's validation) on the event loop,
 before the route runs: a few megabytes hold every other request up for a large part of a
-second. A route that reads its body with :func:`json_body` parses a small one in place (a
-thread hop would cost more) and a large one in the thread pool, with the same 422 errors
-FastAPI gives (``loc`` starting with ``body``). :func:`body_schema` documents the body in the
+second. A route that reads its body itself (``POST /v1/score``:
+:mod:`serving.api.lines_body`) parses a small one in place (a thread hop would cost more) and
+a large one in the thread pool, with :func:`parse_body`'s 422 errors, the ones FastAPI gives
+(``loc`` starting with ``body``). :func:`body_schema` documents the body in the
 OpenAPI document as FastAPI would; :func:`document_bodies` adds the models it refers to.
 """
 
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 from typing import Any, TypeVar
 
 import orjson
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 M = TypeVar("M", bound=BaseModel)
 INLINE_BODY_BYTES = 64 * 1024  # up to this size a body is parsed on the event loop
@@ -28,7 +29,13 @@ FASTAPI_ERROR_MODELS = ("HTTPValidationError", "ValidationError")
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def _is_json(content_type: str | None) -> bool:
+@functools.lru_cache(maxsize=64)
+def is_json(content_type: str | None) -> bool:
+    """Whether a content type is JSON (``application/json`` or ``application/*+json``).
+
+    Remembered per distinct header value: parsing one with ``email.message`` costs more
+    than reading a one-line body.
+    """
     if not content_type:
         return False
     message = email.message.Message()
@@ -55,7 +62,7 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
     """
     data: Any = None
     if raw:
-        if _is_json(content_type):
+        if is_json(content_type):
             try:
                 data = _loads(raw)
             except json.JSONDecodeError as exc:
@@ -76,15 +83,6 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors) from exc
-
-
-async def json_body(request: Request, model: type[M]) -> M:
-    """The request's body as ``model``: parsed in place when small, in a thread when large."""
-    raw = await request.body()
-    content_type = request.headers.get("content-type")
-    if len(raw) <= INLINE_BODY_BYTES:
-        return parse_body(raw, content_type, model)
-    return await run_in_threadpool(parse_body, raw, content_type, model)
 
 
 def upload_body(
@@ -110,7 +108,7 @@ def upload_body(
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` of a route that reads a required JSON ``model`` with :func:`json_body`."""
+    """``openapi_extra`` of a route that reads a required JSON ``model`` itself."""
     _BODY_MODELS[model.__name__] = model
     schema = {"$ref": REF_TEMPLATE.format(model=model.__name__)}
     return {"requestBody": {"content": {"application/json": {"schema": schema}}, "required": True}}

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pandas as pd
 
 from models.contract import columns as contract
@@ -57,19 +59,46 @@ def test_bad_rows_error_lists_first_twenty_and_total():
     assert isinstance(err, ValueError)
 
 
-def test_a_keys_fingerprint_is_two_python_hashes_of_all_64_bits():
-    """Python's hash of the key and of the key with a separator appended, as unsigned bits."""
+def test_a_keys_fingerprint_mixes_two_python_hashes_of_its_id_with_its_line_number():
+    """Each id hashed once (itself, and after a separator), mixed with the line number."""
+    import numpy as np
+
+    from models.contract.duplicates import SeenKeys, _mix
+
+    ids = ["E-1", "E-2"]
+    codes, line_no = np.array([0, 0, 1]), np.array([1, 2, 1])
+    h1, h2 = SeenKeys.fingerprint(ids, codes, line_no)
+    assert h1.dtype == h2.dtype == np.uint64  # what the seen keys are sorted and kept as
+    first = np.array([hash("E-1"), hash("E-1"), hash("E-2")], np.int64).view(np.uint64)
+    second = np.array([hash(f"\x1eE-{i}") for i in (1, 1, 2)], np.int64).view(np.uint64)
+    lines = line_no.astype(np.uint64)
+    assert h1.tolist() == _mix(first ^ _mix(lines + np.uint64(1))).tolist()
+    assert h2.tolist() == _mix(second ^ _mix(lines + np.uint64(2))).tolist()
+    assert len(set(h1.tolist())) == len(set(h2.tolist())) == 3  # each tells the keys apart
+    assert not set(h1.tolist()) & set(h2.tolist())  # and the two hashes differ
+
+
+def test_splitmix_mixes_every_bit_and_wraps_around():
+    """The published splitmix64 outputs (seed 0: its first values), past 2**64 without error."""
+    import numpy as np
+
+    from models.contract.duplicates import _mix
+
+    golden = 0x9E3779B97F4A7C15
+    seeds = np.array([0, golden, 2**64 - 1], np.uint64)
+    got = _mix(seeds).tolist()
+    assert got[:2] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4]
+    assert got[2] == 0xE4D971771B652C20
+
+
+def _fingerprints(keys: list[tuple[str, int]]) -> tuple[Any, Any]:
     import numpy as np
 
     from models.contract.duplicates import SeenKeys
 
-    keys = ["E-1\x1f1", "E-1\x1f2", "E-2\x1f1"]
-    h1, h2 = SeenKeys.fingerprint(keys)
-    assert h1.dtype == h2.dtype == np.uint64  # what the seen keys are sorted and kept as
-    assert h1.tolist() == np.array([hash(k) for k in keys], np.int64).view(np.uint64).tolist()
-    want = np.array([hash(k + "\x1e") for k in keys], np.int64).view(np.uint64)
-    assert h2.tolist() == want.tolist()
-    assert len(set(h2.tolist())) == len(keys)  # the second hash tells the keys apart too
+    ids = sorted({k for k, _ in keys})
+    codes = np.array([ids.index(k) for k, _ in keys], dtype=np.int64)
+    return SeenKeys.fingerprint(ids, codes, np.array([n for _, n in keys], dtype=np.int64))
 
 
 def test_seen_keys_answer_minus_one_for_keys_never_seen_and_keep_rows_exactly():
@@ -78,13 +107,14 @@ def test_seen_keys_answer_minus_one_for_keys_never_seen_and_keep_rows_exactly():
     from models.contract.duplicates import SeenKeys
 
     seen = SeenKeys()
-    assert seen.find(*SeenKeys.fingerprint(["E-1\x1f1"])).tolist() == [-1]  # nothing seen yet
+    assert seen.find(*_fingerprints([("E-1", 1)])).tolist() == [-1]  # nothing seen yet
     far = 2**53 + 1  # a row number a float cannot hold
-    seen.add(*SeenKeys.fingerprint(["E-1\x1f1"]), np.array([far]), "a.csv")
-    seen.add(*SeenKeys.fingerprint(["E-9\x1f1", "E-2\x1f1"]), np.array([3, 4]), "b.csv")
-    got = seen.find(*SeenKeys.fingerprint(["E-2\x1f1", "E-3\x1f1", "E-1\x1f1"]))
+    seen.add(*_fingerprints([("E-1", 1)]), np.array([far]), "a.csv")
+    seen.add(*_fingerprints([("E-9", 1), ("E-2", 1)]), np.array([3, 4]), "b.csv")
+    got = seen.find(*_fingerprints([("E-2", 1), ("E-3", 1), ("E-1", 1)]))
     assert got[1] == -1
     assert [seen.where(int(p)) for p in got[[0, 2]]] == [("b.csv", 4), ("a.csv", far)]
+    assert seen.find(*_fingerprints([("E-1", 2), ("E-2", 11)])).tolist() == [-1, -1]
 
 
 def test_seen_keys_take_28_bytes_a_key():
@@ -94,8 +124,8 @@ def test_seen_keys_take_28_bytes_a_key():
     from models.contract.duplicates import SeenKeys
 
     seen = SeenKeys()
-    keys = [f"E-{i}\x1f1" for i in range(100)]
-    seen.add(*SeenKeys.fingerprint(keys[:60]), np.arange(60), "a.csv")
-    seen.add(*SeenKeys.fingerprint(keys[60:]), np.arange(40), "b.csv")
+    keys = [(f"E-{i}", 1) for i in range(100)]
+    seen.add(*_fingerprints(keys[:60]), np.arange(60), "a.csv")
+    seen.add(*_fingerprints(keys[60:]), np.arange(40), "b.csv")
     arrays = (seen._h1, seen._h2, seen._row, seen._src)
     assert len(seen) == 100 and sum(a.nbytes for a in arrays) == 28 * 100

@@ -251,3 +251,31 @@ def test_labels_without_an_inspected_column_are_set_on_lines_not_inspected(lines
         [2, "inspection_reason", "set on a line not inspected: 'random'"],
         [2, "violation", "set on a line not inspected: '0'"],
     ]
+
+
+def test_ids_that_are_one_id_once_stripped_are_one_key_and_a_blank_id_is_no_key():
+    """Stripping merges "E-1 " into "E-1" (the duplicate names the first row); "" is missing."""
+    p = Problems()
+    ids = _entry_ids("E-1", " E-1 ", "", "E-2", "E-1")
+    line_no = np.array([1.0, 1.0, 1.0, 1.0, 2.0])
+    check_duplicates(ids, line_no, np.array([2, 3, 4, 5, 6]), p, "a.csv", None)
+    pos, reasons = p.by_column["line_no"]
+    assert pos.tolist() == [1] and reasons == ["duplicate (entry_id, line_no); first seen at row 2"]
+
+
+def test_unstripped_ids_keep_their_codes_and_a_missing_one_is_no_key_across_chunks():
+    """No id changed by stripping (the raw codes are used): keys still meet across chunks."""
+    seen = SeenKeys()
+    check_duplicates(_entry_ids("E-2", None, "E-1"), np.array([3.0, 3.0, 3.0]),
+                     np.array([2, 3, 4]), Problems(), "a.csv", seen)  # fmt: skip
+    assert len(seen) == 2
+    p = Problems()
+    check_duplicates(_entry_ids(None, "E-1", "E-2", "E-3"), np.array([3.0] * 4),
+                     np.array([5, 6, 7, 8]), p, "a.csv", seen)  # fmt: skip
+    pos, reasons = p.by_column["line_no"]
+    assert pos.tolist() == [1, 2]
+    assert reasons == [
+        "duplicate (entry_id, line_no); first seen at row 4",
+        "duplicate (entry_id, line_no); first seen at row 2",
+    ]
+    assert len(seen) == 3

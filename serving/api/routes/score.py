@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.background import BackgroundTasks
@@ -11,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from models.contract.reader import ReadResult
 from models.json_text import compact
-from serving.api.body import body_schema, json_body
+from serving.api.body import body_schema
 from serving.api.deps import KEY_SECURITY, caller, scoring_of
+from serving.api.lines_body import score_lines_body
 from serving.api.responses import AUTH, BAD_BODY, INVALID, NO_MODEL, TOO_LARGE
 from serving.api.schemas import ScoreRequest, ScoreResponse
 from serving.deps import new_request_id
@@ -62,15 +61,13 @@ async def score(request: Request) -> Response:
     ctx = scoring_of(request)
     # The body (a ScoreRequest) is read only now, once the key is known, and parsed off the
     # event loop when large (serving.api.body).
-    body = await json_body(request, ScoreRequest)
+    body = await score_lines_body(request)
     rid = new_request_id()
     model = ctx.model
-    # The lines as dicts in one pydantic call (the same dicts, keys in the same order, as a
-    # model_dump per line, which costs a Python call per line).
-    inputs: list[dict[str, Any]] = body.model_dump(include={"lines"}, exclude_none=True)["lines"]
+    inputs = body.inputs
 
     def work(wait: bool) -> tuple[ReadResult, Scored, bool]:
-        read = validate_request(inputs, model.scorer.bundle.state.passthrough)
+        read = validate_request(inputs, model.scorer.bundle.state.passthrough, body.columns)
         scored = score_lines(
             model=model, lines=read.lines, inputs=inputs, reasons=body.reasons,
             request_id=rid, key_id=who.key_id, action="score", tips=ctx.tips.index(),

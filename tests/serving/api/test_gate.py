@@ -91,7 +91,7 @@ def test_a_keyless_large_body_is_refused_without_being_read(gated: SimpleNamespa
 def test_a_large_body_is_parsed_off_the_event_loop_with_the_errors_fastapi_gives(
     gated: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import serving.api.body as body_module
+    import serving.api.lines_body as body_module
 
     hops: list[str] = []
 
@@ -105,7 +105,7 @@ def test_a_large_body_is_parsed_off_the_event_loop_with_the_errors_fastapi_gives
     padded += b" " * (INLINE_BODY_BYTES + 1)  # same request, large
     key = auth(gated.keys["scorer"])
     assert call(gated.app, "/v1/score", headers=key, body=padded).status == 200
-    assert hops == ["parse_body"]
+    assert hops == ["read_score_lines"]
     hops.clear()
     small = json.dumps({"lines": lines}).encode()
     assert call(gated.app, "/v1/score", headers=key, body=small).status == 200
