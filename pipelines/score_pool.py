@@ -29,7 +29,7 @@ from models.scoring.bundle import ModelIntegrityError, load_bundle
 from models.scoring.prepared import Prepared
 from models.scoring.scorer import Scorer
 from models.scoring.tip_reasons import TipIndex
-from pipelines.score_output import scores_frame, serialised
+from pipelines.score_output import scores_table
 
 
 class WorkerError(UserError, RuntimeError):
@@ -68,7 +68,7 @@ def scored_table(
         reference=reference,
         prepared=prepared,
     )
-    return pa.Table.from_pandas(serialised(scores_frame(scores)), preserve_index=False)
+    return scores_table(scores)
 
 
 @dataclass(frozen=True)
