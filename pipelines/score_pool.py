@@ -90,6 +90,9 @@ _WORKER: dict[str, object] = {}
 
 def _start(spec: _Spec) -> None:
     """Load the model and the reference version once per worker, checked against the parent's."""
+    # The worker lives for the run: Arrow on the C library's malloc, as the parent's run
+    # (``pipelines.score._system_allocator``: Arrow's default pool kept returning pages).
+    pa.set_memory_pool(pa.system_memory_pool())
     bundle = load_bundle(spec.bundle, num_threads=1)  # one LightGBM thread per process
     if bundle.bundle_hash != spec.bundle_hash:
         raise ModelIntegrityError(f"the bundle changed on disk since it was loaded: {spec.bundle}")

@@ -19,7 +19,7 @@ import pytest
 from models.contract.reader import read_entry_lines
 from models.scoring.bundle import load_bundle
 from models.scoring.scorer import Scorer
-from pipelines.score import score_files
+from pipelines.score import _system_allocator, score_files
 from pipelines.score_output import OUTPUT_COLUMNS, scores_frame, scores_table
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "scoring"
@@ -109,3 +109,13 @@ def test_the_scores_table_is_the_one_the_frame_path_wrote(scorer: Scorer) -> Non
     assert got.schema.metadata == before.schema.metadata
     assert got.column("reasons").to_pylist() == list(scores.reasons)
     assert set(got.column("reasons").to_pylist()) > {"[]"}
+
+
+def test_arrow_allocates_from_malloc_during_a_run_and_from_its_default_after() -> None:
+    default = pa.default_memory_pool().backend_name
+    with _system_allocator():
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == default
+    with pytest.raises(RuntimeError), _system_allocator():
+        raise RuntimeError("a run that fails")
+    assert pa.default_memory_pool().backend_name == default
