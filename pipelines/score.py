@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,23 @@ def _freeze_survivors() -> None:
     frozen objects, and ``gc.unfreeze()`` at the end hands them back.
     """
     gc.freeze()
+
+
+@contextmanager
+def _system_allocator() -> Iterator[None]:
+    """Arrow allocates from the C library's malloc for the run, then from its default again.
+
+    Arrow's default pool (mimalloc) hands freed pages back to the kernel and takes them
+    again chunk after chunk; the kernel's work for that was about a third of a run's CPU
+    time on this path (docs/performance.md, "branch batch"). Allocation only: no value
+    changes.
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def _chunks(
@@ -140,26 +158,29 @@ def score_files(
     if scorer.bundle.folder is None:
         workers = 0
     _freeze_survivors()
-    try:
-        tables = (
-            scored_in_workers(scorer, prefetch(chunks), job, reference, workers)
-            if workers > 0
-            else _in_process(scorer, chunks, job, reference)
-        )
-        with tqdm(unit=" lines", desc="scoring", disable=None) as bar:
-            for lines, table in tables:
-                if out.suffix == ".parquet":
-                    writer = writer or pq.ParquetWriter(tmp, table.schema)
-                    writer.write_table(table)
-                else:
-                    table.to_pandas().to_csv(tmp, mode="a" if n else "w", header=not n, index=False)
-                n += lines
-                bar.update(lines)
-                del table
-    finally:
-        gc.unfreeze()
-    if writer is not None:
-        writer.close()
+    with _system_allocator():
+        try:
+            tables = (
+                scored_in_workers(scorer, prefetch(chunks), job, reference, workers)
+                if workers > 0
+                else _in_process(scorer, chunks, job, reference)
+            )
+            with tqdm(unit=" lines", desc="scoring", disable=None) as bar:
+                for lines, table in tables:
+                    if out.suffix == ".parquet":
+                        writer = writer or pq.ParquetWriter(tmp, table.schema)
+                        writer.write_table(table)
+                    else:
+                        table.to_pandas().to_csv(
+                            tmp, mode="a" if n else "w", header=not n, index=False
+                        )
+                    n += lines
+                    bar.update(lines)
+                    del table
+        finally:
+            gc.unfreeze()
+        if writer is not None:
+            writer.close()
     if n == 0:
         pd.DataFrame(columns=OUTPUT_COLUMNS).to_csv(tmp, index=False)
     tmp.replace(out)  # atomic: a crashed run never leaves a half-written output under its name

@@ -29,7 +29,7 @@ from models.scoring.bundle import ModelIntegrityError, load_bundle
 from models.scoring.prepared import Prepared
 from models.scoring.scorer import Scorer
 from models.scoring.tip_reasons import TipIndex
-from pipelines.score_output import scores_frame, serialised
+from pipelines.score_output import scores_table
 
 
 class WorkerError(UserError, RuntimeError):
@@ -68,7 +68,7 @@ def scored_table(
         reference=reference,
         prepared=prepared,
     )
-    return pa.Table.from_pandas(serialised(scores_frame(scores)), preserve_index=False)
+    return scores_table(scores)
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,9 @@ _WORKER: dict[str, object] = {}
 
 def _start(spec: _Spec) -> None:
     """Load the model and the reference version once per worker, checked against the parent's."""
+    # The worker lives for the run: Arrow on the C library's malloc, as the parent's run
+    # (``pipelines.score._system_allocator``: Arrow's default pool kept returning pages).
+    pa.set_memory_pool(pa.system_memory_pool())
     bundle = load_bundle(spec.bundle, num_threads=1)  # one LightGBM thread per process
     if bundle.bundle_hash != spec.bundle_hash:
         raise ModelIntegrityError(f"the bundle changed on disk since it was loaded: {spec.bundle}")

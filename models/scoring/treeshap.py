@@ -34,7 +34,10 @@ from models.contract.batch import is_small
 # A leaf's table holds 2**d patterns of d values; depth-5 trees need at most 5.
 MAX_PATH_FEATURES = 8
 # Lines per block: bounds the memory of a large batch (block x leaves x path features).
-BLOCK = 2048
+# Small enough that a block's arrays are reused from the allocator's heap: larger blocks
+# got fresh memory maps each time, whose page faults (and the kernel's huge-page
+# compaction, which NumPy asks for on large arrays) cost more than the arithmetic.
+BLOCK = 256
 # LightGBM's kZeroThreshold: |x| at most this is zero for a split with missing type Zero.
 ZERO = 1e-35
 _NAN, _ZERO, _NONE = "NaN", "Zero", "None"
@@ -196,7 +199,7 @@ class TreeShap:
         slots.sort(key=lambda s: s[0])
         self._slot_leaf = np.array([s[1] for s in slots], dtype=np.intp)
         self._slot_offset = np.array(
-            [s[1] * (2**width) * width + s[2] for s in slots], dtype=np.int32
+            [s[1] * (2**width) * width + s[2] for s in slots], dtype=np.intp
         )[:, None]
         feature = np.array([s[0] for s in slots], dtype=np.intp)
         self._feature_cols, first = np.unique(feature, return_index=True)
@@ -281,8 +284,11 @@ class TreeShap:
             off |= (left[node] != went_left) * bit
         pattern = self._full ^ off
         # Each slot's term: its leaf's table row for the line's pattern.
-        row = pattern.astype(np.int32) * np.int32(self._width)
-        terms = self._table[row[self._slot_leaf] + self._slot_offset]
+        # Indices as intp, which ``take`` uses as they are (narrower ones are converted).
+        row = pattern.astype(np.intp) * self._width
+        index = row[self._slot_leaf]
+        index += self._slot_offset
+        terms = np.take(self._table, index)
         if is_small(len(data)):
             # A few lines: one reduceat call per feature and line costs less than the
             # per-feature row sums' fixed cost; both sum in the same order (same bits).

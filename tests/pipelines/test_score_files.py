@@ -13,12 +13,14 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from models.contract.reader import read_entry_lines
 from models.scoring.bundle import load_bundle
 from models.scoring.scorer import Scorer
-from pipelines.score import score_files
+from pipelines.score import _system_allocator, score_files
+from pipelines.score_output import OUTPUT_COLUMNS, scores_frame, scores_table
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "scoring"
 
@@ -92,3 +94,28 @@ def test_scores_from_a_prepared_batch_equal_the_plain_path(scorer: Scorer) -> No
     wrong = scorer.score(lines, reasons=3, as_json=True, prepared=scorer.prepare(other))
     assert len(wrong) == len(lines)
     assert list(wrong.reasons) == list(scorer.score(lines, reasons=3, as_json=True).reasons)
+
+
+def test_the_scores_table_is_the_one_the_frame_path_wrote(scorer: Scorer) -> None:
+    """The chunk's table built from the arrays equals the one a pandas frame per chunk gave:
+    values, types (texts as large_string but for the reasons) and pandas' metadata, so the
+    files written stay the same byte for byte."""
+    lines = read_entry_lines(FIXTURE / "lines.csv").lines
+    scores = scorer.score(lines, reasons=3, explain_share=0.2, as_json=True)
+    frame = scores_frame(scores)[OUTPUT_COLUMNS]
+    before = pa.Table.from_pandas(frame, preserve_index=False)
+    got = scores_table(scores)
+    assert got.equals(before, check_metadata=True)
+    assert got.schema.metadata == before.schema.metadata
+    assert got.column("reasons").to_pylist() == list(scores.reasons)
+    assert set(got.column("reasons").to_pylist()) > {"[]"}
+
+
+def test_arrow_allocates_from_malloc_during_a_run_and_from_its_default_after() -> None:
+    default = pa.default_memory_pool().backend_name
+    with _system_allocator():
+        assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == default
+    with pytest.raises(RuntimeError), _system_allocator():
+        raise RuntimeError("a run that fails")
+    assert pa.default_memory_pool().backend_name == default
