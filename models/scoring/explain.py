@@ -241,15 +241,22 @@ def _reasons(
     tot = total[line]
     share = np.divide(c, tot, out=np.zeros_like(c), where=tot > 0)
     codes = [labels[g] for g in group.tolist()]
+    # A sentence said on several lines gives each its own evidence: the first takes the
+    # one worded (nothing else keeps it once the batch is done), the others a copy.
+    given: set[int] = set()
     for i, d, code, (text, ev), ci, si in zip(
         line.tolist(), direction.tolist(), codes, said, round4(c), round4(share), strict=True
     ):
+        if id(ev) in given:
+            ev = dict(ev)
+        else:
+            given.add(id(ev))
         out[i].append(
             {
                 "code": code,
                 "direction": LOWERS if d else RAISES,
                 "text": text,
-                "evidence": dict(ev),  # a copy per line: the sentence is shared
+                "evidence": ev,
                 "contribution": ci,
                 "share": si,
             }
