@@ -154,10 +154,12 @@ class Wording:
         return [word(g, key) for key in zip(up.tolist(), *columns, strict=True)]
 
     def said_one(self, g: int, i: int, up: bool) -> Said | None:
-        """Group ``g``'s sentence on line ``i`` (its columns read whole, once per batch)."""
-        cols, view = self._view.cols, self._view
-        values = [(cols[c] if c in cols else view.column(c))[i] for c in self._reads(g)]
-        return self._word(g, (up, *values))
+        """Group ``g``'s sentence on line ``i``, worded from the line's row.
+
+        For a few lines: a sentence rarely repeats among them, and the row reads only the
+        columns the sentence asks for, where a key would need every column it may read.
+        """
+        return self._maker(g)[0](self._view.row(i), up)
 
 
 _UNSEEN: Any = object()
