@@ -203,3 +203,15 @@ def test_a_sentence_reading_an_undeclared_column_is_caught(monkeypatch) -> None:
     n = SMALL_BATCH + 1
     with pytest.raises(AssertionError, match="lines_in_entry read but not declared"):
         reasons_for(np.ones((n, 2)), ["lines_in_entry"], {"lines_in_entry": np.ones(n)}, 1)
+
+
+@pytest.mark.parametrize("n", [1, SMALL_BATCH + 1])
+def test_many_equal_contributions_keep_the_label_order(n: int) -> None:
+    # More groups than an insertion sort handles: only a stable sort keeps their order.
+    names = [f"x_f{j}" for j in range(40)]
+    contrib = np.tile([*([0.25] * 20), *([-0.25] * 20), 0.0], (n, 1))
+    context = {f"{c}_raw": np.array(["v"] * n, dtype=object) for c in names}
+    up = sorted(f"field:{c}" for c in names[:20])[:3]
+    down = sorted(f"field:{c}" for c in names[20:])[:3]
+    for reasons in reasons_for(contrib, names, context, 3):
+        assert [r["code"] for r in reasons] == [*up, *down]
