@@ -229,7 +229,7 @@ def _reasons(
     columns = ColumnView(context)
     allowed = np.ones(values.shape, dtype=bool)
     allowed[:, [index[g] for g in SAID_ELSEWHERE if g in index]] = False
-    bases = [""] * rows if presumption is None else [str(b) for b in presumption.tolist()]
+    bases = [""] * rows if presumption is None else [b or "" for b in presumption.tolist()]
     for i in (i for i, b in enumerate(bases) if b):
         row = values[i].tolist()
         folded = _presumed(bases[i], columns.row(i), row, float(total[i]), index, out[i])

@@ -215,3 +215,10 @@ def test_many_equal_contributions_keep_the_label_order(n: int) -> None:
     down = sorted(f"field:{c}" for c in names[20:])[:3]
     for reasons in reasons_for(contrib, names, context, 3):
         assert [r["code"] for r in reasons] == [*up, *down]
+
+
+def test_a_line_without_a_presumption_may_carry_none() -> None:
+    contrib, context, _ = _batch(2)
+    none = reasons_for(contrib, NAMES, context, 3, np.array([None, ""], dtype=object))
+    assert json.dumps(none) == json.dumps(reasons_for(contrib, NAMES, context, 3))
+    assert not [r for rs in none for r in rs if r["direction"] == "presumes"]
