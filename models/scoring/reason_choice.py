@@ -97,12 +97,6 @@ def _key_row(values: dict[str, Any], reads: tuple[str, ...]) -> Row:
     return values
 
 
-def _values_at(col: Any, at: np.ndarray) -> list[Any]:
-    """A column's values at ``at``, as a line's row gives them (Python values where exact)."""
-    taken = np.asarray(col)[at]
-    return taken.tolist() if taken.dtype.kind in _AS_LIST else list(taken)
-
-
 class Wording:
     """Sentences of one batch, each worded once per group, direction and distinct values."""
 
@@ -149,9 +143,26 @@ class Wording:
 
     def said(self, g: int, lines: np.ndarray, up: np.ndarray) -> list[Said | None]:
         """Group ``g``'s sentence on each of ``lines`` in its direction (``up``: raises)."""
-        columns = [_values_at(self._context[c], lines) for c in self._reads(g)]
+        taken = [np.asarray(self._context[c])[lines] for c in self._reads(g)]
+        # -0.0 is 0.0 as a key but may be worded apart (a rounded -0.0 stays -0.0): the
+        # lines holding one are worded alone.
+        alone = np.zeros(len(lines), dtype=bool)
+        for t in taken:
+            if t.dtype.kind == "f":
+                alone |= (t == 0) & np.signbit(t)
+        columns = [t.tolist() if t.dtype.kind in _AS_LIST else list(t) for t in taken]
+        keys = zip(up.tolist(), *columns, strict=True)
         word = self._word
-        return [word(g, key) for key in zip(up.tolist(), *columns, strict=True)]
+        if not alone.any():
+            return [word(g, key) for key in keys]
+        return [
+            self._word_alone(g, key) if one else word(g, key)
+            for key, one in zip(keys, alone.tolist(), strict=True)
+        ]
+
+    def _word_alone(self, g: int, key: tuple[Any, ...]) -> Said | None:
+        maker, reads = self._maker(g)
+        return maker(_key_row(dict(zip(self._reads(g), key[1:], strict=True)), reads), key[0])
 
     def said_one(self, g: int, i: int, up: bool) -> Said | None:
         """Group ``g``'s sentence on line ``i``, worded from the line's row.

@@ -222,3 +222,16 @@ def test_a_line_without_a_presumption_may_carry_none() -> None:
     none = reasons_for(contrib, NAMES, context, 3, np.array([None, ""], dtype=object))
     assert json.dumps(none) == json.dumps(reasons_for(contrib, NAMES, context, 3))
     assert not [r for rs in none for r in rs if r["direction"] == "presumes"]
+
+
+def test_a_negative_zero_is_worded_apart_from_zero() -> None:
+    n = SMALL_BATCH + 2
+    names = ["log_unit_value"]
+    context = {
+        "log_unit_value": np.full(n, 1.0),
+        "log_unit_value_typical": np.full(n, 1.0),
+        "log_unit_value_z": np.array([0.0, -0.0] * (n // 2)),
+    }
+    reasons = reasons_for(np.ones((n, 2)), names, context, 1)
+    z = [json.dumps(r[0]["evidence"]["robust_z"]) for r in reasons]
+    assert z == ["0.0", "-0.0"] * (n // 2)
