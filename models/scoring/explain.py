@@ -20,14 +20,16 @@ import numpy as np
 import pandas as pd
 
 from models.contract.batch import is_small
-from models.scoring.legal_basis import GROUPS_OF_BASIS, basis_reason, listed_later
-from models.scoring.sentences import SENTENCES, Row, Said, Sentence, field_sentence
+from models.scoring.legal_basis import GROUPS_OF_BASIS, LATER_READS, basis_reason, listed_later
+from models.scoring.reason_choice import ColumnView, Wording, chosen, collector_paused, round4
+from models.scoring.sentences import SENTENCES, Row, Said, _s
 
 __all__ = [
     "LOWERS",
     "NOTE",
     "PRESUMES",
     "RAISES",
+    "SENTENCES",
     "TIP_GROUP",
     "Row",
     "feature_groups",
@@ -175,60 +177,6 @@ def _row_sums(row: list[float], n_groups: int, steps: list[np.ndarray]) -> list[
     return total
 
 
-# NumPy dtypes whose ``tolist()`` values are what indexing gives, as Python scalars (a
-# datetime64 would give integers).
-_AS_LIST = frozenset("biufcOUS")
-
-
-class _ColumnView:
-    """Rows of evidence columns as cheap ``.get`` views (see :class:`Row`)."""
-
-    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
-        self._src = columns  # may compute columns on first use: not copied
-        # Columns already asked for, in a plain dict: a row's get is then one lookup.
-        self.cols: dict[str, Any] = {}
-
-    def column(self, key: str) -> Any:
-        col = self._src.get(key)
-        # Python values: a list index and arithmetic on Python floats cost a fraction of
-        # NumPy scalars', and every sentence reads several values per reason.
-        if isinstance(col, np.ndarray) and col.dtype.kind in _AS_LIST:
-            col = col.tolist()
-        self.cols[key] = col
-        return col
-
-    def row(self, i: int) -> _RowView:
-        return _RowView(self, i)
-
-
-class _RowView:
-    __slots__ = ("_cols", "_i", "_view")
-
-    def __init__(self, view: _ColumnView, i: int) -> None:
-        self._view, self._cols, self._i = view, view.cols, i
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            col = self._cols[key]
-        except KeyError:
-            col = self._view.column(key)
-        return default if col is None else col[self._i]
-
-
-def _unsaid(line: Row, up: bool) -> Said | None:
-    return None
-
-
-def _maker(code: str) -> Sentence:
-    """The sentence maker of a reason group (a pass-through column's: ``field_sentence``)."""
-    if code in SAID_ELSEWHERE:
-        return _unsaid
-    maker = SENTENCES.get(code)
-    if maker is not None:
-        return maker
-    return lambda line, up: field_sentence(code, line, up)
-
-
 def reasons_for(
     contrib: np.ndarray,
     feature_names: list[str],
@@ -261,49 +209,74 @@ def reasons_for(
     rows = len(contrib)
     if k <= 0 or rows == 0:
         return [[] for _ in range(rows)]
+    with collector_paused():
+        return _reasons(contrib, feature_names, context, k, presumption)
+
+
+def _reasons(
+    contrib: np.ndarray,
+    feature_names: list[str],
+    context: Mapping[str, np.ndarray],
+    k: int,
+    presumption: np.ndarray | None,
+) -> list[list[dict[str, Any]]]:
+    """:func:`reasons_for` of a batch of at least one line, for at least one reason."""
+    rows = len(contrib)
     labels, values = _group_sums(contrib, feature_names)
     index = {g: j for j, g in enumerate(labels)}
     total = np.abs(values).sum(axis=1)
-    # Stable order: groups with equal contributions keep their (alphabetical) label order.
-    down = np.argsort(-values, axis=1, kind="stable")
-    up = np.argsort(values, axis=1, kind="stable")
-    out: list[list[dict[str, Any]]] = []
-    columns = _ColumnView(context)
-    makers = [_maker(code) for code in labels]
-    # Python floats from here on: NumPy scalars make every round() and division slower.
-    for i, (row, tot) in enumerate(zip(values.tolist(), total.tolist(), strict=True)):
-        line = columns.row(i)
-        items: list[dict[str, Any]] = []
-        bases = presumption[i] if presumption is not None else ""
-        folded = _presumed(bases, line, row, tot, index, items) if bases else ()
-        for direction, order, sign in ((RAISES, down[i], 1.0), (LOWERS, up[i], -1.0)):
-            found = 0
-            for j in order.tolist():
-                c = row[j]
-                if found == k or sign * c <= 0:
-                    break
-                if labels[j] in folded:
-                    continue
-                said = makers[j](line, sign > 0)
-                if said is None:
-                    continue
-                found += 1
-                items.append(
-                    {
-                        "code": labels[j],
-                        "direction": direction,
-                        "text": said[0],
-                        "evidence": said[1],
-                        "contribution": round(c, 4),
-                        "share": round(c / tot, 4) if tot > 0 else 0.0,
-                    }
-                )
-        if "uflpa_entity" not in bases and "wro" not in bases:
-            note = listed_later(line)
+    out: list[list[dict[str, Any]]] = [[] for _ in range(rows)]
+    columns = ColumnView(context)
+    allowed = np.ones(values.shape, dtype=bool)
+    allowed[:, [index[g] for g in SAID_ELSEWHERE if g in index]] = False
+    bases = [""] * rows if presumption is None else [b or "" for b in presumption.tolist()]
+    for i in (i for i, b in enumerate(bases) if b):
+        row = values[i].tolist()
+        folded = _presumed(bases[i], columns.row(i), row, float(total[i]), index, out[i])
+        allowed[i, [index[g] for g in folded if g in index]] = False
+    line, direction, group, said = chosen(
+        values, allowed, k, Wording(labels, context, columns, SAID_ELSEWHERE)
+    )
+    c = values[line, group]
+    tot = total[line]
+    share = np.divide(c, tot, out=np.zeros_like(c), where=tot > 0)
+    codes = [labels[g] for g in group.tolist()]
+    # A sentence said on several lines gives each its own evidence: the first takes the
+    # one worded (nothing else keeps it once the batch is done), the others a copy.
+    given: set[int] = set()
+    for i, d, code, (text, ev), ci, si in zip(
+        line.tolist(), direction.tolist(), codes, said, round4(c), round4(share), strict=True
+    ):
+        if id(ev) in given:
+            ev = dict(ev)
+        else:
+            given.add(id(ev))
+        out[i].append(
+            {
+                "code": code,
+                "direction": LOWERS if d else RAISES,
+                "text": text,
+                "evidence": ev,
+                "contribution": ci,
+                "share": si,
+            }
+        )
+    for i in _later_candidates(columns):
+        if "uflpa_entity" not in bases[i] and "wro" not in bases[i]:
+            note = listed_later(columns.row(i))
             if note is not None:
-                items.append(_item("listed_later", NOTE, note, 0.0, 0.0))
-        out.append(items)
+                out[i].append(_item("listed_later", NOTE, note, 0.0, 0.0))
     return out
+
+
+def _later_candidates(columns: ColumnView) -> list[int]:
+    """Lines with a party listed after the entry date (what ``listed_later`` reads)."""
+    hits: set[int] = set()
+    for c in LATER_READS:
+        values = columns.column(c)
+        if values is not None:
+            hits.update(i for i, v in enumerate(values) if _s(v))
+    return sorted(hits)
 
 
 def _item(code: str, direction: str, said: Said, c: float, tot: float) -> dict[str, Any]:

@@ -25,6 +25,8 @@ GROUPS_OF_BASIS = {
 UFLPA_ACT = "UFLPA, Pub. L. 117-78, section 3"
 _ROLES = (("manufacturer", "ev_mfr_"), ("shipper", "ev_shp_"))
 _ROLE_SIM = {"manufacturer": "mfr_list_sim", "shipper": "shp_list_sim"}
+# What ``listed_later`` reads: a line with neither has no note.
+LATER_READS = tuple(pre + "entity_later" for _, pre in _ROLES)
 
 
 def _listed_party(line: Row, lists: tuple[str, ...]) -> tuple[str, str] | None:
@@ -115,8 +117,8 @@ def basis_reason(basis: str, line: Row) -> Said | None:
 
 def listed_later(line: Row) -> Said | None:
     """A note for a line entered before its party's first listing, or None."""
-    for role, pre in _ROLES:
-        later = _s(line.get(pre + "entity_later"))
+    for (role, _), col in zip(_ROLES, LATER_READS, strict=True):
+        later = _s(line.get(col))
         if later:
             text = (
                 f"The {role} name matches a firm listed later, on {later}: no presumption "

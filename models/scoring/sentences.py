@@ -372,6 +372,73 @@ SENTENCES: dict[str, Sentence] = {
 }
 
 
+def _entity_reads(pre: str) -> tuple[str, ...]:
+    return tuple(pre + f for f in ("name", "id", "alias", "list", "citation", "via"))
+
+
+def _history_reads(key: str, party: str) -> tuple[str, ...]:
+    return (
+        party,
+        *(f"hist_{key}_{s}" for s in ("inspected", "violations", "lines", "risky_share")),
+    )
+
+
+# The columns each sentence maker reads: a sentence is a function of these values and the
+# direction, so a batch words it once per distinct set of values (``explain.reasons_for``).
+# A maker reading a column not listed here fails loudly there (its row refuses the read).
+READS: dict[str, tuple[str, ...]] = {
+    "listed_entity": (
+        "mfr_list_sim",
+        "shp_list_sim",
+        *_entity_reads("ev_mfr_entity_"),
+        *_entity_reads("ev_shp_entity_"),
+    ),
+    "xinjiang_address": (
+        "ev_mfr_xj_terms",
+        "ev_shp_xj_terms",
+        "ev_names_xj_terms",
+        "ev_mfr_xj_place",
+        "ev_shp_xj_place",
+        "ev_missing",
+    ),
+    "goods_description": ("ev_desc_terms", "ev_missing"),
+    "risk_goods": (
+        "ev_rg_good",
+        "country_of_origin_raw",
+        "hs6",
+        "rg_sector",
+        "ev_rg_rule_ids",
+        "rg_ilab_fl",
+        "rg_priority",
+        "hs_heading",
+    ),
+    "route": (
+        "country_of_origin_raw",
+        "country_of_export_raw",
+        "lading_country",
+        "mfr_addr_country",
+        "shp_addr_country",
+        "mid_country",
+    ),
+    "origin": ("country_of_origin_raw",),
+    "unit_value": ("log_unit_value", "log_unit_value_z", "log_unit_value_typical"),
+    "importer_history": _history_reads("imp", "imp_key"),
+    "manufacturer_history": _history_reads("mfr", "mfr_key"),
+    "shipper_history": _history_reads("shp", "shp_key"),
+    "goods_history": _history_reads("hs6", "hs6"),
+    "shipper_role": ("ev_missing", "shipper_trader", "shipper_ne_mfr", "shipper_ctry_ne_mfr"),
+    "missing_data": ("ev_missing",),
+    "entry_shape": ("lines_in_entry",),
+}
+
+
+def field_reads(group: str) -> tuple[str, ...]:
+    """The columns :func:`field_sentence` reads for a pass-through column's group."""
+    kind, col = group.split(":", 1)
+    own = (col + "_raw", col)
+    return (*own, *_history_reads(col, col)[1:]) if kind == "history" else own
+
+
 def field_sentence(group: str, line: Row, up: bool) -> Said | None:
     """Sentence of a pass-through column's group (``field:<col>`` or ``history:<col>``)."""
     kind, col = group.split(":", 1)
