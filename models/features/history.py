@@ -159,6 +159,8 @@ class HistoryLookup:
             values.append(own_values[:-1])
             base += len(codes_of)
         self.bases = np.asarray(bases, dtype=np.int64).reshape(-1, 1)
+        # Where each history's rows start in the joined arrays (and where the last ends).
+        self.starts = np.cumsum([0, *(len(k) for k in keys)]).tolist()
         self.keys = np.concatenate([np.zeros(0, dtype=np.int64), *keys])
         # A last -2 (no party's code), read by position -1, as in each history's own arrays.
         self.party_at = np.append(np.concatenate([np.zeros(0, dtype=np.int64), *party_at]), -2)
@@ -209,7 +211,11 @@ def _block_features(
     # Latest row of the same party with month <= month - 1 (what a backward as-of join by
     # party finds), via one binary search over (party, month) packed into int64.
     query = (pid << 32) + np.tile(months.astype(np.int64) - 1 + _MONTH_OFFSET, h)
-    pos = np.searchsorted(lookup.keys, query, side="right") - 1
+    # Searched among the block's own histories' rows (contiguous, as the rows are in order):
+    # one history's arrays stay in the CPU's caches. A position just before them is another
+    # history's row or the last row, whose party is never the line's: no hit, as wanted.
+    lo, hi = lookup.starts[rows[0]], lookup.starts[rows[-1] + 1]
+    pos = np.searchsorted(lookup.keys[lo:hi], query, side="right") + (lo - 1)
     # Element-wise, no masked assignment. An unknown party's code (base - 1) may be another
     # history's party: ``known`` rules it out.
     hit = known & (lookup.party_at[pos] == pid)
