@@ -8,7 +8,9 @@ per-line Python work disappears and the cost follows the number of distinct valu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -16,13 +18,52 @@ import pandas as pd
 
 from models.contract.batch import Column, is_small
 
+# Column id -> (the column, its codes, its uniques), while a batch is open (:func:`one_batch`).
+_Memo = dict[int, tuple[Column, np.ndarray, np.ndarray]]
+_BATCH: ContextVar[_Memo | None] = ContextVar("flrisk_batch_factors", default=None)
+
+
+@contextmanager
+def one_batch() -> Iterator[None]:
+    """Within this block, each column (the same array object) is factorised once.
+
+    Signals and features read the same columns (origin, party names, entry id ...) in
+    several families; the first :func:`factorize` of a column is kept for the others.
+    Nested blocks share the outer one's memo, so ``prepare`` opens one for both halves.
+    The memo holds each column it keyed (an ``id`` cannot be reused while it lives) and
+    ends with the block: it is the batch's, never the process's. Per thread (a context
+    variable), so the read-ahead thread's batch and the scorer's never mix.
+    """
+    if _BATCH.get() is not None:
+        yield
+        return
+    token = _BATCH.set({})
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+
 
 def factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
     """Codes per line and the distinct values (as Python objects); missing values get -1.
 
     A code of -1 picks the last element of an array, so :func:`spread` appends the result
-    for a missing value at the end.
+    for a missing value at the end. Inside :func:`one_batch` the result is shared by every
+    caller: callers never change it in place.
     """
+    memo = _BATCH.get()
+    if memo is not None:
+        hit = memo.get(id(values))
+        if hit is not None and hit[0] is values:
+            return hit[1], hit[2]
+    codes, uniques = _factorize(values)
+    if memo is not None:
+        memo[id(values)] = (values, codes, uniques)
+    return codes, uniques
+
+
+def _factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`factorize` without the batch's memo (for keys no other caller sees)."""
     if is_small(len(values)):
         # A dict beats pandas' hash tables, whose fixed cost per call dominates a few values.
         return _factorize_small(np.asarray(values, dtype=object))
@@ -32,10 +73,19 @@ def factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
 
 def _factorize_small(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`factorize` of a short array, same codes and uniques as ``pd.factorize``."""
+    # tolist gives Python scalars, as pd.factorize's object uniques hold them.
+    vals = values.tolist()
+    if len(vals) == 1:
+        # One line (a single-line request): no dictionary, no list of codes.
+        v = vals[0]
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+            return np.full(1, -1, dtype=np.intp), np.empty(0, dtype=object)
+        one = np.empty(1, dtype=object)
+        one[0] = v
+        return np.zeros(1, dtype=np.intp), one
     seen: dict[Any, int] = {}
     codes = []
-    # tolist gives Python scalars, as pd.factorize's object uniques hold them.
-    for v in values.tolist():
+    for v in vals:
         if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
             codes.append(-1)
         else:
@@ -57,9 +107,9 @@ def combine(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     key = codes[0].astype(np.int64) + 1
     for c in codes[1:]:
         # Re-factorise before each step so the combined key can never overflow int64.
-        dense = factorize(key)[0].astype(np.int64)
+        dense = _factorize(key)[0].astype(np.int64)
         key = dense * (int(c.max(initial=-1)) + 2) + (c + 1)
-    out, uniques = factorize(key)
+    out, uniques = _factorize(key)
     first = np.full(len(uniques), -1, dtype=np.intp)
     # Reversed assignment leaves each combination's first position in place.
     first[out[::-1]] = np.arange(len(out) - 1, -1, -1)

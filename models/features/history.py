@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.contract.batch import is_small
 from models.features.distinct import factorize, spread
 
 COUNTS = ("n", "n_insp", "n_viol", "n_risky")
@@ -80,46 +81,17 @@ class PartyHistory:
         """History features of each line from the months strictly before its own.
 
         Args:
-            parties: Party identifier per line (object array; missing: None or NaN).
+            parties: Party identifier per line (object array or text column; missing: None
+                or NaN).
             months: ``month_index`` of each line's entry date (int64 array).
             prior_rate: Global violation rate among inspected lines, the smoothing prior.
 
         Returns:
             Feature name -> array aligned with ``parties``: prior lines, inspections,
             smoothed violation rate, share of risky lines, months since first seen (NaN
-            when never seen).
+            when never seen). See :func:`history_features`, which this is for one history.
         """
-        codes_of, keys, party_at, values = self._sorted()
-        # Party code of each line, looked up once per distinct party (missing: -1).
-        pcodes, puniq = factorize(parties)
-        pid = spread([codes_of.get(p, -1) for p in puniq], pcodes, -1, "int64")
-        # Latest row of the same party with month <= month - 1 (what a backward as-of join
-        # by party finds), via one binary search over (party, month) packed into int64.
-        query = (pid << 32) + (months.astype(np.int64) - 1 + _MONTH_OFFSET)
-        pos = np.searchsorted(keys, query, side="right") - 1
-        # Element-wise, no masked assignment: a request of one line pays per NumPy call. A
-        # position of -1 reads ``party_at``'s last entry, -2, no party's code (and it exists
-        # when the history is empty, where ``keys[-1]`` would not).
-        hit = (pid >= 0) & (party_at[pos] == pid)
-        # Lines without history read the last row: zero counts, no first month.
-        n, n_insp, n_viol, n_risky, first = values[np.where(hit, pos, -1)].T
-        k = self.key
-        # Beta-binomial smoothing: a party with two clean inspections is not "0% risk".
-        strength = 5.0
-        # No division by zero can occur (counts are >= 0, the divisors >= 1), so no
-        # ``np.errstate``, whose context costs more than the arithmetic on a few lines.
-        return {
-            f"hist_{k}_lines": np.log1p(n),
-            f"hist_{k}_inspected": np.log1p(n_insp),
-            f"hist_{k}_viol_rate": np.where(
-                n_insp > 0, (n_viol + strength * prior_rate) / (n_insp + strength), np.nan
-            ),
-            # int64 when every line found a history (a count); float when some did not
-            # (NaN-free zeros, but the column is shared with those lines).
-            f"hist_{k}_violations": n_viol.astype(np.int64) if hit.all() else n_viol,
-            f"hist_{k}_risky_share": np.where(n > 0, n_risky / np.where(n > 0, n, 1.0), np.nan),
-            f"hist_{k}_months_known": (months - first).astype("float64"),
-        }
+        return history_features(HistoryLookup([self]), [parties], months, prior_rate)
 
     def _sorted(self) -> tuple[dict[Any, int], np.ndarray, np.ndarray, np.ndarray]:
         """The table as search arrays, built once per history.
@@ -161,3 +133,115 @@ class PartyHistory:
         party = pd.Categorical(data["party"])
         ints = {c: np.asarray(data[c], dtype=np.int64) for c in ("month", "first_month", *COUNTS)}
         return cls(key=data["key"], table=pd.DataFrame({"party": party, **ints}))
+
+
+class HistoryLookup:
+    """Several histories' search arrays as one, so a batch looks all of them up at once.
+
+    Each history's parties get codes after the previous history's (``bases``), so the
+    packed (party, month) keys of all histories, each sorted, concatenate into one sorted
+    array, and a backward as-of search over it finds, for a line's party, the same row as a
+    search over that party's own history. Built once per model (the feature state holds it).
+    """
+
+    def __init__(self, histories: list[PartyHistory]) -> None:
+        """Concatenate the ``histories``' search arrays (:meth:`PartyHistory._sorted`)."""
+        self.histories = histories
+        self.codes_of: list[dict[Any, int]] = []
+        bases, keys, party_at, values = [], [], [], []
+        base = 0
+        for hist in histories:
+            codes_of, own_keys, own_party_at, own_values = hist._sorted()
+            self.codes_of.append(codes_of)
+            bases.append(base)
+            keys.append(own_keys + (np.int64(base) << 32))
+            party_at.append(own_party_at[:-1] + base)
+            values.append(own_values[:-1])
+            base += len(codes_of)
+        self.bases = np.asarray(bases, dtype=np.int64).reshape(-1, 1)
+        # Where each history's rows start in the joined arrays (and where the last ends).
+        self.starts = np.cumsum([0, *(len(k) for k in keys)]).tolist()
+        self.keys = np.concatenate([np.zeros(0, dtype=np.int64), *keys])
+        # A last -2 (no party's code), read by position -1, as in each history's own arrays.
+        self.party_at = np.append(np.concatenate([np.zeros(0, dtype=np.int64), *party_at]), -2)
+        # The last row stands for "no history": zero counts, no first month.
+        self.values = np.vstack([*values, [0.0] * len(COUNTS) + [np.nan]])
+
+
+def history_features(
+    lookup: HistoryLookup, parties: list[Any], months: np.ndarray, prior_rate: float
+) -> dict[str, np.ndarray]:
+    """Every history's features of each line (see :meth:`PartyHistory.features`).
+
+    A few lines look all histories up at once: one search, one take and one set of
+    arithmetic (a request of one line pays per NumPy call, not per value). Many lines look
+    up one history at a time, whose arrays stay in the CPU's caches. Each value is computed
+    as a history's own lookup computes it, either way.
+
+    Args:
+        lookup: The histories' joined search arrays.
+        parties: Per history, in ``lookup.histories`` order, the party of each line.
+        months: ``month_index`` of each line's entry date (int64 array).
+        prior_rate: Global violation rate among inspected lines, the smoothing prior.
+
+    Returns:
+        ``hist_<key>_<feature>`` -> array aligned with the lines, history by history.
+    """
+    rows = range(len(lookup.histories))
+    blocks = [list(rows)] if is_small(len(months)) else [[r] for r in rows]
+    out: dict[str, np.ndarray] = {}
+    for block in blocks:
+        out.update(_block_features(lookup, block, parties, months, prior_rate))
+    return out
+
+
+def _block_features(
+    lookup: HistoryLookup, rows: list[int], parties: list[Any], months: np.ndarray, prior: float
+) -> dict[str, np.ndarray]:
+    """:func:`history_features` of the histories ``rows`` (positions in ``lookup``)."""
+    n, h = len(months), len(rows)
+    own = np.empty((h, n), dtype=np.int64)
+    for k, row in enumerate(rows):
+        # Party code of each line, looked up once per distinct party (missing: -1).
+        pcodes, puniq = factorize(parties[row])
+        codes_of = lookup.codes_of[row]
+        own[k] = spread([codes_of.get(p, -1) for p in puniq], pcodes, -1, "int64")
+    known = (own >= 0).ravel()
+    pid = (own + lookup.bases[rows]).ravel()
+    # Latest row of the same party with month <= month - 1 (what a backward as-of join by
+    # party finds), via one binary search over (party, month) packed into int64.
+    query = (pid << 32) + np.tile(months.astype(np.int64) - 1 + _MONTH_OFFSET, h)
+    # Searched among the block's own histories' rows (contiguous, as the rows are in order):
+    # one history's arrays stay in the CPU's caches. A position just before them is another
+    # history's row or the last row, whose party is never the line's: no hit, as wanted.
+    lo, hi = lookup.starts[rows[0]], lookup.starts[rows[-1] + 1]
+    pos = np.searchsorted(lookup.keys[lo:hi], query, side="right") + (lo - 1)
+    # Element-wise, no masked assignment. An unknown party's code (base - 1) may be another
+    # history's party: ``known`` rules it out.
+    hit = known & (lookup.party_at[pos] == pid)
+    # Lines without history read the last row: zero counts, no first month.
+    count, insp, viol, risky, first = lookup.values[np.where(hit, pos, -1)].T
+    # Beta-binomial smoothing: a party with two clean inspections is not "0% risk".
+    strength = 5.0
+    # No division by zero can occur (counts are >= 0, the divisors >= 1), so no
+    # ``np.errstate``, whose context costs more than the arithmetic on a few lines.
+    cols = {
+        "lines": np.log1p(count),
+        "inspected": np.log1p(insp),
+        "viol_rate": np.where(insp > 0, (viol + strength * prior) / (insp + strength), np.nan),
+        "violations": viol,
+        "risky_share": np.where(count > 0, risky / np.where(count > 0, count, 1.0), np.nan),
+        "months_known": (np.tile(months, h) - first).astype("float64"),
+    }
+    hits = hit.reshape(h, n)
+    out: dict[str, np.ndarray] = {}
+    for k, row in enumerate(rows):
+        part = slice(k * n, (k + 1) * n)
+        for name, col in cols.items():
+            value = col[part]
+            if name == "violations":
+                # int64 when every line found a history (a count); float when some did not
+                # (NaN-free zeros, but the column is shared with those lines).
+                value = value.astype(np.int64) if hits[k].all() else value.copy()
+            out[f"hist_{lookup.histories[row].key}_{name}"] = value
+    return out

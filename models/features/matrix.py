@@ -18,8 +18,8 @@ import pandas as pd
 
 from models.contract.batch import Column, Lines
 from models.features.cache import SignalCache
-from models.features.distinct import combine, factorize, spread
-from models.features.history import PartyHistory, month_index
+from models.features.distinct import combine, factorize, one_batch, spread
+from models.features.history import HistoryLookup, PartyHistory, history_features, month_index
 from models.features.signals import derive_signals, signal_frame
 from models.features.tips import PartyHits, TipIndex, tip_features
 from models.features.valuestats import (
@@ -104,6 +104,8 @@ class FeatureState:
     _positions: dict[str, dict[str, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # The histories' joined search arrays, built on first use (not part of the state).
+    _lookup: HistoryLookup | None = field(default=None, init=False, repr=False, compare=False)
 
     def positions(self, col: str) -> dict[str, int]:
         """Code of each category of ``col`` (built once: up to 200 per feature)."""
@@ -111,6 +113,12 @@ class FeatureState:
         if pos is None:
             pos = self._positions[col] = {c: i for i, c in enumerate(self.categories[col])}
         return pos
+
+    def history_lookup(self) -> HistoryLookup:
+        """All histories' search arrays joined (built once), in ``histories`` order."""
+        if self._lookup is None:
+            self._lookup = HistoryLookup(list(self.histories.values()))
+        return self._lookup
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict for ``feature_state.json``."""
@@ -157,7 +165,8 @@ def _history_keys(
         "imp": np.asarray(signals["imp_key"], dtype=object),
         "mfr": np.asarray(signals["mfr_key"], dtype=object),
         "shp": np.asarray(signals["shp_key"], dtype=object),
-        "hs6": np.asarray(signals["hs6"], dtype=object),
+        # As it is: converting a large batch's text to objects costs more than the lookup.
+        "hs6": signals["hs6"],
         "origin_heading": _origin_heading(lines["country_of_origin"], signals["hs_heading"]),
     }
     for col in high_card:
@@ -170,7 +179,7 @@ def _history_keys(
 def _origin_heading(origin: Column, heading: Column) -> np.ndarray:
     """``origin + ":" + heading`` per line (either part missing: NaN), once per distinct pair."""
     ocodes, ouniq = factorize(origin)
-    hcodes, huniq = factorize(np.asarray(heading, dtype=object))
+    hcodes, huniq = factorize(heading)
     pair, first = combine(ocodes, hcodes)
     text = [
         f"{ouniq[ocodes[i]]}:{huniq[hcodes[i]]}" if ocodes[i] >= 0 and hcodes[i] >= 0 else np.nan
@@ -181,7 +190,8 @@ def _origin_heading(origin: Column, heading: Column) -> np.ndarray:
 
 def _categorical_codes(src: Any, position: dict[str, int]) -> np.ndarray:
     """Codes of ``src.astype(str)`` in the fixed categories (unseen or missing: -1)."""
-    codes, uniques = factorize(np.asarray(src, dtype=object))
+    # The column as it is: the batch has most often factorised it already (one_batch).
+    codes, uniques = factorize(src)
     return spread([position.get(str(u), -1) for u in uniques], codes, -1, "int64")  # type: ignore[no-any-return]
 
 
@@ -304,6 +314,20 @@ def build_features(
         Feature name -> array, in ``state.feature_names`` order; categorical features are
         int64 codes into ``state.categories[name]`` (-1: unseen or missing).
     """
+    with one_batch():
+        return _build_features(lines, state, cache, signals, evidence, tips, status_as_of, tip_hits)
+
+
+def _build_features(
+    lines: Lines,
+    state: FeatureState,
+    cache: SignalCache | None,
+    signals: Mapping[str, Column] | None,
+    evidence: dict[str, np.ndarray] | None,
+    tips: TipIndex | None,
+    status_as_of: Column | None,
+    tip_hits: PartyHits | None,
+) -> dict[str, np.ndarray]:
     if signals is None:
         signals = derive_signals(lines, cache)
     X: dict[str, Any] = {}
@@ -327,8 +351,8 @@ def build_features(
     months = month_index(lines["entry_date"])
     high_card = [c for c in state.histories if c not in HISTORY_KEYS]
     keys = _history_keys(lines, signals, high_card)
-    for name, hist in state.histories.items():
-        X.update(hist.features(keys[name], months, state.prior_rate))
+    parties = [keys[name] for name in state.histories]
+    X.update(history_features(state.history_lookup(), parties, months, state.prior_rate))
     if state.tips:
         X.update(tip_features(lines, tips, cache or SignalCache(), status_as_of, tip_hits))
     names = state.feature_names or list(X)

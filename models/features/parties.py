@@ -41,11 +41,18 @@ def _name_key(name: str) -> str | None:
     return "N:" + norm if norm else None
 
 
-def party_keys(ids: Column | None, names: Column, cache: SignalCache) -> np.ndarray:
-    """Object array of party keys: the declared ID when present, else ``N:`` + normalised name."""
-    codes, uniques = factorize(names)
-    by_name = memo_map(texts_of(uniques), cache.parties, _name_key)
-    key = spread(by_name[:-1], codes, by_name[-1])
+def party_keys(
+    ids: Column | None, names: Column, cache: SignalCache, name_keys: np.ndarray | None = None
+) -> np.ndarray:
+    """Object array of party keys: the declared ID when present, else ``N:`` + normalised name.
+
+    ``name_keys``: ``party_keys(None, names, cache)`` when already made (it is not changed).
+    """
+    if name_keys is None:
+        codes, uniques = factorize(names)
+        by_name = memo_map(texts_of(uniques), cache.parties, _name_key)
+        name_keys = spread(by_name[:-1], codes, by_name[-1])
+    key = name_keys
     if ids is None:
         return key
     icodes, iuniq = factorize(ids)
@@ -75,6 +82,8 @@ def party_signals(
     out["shipper_ne_mfr"] = (~isna(mfr_norm) & ~isna(shp_norm) & (mfr_norm != shp_norm)).astype(
         "float64"
     )
+    # The party keys of the names, for derive_signals (the shipper's key is its name key).
+    out["mfr_name_key"], out["shp_key"] = mfr_norm, shp_norm
     new = [t for t in stext if t not in cache.traders]
     for t, up in zip(new, upper_texts(new), strict=True):
         cache.traders[t] = TRADER_TERMS.search(up) is not None

@@ -16,7 +16,7 @@ import pandas as pd
 
 from models.contract.batch import Column, Lines
 from models.features.cache import SignalCache
-from models.features.distinct import factorize, isna, spread
+from models.features.distinct import factorize, isna, one_batch, spread
 from models.features.goods import description_signals, goods_signals, value_signals
 from models.features.parties import ENTITY_EVIDENCE, entity_signals, party_keys, party_signals
 from models.features.route import address_signals, route_signals
@@ -163,7 +163,11 @@ def derive_signals(lines: Lines, cache: SignalCache | None = None) -> dict[str, 
         Signal name -> column aligned with ``lines``, in ``SIGNAL_ORDER``.
     """
     cache = cache or SignalCache()
-    f = lines
+    with one_batch():
+        return _derive(lines, cache)
+
+
+def _derive(f: Lines, cache: SignalCache) -> dict[str, Column]:
     out: dict[str, Any] = {}
     goods: dict[str, Any] = {}
     goods_signals(f["hts_code"], f["country_of_origin"], cache, goods)
@@ -186,9 +190,10 @@ def derive_signals(lines: Lines, cache: SignalCache | None = None) -> dict[str, 
         | (np.where(np.isnan(sim), 0.0, sim) >= cache.matcher.min_similarity)
         | (out["route_cn_via_hub"] > 0)
     )
-    out["mfr_key"] = party_keys(f["manufacturer_id"], f["manufacturer_name"], cache)
+    # party_signals made the names' keys (``shp_key`` is the shipper's name key).
+    names = out.pop("mfr_name_key")
+    out["mfr_key"] = party_keys(f["manufacturer_id"], f["manufacturer_name"], cache, names)
     out["imp_key"] = party_keys(f["importer_id"], f["importer_name"], cache)
-    out["shp_key"] = party_keys(None, f["shipper_name"], cache)
     return {c: out[c] for c in SIGNAL_ORDER}
 
 

@@ -72,6 +72,9 @@ _KIND_RANK = {"region": 0, "prefecture": 1, "city": 2, "county": 2}
 
 def fold(text: str) -> str:
     """Upper-case ``text`` with diacritics removed (``Ürümqi`` -> ``URUMQI``)."""
+    if text.isascii():
+        # ASCII decomposes to itself and holds no combining mark: only the case changes.
+        return text.upper()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
 

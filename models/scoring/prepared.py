@@ -15,6 +15,7 @@ import numpy as np
 
 from models.contract.batch import Column, Lines
 from models.features.cache import SignalCache
+from models.features.distinct import one_batch
 from models.features.matrix import FeatureState, build_features
 from models.features.signals import derive_signals
 from models.features.tips import PartyHits, TipIndex, party_hits
@@ -65,12 +66,14 @@ def prepare(
         tips: The tips (for a model with tip features, and the ``tip`` reasons).
         tip_status_as_of: Per line, the day the tips' statuses are taken on the eve of.
     """
-    signals = derive_signals(lines, cache)
-    evidence: dict[str, np.ndarray] = {}
-    # Matched once here when the features count tips; the reasons then reuse the matching.
-    hits = party_hits(lines, tips, cache) if state.tips and tips and len(lines) else None
-    X = build_features(
-        lines, state, cache, signals=signals, evidence=evidence, tips=tips,
-        status_as_of=tip_status_as_of, tip_hits=hits,
-    )  # fmt: skip
+    # One batch: signals and features share each column's factorisation.
+    with one_batch():
+        signals = derive_signals(lines, cache)
+        evidence: dict[str, np.ndarray] = {}
+        # Matched once here when the features count tips; the reasons then reuse the matching.
+        hits = party_hits(lines, tips, cache) if state.tips and tips and len(lines) else None
+        X = build_features(
+            lines, state, cache, signals=signals, evidence=evidence, tips=tips,
+            status_as_of=tip_status_as_of, tip_hits=hits,
+        )  # fmt: skip
     return Prepared(lines, cache, signals, evidence, X, tips, hits)

@@ -389,15 +389,16 @@ class Scorer:
     def _cache_for(self, reference: ReferenceSnapshot | None) -> SignalCache:
         """The memo of ``reference``'s look-ups: a new version swaps in a new memo whole.
 
-        A request keeps the cache it took; concurrent requests on another version build
-        their own (the last one built stays).
+        So does a memo grown full (:meth:`SignalCache.full`), which keeps it bounded. A
+        request keeps the cache it took; concurrent requests on another version build their
+        own (the last one built stays).
         """
         if reference is None and self.reference_source is not None:
             reference = self.reference_source()
         cache = self.cache
-        if reference is None or cache.reference is reference:
+        if (reference is None or cache.reference is reference) and not cache.full():
             return cache
-        cache = SignalCache(reference=reference)
+        cache = SignalCache(reference=cache.reference if reference is None else reference)
         self.cache = cache
         return cache
 

@@ -46,3 +46,39 @@ def test_isna_of_floats_and_of_a_text_array() -> None:
     np.testing.assert_array_equal(distinct.isna(x), [False, True, False, False])
     text = pd.array(["a", None, "b"], dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     np.testing.assert_array_equal(distinct.isna(text), [False, True, False])
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_factorize_of_one_value_is_pandas_factorize(value) -> None:
+    values = np.empty(1, dtype=object)
+    values[0] = value
+    codes, uniques = distinct.factorize(values)
+    want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
+    assert codes.dtype == np.intp
+    assert codes.tolist() == want_codes.tolist()
+    assert uniques.dtype == object
+    assert uniques.tolist() == list(want_uniques)
+    assert [type(u) for u in uniques] == [type(u) for u in want_uniques]
+
+
+def test_one_batch_factorises_each_column_once() -> None:
+    column = np.array(["A", "B", "A"], dtype=object)
+    twin = column.copy()
+    with distinct.one_batch():
+        first = distinct.factorize(column)
+        with distinct.one_batch():  # a nested block shares the outer memo
+            again = distinct.factorize(column)
+        other = distinct.factorize(twin)  # same values, another column: its own codes
+    assert again[0] is first[0] and again[1] is first[1]
+    assert other[0] is not first[0]
+    np.testing.assert_array_equal(other[0], first[0])
+    # Outside a block nothing is kept: every call factorises anew.
+    assert distinct.factorize(column)[0] is not distinct.factorize(column)[0]
+
+
+def test_one_batch_memo_ends_with_the_block() -> None:
+    column = np.array(["A"], dtype=object)
+    with distinct.one_batch():
+        inside = distinct.factorize(column)
+    with distinct.one_batch():
+        assert distinct.factorize(column)[0] is not inside[0]

@@ -71,3 +71,19 @@ def test_most_specific_place_wins_and_all_terms_listed():
 )
 def test_is_xinjiang_subdivision(code, expected):
     assert is_xinjiang_subdivision(code) is expected
+
+
+def test_fold_of_ascii_text_is_the_full_unicode_fold() -> None:
+    """The ASCII shortcut gives what NFKD and dropping combining marks give, per character."""
+    import unicodedata
+
+    from models.reference.geography import fold
+
+    def slow(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
+
+    texts = ["".join(map(chr, range(128))), "No. 8 Urumqi Rd, Kashgar 844000", ""]
+    texts += ["Ürümqi", "Hotan ﬁber", "新疆 Aksu", "ǅemal"]  # not ASCII: the full path
+    for text in texts:
+        assert fold(text) == slow(text)

@@ -79,3 +79,59 @@ def test_a_history_fitted_on_no_known_party_gives_zero_counts():
     assert list(feats["hist_shp_violations"]) == [0.0, 0.0, 0.0]
     assert np.isnan(feats["hist_shp_viol_rate"]).all()
     assert np.isnan(feats["hist_shp_months_known"]).all()
+
+
+@pytest.mark.parametrize("n_lines", [1, 5, 200])  # one lookup of all histories, and per history
+def test_histories_looked_up_together_equal_each_history_alone(n_lines) -> None:
+    from models.features.history import HistoryLookup, history_features
+
+    rng = np.random.default_rng(n_lines)
+    months_all = pd.to_datetime("2023-01-01") + pd.to_timedelta(rng.integers(0, 400, 300), "D")
+    frame = pd.DataFrame(
+        {
+            "entry_date": months_all,
+            "inspected": rng.random(300) < 0.5,
+            "violation": np.where(rng.random(300) < 0.3, 1.0, 0.0),
+            "risky": rng.random(300) < 0.2,
+        }
+    )
+    hists = [
+        PartyHistory.fit("imp", pd.Series(rng.choice(["A", "B", "C"], 300)), frame),
+        PartyHistory.fit("mfr", pd.Series(rng.choice(["X", "Y"], 300)), frame),
+        PartyHistory.fit("hs6", pd.Series([None] * 300, dtype=object), frame),  # empty
+    ]
+    dates = pd.to_datetime("2023-01-01") + pd.to_timedelta(rng.integers(0, 500, n_lines), "D")
+    months = month_index(dates)
+    # Unknown and missing parties: an unknown party's code must not read the history before.
+    parties = [
+        rng.choice(np.array(["A", "B", "C", "Z", None], dtype=object), n_lines),
+        rng.choice(np.array(["X", "Y", "A", np.nan], dtype=object), n_lines),
+        rng.choice(np.array(["X", None], dtype=object), n_lines),
+    ]
+    together = history_features(HistoryLookup(hists), parties, months, 0.2)
+    alone: dict[str, np.ndarray] = {}
+    for hist, p in zip(hists, parties, strict=True):
+        alone.update(hist.features(p, months, 0.2))
+    assert list(together) == list(alone)
+    for name, col in alone.items():
+        assert together[name].dtype == col.dtype, name
+        np.testing.assert_array_equal(together[name], col, err_msg=name)
+
+
+def test_an_unknown_party_never_reads_the_previous_historys_last_party() -> None:
+    from models.features.history import HistoryLookup, history_features
+
+    lines = _lines()
+    first = PartyHistory.fit("imp", pd.Series(["A"] * 5), lines)
+    second = PartyHistory.fit("mfr", pd.Series(["B"] * 5), lines)
+    months = month_index(pd.to_datetime(["2024-06-01"]))
+    # "Q" is unknown to the second history: its code there (-1 + base 1) is A's code.
+    out = history_features(
+        HistoryLookup([first, second]),
+        [np.array(["A"], dtype=object), np.array(["Q"], dtype=object)],
+        months,
+        0.1,
+    )
+    assert out["hist_imp_lines"][0] == pytest.approx(np.log1p(5))
+    assert out["hist_mfr_lines"][0] == 0.0
+    assert np.isnan(out["hist_mfr_months_known"][0])
