@@ -235,7 +235,7 @@ def _in_rounds(values: np.ndarray, allowed: np.ndarray, k: int, wording: Wording
         ok = allowed & (sign * values > 0)
         # Stable: groups with equal contributions keep their (alphabetical) label order;
         # the groups not allowed sort last.
-        orders.append(np.argsort(np.where(ok, -sign * values, np.inf), axis=1, kind="stable"))
+        orders.append(np.argsort(np.where(ok, -sign * values, np.inf), kind="stable"))
         counts.append(ok.sum(axis=1))
     found = [np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)]
     asked = [np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)]
@@ -259,7 +259,8 @@ def _in_rounds(values: np.ndarray, allowed: np.ndarray, k: int, wording: Wording
         rank = np.concatenate(ranks)
         direction = np.concatenate(dirs)
         group = np.where(direction == 0, orders[0][line, rank], orders[1][line, rank])
-        by_group = np.argsort(group, kind="stable")
+        # Any order within a group: each sentence goes back to its own place.
+        by_group = np.argsort(group)
         bounds = np.flatnonzero(np.diff(group[by_group])) + 1
         said: list[Said | None] = [None] * len(line)
         for part in np.split(by_group, bounds):

@@ -235,3 +235,28 @@ def test_a_negative_zero_is_worded_apart_from_zero() -> None:
     reasons = reasons_for(np.ones((n, 2)), names, context, 1)
     z = [json.dumps(r[0]["evidence"]["robust_z"]) for r in reasons]
     assert z == ["0.0", "-0.0"] * (n // 2)
+    # Worded alone in either direction, as the line scored by itself is: lines 2 and 3 of
+    # every four lower the score, so -0.0 is met raising and lowering.
+    contrib = np.ones((n, 2))
+    contrib[np.arange(n) % 4 >= 2] = -1.0
+    batch = reasons_for(contrib, names, context, 1)
+    alone = [
+        reasons_for(contrib[i : i + 1], names, {c: v[i : i + 1] for c, v in context.items()}, 1)[0]
+        for i in range(n)
+    ]
+    assert json.dumps(batch) == json.dumps(alone)
+    assert {r[0]["direction"] for r in batch} == {"raises", "lowers"}
+
+
+def test_a_batch_without_any_contribution_has_no_reasons() -> None:
+    # No line has a candidate in either direction: the rounds end before the first.
+    n = SMALL_BATCH + 3
+    got = reasons_for(np.zeros((n, 2)), ["lines_in_entry"], {"lines_in_entry": np.full(n, 3.0)}, 2)
+    assert got == [[] for _ in range(n)]
+    lines, dirs, groups, said = choice.chosen(
+        np.zeros((n, 1)),
+        np.ones((n, 1), dtype=bool),
+        2,
+        None,  # type: ignore[arg-type]
+    )
+    assert said == [] and all(len(a) == 0 and a.dtype == np.int64 for a in (lines, dirs, groups))
