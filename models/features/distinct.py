@@ -71,6 +71,11 @@ def _factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
 
 
+def _missing(v: Any) -> bool:
+    """Whether ``pd.factorize`` codes the Python scalar ``v`` as missing (-1)."""
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
 def _factorize_small(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`factorize` of a short array, same codes and uniques as ``pd.factorize``."""
     # tolist gives Python scalars, as pd.factorize's object uniques hold them.
@@ -78,7 +83,7 @@ def _factorize_small(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(vals) == 1:
         # One line (a single-line request): no dictionary, no list of codes.
         v = vals[0]
-        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        if _missing(v):
             return np.full(1, -1, dtype=np.intp), np.empty(0, dtype=object)
         one = np.empty(1, dtype=object)
         one[0] = v
@@ -86,7 +91,7 @@ def _factorize_small(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     seen: dict[Any, int] = {}
     codes = []
     for v in vals:
-        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        if _missing(v):
             codes.append(-1)
         else:
             codes.append(seen.setdefault(v, len(seen)))
