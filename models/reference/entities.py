@@ -190,10 +190,7 @@ def normalize_name(
     """
     if not isinstance(name, str) or not name:
         return ""
-    text = unicodedata.normalize("NFKC", name)
-    text = _CJK_LEGAL.sub(" ", text)
-    decomposed = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
+    text = _fold(name)
     if not one_place_spelling:
         spellings = {}
     places = place_spellings() if spellings is None else spellings
@@ -203,6 +200,22 @@ def normalize_name(
             if not _is_legal_form(part):
                 tokens.append(places.get(part, part))
     return " ".join(tokens)
+
+
+def _fold(name: str) -> str:
+    """``name`` upper-cased without diacritics, its Chinese legal forms blanked out."""
+    # NFKC and NFKD leave ASCII as it is: no combining mark, no Chinese character.
+    if name.isascii():
+        return name.upper()
+    return _fold_unicode(name)
+
+
+def _fold_unicode(name: str) -> str:
+    """:func:`_fold` of any text: compatibility forms, Chinese legal forms, diacritics."""
+    text = unicodedata.normalize("NFKC", name)
+    text = _CJK_LEGAL.sub(" ", text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
 
 
 @lru_cache(maxsize=65_536)

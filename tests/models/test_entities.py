@@ -537,3 +537,31 @@ def test_a_pinyin_apostrophe_dropped_on_the_manifest_still_matches():
     assert [m.entity_id for m in out] == ["UFLPA-0019", "UFLPA-0019"]
     # Shown as published, apostrophe and all.
     assert out[0].matched_alias == "Xinjiang Zhunge'er Cotton and Linen"
+
+
+def test_an_ascii_name_folds_as_the_unicode_steps_fold_it():
+    from models.reference.entities import _fold, _fold_unicode
+
+    ascii_texts = [chr(c) for c in range(128)] + [
+        "".join(map(chr, range(128))),
+        "Hoshine Silicon Ind. (Shanshan) Co., Ltd",
+        "aksu huafu\ttextiles\n",
+    ]
+    for text in ascii_texts:
+        assert _fold(text) == _fold_unicode(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "folded"),
+    [
+        ("Ürümqi Café", "URUMQI CAFE"),  # diacritics go
+        ("ＡＣＭＥ ｌｔｄ", "ACME LTD"),  # full-width forms become ASCII (NFKC)
+        ("ﬁber", "FIBER"),  # a ligature is two letters
+        ("新疆棉业有限公司", "新疆棉业 "),  # the Chinese legal form is blanked out
+        ("straße", "STRASSE"),
+    ],
+)
+def test_a_name_beyond_ascii_takes_the_unicode_steps(name, folded):
+    from models.reference.entities import _fold
+
+    assert _fold(name) == folded
