@@ -16,19 +16,45 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.contract.batch import Column, is_small
+from models.contract.batch import Column, Lines, is_small
 
-# Column id -> (the column, its codes, its uniques), while a batch is open (:func:`one_batch`).
-_Memo = dict[int, tuple[Column, np.ndarray, np.ndarray]]
-_BATCH: ContextVar[_Memo | None] = ContextVar("flrisk_batch_factors", default=None)
+
+class _Batch:
+    """The factorisations of one batch (:func:`one_batch`), and those validation found.
+
+    ``memo``: column id -> (the column, its codes, its uniques), for every column factorised
+    here; ``found``: column id -> (the column, its name, the lines) for the columns of the
+    batch's lines, whose factorisation validation may know already (``Lines.factors``).
+    """
+
+    __slots__ = ("found", "memo")
+
+    def __init__(self, lines: Lines | None) -> None:
+        self.memo: dict[int, tuple[Column, np.ndarray, np.ndarray]] = {}
+        self.found: dict[int, tuple[Column, str, Lines]] = {}
+        if lines is not None:
+            self.found = {id(col): (col, name, lines) for name, col in lines.items()}
+
+    def validated(self, values: Column) -> tuple[np.ndarray, np.ndarray] | None:
+        """Validation's factorisation of ``values``, when it is a column of the lines."""
+        known = self.found.get(id(values))
+        # A few values factorise in less time than their factors take to rebuild.
+        if known is None or known[0] is not values or is_small(len(values)):
+            return None
+        return known[2].factors(known[1])
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("flrisk_batch_factors", default=None)
 
 
 @contextmanager
-def one_batch() -> Iterator[None]:
+def one_batch(lines: Lines | None = None) -> Iterator[None]:
     """Within this block, each column (the same array object) is factorised once.
 
     Signals and features read the same columns (origin, party names, entry id ...) in
-    several families; the first :func:`factorize` of a column is kept for the others.
+    several families; the first :func:`factorize` of a column is kept for the others, and a
+    column of ``lines`` takes the factorisation validation made of it (``Lines.factors``),
+    the same codes and uniques, when there is one.
     Nested blocks share the outer one's memo, so ``prepare`` opens one for both halves.
     The memo holds each column it keyed (an ``id`` cannot be reused while it lives) and
     ends with the block: it is the batch's, never the process's. Per thread (a context
@@ -37,7 +63,7 @@ def one_batch() -> Iterator[None]:
     if _BATCH.get() is not None:
         yield
         return
-    token = _BATCH.set({})
+    token = _BATCH.set(_Batch(lines))
     try:
         yield
     finally:
@@ -51,14 +77,14 @@ def factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
     for a missing value at the end. Inside :func:`one_batch` the result is shared by every
     caller: callers never change it in place.
     """
-    memo = _BATCH.get()
-    if memo is not None:
-        hit = memo.get(id(values))
-        if hit is not None and hit[0] is values:
-            return hit[1], hit[2]
-    codes, uniques = _factorize(values)
-    if memo is not None:
-        memo[id(values)] = (values, codes, uniques)
+    batch = _BATCH.get()
+    if batch is None:
+        return _factorize(values)
+    hit = batch.memo.get(id(values))
+    if hit is not None and hit[0] is values:
+        return hit[1], hit[2]
+    codes, uniques = batch.validated(values) or _factorize(values)
+    batch.memo[id(values)] = (values, codes, uniques)
     return codes, uniques
 
 
@@ -209,7 +235,7 @@ def spread_text(per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtyp
 
 def texts_of(values: np.ndarray) -> list[str]:
     """Distinct values as text; the last slot stands for a missing value (empty text)."""
-    return [*(str(v) for v in values), ""]
+    return [*map(str, values), ""]
 
 
 def slices(s: Column, *cuts: slice) -> list[np.ndarray]:

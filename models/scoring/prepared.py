@@ -66,8 +66,9 @@ def prepare(
         tips: The tips (for a model with tip features, and the ``tip`` reasons).
         tip_status_as_of: Per line, the day the tips' statuses are taken on the eve of.
     """
-    # One batch: signals and features share each column's factorisation.
-    with one_batch():
+    # One batch: signals and features share each column's factorisation, and take the
+    # one validation made of a text column.
+    with one_batch(lines):
         signals = derive_signals(lines, cache)
         evidence: dict[str, np.ndarray] = {}
         # Matched once here when the features count tips; the reasons then reuse the matching.

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.contract.batch import SMALL_BATCH
 from models.features import distinct
 
 
@@ -82,3 +83,67 @@ def test_one_batch_memo_ends_with_the_block() -> None:
         inside = distinct.factorize(column)
     with distinct.one_batch():
         assert distinct.factorize(column)[0] is not inside[0]
+
+
+def _validated(n: int):
+    from models.contract.validate import validate_lines
+
+    names = ["ACME", " acme", None, "Beta", "ACME "]
+    raw = {
+        "entry_id": [f"E{i // 3}" for i in range(n)],
+        "line_no": [str(i % 3 + 1) for i in range(n)],
+        "entry_date": ["2024-03-01"] * n,
+        "hts_code": ["6109100012"] * n,
+        "country_of_origin": ["CN"] * n,
+        "manufacturer_name": [names[i % 5] for i in range(n)],
+    }
+    return validate_lines(raw).lines
+
+
+def _counting(monkeypatch) -> list[object]:
+    """Every column :func:`distinct._factorize` is asked to factorise, in order."""
+    asked: list[object] = []
+    kernel = distinct._factorize
+
+    def counted(values):
+        asked.append(values)
+        return kernel(values)
+
+    monkeypatch.setattr(distinct, "_factorize", counted)
+    return asked
+
+
+def test_a_large_batchs_columns_take_the_factors_validation_found(monkeypatch) -> None:
+    lines = _validated(SMALL_BATCH + 1)
+    found = lines.factors("manufacturer_name")
+    assert found is not None and found[1].tolist() == ["ACME", "acme", "Beta"]
+    column = lines["manufacturer_name"]
+    want_codes, want_uniques = distinct._factorize(column)
+    asked = _counting(monkeypatch)
+    with distinct.one_batch(lines):
+        codes, uniques = distinct.factorize(column)
+        assert asked == []  # validation's, not factorised again
+        assert distinct.factorize(column)[0] is codes  # then kept like any other
+        # Equal values in another array are not the lines' column: factorised.
+        twin = column.copy()
+        distinct.factorize(twin)
+        assert len(asked) == 1 and asked[0] is twin
+    assert codes.dtype == np.intp and uniques.dtype == object
+    assert codes.tolist() == want_codes.tolist() and uniques.tolist() == want_uniques.tolist()
+    # Without the lines, the block factorises the column itself.
+    with distinct.one_batch():
+        distinct.factorize(column)
+    assert len(asked) == 2 and asked[1] is column
+
+
+def test_a_small_batchs_columns_are_factorised_by_the_short_kernel(monkeypatch) -> None:
+    lines = _validated(SMALL_BATCH)
+    assert lines.factors("manufacturer_name") is not None
+    column = lines["manufacturer_name"]
+    asked = _counting(monkeypatch)
+    with distinct.one_batch(lines):
+        codes, uniques = distinct.factorize(column)
+    assert len(asked) == 1 and asked[0] is column
+    found = lines.factors("manufacturer_name")
+    assert found is not None
+    assert codes.tolist() == found[0].tolist() and uniques.tolist() == found[1].tolist()
