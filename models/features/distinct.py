@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from models.contract.batch import Column, Lines, is_small
 
@@ -213,11 +214,34 @@ def spread(
     if dtype in ("float64", "bool", "int64"):
         arr = np.fromiter([*per_unique, missing], dtype=dtype, count=len(per_unique) + 1)
         return arr[codes]
+    values = [*per_unique, missing]
+    if dtype is not None:
+        text = _arrow_text(values, codes, dtype)
+        if text is not None:
+            return text
     # fromiter keeps tuples or lists as single objects (np.array would broadcast them).
-    obj = np.fromiter([*per_unique, missing], dtype=object, count=len(per_unique) + 1)
+    obj = np.fromiter(values, dtype=object, count=len(values))
     if dtype is None:
         return obj[codes]
     return pd.array(obj, dtype=dtype).take(codes)  # type: ignore[call-overload]
+
+
+def _arrow_text(values: list[Any], codes: np.ndarray, dtype: str) -> Any:
+    """``pd.array(values, dtype=dtype).take(codes)`` built in Arrow, or None if it cannot be.
+
+    Texts and missing values (None, NaN, NA, NaT: null) only, to an Arrow-backed string
+    dtype; any other value (a number pandas would write as text) goes pandas' way.
+    """
+    kind = pd.api.types.pandas_dtype(dtype)
+    if not (isinstance(kind, pd.StringDtype) and kind.storage == "pyarrow"):
+        return None
+    try:
+        arr = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+    # Code -1 (missing) reads the last value, as ``take`` of a pandas array does.
+    index = np.where(codes < 0, len(values) - 1, codes)
+    return pd.arrays.ArrowStringArray(arr.take(pa.array(index)), dtype=kind)  # type: ignore[call-arg]
 
 
 def spread_text(per_unique: Sequence[Any], codes: np.ndarray, missing: Any, dtype: str) -> Any:

@@ -147,3 +147,25 @@ def test_a_small_batchs_columns_are_factorised_by_the_short_kernel(monkeypatch) 
     found = lines.factors("manufacturer_name")
     assert found is not None
     assert codes.tolist() == found[0].tolist() and uniques.tolist() == found[1].tolist()
+
+
+@pytest.mark.parametrize("dtype", ["str", "string"])
+@pytest.mark.parametrize("seed", range(12))
+def test_spread_to_text_gives_what_pandas_gives(dtype: str, seed: int) -> None:
+    """Texts and every kind of missing value, missing lines included, to either text dtype."""
+    rng = np.random.default_rng(seed)
+    pool = ["A", "", "é 新疆", "nan", None, np.nan, pd.NA, pd.NaT]
+    per_unique = [pool[i] for i in rng.integers(0, len(pool), int(rng.integers(0, 6)))]
+    missing = pool[int(rng.integers(0, len(pool)))]
+    codes = rng.integers(-1, len(per_unique), int(rng.integers(0, 200))).astype(np.intp)
+    got = distinct.spread(per_unique, codes, missing, dtype)
+    obj = np.array([*per_unique, missing, "tail"], dtype=object)[:-1]
+    want = pd.array(obj, dtype=dtype).take(codes)
+    assert got.dtype == want.dtype and type(got) is type(want)
+    assert got.equals(want)
+    assert pd.isna(got).tolist() == pd.isna(want).tolist()
+
+
+def test_spread_of_values_that_are_not_text_leaves_them_to_pandas() -> None:
+    got = distinct.spread([1, 2.5, True], np.array([0, 1, 2, -1], dtype=np.intp), "", "str")
+    assert got.dtype == "str" and got.tolist() == ["1", "2.5", "True", ""]
