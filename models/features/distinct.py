@@ -33,14 +33,14 @@ class _Batch:
     def __init__(self, lines: Lines | None) -> None:
         self.memo: dict[int, tuple[Column, np.ndarray, np.ndarray]] = {}
         self.found: dict[int, tuple[Column, str, Lines]] = {}
-        if lines is not None:
+        # A few lines' columns factorise in less time than their factors take to rebuild.
+        if lines is not None and not is_small(len(lines)):
             self.found = {id(col): (col, name, lines) for name, col in lines.items()}
 
     def validated(self, values: Column) -> tuple[np.ndarray, np.ndarray] | None:
         """Validation's factorisation of ``values``, when it is a column of the lines."""
         known = self.found.get(id(values))
-        # A few values factorise in less time than their factors take to rebuild.
-        if known is None or known[0] is not values or is_small(len(values)):
+        if known is None or known[0] is not values:
             return None
         return known[2].factors(known[1])
 

@@ -336,9 +336,10 @@ def _build_features(
         X[col] = _categorical_codes(src, state.positions(col))
     for col in SIGNAL_NUMERIC:
         X[col] = np.asarray(signals[col], dtype="float64")
+    # The goods codes and the origin as they are: the batch has factorised them already.
     vf = value_features(
-        {c: np.asarray(signals[c]) for c in (*GOODS_COLUMNS, *MEASURES)},
-        np.asarray(lines["country_of_origin"]),
+        {**{c: signals[c] for c in GOODS_COLUMNS}, **{m: np.asarray(signals[m]) for m in MEASURES}},
+        lines["country_of_origin"],
         state.value_stats,
     )
     for col in VALUE_NUMERIC:
