@@ -148,6 +148,13 @@ class Lines:
         if found is None:
             return None
         values, codes = found
+        last = len(values) - 1
+        # Most often no two inputs normalise alike and only the last slot (a missing cell's)
+        # is unknown: the codes are the inputs' own.
+        if last >= 0 and values[last] is None and len(set(values)) == len(values):
+            uniques = np.empty(last, dtype=object)
+            uniques[:] = values[:last]
+            return np.where(codes == last, -1, codes).astype(np.intp, copy=False), uniques
         index: dict[str, int] = {}
         # Distinct inputs that normalise to one text ("cn", "CN ") become one value, in
         # order of first appearance as the codes number the inputs.

@@ -62,3 +62,34 @@ def test_lines_with_bad_rows_drop_the_factors_validation_found(lines) -> None:
     raw.loc[2, "hts_code"] = "12"
     result = validate_lines(raw)
     assert len(result.lines) == 5 and result.lines.factors("entry_id") is None
+
+
+@pytest.mark.parametrize(
+    ("values", "codes", "want_codes", "want_uniques"),
+    [
+        # Codes number the inputs in order of first appearance, as validation numbers them.
+        # Every input its own text, unknown only in the last slot: the inputs' codes.
+        (["B", "A", None], [0, 2, 1, 0], [0, -1, 1, 0], ["B", "A"]),
+        # A blank input (unknown) before the last slot: the later texts move down.
+        (["A", None, "B", None], [0, 1, 2, 3, 2], [0, -1, 1, -1, 1], ["A", "B"]),
+        # Two inputs normalised to one text: one value, numbered where it first appears.
+        (["A", "B", "A", None], [0, 1, 2, 0, 3], [0, 1, 0, 0, -1], ["A", "B"]),
+        # No unknown slot at all.
+        (["A", "B"], [0, 1, 0], [0, 1, 0], ["A", "B"]),
+        ([None], [0, 0], [-1, -1], []),
+        ([], [], [], []),  # no lines
+    ],
+)
+def test_factors_number_the_distinct_texts_as_factorising_would(
+    values, codes, want_codes, want_uniques
+) -> None:
+    column = np.array([values[c] for c in codes], dtype=object)
+    lines = Lines(
+        {"name": column}, len(codes), distinct={"name": (values, np.array(codes, dtype=np.intp))}
+    )
+    got = lines.factors("name")
+    assert got is not None
+    assert got[0].dtype == np.intp and got[0].tolist() == want_codes
+    assert got[1].dtype == object and got[1].tolist() == want_uniques
+    expected = factorize(column)
+    assert got[0].tolist() == expected[0].tolist() and got[1].tolist() == expected[1].tolist()
