@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -226,13 +227,19 @@ def spread(
     return pd.array(obj, dtype=dtype).take(codes)  # type: ignore[call-overload]
 
 
+@lru_cache(maxsize=8)
+def _text_dtype(dtype: str) -> Any:
+    """The pandas dtype named ``dtype`` (made once: building one costs more than the take)."""
+    return pd.api.types.pandas_dtype(dtype)
+
+
 def _arrow_text(values: list[Any], codes: np.ndarray, dtype: str) -> Any:
     """``pd.array(values, dtype=dtype).take(codes)`` built in Arrow, or None if it cannot be.
 
     Texts and missing values (None, NaN, NA, NaT: null) only, to an Arrow-backed string
     dtype; any other value (a number pandas would write as text) goes pandas' way.
     """
-    kind = pd.api.types.pandas_dtype(dtype)
+    kind = _text_dtype(dtype)
     if not (isinstance(kind, pd.StringDtype) and kind.storage == "pyarrow"):
         return None
     try:

@@ -67,6 +67,7 @@ _OTHER_PROVINCES = re.compile(
     r"HONG KONG|MACAU|TAIWAN)\b"
 )
 _POSTAL = re.compile(r"(?<!\d)(8[34]\d{4})(?!\d)")
+_WORD = re.compile(r"[A-Z0-9]+")
 _KIND_RANK = {"region": 0, "prefecture": 1, "city": 2, "county": 2}
 
 
@@ -103,14 +104,19 @@ class PlaceIndex:
         latin_alt = "|".join(re.escape(v).replace(r"\ ", r"[\s\-]+") for v in latin_sorted)
         # Boundaries: not inside a Latin word or number ("HAMILTON", "ARALIA", "LOP123").
         self.latin = re.compile(rf"(?<![A-Z0-9])(?:{latin_alt})(?![A-Z0-9])")
+        # A Latin match begins a word of the text (a run of A-Z0-9) that is its spelling's
+        # first word, so a text without any of these words holds no match (None: no such
+        # shortcut, for spellings that do not begin with a letter or digit).
+        firsts = [_WORD.match(v) for v in latin_sorted]
+        self.first_words = frozenset(m.group(0) for m in firsts if m) if all(firsts) else None
         self.cjk = re.compile("|".join(re.escape(v) for v in cjk_sorted)) if cjk_sorted else None
 
     def find(self, text: str) -> tuple[bool, str, str, bool]:
         """Xinjiang check of one text (see :func:`find_xinjiang`)."""
         folded = fold(text)
-        found: list[str] = [
-            re.sub(r"[\s\-]+", " ", m.group(0)) for m in self.latin.finditer(folded)
-        ]
+        found: list[str] = []
+        if self.first_words is None or not self.first_words.isdisjoint(_WORD.findall(folded)):
+            found = [re.sub(r"[\s\-]+", " ", m.group(0)) for m in self.latin.finditer(folded)]
         if self.cjk is not None:
             found += [m.group(0) for m in self.cjk.finditer(text)]
         postal = _POSTAL.search(folded) is not None
