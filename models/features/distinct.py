@@ -85,7 +85,8 @@ def factorize(values: Column) -> tuple[np.ndarray, np.ndarray]:
     hit = batch.memo.get(id(values))
     if hit is not None and hit[0] is values:
         return hit[1], hit[2]
-    codes, uniques = batch.validated(values) or _factorize(values)
+    found = batch.validated(values) if batch.found else None
+    codes, uniques = found or _factorize(values)
     batch.memo[id(values)] = (values, codes, uniques)
     return codes, uniques
 
