@@ -78,3 +78,22 @@ def test_a_lean_server_loads_the_model_and_explains_a_line(registered_model, tmp
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_arrow_allocates_from_the_c_library_after_the_switch():
+    """In a fresh process: Arrow's default pool there is mimalloc or jemalloc until the
+    server switches it (serving.app's lifespan), then the C library's malloc."""
+    code = """
+        import pyarrow as pa
+        from serving.memory import arrow_on_system_malloc
+
+        before = pa.default_memory_pool().backend_name
+        arrow_on_system_malloc()
+        table = pa.table({"x": list(range(1000))})
+        print(before, pa.default_memory_pool().backend_name, pa.total_allocated_bytes() > 0)
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0] != "system"
+    assert out[1:] == ["system", "True"]
