@@ -40,7 +40,7 @@ from serving.errors import ScrubbedErrorsMiddleware, validation_error_handler
 from serving.instruments import Instruments
 from serving.jobs import JobManager
 from serving.limits import BodySizeLimitMiddleware, RateLimiter
-from serving.memory import import_lean, limit_malloc_arenas
+from serving.memory import arrow_on_system_malloc, import_lean, limit_malloc_arenas
 from serving.middleware import MetricsMiddleware, SecurityHeadersMiddleware
 from serving.model_holder import ModelHolder, ModelUnavailableError, RegistryUnavailableError
 from serving.throttle import FailureThrottle, audit_failures
@@ -119,6 +119,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     store: AuditStore = app.state.store
     limit_malloc_arenas()  # before the thread pool's threads first allocate
+    arrow_on_system_malloc()  # before the model's tables are read
     try:
         await run_in_threadpool(store.create)
     except SQLAlchemyError as exc:  # not ready until it answers; scoring will 503

@@ -42,6 +42,18 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
             libc.mallopt(_M_ARENA_MAX, arenas)
 
 
+def arrow_on_system_malloc() -> None:
+    """Have Arrow allocate from the C library's ``malloc``, as ``flrisk score`` does.
+
+    Arrow's default pool (mimalloc) keeps its own heaps beside glibc's: in the server they
+    held about 26 MB more resident memory once the model was loaded, and freed Arrow
+    memory could not be reused by anything else. Allocation only: no value changes.
+    """
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def release_free_memory() -> None:
     """Give freed heap (e.g. the parsed JSON of a model's state) back to the OS."""
     libc = _libc()

@@ -45,9 +45,6 @@ class PartyHistory:
 
     key: str
     table: pd.DataFrame = field(repr=False)
-    _lookup: tuple[dict[Any, int], np.ndarray, np.ndarray, np.ndarray] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
 
     @classmethod
     def fit(cls, key: str, parties: pd.Series | np.ndarray, frame: pd.DataFrame) -> PartyHistory:
@@ -94,26 +91,25 @@ class PartyHistory:
         return history_features(HistoryLookup([self]), [parties], months, prior_rate)
 
     def _sorted(self) -> tuple[dict[Any, int], np.ndarray, np.ndarray, np.ndarray]:
-        """The table as search arrays, built once per history.
+        """The table as search arrays.
 
         Party codes; packed (party, month) keys in sorted order; per key, its party's code
         (plus a last -2, read by position -1: no party); per key, the ``COUNTS``
         and ``first_month`` (plus a last row for "no history"). A lookup is then one binary
-        search and one take.
+        search and one take. Not kept: :class:`HistoryLookup`, built once per model, holds
+        them joined (a copy kept here too was 12.5 MB of a served model's memory).
         """
-        if self._lookup is None:
-            codes, uniques = pd.factorize(self.table["party"].astype(object), sort=False)
-            month = self.table["month"].to_numpy(dtype=np.int64)
-            keys = (codes.astype(np.int64) << 32) + (month + _MONTH_OFFSET)
-            order = np.argsort(keys, kind="stable")
-            cols = [self.table[c].to_numpy(dtype=np.float64)[order] for c in COUNTS]
-            values = np.column_stack([*cols, self.table["first_month"].to_numpy(np.float64)[order]])
-            values = np.vstack([values, [0.0] * len(COUNTS) + [np.nan]])
-            position = {p: i for i, p in enumerate(uniques)}
-            keys = keys[order]
-            party_at = np.append(keys >> 32, np.int64(-2))
-            self._lookup = (position, keys, party_at, values)
-        return self._lookup
+        codes, uniques = pd.factorize(self.table["party"].astype(object), sort=False)
+        month = self.table["month"].to_numpy(dtype=np.int64)
+        keys = (codes.astype(np.int64) << 32) + (month + _MONTH_OFFSET)
+        order = np.argsort(keys, kind="stable")
+        cols = [self.table[c].to_numpy(dtype=np.float64)[order] for c in COUNTS]
+        values = np.column_stack([*cols, self.table["first_month"].to_numpy(np.float64)[order]])
+        values = np.vstack([values, [0.0] * len(COUNTS) + [np.nan]])
+        position = {p: i for i, p in enumerate(uniques)}
+        keys = keys[order]
+        party_at = np.append(keys >> 32, np.int64(-2))
+        return position, keys, party_at, values
 
     def to_json(self) -> dict[str, Any]:
         """Column-oriented dict for the model's JSON state."""

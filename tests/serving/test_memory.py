@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -78,3 +79,38 @@ def test_a_lean_server_loads_the_model_and_explains_a_line(registered_model, tmp
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_arrow_allocates_from_the_c_library_after_the_switch():
+    """In a fresh process: Arrow's default pool there is mimalloc or jemalloc until the
+    server switches it (serving.app's lifespan), then the C library's malloc."""
+    code = """
+        import pyarrow as pa
+        from serving.memory import arrow_on_system_malloc
+
+        before = pa.default_memory_pool().backend_name
+        arrow_on_system_malloc()
+        table = pa.table({"x": list(range(1000))})
+        print(before, pa.default_memory_pool().backend_name, pa.total_allocated_bytes() > 0)
+    """
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, check=True, env=env,
+    ).stdout.split()  # fmt: skip
+    assert out[0] != "system"
+    assert out[1:] == ["system", "True"]
+
+
+def test_the_server_switches_arrow_to_the_c_library_before_loading_its_model(make_client):
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.mimalloc_memory_pool())  # as a fresh process has it
+    try:
+        client, _keys, _settings = make_client()
+        assert pa.default_memory_pool().backend_name == "system"
+        r = client.get("/readyz")
+        assert r.status_code == 200, r.text  # the model loaded, on the system pool
+    finally:
+        pa.set_memory_pool(previous)
