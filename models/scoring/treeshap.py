@@ -177,7 +177,7 @@ class TreeShap:
             leaf_features.append(features)
         # The steps as a (depth, leaves) grid: step k of every leaf's path, a path shorter
         # than the deepest padded with a step that sets no bit.
-        ends = [*starts[1:], len(step_node)]
+        ends = [*starts[1:], len(step_node)][: len(starts)]  # none: one-leaf trees only
         depth = max((e - s for s, e in zip(starts, ends, strict=True)), default=0)
         self._step_node = np.zeros((depth, len(leaves)), dtype=np.intp)
         self._step_left = np.zeros((depth, len(leaves), 1), dtype=bool)
@@ -189,17 +189,21 @@ class TreeShap:
             self._step_bit[k, leaf, 0] = step_bit[s:e]
         full = [(1 << len(set(f))) - 1 for f in leaf_features]
         self._full = np.array(full, dtype=np.uint8)[:, None]
-        self._width = width
         self._n_leaves = len(leaves)
-        self._table = np.concatenate(tables).reshape(-1) if tables else np.zeros(0)
+        patterns = 2**width
+        shape = (-1, patterns, width)
+        table = np.concatenate(tables).reshape(shape) if tables else np.zeros((0, patterns, width))
         # Every (leaf, slot) of a path feature, ordered by feature (then tree and leaf), so
         # one gather and one reduceat sum each feature's terms in a fixed order.
         slots = [(f, leaf, k) for leaf, fs in enumerate(leaf_features) for k, f in enumerate(fs)]
         slots.sort(key=lambda s: s[0])
         self._slot_leaf = np.array([s[1] for s in slots], dtype=np.intp)
-        self._slot_offset = np.array(
-            [s[1] * (2**width) * width + s[2] for s in slots], dtype=np.intp
-        )[:, None]
+        # Each slot's own row of terms, one per pattern (its leaf's table, its column): a
+        # slot's term is then its row's start plus the pattern, the pattern's one byte
+        # gathered per slot rather than a full index.
+        slot_column = np.array([s[2] for s in slots], dtype=np.intp)
+        self._slot_table = table[self._slot_leaf, :, slot_column].reshape(-1)
+        self._slot_start = (np.arange(len(slots), dtype=np.intp) * patterns)[:, None]
         feature = np.array([s[0] for s in slots], dtype=np.intp)
         self._feature_cols, first = np.unique(feature, return_index=True)
         self._feature_starts = first.astype(np.intp)
@@ -208,7 +212,7 @@ class TreeShap:
         # (``treeshap_sums``): the slots laid out as the plan orders them.
         self._plan = SumPlan(counts)
         self._plan_leaf = self._slot_leaf[self._plan.order]
-        self._plan_offset = self._slot_offset[self._plan.order]
+        self._plan_start = self._slot_start[self._plan.order]
         self._plan_cols = self._feature_cols[self._plan.features]
 
     @classmethod
@@ -288,13 +292,12 @@ class TreeShap:
         ):
             off |= (left[node] != went_left) * bit
         pattern = self._full ^ off
-        # Each slot's term: its leaf's table row for the line's pattern.
-        # Indices as intp, which ``take`` uses as they are (narrower ones are converted).
-        row = pattern.astype(np.intp) * self._width
+        # Each slot's term: its row's value for the line's pattern. Indices as intp, which
+        # ``take`` uses as they are (narrower ones are converted).
         small = is_small(len(data))
-        index = row[self._slot_leaf if small else self._plan_leaf]
-        index += self._slot_offset if small else self._plan_offset
-        terms = np.take(self._table, index)
+        index = pattern[self._slot_leaf if small else self._plan_leaf].astype(np.intp)
+        index += self._slot_start if small else self._plan_start
+        terms = np.take(self._slot_table, index)
         if small:
             # A few lines: one reduceat call per feature and line costs less than the
             # plan's fixed cost; both sum in the same order (same bits).

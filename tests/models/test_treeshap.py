@@ -176,3 +176,17 @@ def test_large_batches_are_explained_by_the_plan_small_ones_by_reduceat(
     big = shap.contributions(lines)
     for i in range(0, 300, 37):
         assert np.array_equal(shap.contributions(lines[i : i + 1])[0], big[i])
+
+
+def test_a_model_of_one_leaf_trees_is_all_bias() -> None:
+    """No split anywhere (too few lines to split): every line gets the bias alone."""
+    rng = np.random.default_rng(9)
+    X = rng.random((200, 3))
+    y = np.r_[np.zeros(199), 1]
+    params = {"objective": "binary", "verbose": -1, "min_data_in_leaf": 150}
+    booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=3)
+    shap = TreeShap.of(booster)
+    assert shap is not None
+    expected = booster.predict(X, pred_contrib=True)
+    assert np.array_equal(shap.contributions(X), expected)
+    assert np.all(expected[:, :-1] == 0)
