@@ -151,19 +151,14 @@ class Wording:
             if t.dtype.kind == "f":
                 alone |= (t == 0) & np.signbit(t)
         columns = [t.tolist() if t.dtype.kind in _AS_LIST else list(t) for t in taken]
-        keys = list(zip(up.tolist(), *columns, strict=True))
-        # Most keys were worded already (on an earlier line or round): looked up here, and
-        # only the others worded (then kept in the same memo for the lines after).
-        get, word = self._memo[g].get, self._word
-        got: list[Said | None] = []
-        append = got.append
-        for key in keys:
-            said = get(key, _UNSEEN)
-            append(word(g, key) if said is _UNSEEN else said)
-        if alone.any():
-            for j in np.flatnonzero(alone).tolist():
-                got[j] = self._word_alone(g, keys[j])
-        return got
+        keys = zip(up.tolist(), *columns, strict=True)
+        word = self._word
+        if not alone.any():
+            return [word(g, key) for key in keys]
+        return [
+            self._word_alone(g, key) if one else word(g, key)
+            for key, one in zip(keys, alone.tolist(), strict=True)
+        ]
 
     def _word_alone(self, g: int, key: tuple[Any, ...]) -> Said | None:
         maker, reads = self._maker(g)
