@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from models.contract.batch import is_small
+from models.scoring.treeshap_sums import SumPlan
 
 # A leaf's table holds 2**d patterns of d values; depth-5 trees need at most 5.
 MAX_PATH_FEATURES = 8
@@ -41,8 +42,6 @@ BLOCK = 256
 # LightGBM's kZeroThreshold: |x| at most this is zero for a split with missing type Zero.
 ZERO = 1e-35
 _NAN, _ZERO, _NONE = "NaN", "Zero", "None"
-# NumPy's pairwise summation: 8 running sums, halves above 128 values (see _pairwise).
-PAIRWISE_BLOCK, PAIRWISE_LEAF = 8, 128
 
 
 @dataclass
@@ -178,7 +177,7 @@ class TreeShap:
             leaf_features.append(features)
         # The steps as a (depth, leaves) grid: step k of every leaf's path, a path shorter
         # than the deepest padded with a step that sets no bit.
-        ends = [*starts[1:], len(step_node)]
+        ends = [*starts[1:], len(step_node)][: len(starts)]  # none: one-leaf trees only
         depth = max((e - s for s, e in zip(starts, ends, strict=True)), default=0)
         self._step_node = np.zeros((depth, len(leaves)), dtype=np.intp)
         self._step_left = np.zeros((depth, len(leaves), 1), dtype=bool)
@@ -190,23 +189,31 @@ class TreeShap:
             self._step_bit[k, leaf, 0] = step_bit[s:e]
         full = [(1 << len(set(f))) - 1 for f in leaf_features]
         self._full = np.array(full, dtype=np.uint8)[:, None]
-        self._width = width
         self._n_leaves = len(leaves)
-        self._table = np.concatenate(tables).reshape(-1) if tables else np.zeros(0)
+        patterns = 2**width
+        shape = (-1, patterns, width)
+        table = np.concatenate(tables).reshape(shape) if tables else np.zeros((0, patterns, width))
         # Every (leaf, slot) of a path feature, ordered by feature (then tree and leaf), so
         # one gather and one reduceat sum each feature's terms in a fixed order.
         slots = [(f, leaf, k) for leaf, fs in enumerate(leaf_features) for k, f in enumerate(fs)]
         slots.sort(key=lambda s: s[0])
         self._slot_leaf = np.array([s[1] for s in slots], dtype=np.intp)
-        self._slot_offset = np.array(
-            [s[1] * (2**width) * width + s[2] for s in slots], dtype=np.intp
-        )[:, None]
+        # Each slot's own row of terms, one per pattern (its leaf's table, its column): a
+        # slot's term is then its row's start plus the pattern, the pattern's one byte
+        # gathered per slot rather than a full index.
+        slot_column = np.array([s[2] for s in slots], dtype=np.intp)
+        self._slot_table = table[self._slot_leaf, :, slot_column].reshape(-1)
+        self._slot_start = (np.arange(len(slots), dtype=np.intp) * patterns)[:, None]
         feature = np.array([s[0] for s in slots], dtype=np.intp)
         self._feature_cols, first = np.unique(feature, return_index=True)
         self._feature_starts = first.astype(np.intp)
-        self._feature_slots = [
-            (int(a), int(b)) for a, b in zip(first, [*first[1:], len(slots)], strict=True)
-        ]
+        counts = np.diff([*first.tolist(), len(slots)]).tolist()
+        # A larger block sums its features' terms in steps over all features at once
+        # (``treeshap_sums``): the slots laid out as the plan orders them.
+        self._plan = SumPlan(counts)
+        self._plan_leaf = self._slot_leaf[self._plan.order]
+        self._plan_start = self._slot_start[self._plan.order]
+        self._plan_cols = self._feature_cols[self._plan.features]
 
     @classmethod
     def of(cls, booster: Any) -> TreeShap | None:
@@ -269,10 +276,12 @@ class TreeShap:
             return out
         for lo in range(0, n, BLOCK):
             block = np.ascontiguousarray(data[lo : lo + BLOCK], dtype=np.float64)
-            out[lo : lo + len(block), self._feature_cols] = self._block(block)
+            cols, values = self._block(block)
+            out[lo : lo + len(block), cols] = values
         return out
 
-    def _block(self, data: np.ndarray) -> np.ndarray:
+    def _block(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The block's feature values (``(lines, features)``) and their columns."""
         # Lines last: every step below is an operation on whole rows of lines (a row per
         # node, leaf or slot), never a small segment per line.
         left = self._go_left(np.ascontiguousarray(data.T))
@@ -283,54 +292,14 @@ class TreeShap:
         ):
             off |= (left[node] != went_left) * bit
         pattern = self._full ^ off
-        # Each slot's term: its leaf's table row for the line's pattern.
-        # Indices as intp, which ``take`` uses as they are (narrower ones are converted).
-        row = pattern.astype(np.intp) * self._width
-        index = row[self._slot_leaf]
-        index += self._slot_offset
-        terms = np.take(self._table, index)
-        if is_small(len(data)):
+        # Each slot's term: its row's value for the line's pattern. Indices as intp, which
+        # ``take`` uses as they are (narrower ones are converted).
+        small = is_small(len(data))
+        index = pattern[self._slot_leaf if small else self._plan_leaf].astype(np.intp)
+        index += self._slot_start if small else self._plan_start
+        terms = np.take(self._slot_table, index)
+        if small:
             # A few lines: one reduceat call per feature and line costs less than the
-            # per-feature row sums' fixed cost; both sum in the same order (same bits).
-            return np.add.reduceat(terms, self._feature_starts, axis=0).T
-        return _feature_sums(terms, self._feature_slots).T
-
-
-def _feature_sums(terms: np.ndarray, slots: list[tuple[int, int]]) -> np.ndarray:
-    """Each feature's sum of its slots' terms (``terms``: slots x lines, by feature).
-
-    Summed in the order the values were first validated in (``np.add.reduceat`` over each
-    line's slots: the first term, plus NumPy's pairwise sum of the others), so the values
-    are the same to the bit, in any batch (each line is summed on its own).
-    """
-    out = np.empty((len(slots), terms.shape[1]))
-    for f, (lo, hi) in enumerate(slots):
-        out[f] = terms[lo]
-        if hi - lo > 1:
-            out[f] += _pairwise(terms[lo + 1 : hi])
-    return out
-
-
-def _pairwise(rows: np.ndarray) -> np.ndarray:
-    """NumPy's pairwise sum of a contiguous run of values, for every column at once.
-
-    Below 8 values, one after the other; up to 128, eight running sums (values i, i+8, ...)
-    combined as ((0+1)+(2+3))+((4+5)+(6+7)), then the rest one after the other; above,
-    halves (the first a multiple of 8) summed so and added.
-    """
-    n = len(rows)
-    if n < PAIRWISE_BLOCK:
-        acc = rows[0].copy()
-        for r in rows[1:]:
-            acc += r
-        return acc
-    if n <= PAIRWISE_LEAF:
-        whole = n - n % PAIRWISE_BLOCK
-        r = np.add.reduce(rows[:whole].reshape(-1, PAIRWISE_BLOCK, rows.shape[1]), axis=0)
-        acc = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        for rest in rows[whole:]:
-            acc += rest
-        return acc
-    half = n // 2
-    half -= half % PAIRWISE_BLOCK
-    return _pairwise(rows[:half]) + _pairwise(rows[half:])
+            # plan's fixed cost; both sum in the same order (same bits).
+            return self._feature_cols, np.add.reduceat(terms, self._feature_starts, axis=0).T
+        return self._plan_cols, self._plan(terms).T
