@@ -6,7 +6,14 @@ its other fields (sorted keys, no spaces, UTF-8, NULLs left out), each line apar
 are every column of the ``audit`` table but the two hash columns, each value normalised to its
 column's type (what the database gives back). The JSON is made before the store takes its
 lock; only the ids and the hashes are made under it. The first chained row follows
-``GENESIS``. The store keeps the chain's head (where it starts, its last row and hash) beside
+``GENESIS``.
+
+A row whose ``chain_form`` is ``BY_HASH`` (a scored line's, since 2026-12-04) is hashed
+without its ``input_json``: its ``input_hash`` (the SHA-256 of that text) stands in for it,
+and :func:`verify` checks the stored input against that hash. Each input is then hashed once,
+not twice (in its hash and again in its row's text). Rows without the column's value (every
+row written before it) cover their input's text, as they always did; the form is in the
+hashed text, so it cannot be switched without breaking the row's hash. The store keeps the chain's head (where it starts, its last row and hash) beside
 the rows, so rows removed from the end are found too. Rows older than the chain (written
 before the store had it) are counted, not covered.
 
@@ -30,6 +37,11 @@ from typing import Any, cast
 from models import json_text
 
 GENESIS = "0" * 64  # what the first chained row follows
+# The column saying how a row's hash covers its input, and its value for "by the input's
+# hash"; NULL (and absent): the input's text itself.
+FORM = "chain_form"
+BY_HASH = 1
+INPUT, INPUT_HASH = "input_json", "input_hash"
 Kinds = Mapping[str, type]  # the fields a row's hash covers besides its id: int, float or str
 
 
@@ -70,8 +82,35 @@ def canonical(fields: Mapping[str, Any]) -> str:
     """The fields' canonical JSON: sorted keys, no spaces, UTF-8, NULLs left out.
 
     Leaving NULLs out keeps the hashes of older rows valid when a nullable column is added.
+    A row of the ``BY_HASH`` form leaves its input's text out too (see :func:`covered`).
     """
-    return json_text.canonical({k: v for k, v in fields.items() if v is not None})
+    return json_text.canonical(covered(fields))
+
+
+def covered(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The normalised fields a row's text covers: no NULLs, and no input text by hash.
+
+    The fields themselves when nothing is left out (they are only read).
+    """
+    by_hash = fields.get(FORM) == BY_HASH
+    if None in fields.values():
+        fields = {k: v for k, v in fields.items() if v is not None}
+    elif by_hash:
+        fields = dict(fields)
+    if by_hash:
+        cast(dict[str, Any], fields).pop(INPUT, None)
+    return fields
+
+
+def input_matches(row: Mapping[Any, Any]) -> bool:
+    """Whether a row's stored input text hashes to its stored ``input_hash``.
+
+    The SHA-256 of the text's UTF-8 (``models.store.input_hash``, a line's decision id).
+    """
+    text, digest = row.get(INPUT), row.get(INPUT_HASH)
+    if not isinstance(text, str) or not isinstance(digest, str):
+        return False
+    return hashlib.sha256(text.encode()).hexdigest() == digest
 
 
 def link(row_id: int, text: str | bytes, prev_hash: str) -> str:
@@ -113,13 +152,26 @@ def prepare(
         if normal is not None
         else [normalise(r, kinds) for r in batch]
     )
-    # NULLs are left out of the text (see canonical): rows with none are written as they are.
-    records = batch if normal is False else [_not_null(f) for f in fields]
+    # NULLs and inputs covered by their hash are left out of the text (see covered); rows
+    # with no NULL (checked a column at a time) lose only their input, if anything.
+    records = _without_inputs(fields, kinds) if normal is False else list(map(covered, fields))
     return list(zip(fields, json_text.canonical_many_utf8(records), strict=True))
 
 
-def _not_null(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
+def _without_inputs(fields: list[dict[str, Any]], kinds: Kinds) -> list[dict[str, Any]]:
+    """:func:`covered` of rows with no NULL: a copy without its input where it is by hash."""
+    if FORM not in kinds:
+        return fields
+    forms = list(map(itemgetter(FORM), fields))
+    if BY_HASH not in forms:
+        return fields
+    return [_without_input(f) if form == BY_HASH else f for f, form in zip(fields, forms)]
+
+
+def _without_input(fields: dict[str, Any]) -> dict[str, Any]:
+    out = fields.copy()
+    out.pop(INPUT, None)
+    return out
 
 
 def _normal(rows: list[Mapping[str, Any]], kinds: Kinds) -> bool | None:
@@ -295,11 +347,17 @@ def _broken_link(
             f"the link from row {prev_id} is broken: the row follows {_short(row['prev_hash'])}, "
             f"not {before} {_short(prev_hash)} (row {prev_id} was changed and re-hashed)"
         )
-    digest = _digest(row, kinds, prev_hash)
+    fields = _fields(row, kinds)
+    digest = None if fields is None else link(row_id, canonical(fields), prev_hash)
     if digest != stored:
         return row_id, (
             f"the row was changed after it was written: its fields hash to {_short(digest)}, "
             f"not to its stored hash {_short(stored)}"
+        )
+    if fields is not None and fields.get(FORM) == BY_HASH and not input_matches(fields):
+        return row_id, (
+            "the row's input was changed after it was written: it does not hash to the "
+            f"row's input_hash {_short(row.get(INPUT_HASH))}"
         )
     return None
 
@@ -316,10 +374,10 @@ def _broken_end(prev_id: int, prev_hash: str, head: ChainHead) -> tuple[int, str
     return None
 
 
-def _digest(row: Mapping[Any, Any], kinds: Kinds, prev_hash: str) -> str | None:
-    """The hash the row's fields give; None when a value is not of its column's type."""
+def _fields(row: Mapping[Any, Any], kinds: Kinds) -> dict[str, Any] | None:
+    """The row's hashed fields as stored; None when a value is not of its column's type."""
     try:
-        return row_hash(row, kinds, prev_hash)
+        return normalise(row, kinds)
     except (ValueError, TypeError):
         return None
 
