@@ -6,16 +6,16 @@ its other fields (sorted keys, no spaces, UTF-8, NULLs left out), each line apar
 are every column of the ``audit`` table but the two hash columns, each value normalised to its
 column's type (what the database gives back). The JSON is made before the store takes its
 lock; only the ids and the hashes are made under it. The first chained row follows
-``GENESIS``.
+``GENESIS``. The store keeps the chain's head (where it starts, its last row and hash) beside
+the rows, so rows removed from the end are found too. Rows older than the chain (written
+before the store had it) are counted, not covered.
 
 A row whose ``chain_form`` is ``BY_HASH`` (a scored line's, since 2026-12-04) is hashed
 without its ``input_json``: its ``input_hash`` (the SHA-256 of that text) stands in for it,
 and :func:`verify` checks the stored input against that hash. Each input is then hashed once,
 not twice (in its hash and again in its row's text). Rows without the column's value (every
-row written before it) cover their input's text, as they always did; the form is in the
-hashed text, so it cannot be switched without breaking the row's hash. The store keeps the chain's head (where it starts, its last row and hash) beside
-the rows, so rows removed from the end are found too. Rows older than the chain (written
-before the store had it) are counted, not covered.
+row written before it, and the other kinds of rows) cover their input's text, as they always
+did; the form is in the hashed text, so it cannot be switched without breaking the row's hash.
 
 What it finds: a row changed in place, a row removed, a hash removed, a row written past the
 store, the chain's start moved. What it cannot: someone who rewrites every hash after a
@@ -165,7 +165,8 @@ def _without_inputs(fields: list[dict[str, Any]], kinds: Kinds) -> list[dict[str
     forms = list(map(itemgetter(FORM), fields))
     if BY_HASH not in forms:
         return fields
-    return [_without_input(f) if form == BY_HASH else f for f, form in zip(fields, forms)]
+    pairs = zip(fields, forms, strict=True)
+    return [_without_input(f) if form == BY_HASH else f for f, form in pairs]
 
 
 def _without_input(fields: dict[str, Any]) -> dict[str, Any]:
