@@ -10,12 +10,14 @@ lock; only the ids and the hashes are made under it. The first chained row follo
 the rows, so rows removed from the end are found too. Rows older than the chain (written
 before the store had it) are counted, not covered.
 
-A row whose ``chain_form`` is ``BY_HASH`` (a scored line's, since 2026-12-04) is hashed
-without its ``input_json``: its ``input_hash`` (the SHA-256 of that text) stands in for it,
-and :func:`verify` checks the stored input against that hash. Each input is then hashed once,
-not twice (in its hash and again in its row's text). Rows without the column's value (every
-row written before it, and the other kinds of rows) cover their input's text, as they always
-did; the form is in the hashed text, so it cannot be switched without breaking the row's hash.
+A row whose ``chain_form`` is ``BY_HASH`` (1: a scored line's, since 2026-12-04) has its two
+long texts in its hashed text by their SHA-256: its ``input_json`` by its ``input_hash`` (the
+SHA-256 of that text, stored as the line's decision id), which :func:`verify` checks the
+stored input against; its ``reasons_json`` by the SHA-256 of that text, as
+``reasons_sha256`` (computed, not stored). Each input is then hashed once, not twice, and
+neither text is escaped into JSON again. Rows without the column's value (every row written
+before it, and the other kinds of rows) cover their texts themselves, as they always did; the
+form is in the hashed text, so it cannot be switched without breaking the row's hash.
 
 What it finds: a row changed in place, a row removed, a hash removed, a row written past the
 store, the chain's start moved. What it cannot: someone who rewrites every hash after a
@@ -42,6 +44,9 @@ GENESIS = "0" * 64  # what the first chained row follows
 FORM = "chain_form"
 BY_HASH = 1
 INPUT, INPUT_HASH = "input_json", "input_hash"
+# A row by hash has its reasons' text in its hashed text by the SHA-256 of that text, under
+# this name (no column has it).
+REASONS, REASONS_HASH = "reasons_json", "reasons_sha256"
 Kinds = Mapping[str, type]  # the fields a row's hash covers besides its id: int, float or str
 
 
@@ -88,18 +93,25 @@ def canonical(fields: Mapping[str, Any]) -> str:
 
 
 def covered(fields: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The normalised fields a row's text covers: no NULLs, and no input text by hash.
+    """The normalised fields a row's text covers: no NULLs, long texts by hash in form 1.
 
     The fields themselves when nothing is left out (they are only read).
     """
     by_hash = fields.get(FORM) == BY_HASH
     if None in fields.values():
         fields = {k: v for k, v in fields.items() if v is not None}
-    elif by_hash:
-        fields = dict(fields)
-    if by_hash:
-        cast(dict[str, Any], fields).pop(INPUT, None)
-    return fields
+    return _texts_by_hash(fields) if by_hash else fields
+
+
+def _texts_by_hash(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A row by hash's fields as its text covers them: a copy with no ``input_json`` (its
+    ``input_hash`` stands in for it), and its reasons' text by that text's SHA-256."""
+    out = dict(fields)
+    out.pop(INPUT, None)
+    reasons = out.pop(REASONS, None)
+    if reasons is not None:
+        out[REASONS_HASH] = hashlib.sha256(str(reasons).encode()).hexdigest()
+    return out
 
 
 def input_matches(row: Mapping[Any, Any]) -> bool:
@@ -152,27 +164,21 @@ def prepare(
         if normal is not None
         else [normalise(r, kinds) for r in batch]
     )
-    # NULLs and inputs covered by their hash are left out of the text (see covered); rows
-    # with no NULL (checked a column at a time) lose only their input, if anything.
-    records = _without_inputs(fields, kinds) if normal is False else list(map(covered, fields))
+    # NULLs and texts covered by their hash are left out of the text (see covered); rows
+    # with no NULL (checked a column at a time) need only the latter, if anything.
+    records = _by_hash(fields, kinds) if normal is False else list(map(covered, fields))
     return list(zip(fields, json_text.canonical_many_utf8(records), strict=True))
 
 
-def _without_inputs(fields: list[dict[str, Any]], kinds: Kinds) -> list[dict[str, Any]]:
-    """:func:`covered` of rows with no NULL: a copy without its input where it is by hash."""
+def _by_hash(fields: list[dict[str, Any]], kinds: Kinds) -> list[dict[str, Any]]:
+    """:func:`covered` of rows with no NULL: only the rows by hash change."""
     if FORM not in kinds:
         return fields
     forms = list(map(itemgetter(FORM), fields))
     if BY_HASH not in forms:
         return fields
     pairs = zip(fields, forms, strict=True)
-    return [_without_input(f) if form == BY_HASH else f for f, form in pairs]
-
-
-def _without_input(fields: dict[str, Any]) -> dict[str, Any]:
-    out = fields.copy()
-    out.pop(INPUT, None)
-    return out
+    return [_texts_by_hash(f) if form == BY_HASH else f for f, form in pairs]
 
 
 def _normal(rows: list[Mapping[str, Any]], kinds: Kinds) -> bool | None:

@@ -171,7 +171,7 @@ def test_a_link_hashes_text_and_its_utf8_bytes_alike() -> None:
 
 
 # The columns of a scored line's row that the input's form concerns (models.audit_chain.FORM).
-FORMED = {**KINDS, "input_hash": str, "input_json": str, "chain_form": int}
+FORMED = {**KINDS, "input_hash": str, "input_json": str, "reasons_json": str, "chain_form": int}
 
 
 def _sha(text: str) -> str:
@@ -182,8 +182,10 @@ def _formed(n: int, form: int | None = 1, first: int = 0) -> list[dict[str, Any]
     rows = []
     for i in range(first, first + n):
         text = f'{{"entry_id":"E-{i}","name":"MÜLLER \\\\ \\"{i}\\""}}'
+        reasons = f'{{"reasons":[{{"code":"route","text":"Shipped \\"{i}\\" ☃"}}]}}'
         rows.append({"request_id": f"r{i}", "line_no": i, "risk_score": i / 3,
-                     "input_hash": _sha(text), "input_json": text, "chain_form": form})  # fmt: skip
+                     "input_hash": _sha(text), "input_json": text, "reasons_json": reasons,
+                     "chain_form": form})  # fmt: skip
     return rows
 
 
@@ -192,29 +194,34 @@ def _chained(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], ChainHea
     return chained, ChainHead(1, chained[-1]["id"], chained[-1]["row_hash"])
 
 
-def test_a_row_by_hash_covers_its_input_hash_and_form_not_its_input_text() -> None:
+def _dumps(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_a_row_by_hash_covers_its_texts_by_their_hashes() -> None:
+    """Its input by its input_hash, its reasons by the SHA-256 of their text."""
     from models.audit_chain import BY_HASH, canonical, covered
 
     (row,) = _formed(1)
     assert BY_HASH == 1
-    text = json.dumps(
-        {k: v for k, v in row.items() if k != "input_json"},
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    )  # fmt: skip
-    assert '"chain_form":1' in text and row["input_hash"] in text and "MÜLLER" not in text
+    fields = {k: v for k, v in row.items() if k not in ("input_json", "reasons_json")}
+    text = _dumps({**fields, "reasons_sha256": _sha(row["reasons_json"])})
+    assert '"chain_form":1' in text and row["input_hash"] in text
+    assert "MÜLLER" not in text and "☃" not in text
     want = hashlib.sha256(f"{GENESIS}\n7\n{text}".encode()).hexdigest()
     assert row_hash({**row, "id": 7}, FORMED, GENESIS) == want
     assert canonical(row) == text and "input_json" not in covered(row)
-    assert row["input_json"] == _formed(1)[0]["input_json"]  # the row itself is left as it was
+    assert row == _formed(1)[0]  # the row itself is left as it was
+    # No reasons (NULL): no reasons' hash either.
+    assert canonical({**row, "reasons_json": None}) == _dumps(fields)
     # Any other form (NULL: every row before the column) covers the input's text itself.
     for form in (None, 2):
         other = {**row, "chain_form": form}
         full = {k: v for k, v in other.items() if v is not None}
-        assert canonical(other) == json.dumps(
-            full, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        assert canonical(other) == _dumps(full)
     # NULLs are still left out of a row by hash.
     assert canonical({**row, "line_no": None}) == text.replace('"line_no":0,', "")
+    assert '"line_no":0,' in text
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 9, 30])
@@ -230,7 +237,7 @@ def test_rows_by_hash_are_prepared_in_a_batch_as_each_row_alone(n: int) -> None:
 
     rows = _formed(n)
     assert texts(rows) == alone(rows)
-    assert all("input_json" not in t for t in texts(rows))
+    assert all("input_json" not in t and "reasons_sha256" in t for t in texts(rows))
     mixed = [{**r, "chain_form": None} if i % 2 else r for i, r in enumerate(rows)]
     assert texts(mixed) == alone(mixed)
     assert sum("input_json" in t for t in texts(mixed)) == n // 2
@@ -256,6 +263,8 @@ def test_an_intact_chain_of_both_forms_verifies() -> None:
         ("input_hash", "0" * 64, "changed after it was written"),
         ("input_hash", None, "changed after it was written"),
         ("risk_score", 0.99, "changed after it was written"),
+        ("reasons_json", '{"reasons":[]}', "changed after it was written"),
+        ("reasons_json", None, "changed after it was written"),
         ("chain_form", None, "changed after it was written"),
         ("chain_form", 2, "changed after it was written"),
     ],
