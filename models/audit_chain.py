@@ -104,8 +104,11 @@ def covered(fields: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _texts_by_hash(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A row by hash's fields as its text covers them: a copy with no ``input_json`` (its
-    ``input_hash`` stands in for it), and its reasons' text by that text's SHA-256."""
+    """A row by hash's fields as its text covers them (a copy).
+
+    No ``input_json`` (its ``input_hash`` stands in for it), and its reasons' text by that
+    text's SHA-256.
+    """
     out = dict(fields)
     out.pop(INPUT, None)
     reasons = out.pop(REASONS, None)
