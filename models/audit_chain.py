@@ -39,8 +39,8 @@ from typing import Any, cast
 from models import json_text
 
 GENESIS = "0" * 64  # what the first chained row follows
-# The column saying how a row's hash covers its input, and its value for "by the input's
-# hash"; NULL (and absent): the input's text itself.
+# The column saying how a row's hash covers its long texts, and its value for "by their
+# hashes"; NULL (and absent): the texts themselves.
 FORM = "chain_form"
 BY_HASH = 1
 INPUT, INPUT_HASH = "input_json", "input_hash"
@@ -87,7 +87,7 @@ def canonical(fields: Mapping[str, Any]) -> str:
     """The fields' canonical JSON: sorted keys, no spaces, UTF-8, NULLs left out.
 
     Leaving NULLs out keeps the hashes of older rows valid when a nullable column is added.
-    A row of the ``BY_HASH`` form leaves its input's text out too (see :func:`covered`).
+    A row of the ``BY_HASH`` form has its input and reasons by hash (see :func:`covered`).
     """
     return json_text.canonical(covered(fields))
 

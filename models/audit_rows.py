@@ -103,8 +103,9 @@ class AuditRows:
     ) -> list[AuditRow]:
         """One row per scored line: its input as received, the model and the decision.
 
-        The row's chain hash covers its input by ``input_hash`` (``chain_form`` is
-        ``BY_HASH``: see :mod:`models.audit_chain`), so each input is hashed once.
+        The row's chain hash covers its input by ``input_hash`` and its reasons by their
+        SHA-256 (``chain_form`` is ``BY_HASH``: see :mod:`models.audit_chain`), so each text
+        is hashed once.
 
         Args:
             action: ``score``, ``score_file`` or ``workbench_score``.

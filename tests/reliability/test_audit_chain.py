@@ -203,6 +203,8 @@ def test_a_store_chained_by_the_older_form_verifies_and_chains_on(audit_url: str
             audit_head.insert(),
             {"id": 1, "chain_start": 1, "last_id": 4, "last_hash": chained[-1]["row_hash"]},
         )
+    verdict = before.verify()  # read-only, before the new code's first start
+    assert verdict.ok and (verdict.chained, verdict.legacy) == (4, 0)
     before.dispose()
     store = AuditStore(audit_url)  # what the server does at start: the column is added
     store.create()
