@@ -10,6 +10,15 @@ lock; only the ids and the hashes are made under it. The first chained row follo
 the rows, so rows removed from the end are found too. Rows older than the chain (written
 before the store had it) are counted, not covered.
 
+A row whose ``chain_form`` is ``BY_HASH`` (1: a scored line's, since 2026-12-04) has its two
+long texts in its hashed text by their SHA-256: its ``input_json`` by its ``input_hash`` (the
+SHA-256 of that text, stored as the line's decision id), which :func:`verify` checks the
+stored input against; its ``reasons_json`` by the SHA-256 of that text, as
+``reasons_sha256`` (computed, not stored). Each input is then hashed once, not twice, and
+neither text is escaped into JSON again. Rows without the column's value (every row written
+before it, and the other kinds of rows) cover their texts themselves, as they always did; the
+form is in the hashed text, so it cannot be switched without breaking the row's hash.
+
 What it finds: a row changed in place, a row removed, a hash removed, a row written past the
 store, the chain's start moved. What it cannot: someone who rewrites every hash after a
 change, the head included (anyone with write access and this file can); compare the head
@@ -30,6 +39,14 @@ from typing import Any, cast
 from models import json_text
 
 GENESIS = "0" * 64  # what the first chained row follows
+# The column saying how a row's hash covers its long texts, and its value for "by their
+# hashes"; NULL (and absent): the texts themselves.
+FORM = "chain_form"
+BY_HASH = 1
+INPUT, INPUT_HASH = "input_json", "input_hash"
+# A row by hash has its reasons' text in its hashed text by the SHA-256 of that text, under
+# this name (no column has it).
+REASONS, REASONS_HASH = "reasons_json", "reasons_sha256"
 Kinds = Mapping[str, type]  # the fields a row's hash covers besides its id: int, float or str
 
 
@@ -70,8 +87,45 @@ def canonical(fields: Mapping[str, Any]) -> str:
     """The fields' canonical JSON: sorted keys, no spaces, UTF-8, NULLs left out.
 
     Leaving NULLs out keeps the hashes of older rows valid when a nullable column is added.
+    A row of the ``BY_HASH`` form has its input and reasons by hash (see :func:`covered`).
     """
-    return json_text.canonical({k: v for k, v in fields.items() if v is not None})
+    return json_text.canonical(covered(fields))
+
+
+def covered(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The normalised fields a row's text covers: no NULLs, long texts by hash in form 1.
+
+    The fields themselves when nothing is left out (they are only read).
+    """
+    by_hash = fields.get(FORM) == BY_HASH
+    if None in fields.values():
+        fields = {k: v for k, v in fields.items() if v is not None}
+    return _texts_by_hash(fields) if by_hash else fields
+
+
+def _texts_by_hash(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A row by hash's fields as its text covers them (a copy).
+
+    No ``input_json`` (its ``input_hash`` stands in for it), and its reasons' text by that
+    text's SHA-256.
+    """
+    out = dict(fields)
+    out.pop(INPUT, None)
+    reasons = out.pop(REASONS, None)
+    if reasons is not None:
+        out[REASONS_HASH] = hashlib.sha256(str(reasons).encode()).hexdigest()
+    return out
+
+
+def input_matches(row: Mapping[Any, Any]) -> bool:
+    """Whether a row's stored input text hashes to its stored ``input_hash``.
+
+    The SHA-256 of the text's UTF-8 (``models.store.input_hash``, a line's decision id).
+    """
+    text, digest = row.get(INPUT), row.get(INPUT_HASH)
+    if not isinstance(text, str) or not isinstance(digest, str):
+        return False
+    return hashlib.sha256(text.encode()).hexdigest() == digest
 
 
 def link(row_id: int, text: str | bytes, prev_hash: str) -> str:
@@ -113,13 +167,21 @@ def prepare(
         if normal is not None
         else [normalise(r, kinds) for r in batch]
     )
-    # NULLs are left out of the text (see canonical): rows with none are written as they are.
-    records = batch if normal is False else [_not_null(f) for f in fields]
+    # NULLs and texts covered by their hash are left out of the text (see covered); rows
+    # with no NULL (checked a column at a time) need only the latter, if anything.
+    records = _by_hash(fields, kinds) if normal is False else list(map(covered, fields))
     return list(zip(fields, json_text.canonical_many_utf8(records), strict=True))
 
 
-def _not_null(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if v is not None}
+def _by_hash(fields: list[dict[str, Any]], kinds: Kinds) -> list[dict[str, Any]]:
+    """:func:`covered` of rows with no NULL: only the rows by hash change."""
+    if FORM not in kinds:
+        return fields
+    forms = list(map(itemgetter(FORM), fields))
+    if BY_HASH not in forms:
+        return fields
+    pairs = zip(fields, forms, strict=True)
+    return [_texts_by_hash(f) if form == BY_HASH else f for f, form in pairs]
 
 
 def _normal(rows: list[Mapping[str, Any]], kinds: Kinds) -> bool | None:
@@ -295,11 +357,17 @@ def _broken_link(
             f"the link from row {prev_id} is broken: the row follows {_short(row['prev_hash'])}, "
             f"not {before} {_short(prev_hash)} (row {prev_id} was changed and re-hashed)"
         )
-    digest = _digest(row, kinds, prev_hash)
+    fields = _fields(row, kinds)
+    digest = None if fields is None else link(row_id, canonical(fields), prev_hash)
     if digest != stored:
         return row_id, (
             f"the row was changed after it was written: its fields hash to {_short(digest)}, "
             f"not to its stored hash {_short(stored)}"
+        )
+    if fields is not None and fields.get(FORM) == BY_HASH and not input_matches(fields):
+        return row_id, (
+            "the row's input was changed after it was written: it does not hash to the "
+            f"row's input_hash {_short(row.get(INPUT_HASH))}"
         )
     return None
 
@@ -316,10 +384,10 @@ def _broken_end(prev_id: int, prev_hash: str, head: ChainHead) -> tuple[int, str
     return None
 
 
-def _digest(row: Mapping[Any, Any], kinds: Kinds, prev_hash: str) -> str | None:
-    """The hash the row's fields give; None when a value is not of its column's type."""
+def _fields(row: Mapping[Any, Any], kinds: Kinds) -> dict[str, Any] | None:
+    """The row's hashed fields as stored; None when a value is not of its column's type."""
     try:
-        return row_hash(row, kinds, prev_hash)
+        return normalise(row, kinds)
     except (ValueError, TypeError):
         return None
 

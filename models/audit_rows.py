@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from models.audit_chain import BY_HASH
 from models.json_text import canonical_many, compact
 from models.store import canonical_json, now_iso
 from models.store import input_hash as hash_of
@@ -35,6 +36,7 @@ class AuditRow(TypedDict):
     reasons_json: str | None
     latency_ms: float | None
     action: str
+    chain_form: int | None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class AuditRows:
             "reasons_json": reasons_json,
             "latency_ms": latency_ms,
             "action": action,
+            "chain_form": None,
         }
 
     def scored(
@@ -99,6 +102,10 @@ class AuditRows:
         latency_ms: float,
     ) -> list[AuditRow]:
         """One row per scored line: its input as received, the model and the decision.
+
+        The row's chain hash covers its input by ``input_hash`` and its reasons by their
+        SHA-256 (``chain_form`` is ``BY_HASH``: see :mod:`models.audit_chain`), so each text
+        is hashed once.
 
         Args:
             action: ``score``, ``score_file`` or ``workbench_score``.
@@ -133,6 +140,7 @@ class AuditRows:
                 "reasons_json": _reasons_json(res["reasons"], res.get("presumption")),
                 "latency_ms": latency_ms,
                 "action": action,
+                "chain_form": BY_HASH,
             }
             for text, res in zip(texts, results, strict=True)
         ]

@@ -30,6 +30,9 @@ audit = Table(
     Column("reasons_json", Text),
     Column("latency_ms", Float),
     Column("action", String(32), nullable=False),
+    # How the row's hash covers its input and reasons (models.audit_chain.FORM): 1, by their
+    # hashes (a scored line's); NULL, by their texts (every other row, and rows from before).
+    Column("chain_form", Integer),
     Column("prev_hash", String(64)),  # None in rows written before the chain (see create)
     Column("row_hash", String(64)),
 )

@@ -33,6 +33,20 @@ def test_scored_rows_carry_input_model_and_decision() -> None:
     assert (row["entry_id"], row["line_no"], row["risk_band"]) == ("E-1", 2, "elevated")
     assert json.loads(row["reasons_json"]) == {"reasons": RESULT["reasons"]}
     assert (row["latency_ms"], row["action"], row["request_id"]) == (3.0, "score", "r1")
+    assert row["chain_form"] == 1  # its chain hash covers the input by input_hash
+
+
+def test_only_scored_rows_are_chained_by_their_inputs_hash() -> None:
+    from models.audit_chain import BY_HASH
+
+    rows = AuditRows("r", "k")
+    assert [r["chain_form"] for r in rows.scored("score", MODEL, [{}] * 9, [RESULT] * 9, 1.0)] == [
+        BY_HASH
+    ] * 9
+    (viewed,) = rows.viewed("workbench_view", MODEL, [RESULT])
+    record = {"entry_id": "E-1", "line_no": 2}
+    others = [viewed, rows.event("workbench_export", {"rows": 3}), rows.feedback("E-1", 2, record)]
+    assert [r["chain_form"] for r in others] == [None, None, None]
 
 
 def test_one_timestamp_per_request() -> None:

@@ -7,6 +7,7 @@ tests/reliability/test_audit_chain.py.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -167,3 +168,154 @@ def test_a_link_hashes_text_and_its_utf8_bytes_alike() -> None:
     assert link(7, text.encode(), "a" * 64) == link(7, text, "a" * 64)
     want = hashlib.sha256(f"{'a' * 64}\n7\n{text}".encode()).hexdigest()
     assert link(7, text.encode(), "a" * 64) == want
+
+
+# The columns of a scored line's row that the input's form concerns (models.audit_chain.FORM).
+FORMED = {**KINDS, "input_hash": str, "input_json": str, "reasons_json": str, "chain_form": int}
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _formed(n: int, form: int | None = 1, first: int = 0) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(first, first + n):
+        text = f'{{"entry_id":"E-{i}","name":"MÜLLER \\\\ \\"{i}\\""}}'
+        reasons = f'{{"reasons":[{{"code":"route","text":"Shipped \\"{i}\\" ☃"}}]}}'
+        rows.append({"request_id": f"r{i}", "line_no": i, "risk_score": i / 3,
+                     "input_hash": _sha(text), "input_json": text, "reasons_json": reasons,
+                     "chain_form": form})  # fmt: skip
+    return rows
+
+
+def _chained(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], ChainHead]:
+    chained = extend(prepare(rows, FORMED), 0, GENESIS)
+    return chained, ChainHead(1, chained[-1]["id"], chained[-1]["row_hash"])
+
+
+def _dumps(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_a_row_by_hash_covers_its_texts_by_their_hashes() -> None:
+    """Its input by its input_hash, its reasons by the SHA-256 of their text."""
+    from models.audit_chain import BY_HASH, canonical, covered
+
+    (row,) = _formed(1)
+    assert BY_HASH == 1
+    fields = {k: v for k, v in row.items() if k not in ("input_json", "reasons_json")}
+    text = _dumps({**fields, "reasons_sha256": _sha(row["reasons_json"])})
+    assert '"chain_form":1' in text and row["input_hash"] in text
+    assert "MÜLLER" not in text and "☃" not in text
+    want = hashlib.sha256(f"{GENESIS}\n7\n{text}".encode()).hexdigest()
+    assert row_hash({**row, "id": 7}, FORMED, GENESIS) == want
+    assert canonical(row) == text and "input_json" not in covered(row)
+    assert row == _formed(1)[0]  # the row itself is left as it was
+    # No reasons (NULL): no reasons' hash either.
+    assert canonical({**row, "reasons_json": None}) == _dumps(fields)
+    # Any other form (NULL: every row before the column) covers the input's text itself.
+    for form in (None, 2):
+        other = {**row, "chain_form": form}
+        full = {k: v for k, v in other.items() if v is not None}
+        assert canonical(other) == _dumps(full)
+    # NULLs are still left out of a row by hash.
+    assert canonical({**row, "line_no": None}) == text.replace('"line_no":0,', "")
+    assert '"line_no":0,' in text
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 30])
+def test_rows_by_hash_are_prepared_in_a_batch_as_each_row_alone(n: int) -> None:
+    """Below and above json_text.BATCH_MIN (8), with NULLs and mixed forms."""
+    from models.audit_chain import canonical
+
+    def alone(rows: list[dict[str, Any]]) -> list[str]:
+        return [canonical(normalise(r, FORMED)) for r in rows]
+
+    def texts(rows: list[dict[str, Any]]) -> list[str]:
+        return [t if isinstance(t, str) else t.decode() for _f, t in prepare(rows, FORMED)]
+
+    rows = _formed(n)
+    assert texts(rows) == alone(rows)
+    assert all("input_json" not in t and "reasons_sha256" in t for t in texts(rows))
+    mixed = [{**r, "chain_form": None} if i % 2 else r for i, r in enumerate(rows)]
+    assert texts(mixed) == alone(mixed)
+    assert sum("input_json" in t for t in texts(mixed)) == n // 2
+    nulls = [{**r, "line_no": None} if i == n - 1 else r for i, r in enumerate(rows)]
+    assert texts(nulls) == alone(nulls)
+    old = [{**r, "chain_form": None} for r in rows]
+    assert all("input_json" in t for t in texts(old))
+    prepared = prepare(rows, FORMED)
+    assert [f["input_json"] for f, _t in prepared] == [r["input_json"] for r in rows]
+
+
+def test_an_intact_chain_of_both_forms_verifies() -> None:
+    rows, head = _chained([*_formed(3, None), *_formed(9, 1, first=3)])
+    v = verify(rows, head, FORMED)
+    assert v.ok and v.chained == 12
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("input_json", '{"entry_id":"E-4"}', "input was changed"),
+        ("input_json", None, "input was changed"),
+        ("input_hash", "0" * 64, "changed after it was written"),
+        ("input_hash", None, "changed after it was written"),
+        ("risk_score", 0.99, "changed after it was written"),
+        ("reasons_json", '{"reasons":[]}', "changed after it was written"),
+        ("reasons_json", None, "changed after it was written"),
+        ("chain_form", None, "changed after it was written"),
+        ("chain_form", 2, "changed after it was written"),
+    ],
+)
+def test_verify_finds_each_change_to_a_row_by_hash(field: str, value: Any, says: str) -> None:
+    rows, head = _chained(_formed(10))
+    changed = [dict(r) for r in rows]
+    changed[3][field] = value
+    v = verify(changed, head, FORMED)
+    assert (v.ok, v.broken_at) == (False, 4) and says in (v.problem or ""), v.problem
+
+
+def test_verify_finds_a_changed_input_in_a_row_of_the_older_form() -> None:
+    rows, head = _chained(_formed(10, None))
+    changed = [dict(r) for r in rows]
+    changed[3]["input_json"] = '{"entry_id":"E-4"}'
+    v = verify(changed, head, FORMED)
+    assert v.broken_at == 4 and "changed after it was written" in (v.problem or "")
+    changed[3] = {**rows[3], "chain_form": 1}  # made to look like a row by hash
+    assert verify(changed, head, FORMED).broken_at == 4
+
+
+def test_verify_finds_a_row_by_hash_whose_form_reads_as_text() -> None:
+    """A form stored as '1' (SQLite accepts text in any column) is checked as 1 is."""
+    rows, head = _chained(_formed(3))
+    changed = [dict(r) for r in rows]
+    changed[1]["chain_form"] = "1"
+    assert verify(changed, head, FORMED).ok
+    changed[1]["input_json"] = "{}"
+    v = verify(changed, head, FORMED)
+    assert v.broken_at == 2 and "input was changed" in (v.problem or "")
+
+
+def test_a_forged_row_in_a_removed_rows_place_breaks_the_next_link() -> None:
+    rows, head = _chained(_formed(6))
+    forged = {k: rows[2][k] for k in FORMED}
+    forged["risk_score"] = 0.0
+    (made,) = extend(prepare([forged], FORMED), 2, rows[1]["row_hash"])  # a valid-looking row 3
+    v = verify([*rows[:2], made, *rows[3:]], head, FORMED)
+    assert v.broken_at == 4 and "link from row 3" in (v.problem or "")
+
+
+def test_input_matches_only_a_text_hashing_to_its_hash() -> None:
+    from models.audit_chain import input_matches
+    from models.store import input_hash
+
+    text = '{"a":"Ü"}'
+    assert input_hash(text) == _sha(text)  # the decision id's hash, the same function
+    assert input_matches({"input_json": text, "input_hash": _sha(text)})
+    assert not input_matches({"input_json": text + " ", "input_hash": _sha(text)})
+    assert not input_matches({"input_json": None, "input_hash": _sha("")})
+    assert not input_matches({"input_json": "", "input_hash": None})
+    assert input_matches({"input_json": "", "input_hash": _sha("")})
+    assert not input_matches({"input_json": text.encode(), "input_hash": _sha(text)})

@@ -33,6 +33,7 @@ from models.store import (
     AuditStore,
     ShadowScores,
     audit,
+    audit_head,
     now_iso,
 )
 from pipelines.cli import app
@@ -123,6 +124,20 @@ def test_an_intact_chain_verifies_with_its_count(store: AuditStore) -> None:
     [
         ("UPDATE audit SET risk_score = 0.99 WHERE id = 4", 4, "changed after it was written"),
         ("UPDATE audit SET ts = '2020-01-01' WHERE id = 1", 1, "changed after it was written"),
+        (
+            'UPDATE audit SET input_json = \'{"entry_id":"E-3"}\' WHERE id = 4',
+            4,
+            "input was changed",
+        ),
+        ("UPDATE audit SET input_json = NULL WHERE id = 4", 4, "input was changed"),
+        ("UPDATE audit SET input_hash = row_hash WHERE id = 4", 4, "changed after it was written"),
+        (
+            "UPDATE audit SET reasons_json = '{\"reasons\":[]}' WHERE id = 4",
+            4,
+            "changed after it was written",
+        ),
+        ("UPDATE audit SET risk_band = 'high' WHERE id = 10", 10, "changed after it was written"),
+        ("UPDATE audit SET chain_form = NULL WHERE id = 4", 4, "changed after it was written"),
         ("DELETE FROM audit WHERE id = 6", 6, "row 6 is missing (deleted): row 7 follows row 5"),
         ("DELETE FROM audit WHERE id >= 9", 9, "rows 9-10 are missing (deleted)"),
     ],
@@ -149,6 +164,61 @@ def test_a_row_changed_and_rehashed_breaks_the_next_link(store: AuditStore) -> N
     verdict = store.verify()
     assert not verdict.ok and verdict.broken_at == 5
     assert "row 4" in (verdict.problem or "")  # the link from row 4 to row 5
+
+
+def test_a_row_put_in_a_removed_rows_place_breaks_the_next_link(store: AuditStore) -> None:
+    """A row inserted where one was deleted, its hash made as the store would have."""
+    _ten(store)
+    row = store.audit_rows()[4]  # id 5
+    forged = {**row, "risk_score": 0.0}
+    forged["row_hash"] = row_hash(forged, HASHED, row["prev_hash"])
+    _direct(store, "DELETE FROM audit WHERE id = 5")
+    with store.engine.begin() as conn:
+        conn.execute(audit.insert(), [forged])
+    verdict = store.verify()
+    assert not verdict.ok and verdict.broken_at == 6
+    assert "link from row 5" in (verdict.problem or "")
+
+
+def test_a_store_chained_by_the_older_form_verifies_and_chains_on(audit_url: str) -> None:
+    """Rows hashed with their input's text, before the form column existed: kept valid, and
+    a change to their input still found."""
+    from models import audit_chain as chain
+
+    old = MetaData()
+    table = Table(
+        "audit", old,
+        *(Column(c.name, c.type, primary_key=c.primary_key) for c in audit.columns
+          if c.name != chain.FORM),
+    )  # fmt: skip
+    kinds = {k: v for k, v in HASHED.items() if k != chain.FORM}
+    rows = [{k: v for k, v in r.items() if k != chain.FORM} for r in _rows(4, "old")]
+    chained = chain.extend(chain.prepare(rows, kinds), 0, chain.GENESIS)
+    before = AuditStore(audit_url)
+    old.create_all(before.engine)
+    audit_head.to_metadata(old).create(before.engine)
+    with before.engine.begin() as conn:
+        conn.execute(table.insert(), chained)
+        conn.execute(
+            audit_head.insert(),
+            {"id": 1, "chain_start": 1, "last_id": 4, "last_hash": chained[-1]["row_hash"]},
+        )
+    verdict = before.verify()  # read-only, before the new code's first start
+    assert verdict.ok and (verdict.chained, verdict.legacy) == (4, 0)
+    before.dispose()
+    store = AuditStore(audit_url)  # what the server does at start: the column is added
+    store.create()
+    try:
+        store.record(_rows(3, "new", first=4))
+        written = store.audit_rows()
+        assert [r[chain.FORM] for r in written] == [None] * 4 + [chain.BY_HASH] * 3
+        verdict = store.verify()
+        assert verdict.ok and (verdict.chained, verdict.legacy) == (7, 0)
+        _direct(store, "UPDATE audit SET input_json = '{}' WHERE id = 2")
+        verdict = store.verify()
+        assert verdict.broken_at == 2 and "changed after it was written" in (verdict.problem or "")
+    finally:
+        store.dispose()
 
 
 def test_rows_written_after_removed_ones_leave_the_first_break_reported(store: AuditStore) -> None:
