@@ -25,6 +25,7 @@ from models.settings import get_settings
 from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
 from pipelines.score_output import OUTPUT_COLUMNS, rank_file
+from pipelines.score_parts import Part, plan_parts
 from pipelines.score_pool import (
     Job,
     scored_in_workers,
@@ -62,20 +63,39 @@ def _system_allocator() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
+def _quarantine(out: Path, path: Path) -> Path:
+    """An input's quarantine file, beside the output: inputs may be read-only."""
+    return out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
+
+
 def _chunks(
     data: list[Path], out: Path, mapping: Path | None, chunk_rows: int, allow_bad_rows: bool
 ) -> Iterator[ReadResult]:
     """Every input's chunks in turn, read and validated (bad rows quarantined per input)."""
     for path in data:
-        # One quarantine file per input, beside the output: inputs may be read-only.
-        quarantine = out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
         yield from iter_entry_lines(
             path,
             mapping,
             chunk_rows=chunk_rows,
             allow_bad_rows=allow_bad_rows,
-            quarantine_path=quarantine,
+            quarantine_path=_quarantine(out, path),
         )
+
+
+def _parts(
+    data: list[Path], out: Path, mapping: Path | None, chunk_rows: int, allow_bad_rows: bool
+) -> Iterator[ReadResult | Part]:
+    """Every input's chunks in turn, for the workers.
+
+    Parts the workers read themselves where the input can be cut (Parquet), else chunks
+    read and validated here, read ahead.
+    """
+    for i, path in enumerate(data):
+        parts = plan_parts(i, Path(path), chunk_rows, _quarantine(out, path))
+        if parts is not None:
+            yield from parts
+        else:
+            yield from prefetch(_chunks([path], out, mapping, chunk_rows, allow_bad_rows))
 
 
 def _in_process(
@@ -152,19 +172,22 @@ def score_files(
     # One reference snapshot for the whole run: its lines are matched against one version.
     reference = current_snapshot()
     job = Job(reasons, explain_share, tips)
-    chunks = _chunks(data, out, mapping, chunk_rows, allow_bad_rows)
-    if sectors is not None:
-        chunks = _with_sectors(chunks, sectors)
     if scorer.bundle.folder is None:
         workers = 0
     _freeze_survivors()
     with _system_allocator():
         try:
-            tables = (
-                scored_in_workers(scorer, prefetch(chunks), job, reference, workers)
-                if workers > 0
-                else _in_process(scorer, chunks, job, reference)
-            )
+            if workers > 0:
+                tables = scored_in_workers(
+                    scorer, _parts(data, out, mapping, chunk_rows, allow_bad_rows), job,
+                    reference, workers, mapping=mapping, chunk_rows=chunk_rows,
+                    allow_bad_rows=allow_bad_rows, sectors=sectors,
+                )  # fmt: skip
+            else:
+                chunks = _chunks(data, out, mapping, chunk_rows, allow_bad_rows)
+                if sectors is not None:
+                    chunks = _with_sectors(chunks, sectors)
+                tables = _in_process(scorer, chunks, job, reference)
             with tqdm(unit=" lines", desc="scoring", disable=None) as bar:
                 for lines, table in tables:
                     if out.suffix == ".parquet":
