@@ -25,7 +25,7 @@ from models.settings import get_settings
 from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
 from pipelines.score_output import OUTPUT_COLUMNS, rank_file
-from pipelines.score_parts import Part, plan_parts
+from pipelines.score_parts import Part, auto_workers, plan_parts
 from pipelines.score_pool import (
     Job,
     scored_in_workers,
@@ -136,7 +136,7 @@ def score_files(
     chunk_rows: int = 250_000,
     tips: TipIndex | None = None,
     sectors: list[np.ndarray] | None = None,
-    workers: int = 0,
+    workers: int | None = None,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
@@ -158,9 +158,11 @@ def score_files(
         tips: Tips that are evidence (each line a tip names gets a ``tip`` reason).
         sectors: If given, receives each chunk's HS chapters (for a stratified selection).
         workers: Worker processes (0: score in this process, with the read-ahead thread
-            preparing the next chunk). Opt-in: on the 10M bench, two workers gained
-            a few per cent of wall time for about 60% more memory (docs/performance.md).
-            A model not loaded from a bundle folder is scored in this process.
+            preparing the next chunk); None: :func:`~pipelines.score_parts.auto_workers`,
+            two for Parquet inputs of a million lines or more, whose chunks the workers read
+            themselves (on the 10M bench each worker's CPU was half the one process's, for
+            the same peak memory; docs/performance.md), else 0. A model not loaded from a
+            bundle folder is scored in this process.
 
     Returns:
         Lines scored.
@@ -172,6 +174,8 @@ def score_files(
     # One reference snapshot for the whole run: its lines are matched against one version.
     reference = current_snapshot()
     job = Job(reasons, explain_share, tips)
+    if workers is None:
+        workers = auto_workers(data)
     if scorer.bundle.folder is None:
         workers = 0
     _freeze_survivors()
@@ -222,13 +226,13 @@ def score_command(
     explain_share: float = 1.0,
     rank: bool = False,
     selection: Selecting | None = None,
-    workers: int = 0,
+    workers: int | None = None,
 ) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput.
 
     With ``selection``, the scores file then gets its ``selection`` column
     (:mod:`pipelines.score_select`) and what was selected is printed. ``workers``: scoring
-    processes of the pandas engine (0: this process).
+    processes of the pandas engine (0: this process; None: by the inputs' size).
     """
     settings = get_settings()
     resolved = resolve(model_uri, settings)

@@ -8,6 +8,7 @@ reads its part, so neither the reading nor the validation runs under the parent'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,3 +95,32 @@ def read_part(part: Part) -> tuple[pd.DataFrame, np.ndarray]:
         raise ValueError(f"{part.path}: rows {part.start}-{part.stop} not found")
     frame = parquet_text(table.combine_chunks())
     return frame, np.arange(part.start + 1, part.stop + 1, dtype=np.int64)
+
+
+# Parquet rows from which ``flrisk score`` uses worker processes unless told: two workers
+# reading their own parts halve the critical path of a 10M-line run (docs/performance.md,
+# 2026-12-04 morning), after the cost of starting them (about 5 s of CPU each).
+AUTO_POOL_LINES = 1_000_000
+MAX_AUTO_WORKERS = 2
+
+
+def auto_workers(data: list[Path], cores: int | None = None) -> int:
+    """Worker processes for these inputs when none are asked for: 0 to score here.
+
+    Two (at most one per core) when the inputs the workers can read themselves (Parquet)
+    hold ``AUTO_POOL_LINES`` rows or more; else 0. A CSV is read by the parent, which then
+    stays the run's bottleneck (measured: a few per cent for 60% more memory), so its lines
+    do not count.
+    """
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    if cores < 2:
+        return 0
+    rows = 0
+    for path in data:
+        if path.suffix.lower() not in (".parquet", ".pq"):
+            continue
+        try:
+            rows += pq.read_metadata(path).num_rows
+        except (pa.ArrowException, OSError):  # the reader words it when it gets there
+            continue
+    return min(MAX_AUTO_WORKERS, cores) if rows >= AUTO_POOL_LINES else 0

@@ -1,8 +1,10 @@
 """``flrisk score`` in worker processes writes what one process writes, byte for byte.
 
-Each worker loads the model itself (spawned, never forked) and scores whole chunks; the
-parent reads, validates and writes in the input's order. Neither the process a chunk lands
-in nor the chunk boundaries may change a line's score or reasons.
+Each worker loads the model itself (spawned, never forked), reads and validates the chunks
+of a Parquet input itself and scores them; the parent checks the file's keys across chunks,
+quarantines, and writes in the input's order (a CSV it still reads itself). Neither the
+process a chunk lands in nor the chunk boundaries may change a line's score, reasons,
+quarantined rows or their reasons.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from models.contract.columns import BadRowsError, MissingColumnError
 from models.scoring.bundle import MODEL_FILE, load_bundle
 from models.scoring.scorer import Scorer
 from pipelines import score as score_module
+from pipelines import score_parts
 from pipelines.score import score_files
+from pipelines.score_parts import auto_workers
 from pipelines.score_pool import WorkerError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "scoring"
@@ -93,11 +97,11 @@ def test_a_worker_that_cannot_load_the_model_is_a_plain_error(tmp_path: Path) ->
     assert not out.exists()
 
 
-def test_by_default_every_input_is_scored_in_this_process(
+def test_by_default_small_inputs_are_scored_in_this_process(
     scorer: Scorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Workers are opt-in: on the 10M bench two of them gained a few per cent of wall time
-    for about 60% more memory, so no input starts a pool unless asked."""
+    """Below a million lines starting the workers (about 5 s of CPU each) costs more than
+    they gain, so no small input starts a pool unless asked."""
 
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a worker pool was started for a small input")
@@ -105,6 +109,21 @@ def test_by_default_every_input_is_scored_in_this_process(
     monkeypatch.setattr(score_module, "scored_in_workers", no_pool)
     out = tmp_path / "scores.parquet"
     assert score_files(scorer, [LINES], out, None, 3, 0.05, False, chunk_rows=100) == 1197
+
+
+def test_by_default_large_parquet_inputs_are_scored_by_two_workers(
+    dirty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parquet inputs of ``AUTO_POOL_LINES`` rows or more get two workers on two cores or
+    more; CSV rows do not count (the parent would read them and stay the bottleneck)."""
+    assert auto_workers([dirty], cores=2) == 0  # 1,197 rows: below the threshold
+    monkeypatch.setattr(score_parts, "AUTO_POOL_LINES", 1197)
+    assert auto_workers([dirty], cores=2) == 2
+    assert auto_workers([dirty], cores=8) == 2
+    assert auto_workers([dirty], cores=1) == 0
+    assert auto_workers([LINES, tmp_path / "missing.parquet"], cores=2) == 0
+    monkeypatch.setattr(score_parts, "AUTO_POOL_LINES", 1198)
+    assert auto_workers([dirty], cores=2) == 0
 
 
 @pytest.fixture(scope="module")
