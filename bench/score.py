@@ -57,8 +57,11 @@ def big_file(src: Path, lines: int) -> Path:
     return out
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (its scoring workers), now."""
+def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
+    """Resident bytes of a process and all its descendants (its scoring workers), now.
+
+    ``cpu``, if given, receives each process's CPU seconds so far (user + system), by pid.
+    """
     import psutil
 
     try:
@@ -70,12 +73,17 @@ def tree_rss(pid: int) -> int:
     for proc in procs:
         try:
             total += proc.memory_info().rss
+            if cpu is not None:
+                times = proc.cpu_times()
+                cpu[proc.pid] = times.user + times.system
         except psutil.NoSuchProcess:
             continue
     return total
 
 
-def big_run(sim: Path, big: Path, lines: int, share: float) -> list[dict[str, object]]:
+def big_run(
+    sim: Path, big: Path, lines: int, share: float, workers: int = 0
+) -> list[dict[str, object]]:
     """The code path of ``flrisk score`` (score_files on the verified bundle) in a fresh
     process, so the peak RSS is that run's alone: the sum over the process and its worker
     processes, sampled every 0.2 s (``ru_maxrss`` would give the largest one only)."""
@@ -86,20 +94,27 @@ def big_run(sim: Path, big: Path, lines: int, share: float) -> list[dict[str, ob
         "s = Scorer(load_bundle(Path(sys.argv[1]), num_threads=2), version='bench');"
         "k = 3 if float(sys.argv[4]) > 0 else 0;"
         "print(score_files(s, [Path(sys.argv[2])], Path(sys.argv[3]), None, k,"
-        " float(sys.argv[4]), False))"
+        " float(sys.argv[4]), False, workers=int(sys.argv[5])))"
     )
-    cmd = [sys.executable, "-c", child, str(sim / "bundle"), str(big), str(out), str(share)]
+    cmd = [
+        *(sys.executable, "-c", child, str(sim / "bundle"), str(big), str(out), str(share)),
+        str(workers),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env={**os.environ, "TQDM_DISABLE": "1"})
     peak = 0
+    cpu: dict[int, float] = {}  # CPU seconds by process, last sampled (0.2 s before its end)
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
+        peak = max(peak, tree_rss(proc.pid, cpu))
         time.sleep(0.2)
     status = proc.returncode
     seconds = time.perf_counter() - t0
     if status != 0:
         raise RuntimeError(f"big run failed with status {status}")
+    print(f"  CPU seconds by process: {', '.join(f'{v:.1f}' for v in cpu.values())}")
     what = f"3 reasons for riskiest {share:.0%}" if share > 0 else "score only"
+    if workers:
+        what += f", {workers} workers"
     budget = BIG_REASONS_S if share > 0 else BIG_SCORE_ONLY_S
     return [
         row(
@@ -125,6 +140,9 @@ def main() -> None:
     parser.add_argument("--shap-rows", type=int, default=2_000)
     parser.add_argument("--big", action="store_true", help="also score 10M lines via flrisk score")
     parser.add_argument("--big-lines", type=int, default=10_000_000)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="scoring worker processes of the big runs"
+    )
     parser.add_argument(
         "--big-shares",
         type=float,
@@ -194,7 +212,7 @@ def main() -> None:
     if args.big:
         big = big_file(parquet_lines(sim), args.big_lines)
         for share in args.big_shares:
-            rows += big_run(sim, big, args.big_lines, share)
+            rows += big_run(sim, big, args.big_lines, share, args.workers)
     write("score", rows, **extra)
     for r in rows:
         if "target" in r:

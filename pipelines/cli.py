@@ -206,7 +206,7 @@ def score(
         str | None,
         typer.Option("--stratify", help="`sector`: spread the random checks over HS chapters."),
     ] = None,
-    workers: WorkersOpt = 0,
+    workers: WorkersOpt = None,
 ) -> None:
     """Score entry lines with a registered model and write risk scores with reasons.
 

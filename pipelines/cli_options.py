@@ -29,13 +29,14 @@ AllowBadOpt = Annotated[
     typer.Option("--allow-bad-rows", help="Quarantine bad rows and go on with the good ones."),
 ]
 WorkersOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--workers",
         min=0,
         max=64,
-        help="Worker processes that score chunks (pandas engine). Default 0: this process, "
-        "with a read-ahead thread; 2 workers use both cores but about 60% more memory.",
+        help="Worker processes that read and score chunks (pandas engine; 0: this process, "
+        "with a read-ahead thread). Default: 2 for Parquet inputs of 1,000,000 lines or "
+        "more (each worker reads its own chunks), else 0. A CSV is read by this process.",
     ),
 ]
 

@@ -25,6 +25,7 @@ from models.settings import get_settings
 from models.tips import load_tip_index
 from pipelines.prefetch import prefetch
 from pipelines.score_output import OUTPUT_COLUMNS, rank_file
+from pipelines.score_parts import Part, auto_workers, plan_parts
 from pipelines.score_pool import (
     Job,
     scored_in_workers,
@@ -62,20 +63,39 @@ def _system_allocator() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
+def _quarantine(out: Path, path: Path) -> Path:
+    """An input's quarantine file, beside the output: inputs may be read-only."""
+    return out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
+
+
 def _chunks(
     data: list[Path], out: Path, mapping: Path | None, chunk_rows: int, allow_bad_rows: bool
 ) -> Iterator[ReadResult]:
     """Every input's chunks in turn, read and validated (bad rows quarantined per input)."""
     for path in data:
-        # One quarantine file per input, beside the output: inputs may be read-only.
-        quarantine = out.with_name(f"{out.stem}.{Path(path).stem}.quarantine.csv")
         yield from iter_entry_lines(
             path,
             mapping,
             chunk_rows=chunk_rows,
             allow_bad_rows=allow_bad_rows,
-            quarantine_path=quarantine,
+            quarantine_path=_quarantine(out, path),
         )
+
+
+def _parts(
+    data: list[Path], out: Path, mapping: Path | None, chunk_rows: int, allow_bad_rows: bool
+) -> Iterator[ReadResult | Part]:
+    """Every input's chunks in turn, for the workers.
+
+    Parts the workers read themselves where the input can be cut (Parquet), else chunks
+    read and validated here, read ahead.
+    """
+    for i, path in enumerate(data):
+        parts = plan_parts(i, Path(path), chunk_rows, _quarantine(out, path))
+        if parts is not None:
+            yield from parts
+        else:
+            yield from prefetch(_chunks([path], out, mapping, chunk_rows, allow_bad_rows))
 
 
 def _in_process(
@@ -116,7 +136,7 @@ def score_files(
     chunk_rows: int = 250_000,
     tips: TipIndex | None = None,
     sectors: list[np.ndarray] | None = None,
-    workers: int = 0,
+    workers: int | None = None,
 ) -> int:
     """Score files chunk by chunk and stream the results to ``out`` (.csv or .parquet).
 
@@ -138,9 +158,11 @@ def score_files(
         tips: Tips that are evidence (each line a tip names gets a ``tip`` reason).
         sectors: If given, receives each chunk's HS chapters (for a stratified selection).
         workers: Worker processes (0: score in this process, with the read-ahead thread
-            preparing the next chunk). Opt-in: on the 10M bench, two workers gained
-            a few per cent of wall time for about 60% more memory (docs/performance.md).
-            A model not loaded from a bundle folder is scored in this process.
+            preparing the next chunk); None: :func:`~pipelines.score_parts.auto_workers`,
+            two for Parquet inputs of a million lines or more, whose chunks the workers read
+            themselves (on the 10M bench each worker's CPU was half the one process's, for
+            the same peak memory; docs/performance.md), else 0. A model not loaded from a
+            bundle folder is scored in this process.
 
     Returns:
         Lines scored.
@@ -152,19 +174,24 @@ def score_files(
     # One reference snapshot for the whole run: its lines are matched against one version.
     reference = current_snapshot()
     job = Job(reasons, explain_share, tips)
-    chunks = _chunks(data, out, mapping, chunk_rows, allow_bad_rows)
-    if sectors is not None:
-        chunks = _with_sectors(chunks, sectors)
+    if workers is None:
+        workers = auto_workers(data)
     if scorer.bundle.folder is None:
         workers = 0
     _freeze_survivors()
     with _system_allocator():
         try:
-            tables = (
-                scored_in_workers(scorer, prefetch(chunks), job, reference, workers)
-                if workers > 0
-                else _in_process(scorer, chunks, job, reference)
-            )
+            if workers > 0:
+                tables = scored_in_workers(
+                    scorer, _parts(data, out, mapping, chunk_rows, allow_bad_rows), job,
+                    reference, workers, mapping=mapping, chunk_rows=chunk_rows,
+                    allow_bad_rows=allow_bad_rows, sectors=sectors,
+                )  # fmt: skip
+            else:
+                chunks = _chunks(data, out, mapping, chunk_rows, allow_bad_rows)
+                if sectors is not None:
+                    chunks = _with_sectors(chunks, sectors)
+                tables = _in_process(scorer, chunks, job, reference)
             with tqdm(unit=" lines", desc="scoring", disable=None) as bar:
                 for lines, table in tables:
                     if out.suffix == ".parquet":
@@ -199,13 +226,13 @@ def score_command(
     explain_share: float = 1.0,
     rank: bool = False,
     selection: Selecting | None = None,
-    workers: int = 0,
+    workers: int | None = None,
 ) -> None:
     """``flrisk score``: resolve the model, score with the chosen engine, report throughput.
 
     With ``selection``, the scores file then gets its ``selection`` column
     (:mod:`pipelines.score_select`) and what was selected is printed. ``workers``: scoring
-    processes of the pandas engine (0: this process).
+    processes of the pandas engine (0: this process; None: by the inputs' size).
     """
     settings = get_settings()
     resolved = resolve(model_uri, settings)
