@@ -82,11 +82,16 @@ def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> int:
 
 
 def big_run(
-    sim: Path, big: Path, lines: int, share: float, workers: int = 0
+    sim: Path, big: Path, lines: int, share: float, workers: int | None = None
 ) -> list[dict[str, object]]:
     """The code path of ``flrisk score`` (score_files on the verified bundle) in a fresh
     process, so the peak RSS is that run's alone: the sum over the process and its worker
-    processes, sampled every 0.2 s (``ru_maxrss`` would give the largest one only)."""
+    processes, sampled every 0.2 s (``ru_maxrss`` would give the largest one only).
+    ``workers`` None: as many as ``flrisk score`` starts by default for this file."""
+    if workers is None:
+        from pipelines.score_parts import auto_workers
+
+        workers = auto_workers([big])
     out = CACHE / "big-scores.parquet"
     child = (
         "import sys; from pathlib import Path; from models.scoring.bundle import load_bundle;"
@@ -141,7 +146,10 @@ def main() -> None:
     parser.add_argument("--big", action="store_true", help="also score 10M lines via flrisk score")
     parser.add_argument("--big-lines", type=int, default=10_000_000)
     parser.add_argument(
-        "--workers", type=int, default=0, help="scoring worker processes of the big runs"
+        "--workers",
+        type=int,
+        default=None,
+        help="scoring worker processes of the big runs (default: flrisk score's own choice)",
     )
     parser.add_argument(
         "--big-shares",
