@@ -188,7 +188,16 @@ class WorklistStore:
         return wl
 
     def find(self, key_id: str, source: str, model_uri: str) -> Worklist | None:
-        """A worklist of ``key_id`` already scored from ``source`` by that model."""
+        """A worklist of ``key_id`` already scored from ``source`` by that model.
+
+        This process's own worklists are looked at first: the store row of one scored a
+        moment ago may still be on the writer thread, and scoring the day again would give
+        the officer a second list of the same lines.
+        """
+        with self._lock:
+            for wl in reversed(self._items.values()):
+                if (wl.key_id, wl.source, wl.model.resolved.uri) == (key_id, source, model_uri):
+                    return wl
         wl_id = self._db.find_worklist(key_id, source, model_uri)
         return None if wl_id is None else self.get(wl_id)
 

@@ -161,3 +161,26 @@ def test_party_profile_page_from_a_worklist_link(two: SimpleNamespace) -> None:
     sign_in(scorer, two.keys["scorer"])
     refused = scorer.get(link.group(1))
     assert refused.status_code == 403 and "lacks the &#39;parties&#39; scope" in refused.text
+
+
+class _StoreNotYetWritten:
+    """A store whose worklist rows are still on the writer thread: nothing found yet."""
+
+    def find_worklist(self, key_id: str, source: str, model_uri: str) -> str | None:
+        return None
+
+
+def test_a_day_scored_a_moment_ago_is_found_before_its_row_is_written() -> None:
+    from serving.workbench.state import WorklistStore
+
+    def model(uri: str) -> SimpleNamespace:
+        return SimpleNamespace(resolved=SimpleNamespace(uri=uri))
+
+    lists = WorklistStore(_StoreNotYetWritten(), lambda uri, h: model(uri))  # type: ignore[arg-type]
+    day = SimpleNamespace(id="a" * 32, key_id="k1", source="demo data, 2025-03-04",
+                          model=model("models:/flrisk/1"))  # fmt: skip
+    lists.cache(day)  # type: ignore[arg-type]
+    assert lists.find("k1", "demo data, 2025-03-04", "models:/flrisk/1") is day
+    assert lists.find("k2", "demo data, 2025-03-04", "models:/flrisk/1") is None  # another key's
+    assert lists.find("k1", "demo data, 2025-03-05", "models:/flrisk/1") is None
+    assert lists.find("k1", "demo data, 2025-03-04", "models:/flrisk/2") is None  # another model
