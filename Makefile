@@ -26,8 +26,12 @@ $(STAMP): requirements.lock pyproject.toml
 	@# A venv whose creation was interrupted has python but no pip: rebuild it.
 	@$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
-	$(UV) pip sync --python $(PY) -q requirements.lock
+	@# Bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set (as on the CI
+	@# machines), every start of flrisk, and of each scoring worker, would otherwise compile
+	@# its imports again (docs/performance.md, "Imports").
+	$(UV) pip sync --python $(PY) -q --compile-bytecode requirements.lock
 	$(UV) pip install --python $(PY) -q --no-deps -e .
+	$(PY) -m compileall -q -j 0 models pipelines serving >/dev/null
 	@touch $(STAMP)
 
 .PHONY: venv
