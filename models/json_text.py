@@ -7,7 +7,8 @@ stay valid. ``orjson`` writes the same text for a flat record of texts, whole nu
 booleans and floats written without an exponent (tested value by value), in a fraction of the
 time; a float it would write otherwise (1e-05, NaN) is handed to it as json's text; any other
 record (nested, a date) takes ``json``.
-:func:`compact` is for text that is stored or sent but never re-derived (reasons, answers).
+:func:`compact` is for text that is stored or sent but never re-derived (reasons, answers);
+:func:`reasons_text` is a line's reasons as the scores files and the pyfunc carry them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ _STR = frozenset({str})
 _PLAIN = frozenset({str, int, bool, type(None)})
 _PLAIN_OR_FLOAT = _PLAIN | {float}
 _DICT = frozenset({dict})
+# Reasons orjson cannot write (a lone surrogate in a party's name): compact too, and every
+# character past ASCII escaped, so that the text can still be written as UTF-8.
+_REASONS_FALLBACK = json.JSONEncoder(separators=(",", ":"))
 # Records from which the checks are made once for the batch, not once per record: below it,
 # their fixed cost (a few passes over the values) is more than they save. Also the audit
 # chain's (models.audit_chain.prepare).
@@ -146,3 +150,17 @@ def _fallback(obj: Any) -> Any:
     if isinstance(obj, tuple | set | frozenset):
         return list(obj)
     return str(obj)
+
+
+def reasons_text(items: Sequence[Mapping[str, Any]]) -> str:
+    r"""A line's reasons as JSON text: compact, UTF-8 kept, keys in the reasons' own order.
+
+    What the scores files, Spark's output and the pyfunc's ``reasons`` column hold per
+    explained line. orjson writes it in a tenth of ``json``'s time (a tenth of a 10M-line
+    run's reasons went to ``json`` before); ``json`` takes what orjson refuses, compact as
+    well, with characters past ASCII escaped (a lone surrogate as ``\ud800``).
+    """
+    try:
+        return orjson.dumps(items).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return _REASONS_FALLBACK.encode(items)

@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from models.contract.batch import Lines
+from models.json_text import reasons_text
 from models.store import AuditStore, AuditUnavailableError, now_iso
 from models.tips import TipBook
 from serving.drift import DriftMonitor
@@ -76,8 +77,8 @@ def _serialise(lines: list[dict[str, Any]]) -> pd.DataFrame:
             "unknown_fields",
         ],
     )
-    for col in ("reasons", "unknown_fields"):
-        out[col] = [json.dumps(v, ensure_ascii=False) for v in out[col]]
+    out["reasons"] = [reasons_text(v) for v in out["reasons"]]  # as in flrisk score's files
+    out["unknown_fields"] = [json.dumps(v, ensure_ascii=False) for v in out["unknown_fields"]]
     return out
 
 

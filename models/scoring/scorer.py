@@ -19,6 +19,7 @@ import pandas as pd
 from models.contract.batch import Column, Lines, frame_column, is_small
 from models.features.cache import SignalCache
 from models.features.matrix import FeatureState, model_frame
+from models.json_text import reasons_text
 from models.reference.snapshot import ReferenceSnapshot
 from models.scoring.bundle import Calibration, ModelBundle
 from models.scoring.drift import drift_columns
@@ -31,9 +32,6 @@ from models.scoring.tip_reasons import TipIndex, merge_reasons, tip_reasons
 from models.scoring.treeshap import TreeShap
 
 NO_REASONS = "[]"
-# What files store per explained line (json.dumps(items, ensure_ascii=False)); one encoder,
-# not one built per call as json.dumps does for non-default options.
-_REASONS_TEXT = json.JSONEncoder(ensure_ascii=False).encode
 # Batches from this size on build their model matrix in a reused buffer (``Scorer._buffer``).
 BIG_BATCH = 100_000
 
@@ -338,7 +336,7 @@ class Scorer:
                 reasons_for(contrib, list(X), context, reasons, presumption[idx]),
                 strict=True,
             ):
-                explained[i] = _REASONS_TEXT(items) if as_json else items
+                explained[i] = reasons_text(items) if as_json else items
         if reasons > 0 and tips:
             hits = prepared.hits_for(tips)
             for i, extra in tip_reasons(lines, tips, cache, explained=shap, hits=hits).items():
@@ -348,7 +346,7 @@ class Scorer:
             merged = json.loads(explained[i]) if as_json else list(explained[i] or [])
             at = sum(1 for r in merged if r.get("direction") == "presumes")
             merged.insert(at, partner)
-            explained[i] = _REASONS_TEXT(merged) if as_json else merged
+            explained[i] = reasons_text(merged) if as_json else merged
         if not as_json:
             empty = np.flatnonzero(pd.isna(explained))
             if len(empty):

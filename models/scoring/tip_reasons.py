@@ -27,6 +27,7 @@ import numpy as np
 from models.contract.batch import Lines
 from models.features.cache import SignalCache
 from models.features.tips import PartyHits, TipFact, TipIndex, name_key, party_hits
+from models.json_text import reasons_text
 from models.scoring.explain import TIP_GROUP, group_totals
 
 __all__ = ["SOURCES", "TipFact", "TipIndex", "merge_reasons", "name_key", "tip_reasons"]
@@ -142,4 +143,4 @@ def merge_reasons(existing: Any, extra: list[dict[str, Any]], as_json: bool) -> 
     items = json.loads(existing) if isinstance(existing, str) else list(existing or [])
     at = sum(1 for r in items if r.get("direction") in ("presumes", "raises"))
     merged = [*items[:at], *extra, *items[at:]]
-    return json.dumps(merged, ensure_ascii=False) if as_json else merged
+    return reasons_text(merged) if as_json else merged

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.json_text import canonical, compact
+from models.json_text import canonical, compact, reasons_text
 
 
 def _json(obj: object) -> str:
@@ -109,3 +109,14 @@ def test_compact_writes_plain_values_as_its_general_path_does(obj: object) -> No
     for sort in (False, True):
         option = _COMPACT | _SORTED if sort else _COMPACT
         assert compact(obj, sort_keys=sort) == orjson.dumps(obj, option=option, default=_fallback)
+
+
+def test_reasons_text_is_compact_json_of_the_items_in_their_order() -> None:
+    items = [{"code": "route", "text": "Ürümqi → Los Angeles", "evidence": {"z": 1, "a": 0.5}}]
+    text = reasons_text(items)
+    assert text == '[{"code":"route","text":"Ürümqi → Los Angeles","evidence":{"z":1,"a":0.5}}]'
+    assert json.loads(text) == items
+    # What orjson refuses (a lone surrogate) is written by json in the same compact form.
+    odd = [{"code": "x", "text": "\ud800 é", "share": 1e-05}]
+    assert reasons_text(odd) == '[{"code":"x","text":"\\ud800 \\u00e9","share":1e-05}]'
+    assert json.loads(reasons_text(odd)) == odd

@@ -8,13 +8,13 @@ a reason regenerates the fixture in the same commit.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from models.contract.reader import read_entry_lines
+from models.json_text import reasons_text
 from models.scoring.bundle import load_bundle
 from models.scoring.scorer import Scorer
 
@@ -37,7 +37,7 @@ def test_recorded_scores_and_reasons_are_reproduced(
     assert got["entry_id"].tolist() == expected["entry_id"].tolist()
     assert [float(x).hex() for x in got["risk_score"]] == expected["risk_score"].tolist()
     assert got["risk_band"].tolist() == expected["risk_band"].tolist()
-    reasons = [r if reasons_as_json else json.dumps(r, ensure_ascii=False) for r in got["reasons"]]
+    reasons = [r if reasons_as_json else reasons_text(r) for r in got["reasons"]]
     mismatched = [
         i for i, (a, b) in enumerate(zip(reasons, expected["reasons"], strict=True)) if a != b
     ]

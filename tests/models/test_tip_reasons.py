@@ -51,4 +51,4 @@ def test_tip_reasons_follow_the_raising_ones() -> None:
     up, down = {"code": "a", "direction": "raises"}, {"code": "b", "direction": "lowers"}
     assert merge_reasons([up, down], [tip], as_json=False) == [up, tip, down]
     assert merge_reasons(None, [tip], as_json=False) == [tip]
-    assert merge_reasons("[]", [tip], as_json=True) == '[{"code": "tip", "direction": "raises"}]'
+    assert merge_reasons("[]", [tip], as_json=True) == '[{"code":"tip","direction":"raises"}]'
