@@ -16,6 +16,11 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 # Different offsets for the two hashes, so that they mix the line number differently too.
 _OFFSET1, _OFFSET2 = np.uint64(1), np.uint64(2)
+# SeenKeys' bitmap (a Bloom filter of two bits per key): at least 32 bits per key seen, so
+# that about one unseen key in 250 has both its bits set and is searched for; from 64 Kibit
+# up to 2 Gibit (256 MiB, reached past 67M keys, whose fingerprints take 1.9 GB).
+_MIN_BITS, _MAX_BITS, _BITS_PER_KEY = 16, 31, 32
+_BYTE, _LOW3, _ONE = np.uint64(3), np.uint64(7), np.uint8(1)
 
 
 def _first_seen(where: tuple[str, int], source: str) -> str:
@@ -41,19 +46,24 @@ class SeenKeys:
 
     Tens of millions of keys would take gigabytes as a dict of strings and make every
     membership test slower; this keeps two independent 64-bit hashes per key (a 128-bit
-    fingerprint: a false duplicate is astronomically unlikely) in sorted NumPy arrays,
-    about 28 bytes per key.
+    fingerprint: a false duplicate is astronomically unlikely) in NumPy arrays, about 28
+    bytes per key, plus a bitmap of 32 to 64 bits per key. Each chunk's new keys are kept
+    as one run sorted by the first hash, never copied again (inserting every chunk into one
+    sorted array copied all the keys seen so far per chunk: quadratic in a file's chunks).
+    A look-up tests the bitmap first (a Bloom filter: two bits per key, at positions drawn
+    from its two hashes); only the keys whose two bits are both set (every repeated key,
+    and a few hundredths of the others) are searched for in the runs.
     """
 
     def __init__(self) -> None:
-        self._h1 = np.empty(0, dtype=np.uint64)
-        self._h2 = np.empty(0, dtype=np.uint64)
-        self._row = np.empty(0, dtype=np.int64)
-        self._src = np.empty(0, dtype=np.int32)
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._sources: list[str] = []
+        self._n = 0
+        self._shift = np.uint64(64 - _MIN_BITS)  # position in the bitmap: h1's top bits
+        self._bits = np.zeros(2**_MIN_BITS // 8, dtype=np.uint8)
 
     def __len__(self) -> int:
-        return len(self._h1)
+        return self._n
 
     @staticmethod
     def fingerprint(
@@ -77,36 +87,75 @@ class SeenKeys:
         h2 = _string_hashes(ids, "\x1e")[codes] ^ _mix(lines + _OFFSET2)
         return _mix(h1), _mix(h2)
 
+    def _slots(self, h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Each key's two bit positions (bytes and bits): the top bits of each hash."""
+        a, b = h1 >> self._shift, h2 >> self._shift
+        return a >> _BYTE, (a & _LOW3).astype(np.uint8), b >> _BYTE, (b & _LOW3).astype(np.uint8)
+
+    def _maybe(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
+        """Whether both of each key's bits are set: False means never seen."""
+        byte1, bit1, byte2, bit2 = self._slots(h1, h2)
+        both = (self._bits[byte1] >> bit1) & (self._bits[byte2] >> bit2)
+        return (both & _ONE).astype(bool)
+
+    def _mark(self, h1: np.ndarray, h2: np.ndarray) -> None:
+        byte1, bit1, byte2, bit2 = self._slots(h1, h2)
+        for byte, mask in ((byte1, _ONE << bit1), (byte2, _ONE << bit2)):
+            # Keys sharing a byte: one assignment keeps one of their bits, so the bits not
+            # set go again, until every one is (``np.bitwise_or.at`` is several times slower).
+            while len(byte):
+                self._bits[byte] |= mask
+                lost = (self._bits[byte] & mask) == 0
+                byte, mask = byte[lost], mask[lost]
+
     def find(self, h1: np.ndarray, h2: np.ndarray) -> np.ndarray:
-        """Position of each fingerprint among the seen keys, -1 when not seen."""
-        if not len(self._h1) or not len(h1):
-            return np.full(len(h1), -1, dtype=np.intp)
-        # Sorted queries walk the seen keys in order (NumPy narrows each search by the last).
-        order = np.argsort(h1)
-        pos = np.empty(len(h1), dtype=np.intp)
-        pos[order] = np.searchsorted(self._h1, h1[order])
-        pos = np.minimum(pos, len(self._h1) - 1)
-        hit = (self._h1[pos] == h1) & (self._h2[pos] == h2)
-        return np.where(hit, pos, -1)
+        """Position of each fingerprint among the seen keys, -1 when not seen.
+
+        A position is valid for :meth:`where` until the next :meth:`add`.
+        """
+        found = np.full(len(h1), -1, dtype=np.intp)
+        if not self._n or not len(h1):
+            return found
+        cand = np.flatnonzero(self._maybe(h1, h2))
+        cand = cand[np.argsort(h1[cand])]  # sorted queries: each search narrows the next
+        q1, q2 = h1[cand], h2[cand]
+        offset = 0
+        for run_h1, run_h2, _row, _src in self._runs:
+            pos = np.minimum(np.searchsorted(run_h1, q1), len(run_h1) - 1)
+            hit = (run_h1[pos] == q1) & (run_h2[pos] == q2)
+            found[cand[hit]] = pos[hit] + offset  # a key is in one run at most
+            offset += len(run_h1)
+        return found
 
     def where(self, pos: int) -> tuple[str, int]:
-        """(source, row) of the key at ``pos``."""
-        return self._sources[int(self._src[pos])], int(self._row[pos])
+        """(source, row) of the key at ``pos`` (a position :meth:`find` gave)."""
+        for _h1, _h2, row, src in self._runs:
+            if pos < len(row):
+                return self._sources[int(src[pos])], int(row[pos])
+            pos -= len(row)
+        raise IndexError("no seen key at that position")
 
     def add(self, h1: np.ndarray, h2: np.ndarray, rows: np.ndarray, source: str) -> None:
         """Remember new keys (not seen before, each once) first seen at ``rows`` of ``source``."""
         if source not in self._sources:
             self._sources.append(source)
+        if not len(h1):
+            return
         order = np.argsort(h1)  # new keys are distinct: any sort gives one order
-        h1 = h1[order]
-        # The new keys, sorted, go in where they sort among the seen ones: a copy of the
-        # seen arrays, no sort of them (tens of millions after a few files).
-        at = np.searchsorted(self._h1, h1)
         src = np.full(len(h1), self._sources.index(source), dtype=np.int32)
-        self._h1 = np.insert(self._h1, at, h1)
-        self._h2 = np.insert(self._h2, at, h2[order])
-        self._row = np.insert(self._row, at, rows.astype(np.int64)[order])
-        self._src = np.insert(self._src, at, src)
+        self._runs.append((h1[order], h2[order], rows.astype(np.int64)[order], src))
+        self._n += len(h1)
+        bits = 64 - int(self._shift)
+        if self._n * _BITS_PER_KEY <= 2**bits or bits >= _MAX_BITS:
+            self._mark(h1, h2)
+            return
+        # A bitmap twice as large (or more) for as many keys: drawn again from every run.
+        while self._n * _BITS_PER_KEY > 2**bits and bits < _MAX_BITS:
+            bits += 1
+        self._shift = np.uint64(64 - bits)
+        self._bits = np.zeros(2**bits // 8, dtype=np.uint8)
+        for run in self._runs:
+            self._mark(run[0], run[1])
 
 
 def _distinct_ids(entry_id: TextCells) -> tuple[list[str], np.ndarray]:

@@ -117,8 +117,9 @@ def test_seen_keys_answer_minus_one_for_keys_never_seen_and_keep_rows_exactly():
     assert seen.find(*_fingerprints([("E-1", 2), ("E-2", 11)])).tolist() == [-1, -1]
 
 
-def test_seen_keys_take_28_bytes_a_key():
-    """Two 64-bit hashes, a 64-bit row and a 32-bit file index: tens of millions of keys fit."""
+def test_seen_keys_take_28_bytes_a_key_and_a_bitmap():
+    """Two 64-bit hashes, a 64-bit row and a 32-bit file index: tens of millions of keys fit;
+    the bitmap takes 32 to 64 bits a key once past its smallest size."""
     import numpy as np
 
     from models.contract.duplicates import SeenKeys
@@ -127,5 +128,8 @@ def test_seen_keys_take_28_bytes_a_key():
     keys = [(f"E-{i}", 1) for i in range(100)]
     seen.add(*_fingerprints(keys[:60]), np.arange(60), "a.csv")
     seen.add(*_fingerprints(keys[60:]), np.arange(40), "b.csv")
-    arrays = (seen._h1, seen._h2, seen._row, seen._src)
+    arrays = [a for run in seen._runs for a in run]
     assert len(seen) == 100 and sum(a.nbytes for a in arrays) == 28 * 100
+    h = np.random.default_rng(0).integers(0, 2**64, (2, 100_000), dtype=np.uint64)
+    seen.add(h[0], h[1], np.arange(100_000), "c.csv")
+    assert 32 * len(seen) <= seen._bits.nbytes * 8 <= 64 * len(seen)

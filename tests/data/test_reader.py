@@ -511,6 +511,34 @@ def test_seen_keys_tell_fingerprints_apart_to_the_last_bit():
     assert seen.where(0) == ("a.csv", 7)
 
 
+def test_seen_keys_find_every_earlier_key_across_many_chunks_and_growing_bitmaps():
+    """Keys from chunks far apart, past several growths of the bitmap, against a dict."""
+    from models.contract.duplicates import SeenKeys
+
+    rng = np.random.default_rng(5)
+    seen, truth = SeenKeys(), {}
+    for chunk in range(12):
+        h1 = rng.integers(0, 2**64, 3_000, dtype=np.uint64)
+        h2 = rng.integers(0, 2**64, 3_000, dtype=np.uint64)
+        if truth:  # a few keys of earlier chunks again, and near misses of them
+            old = list(truth)
+            pick = rng.choice(len(old), 20, replace=False)
+            h1[:20] = [old[i][0] for i in pick]
+            h2[:20] = [old[i][1] for i in pick]
+            h1[20:30] = h1[:10]  # the same first hash, another second hash: not seen
+        found = seen.find(h1, h2)
+        for i, (a, b) in enumerate(zip(h1.tolist(), h2.tolist(), strict=True)):
+            expected = truth.get((a, b))
+            assert (seen.where(int(found[i])) if found[i] >= 0 else None) == expected
+        new = found < 0
+        rows = np.arange(len(h1)) + 1_000 * chunk
+        seen.add(h1[new], h2[new], rows[new], f"file{chunk % 3}.csv")
+        added = zip(h1[new].tolist(), h2[new].tolist(), rows[new].tolist(), strict=True)
+        truth.update({(a, b): (f"file{chunk % 3}.csv", r) for a, b, r in added})
+        assert len(seen) == len(truth)
+    assert seen._bits.size * 8 >= 32 * len(seen)  # the bitmap grew with the keys
+
+
 def test_a_rows_problems_are_reported_in_the_files_column_order(lines):
     """A duplicate key is found after the cell checks, and still reported in its column's place."""
     raw = pd.DataFrame(lines(2, line_no={1: "1"}, hts_code={1: "1"}, entry_date={1: "soon"}))
