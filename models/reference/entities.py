@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import islice
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -145,6 +146,9 @@ _CHUNK = 10_000  # queries per cdist call: bounds the memory of the score matrix
 _TOP_K = 5
 # The memo's entry of a name that matches nothing: (row, choice, similarity).
 _NO_HIT = (-1, -1, 0.0)
+# Names whose outcome a matcher keeps (about 200 bytes each): a server meets new names every
+# day, so the oldest are dropped past this and matched again if they come back.
+CACHED_NAMES = 200_000
 _TOKEN_SIMILARITY = 85.0  # one typo in a word of 7+ letters, a missing letter in 4+
 _LONG_GENERIC_WORDS = 4
 _LONG_GENERIC_SIMILARITY = 95.0
@@ -268,8 +272,9 @@ def _sort_tokens(text: str) -> str:
 class EntityMatcher:
     """Fuzzy, alias-aware matcher of company names against the listed entities.
 
-    Results are cached per distinct normalised name on the instance, so scoring the same
-    suppliers again (next file, next API call) costs a dictionary lookup.
+    Results are cached per distinct normalised name on the instance (the newest
+    ``CACHED_NAMES``), so scoring the same suppliers again (next file, next API call) costs
+    a dictionary lookup.
     """
 
     def __init__(
@@ -339,6 +344,17 @@ class EntityMatcher:
         if len(self._choice_text[choice]) < 8 and query != self._choice_text[choice]:
             return False
         return _shares_distinctive(alias_tokens, query)
+
+    def _match_names(self, normalized: list[str]) -> None:
+        """Match the names not in the cache, after dropping the oldest others past its size."""
+        wanted = {n for n in normalized if n}
+        new = sorted(wanted.difference(self._cache))
+        excess = len(self._cache) + len(new) - CACHED_NAMES
+        if excess > 0:  # the oldest first (and a tenth more at once), never one read here
+            old = (k for k in self._cache if k not in wanted)
+            for k in list(islice(old, excess + CACHED_NAMES // 10)):
+                del self._cache[k]
+        self._match_new(new)
 
     def _match_new(self, queries: list[str]) -> None:
         if not queries or not self._choice_text:
@@ -423,7 +439,7 @@ class EntityMatcher:
         A re-screen asks this of every name it stored, normalised once when indexed, then
         calls :meth:`match` on the few that hit.
         """
-        self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
+        self._match_names(normalized)
         return {n for n in normalized if n and self._cache[n][0] >= 0}
 
     def match(self, names: list[str]) -> list[EntityMatch]:
@@ -437,7 +453,7 @@ class EntityMatcher:
             ``similarity`` 0.0 when nothing matches).
         """
         normalized = [normalize_name(v, spellings=self.spellings) for v in names]
-        self._match_new(sorted({n for n in normalized if n and n not in self._cache}))
+        self._match_names(normalized)
         out: list[EntityMatch] = []
         for name, norm in zip(names, normalized, strict=True):
             row, choice, score = self._cache.get(norm, _NO_HIT)

@@ -565,3 +565,26 @@ def test_a_name_beyond_ascii_takes_the_unicode_steps(name, folded):
     from models.reference.entities import _fold
 
     assert _fold(name) == folded
+
+
+def test_a_matcher_keeps_a_bounded_cache_and_matches_as_an_unbounded_one(monkeypatch):
+    """Past its size the oldest names are dropped, never one being read; they come back."""
+    import models.reference.entities as entities
+
+    listed = ["Hoshine Silicon Industry Co", "Xinjiang Zhongtai Chemical Co"]
+    batches = [[f"Trading Firm {i} {j}" for j in range(15)] + listed for i in range(6)]
+    batches.append(batches[0])  # names dropped long ago, asked again
+    unbounded = EntityMatcher()
+    expected = [unbounded.match(names) for names in batches]
+    keys = [unbounded.normalize(n) for n in listed]
+    expected_hits = unbounded.hits(keys)
+    assert len(expected_hits) == 2 and len(unbounded._cache) == 6 * 15 + 2
+
+    monkeypatch.setattr(entities, "CACHED_NAMES", 20)
+    bounded = EntityMatcher()
+    for names, want in zip(batches, expected, strict=True):
+        assert bounded.match(names) == want
+        assert len(bounded._cache) <= 20 + len(names)  # the call's own names may pass it
+        assert all(bounded.normalize(n) in bounded._cache for n in names)
+    assert len(bounded._cache) <= 20 + 17
+    assert bounded.hits(keys) == expected_hits
