@@ -14,7 +14,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
-from itertools import islice
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -147,7 +146,7 @@ _TOP_K = 5
 # The memo's entry of a name that matches nothing: (row, choice, similarity).
 _NO_HIT = (-1, -1, 0.0)
 # Names whose outcome a matcher keeps (about 200 bytes each): a server meets new names every
-# day, so the oldest are dropped past this and matched again if they come back.
+# day, so past this the cache starts again (names that come back are matched again).
 CACHED_NAMES = 200_000
 _TOKEN_SIMILARITY = 85.0  # one typo in a word of 7+ letters, a missing letter in 4+
 _LONG_GENERIC_WORDS = 4
@@ -272,7 +271,7 @@ def _sort_tokens(text: str) -> str:
 class EntityMatcher:
     """Fuzzy, alias-aware matcher of company names against the listed entities.
 
-    Results are cached per distinct normalised name on the instance (the newest
+    Results are cached per distinct normalised name on the instance (up to
     ``CACHED_NAMES``), so scoring the same suppliers again (next file, next API call) costs
     a dictionary lookup.
     """
@@ -345,26 +344,33 @@ class EntityMatcher:
             return False
         return _shares_distinctive(alias_tokens, query)
 
-    def _match_names(self, normalized: list[str]) -> None:
-        """Match the names not in the cache, after dropping the oldest others past its size."""
-        wanted = {n for n in normalized if n}
-        new = sorted(wanted.difference(self._cache))
-        excess = len(self._cache) + len(new) - CACHED_NAMES
-        if excess > 0:  # the oldest first (and a tenth more at once), never one read here
-            old = (k for k in self._cache if k not in wanted)
-            for k in list(islice(old, excess + CACHED_NAMES // 10)):
-                del self._cache[k]
-        self._match_new(new)
+    def _match_names(self, normalized: list[str]) -> dict[str, tuple[int, int, float]]:
+        """The outcome of each distinct name (``_NO_HIT`` for none), matched once per cache.
 
-    def _match_new(self, queries: list[str]) -> None:
+        Threads of a server share the matcher: the outcomes are gathered here, never read
+        back from the cache, which another thread may replace meanwhile. A cache that would
+        pass ``CACHED_NAMES`` is replaced by the new outcomes (a dict is never emptied in
+        place while another thread reads it).
+        """
+        cache = self._cache
+        known = {n: cache.get(n) for n in set(normalized) if n}
+        found = self._match_new(sorted(n for n, hit in known.items() if hit is None))
+        if found:
+            if len(cache) + len(found) > CACHED_NAMES:
+                self._cache = found
+            else:
+                cache.update(found)
+        return {**known, **found}  # type: ignore[dict-item]  # every None matched in found
+
+    def _match_new(self, queries: list[str]) -> dict[str, tuple[int, int, float]]:
         if not queries or not self._choice_text:
-            for query in queries:
-                self._cache[query] = _NO_HIT
-            return
+            return dict.fromkeys(queries, _NO_HIT)
+        found: dict[str, tuple[int, int, float]] = {}
         for start in range(0, len(queries), _CHUNK):
-            self._match_chunk(queries[start : start + _CHUNK])
+            found.update(self._match_chunk(queries[start : start + _CHUNK]))
+        return found
 
-    def _match_chunk(self, queries: list[str]) -> None:
+    def _match_chunk(self, queries: list[str]) -> dict[str, tuple[int, int, float]]:
         # Token-sort ignores word order; the plain ratio survives a typo in a first letter,
         # which moves a word in the sorted order ("INJIANG" for "XINJIANG"). Token-sort is
         # the plain ratio of the word-sorted texts, so the aliases are sorted once, here.
@@ -392,8 +398,7 @@ class EntityMatcher:
         k = min(_TOP_K, scores.shape[1])
         hit_rows = np.flatnonzero(scores.max(axis=1) >= self.min_similarity)
         top = np.argpartition(-scores[hit_rows], k - 1, axis=1)[:, :k]
-        for query in queries:
-            self._cache[query] = _NO_HIT
+        found = dict.fromkeys(queries, _NO_HIT)
         for j, i in enumerate(hit_rows):
             query = queries[i]
             result = _NO_HIT
@@ -405,7 +410,8 @@ class EntityMatcher:
                 if self._accept(query, int(choice), score):
                     result = (self._choice_row[int(choice)], int(choice), round(score, 1))
                     break
-            self._cache[query] = result
+            found[query] = result
+        return found
 
     def _closest_spelling(self, row: int, choice: int, declared: str) -> str:
         """The entity's published spelling an officer will recognise in the declared name.
@@ -439,8 +445,8 @@ class EntityMatcher:
         A re-screen asks this of every name it stored, normalised once when indexed, then
         calls :meth:`match` on the few that hit.
         """
-        self._match_names(normalized)
-        return {n for n in normalized if n and self._cache[n][0] >= 0}
+        found = self._match_names(normalized)
+        return {n for n, (row, _choice, _score) in found.items() if row >= 0}
 
     def match(self, names: list[str]) -> list[EntityMatch]:
         """Match declared company names against the listed entities.
@@ -453,10 +459,10 @@ class EntityMatcher:
             ``similarity`` 0.0 when nothing matches).
         """
         normalized = [normalize_name(v, spellings=self.spellings) for v in names]
-        self._match_names(normalized)
+        found = self._match_names(normalized)
         out: list[EntityMatch] = []
         for name, norm in zip(names, normalized, strict=True):
-            row, choice, score = self._cache.get(norm, _NO_HIT)
+            row, choice, score = found.get(norm, _NO_HIT)
             if row < 0:
                 out.append(NO_MATCH)
             else:
