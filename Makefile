@@ -31,7 +31,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@# its imports again (docs/performance.md, "Imports").
 	$(UV) pip sync --python $(PY) -q --compile-bytecode requirements.lock
 	$(UV) pip install --python $(PY) -q --no-deps -e .
-	$(PY) -m compileall -q -j 0 models pipelines serving >/dev/null
+	$(PY) -m compileall -q -j 0 models pipelines serving
 	@touch $(STAMP)
 
 .PHONY: venv

@@ -160,7 +160,7 @@ def reasons_text(items: Sequence[Mapping[str, Any]]) -> str:
     run's reasons went to ``json`` before); ``json`` takes what orjson refuses, compact as
     well, with characters past ASCII escaped (a lone surrogate as ``\ud800``).
     """
-    try:
-        return orjson.dumps(items).decode()
+    try:  # NumPy values too (written as numbers), as in every other answer
+        return compact(items).decode()
     except (orjson.JSONEncodeError, TypeError):
         return _REASONS_FALLBACK.encode(items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,6 +58,7 @@ class SeenKeys:
 
     def __init__(self) -> None:
         self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._ends: list[int] = []  # keys in the runs up to each one's end
         self._sources: list[str] = []
         self._n = 0
         self._shift = np.uint64(64 - _MIN_BITS)  # position in the bitmap: h1's top bits
@@ -129,11 +131,12 @@ class SeenKeys:
 
     def where(self, pos: int) -> tuple[str, int]:
         """(source, row) of the key at ``pos`` (a position :meth:`find` gave)."""
-        for _h1, _h2, row, src in self._runs:
-            if pos < len(row):
-                return self._sources[int(src[pos])], int(row[pos])
-            pos -= len(row)
-        raise IndexError("no seen key at that position")
+        if not 0 <= pos < self._n:
+            raise IndexError("no seen key at that position")
+        run = bisect_right(self._ends, pos)  # a file repeated asks this once per line
+        _h1, _h2, row, src = self._runs[run]
+        at = pos - (self._ends[run - 1] if run else 0)
+        return self._sources[int(src[at])], int(row[at])
 
     def add(self, h1: np.ndarray, h2: np.ndarray, rows: np.ndarray, source: str) -> None:
         """Remember new keys (not seen before, each once) first seen at ``rows`` of ``source``."""
@@ -145,6 +148,7 @@ class SeenKeys:
         src = np.full(len(h1), self._sources.index(source), dtype=np.int32)
         self._runs.append((h1[order], h2[order], rows.astype(np.int64)[order], src))
         self._n += len(h1)
+        self._ends.append(self._n)
         bits = 64 - int(self._shift)
         if self._n * _BITS_PER_KEY <= 2**bits or bits >= _MAX_BITS:
             self._mark(h1, h2)

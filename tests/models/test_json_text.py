@@ -116,6 +116,9 @@ def test_reasons_text_is_compact_json_of_the_items_in_their_order() -> None:
     text = reasons_text(items)
     assert text == '[{"code":"route","text":"Ürümqi → Los Angeles","evidence":{"z":1,"a":0.5}}]'
     assert json.loads(text) == items
+    # NumPy values are numbers, the text still compact and UTF-8.
+    np_items = [{"text": "Ürümqi", "contribution": np.float64(0.25), "n": np.int64(3)}]
+    assert reasons_text(np_items) == '[{"text":"Ürümqi","contribution":0.25,"n":3}]'
     # What orjson refuses (a lone surrogate) is written by json in the same compact form.
     odd = [{"code": "x", "text": "\ud800 é", "share": 1e-05}]
     assert reasons_text(odd) == '[{"code":"x","text":"\\ud800 \\u00e9","share":1e-05}]'
