@@ -623,3 +623,22 @@ def test_threads_sharing_a_bounded_matcher_get_every_match(monkeypatch):
     finally:
         sys.setswitchinterval(before)
     assert not wrong, wrong[:3]
+
+
+def test_a_name_is_matched_once_and_the_cache_fills_to_its_size(monkeypatch):
+    """Names seen before cost a look-up; the cache keeps exactly ``CACHED_NAMES`` names."""
+    import models.reference.entities as entities
+
+    monkeypatch.setattr(entities, "CACHED_NAMES", 20)
+    matcher = EntityMatcher()
+    asked: list[str] = []
+    match_new = matcher._match_new
+    monkeypatch.setattr(matcher, "_match_new", lambda q: asked.extend(q) or match_new(q))
+    first = [f"Trading Firm {j}" for j in range(10)]
+    matcher.match(first)
+    matcher.match([*first, "Hoshine Silicon Industry Co"])
+    assert asked == [*sorted(matcher.normalize(n) for n in first), "HOSHINE SILICON INDUSTRY"]
+    matcher.match([f"Other Firm {j}" for j in range(9)])
+    assert len(matcher._cache) == 20  # full, not yet started again
+    matcher.match(["One More Firm"])
+    assert len(matcher._cache) == 1
