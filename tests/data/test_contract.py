@@ -133,3 +133,26 @@ def test_seen_keys_take_28_bytes_a_key_and_a_bitmap():
     h = np.random.default_rng(0).integers(0, 2**64, (2, 100_000), dtype=np.uint64)
     seen.add(h[0], h[1], np.arange(100_000), "c.csv")
     assert 32 * len(seen) <= seen._bits.nbytes * 8 <= 64 * len(seen)
+
+
+def test_seen_keys_search_the_runs_for_few_unseen_keys_and_refuse_positions_past_the_end():
+    """The bitmap: 32 bits a key right at a power of two, and under 1% of unseen keys let
+    through to the runs (a Bloom filter of two bits a key gives 0.37% there); a position
+    past the keys is an error, not another key's row."""
+    import numpy as np
+    import pytest
+
+    from models.contract.duplicates import SeenKeys
+
+    rng = np.random.default_rng(3)
+    seen = SeenKeys()
+    h = rng.integers(0, 2**64, (2, 2**15), dtype=np.uint64)
+    seen.add(h[0], h[1], np.arange(2**15), "a.csv")
+    assert seen._bits.nbytes * 8 == 32 * 2**15
+    fresh = rng.integers(0, 2**64, (2, 200_000), dtype=np.uint64)
+    assert seen._maybe(fresh[0], fresh[1]).mean() < 0.007
+    assert seen._maybe(h[0], h[1]).all()  # never a key seen turned away
+    assert seen.where(2**15 - 1)[0] == "a.csv"
+    for pos in (2**15, -1):
+        with pytest.raises(IndexError, match=r"^no seen key at that position$"):
+            seen.where(pos)
