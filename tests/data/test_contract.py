@@ -146,13 +146,13 @@ def test_seen_keys_search_the_runs_for_few_unseen_keys_and_refuse_positions_past
 
     rng = np.random.default_rng(3)
     seen = SeenKeys()
-    h = rng.integers(0, 2**64, (2, 2**15), dtype=np.uint64)
-    seen.add(h[0], h[1], np.arange(2**15), "a.csv")
-    assert seen._bits.nbytes * 8 == 32 * 2**15
+    h = rng.integers(0, 2**64, (2, 2**16), dtype=np.uint64)
+    seen.add(h[0], h[1], np.arange(2**16), "a.csv")
+    assert seen._bits.nbytes * 8 == 32 * 2**16  # grown from 2**16 bits one power at a time
     fresh = rng.integers(0, 2**64, (2, 200_000), dtype=np.uint64)
     assert seen._maybe(fresh[0], fresh[1]).mean() < 0.007
     assert seen._maybe(h[0], h[1]).all()  # never a key seen turned away
-    assert seen.where(2**15 - 1)[0] == "a.csv"
-    for pos in (2**15, -1):
+    assert seen.where(2**16 - 1)[0] == "a.csv"
+    for pos in (2**16, -1):
         with pytest.raises(IndexError, match=r"^no seen key at that position$"):
             seen.where(pos)
