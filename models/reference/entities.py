@@ -360,7 +360,8 @@ class EntityMatcher:
                 self._cache = found
             else:
                 cache.update(found)
-        return {**known, **found}  # type: ignore[dict-item]  # every None matched in found
+            known.update(found)  # in place: a re-screen asks this of every stored name
+        return known  # type: ignore[return-value]  # every None was matched in found
 
     def _match_new(self, queries: list[str]) -> dict[str, tuple[int, int, float]]:
         if not queries or not self._choice_text:
