@@ -121,13 +121,15 @@ class SeenKeys:
         cand = np.flatnonzero(self._maybe(h1, h2))
         cand = cand[np.argsort(h1[cand])]  # sorted queries: each search narrows the next
         q1, q2 = h1[cand], h2[cand]
-        offset = 0
-        for run_h1, run_h2, _row, _src in self._runs:
+        for (run_h1, run_h2, _row, _src), start in zip(self._runs, self._starts(), strict=True):
             pos = np.minimum(np.searchsorted(run_h1, q1), len(run_h1) - 1)
             hit = (run_h1[pos] == q1) & (run_h2[pos] == q2)
-            found[cand[hit]] = pos[hit] + offset  # a key is in one run at most
-            offset += len(run_h1)
+            found[cand[hit]] = pos[hit] + start  # a key is in one run at most
         return found
+
+    def _starts(self) -> list[int]:
+        """Each run's first position among the seen keys."""
+        return [0, *self._ends[:-1]]
 
     def where(self, pos: int) -> tuple[str, int]:
         """(source, row) of the key at ``pos`` (a position :meth:`find` gave)."""
@@ -149,13 +151,13 @@ class SeenKeys:
         self._runs.append((h1[order], h2[order], rows.astype(np.int64)[order], src))
         self._n += len(h1)
         self._ends.append(self._n)
-        bits = 64 - int(self._shift)
-        if self._n * _BITS_PER_KEY <= 2**bits or bits >= _MAX_BITS:
+        before = bits = 64 - int(self._shift)
+        while self._n * _BITS_PER_KEY > 2**bits and bits < _MAX_BITS:
+            bits += 1
+        if bits == before:
             self._mark(h1, h2)
             return
         # A bitmap twice as large (or more) for as many keys: drawn again from every run.
-        while self._n * _BITS_PER_KEY > 2**bits and bits < _MAX_BITS:
-            bits += 1
         self._shift = np.uint64(64 - bits)
         self._bits = np.zeros(2**bits // 8, dtype=np.uint8)
         for run in self._runs:
