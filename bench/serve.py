@@ -40,6 +40,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import psutil
+from ceiling import BareServer, ceilings, core_ms, pyfunc_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 # How many times faster than the alternative, side by side (issue 23).
@@ -249,9 +250,13 @@ class MlflowServe:
 IDLE_S = 0.03  # the idle gap before each request of the idle comparison
 BLOCK = 10  # requests per server in turn, in the steady comparison
 BIG_REQUESTS = 10  # 1,000-line requests per measurement, each of new lines
+CORE_FIRST = 1_000  # this process's lines for core_ms: after bench_inprocess's few hundred
+PYFUNC_FIRST = CORE_FIRST + 1000 * BIG_REQUESTS  # and for the pyfunc in process, after those
 
 
-def compare(flrisk: Flrisk, alt: MlflowServe, n: int, start: int) -> dict[str, float]:
+def compare(
+    flrisk: Flrisk, alt: MlflowServe, bare: BareServer, n: int, start: int
+) -> dict[str, float]:
     """flrisk against the alternative, both running, on the same lines; two ways.
 
     - steady (``paired_``/``mlflow_`` keys): the servers take turns in blocks of ``BLOCK``
@@ -264,13 +269,17 @@ def compare(flrisk: Flrisk, alt: MlflowServe, n: int, start: int) -> dict[str, f
       work.
 
     Every line is new to both servers (from ``start`` on): neither has cached its values.
+    In the steady turns a bare endpoint (``bench/ceiling.py``) gets flrisk's bodies too: the
+    HTTP round trip alone (``floor_`` key).
     """
     servers: tuple[Flrisk | MlflowServe, ...] = (flrisk, alt)
     steady: tuple[list[float], list[float]] = ([], [])
+    floor: list[float] = []
     for b, first in enumerate(range(start, start + n, BLOCK)):
         idx = range(first, min(first + BLOCK, start + n))
         for k in (0, 1) if b % 2 == 0 else (1, 0):
             steady[k].extend(servers[k].one(i) for i in idx)
+        floor.extend(bare.one_ms({"lines": [flrisk.line(i)], "reasons": 3}) for i in idx)
     idle: tuple[list[float], list[float]] = ([], [])
     for i in range(start + n, start + 2 * n):
         for k, server in enumerate(servers):
@@ -286,7 +295,7 @@ def compare(flrisk: Flrisk, alt: MlflowServe, n: int, start: int) -> dict[str, f
         else:
             other = alt.thousand(f)
             bigs.append((flrisk.thousand(f), other))
-    res: dict[str, float] = {}
+    res: dict[str, float] = {"floor_http_1_p50_ms": pct(floor, 50)}
     for prefix, k in (("paired_", 0), ("mlflow_", 1)):
         res.update({f"{prefix}http_1_p50_ms": pct(steady[k], 50),
                     f"{prefix}http_1_p99_ms": pct(steady[k], 99),
@@ -304,18 +313,21 @@ def bench_http(
     The targets are measured on flrisk alone, requests back to back.
     """
     flrisk = Flrisk(model_uri, tracking, lines)
-    alt = None
+    alt = bare = None
     try:
         flrisk.wait()
         if alternative:
             try:
                 alt = MlflowServe(model_uri, tracking, lines)
                 alt.wait()
+                bare = BareServer(free_port())
+                bare.wait()
             except Exception as exc:  # flrisk's own figures still count
                 print(f"alternative unavailable, flrisk measured alone: {exc!r}", flush=True)
-                if alt is not None:
-                    alt.close()
-                alt = None
+                for server in (alt, bare):
+                    if server is not None:
+                        server.close()
+                alt = bare = None
         for server in (flrisk, alt):
             if server is not None:
                 for i in range(30):  # warm-up
@@ -327,12 +339,15 @@ def bench_http(
         res = {"http_1_p50_ms": pct(one, 50), "http_1_p99_ms": pct(one, 99),
                "http_1000_p50_ms": pct(big, 50),
                "rss_mb": tree_rss_mb(flrisk.proc.pid)}  # fmt: skip
-        if alt is not None:
-            res.update(compare(flrisk, alt, n, 30 + n + 1000 * BIG_REQUESTS))
+        if alt is not None and bare is not None:
+            res.update(compare(flrisk, alt, bare, n, 30 + n + 1000 * BIG_REQUESTS))
             res["mlflow_rss_mb"] = tree_rss_mb(alt.proc.pid)
+            # In this process, on lines its own scorer has not seen (bench_inprocess took
+            # the first few hundred, core_ms the next 10,000).
+            res.update(pyfunc_ms(model_uri, tracking, alt.raw, PYFUNC_FIRST, BIG_REQUESTS))
         return res
     finally:
-        for server in (flrisk, alt):
+        for server in (flrisk, alt, bare):
             if server is not None:
                 server.close()
 
@@ -367,7 +382,10 @@ def main() -> None:
     frame = read.frame.head(25_000).reset_index(drop=True)  # new lines for every request
     res: dict[str, Any] = {"model": resolved.uri, "lines_file": str(args.data), "n": args.n}
     lines = lines_json(frame)  # once for every measurement: ~1 s per 25,000 lines
-    res.update(bench_inprocess(Scorer(bundle, version=resolved.uri), lines, args.n))
+    scorer = Scorer(bundle, version=resolved.uri)
+    res.update(bench_inprocess(scorer, lines, args.n))
+    res["core_1_p50_ms"] = res["inproc_validate_1_p50_ms"]
+    res["core_1000_p50_ms"] = core_ms(scorer, lines, CORE_FIRST, 1000, BIG_REQUESTS)
     res.update(bench_http(resolved.uri, tracking, lines, args.n, not args.skip_mlflow))
     print(f"\nserving benchmark, {resolved.uri}")
     for k, target in TARGETS.items():
@@ -386,6 +404,16 @@ def main() -> None:
             mine, alt = res[f"paired_idle_http_1_{q}_ms"], res[f"mlflow_idle_http_1_{q}_ms"]
             print(f"  each request after {IDLE_S * 1000:.0f} ms idle, 1 line {q}: "
                   f"flrisk {mine:.2f} mlflow {alt:.2f} ({alt / mine:.1f}x)")  # fmt: skip
+    if "mlflow_http_1_p50_ms" in res:
+        res.update(ceilings(res))
+        print("  the ceiling of those ratios (bench/ceiling.py: the shared work in process, no")
+        print("  HTTP, parsing or audit for 1,000 lines; one line adds a bare endpoint's HTTP):")
+        for k, (what, goal) in RATIO_TARGETS.items():
+            best = res["ceiling_ratio_" + k]
+            print(f"  {what}: at most {best:.2f}x (target {goal}x)")
+        print(f"  MLflow's own time (its p50 less the pyfunc's predict in process): "
+              f"1 line {res['mlflow_own_1_ms']:.2f} ms, "
+              f"1,000 lines {res['mlflow_own_1000_ms']:.1f} ms")  # fmt: skip
     res["targets"] = TARGETS
     res["ratios_to_target"] = {k: res[k] / t for k, t in TARGETS.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,158 @@
+"""The best ratio to ``mlflow models serve`` that any flrisk server could reach (issue 23).
+
+``bench/serve.py`` measures flrisk's API against ``mlflow models serve`` of the same registered
+pyfunc. The pyfunc runs flrisk's own validation, signals, features and prediction
+(``models/scoring/pyfunc.py``): whatever makes that shared work faster makes the alternative
+faster too. So the ratio has a ceiling that no change to the API can pass, and this module
+measures it in the same run, on lines neither side has seen:
+
+- ``core_1000``: the least a server must do for 1,000 lines with 3 reasons each, in process:
+  the contract validation of the lines' JSON and ``Scorer.score`` (signals, features,
+  prediction, TreeSHAP, reason texts). No HTTP, no body parsing, no audit record: a server
+  that did all of those for free would still take this long. The 1,000-line ceiling is
+  MLflow's p50 (scores only) over it.
+- ``core_1`` plus ``floor_1``: the same for one line, plus the round trip of a bare ASGI
+  endpoint in uvicorn (same loop and HTTP parser as flrisk's server) that reads the body and
+  answers a constant: what HTTP alone costs. The 1-line ceiling is MLflow's p50 (3 reasons
+  asked) over their sum.
+- ``pyfunc_1000``/``pyfunc_1``: the pyfunc's ``predict`` in process, MLflow's schema
+  enforcement included; MLflow's HTTP p50 less it is the part of MLflow's time that flrisk
+  does not share (its HTTP, JSON and DataFrame handling).
+
+With MLflow's time ``P + O`` (P shared, O its own) and flrisk's ``P + R`` at the very least
+(R: TreeSHAP and reason texts), a ratio of ``x`` needs ``O >= (x - 1) P + x R``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+import pandas as pd
+
+BARE_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"lines":[]}'})
+"""
+
+
+def median_ms(run: Callable[[int], object], reps: Sequence[int]) -> float:
+    """Median wall time of ``run(r)`` over ``reps``, in milliseconds."""
+    times = []
+    for r in reps:
+        t0 = time.perf_counter()
+        run(r)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def core_ms(scorer: Any, lines: list[dict[str, Any]], first: int, size: int, reps: int) -> float:
+    """Median time to validate ``size`` new lines' JSON and score them with 3 reasons each."""
+    from serving.service import validate_request
+
+    passthrough = scorer.bundle.state.passthrough
+
+    def run(r: int) -> None:
+        start = first + r * size
+        read = validate_request(lines[start : start + size], passthrough)
+        scorer.score(read.lines, 3)
+
+    return median_ms(run, range(reps))
+
+
+def pyfunc_ms(
+    model_uri: str, tracking: str, raw: pd.DataFrame, first: int, reps: int
+) -> dict[str, float]:
+    """The registered pyfunc's ``predict`` in process, as ``mlflow models serve`` calls it.
+
+    Args:
+        model_uri: The registered model.
+        tracking: MLflow's tracking URI.
+        raw: The lines as MLflow receives them (the signature's columns, as text).
+        first: First row of lines not used elsewhere in this process.
+        reps: Requests per measure.
+
+    Returns:
+        ``pyfunc_1_p50_ms`` (3 reasons) and ``pyfunc_1000_p50_ms`` (scores only).
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking)
+    model = mlflow.pyfunc.load_model(model_uri)
+    for i in range(20):  # warm-up, as the server's first requests would
+        model.predict(raw.iloc[[first + i]], params={"reasons": 3})
+    first += 20
+    one = median_ms(
+        lambda r: model.predict(raw.iloc[[first + r]], params={"reasons": 3}), range(reps * 20)
+    )
+    first += reps * 20
+    thousand = median_ms(
+        lambda r: model.predict(raw.iloc[first + 1000 * r : first + 1000 * (r + 1)]), range(reps)
+    )
+    return {"pyfunc_1_p50_ms": one, "pyfunc_1000_p50_ms": thousand}
+
+
+class BareServer:
+    """A bare ASGI endpoint in its own uvicorn process: the HTTP round trip and nothing else."""
+
+    def __init__(self, port: int) -> None:
+        code = (
+            f"{BARE_APP}\nimport uvicorn\n"
+            f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning', "
+            "access_log=False)"
+        )
+        self.proc = subprocess.Popen([sys.executable, "-c", code])
+        self.url = f"http://127.0.0.1:{port}/"
+        self.client = httpx.Client(timeout=60)
+
+    def wait(self) -> None:
+        """Block until the endpoint answers."""
+        t0 = time.time()
+        while time.time() - t0 < 60:
+            try:
+                self.client.post(self.url, json={})
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise TimeoutError(self.url)
+
+    def one_ms(self, body: Any) -> float:
+        """Milliseconds for one request carrying ``body``."""
+        t0 = time.perf_counter()
+        r = self.client.post(self.url, json=body)
+        ms = (time.perf_counter() - t0) * 1000
+        r.raise_for_status()
+        return ms
+
+    def close(self) -> None:
+        """Stop the server."""
+        self.client.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def ceilings(res: dict[str, float]) -> dict[str, float]:
+    """The two ceiling ratios from a run's measures (see the module's docstring)."""
+    return {
+        "ceiling_ratio_http_1_p50_ms": res["mlflow_http_1_p50_ms"]
+        / (res["core_1_p50_ms"] + res["floor_http_1_p50_ms"]),
+        "ceiling_ratio_http_1000_p50_ms": res["mlflow_http_1000_p50_ms"] / res["core_1000_p50_ms"],
+        "mlflow_own_1_ms": res["mlflow_http_1_p50_ms"] - res["pyfunc_1_p50_ms"],
+        "mlflow_own_1000_ms": res["mlflow_http_1000_p50_ms"] - res["pyfunc_1000_p50_ms"],
+    }
