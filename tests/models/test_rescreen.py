@@ -209,3 +209,29 @@ def test_the_index_moves_known_names_forward_in_one_statement(store: AuditStore)
     with store.engine.connect() as conn:
         got = dict(conn.execute(text("SELECT name, last_ts FROM party_names")).all())
     assert {got[n] for n in NAMES} == {"2099-01-01T00:00:00"}
+
+
+def test_a_row_whose_input_is_not_a_line_object_does_not_stop_the_index(tmp_path: Path) -> None:
+    """Indexed as a line without parties; the lines after it are indexed as usual."""
+    from sqlalchemy import text
+
+    s = AuditStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    s.create()
+    rows = []
+    for i, odd in enumerate(["[1, 2]", "{not json", None, '"a text"']):
+        line = {"entry_id": f"E-{i}", "line_no": 1, "manufacturer_name": "ODD LTD"}
+        res = {"entry_id": f"E-{i}", "line_no": 1, "risk_score": 0.5, "risk_band": "low",
+               "reasons": []}  # fmt: skip
+        (row,) = AuditRows("r1", "k").scored("score", ModelStamp("m/1", "h"), [line], [res], 1.0)
+        rows.append({**row, "input_json": odd})
+    line = {"entry_id": "E-9", "line_no": 1, "manufacturer_name": "FINE LTD"}
+    res = {"entry_id": "E-9", "line_no": 1, "risk_score": 0.5, "risk_band": "low", "reasons": []}
+    rows += AuditRows("r1", "k").scored("score", ModelStamp("m/1", "h"), [line], [res], 1.0)
+    s.record(rows)
+    assert Alerts(s).index(str.upper) == 5
+    with s.engine.connect() as conn:
+        got = conn.execute(text("SELECT entry_id, manufacturer_name FROM line_parties")).all()
+        names = conn.execute(text("SELECT name FROM party_names")).scalars().all()
+    assert sorted(map(tuple, got)) == [(f"E-{i}", None) for i in range(4)] + [("E-9", "FINE LTD")]
+    assert names == ["FINE LTD"]
+    s.dispose()

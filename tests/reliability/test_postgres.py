@@ -81,6 +81,44 @@ def test_many_rows_and_odd_rows(store: AuditStore) -> None:
     assert len(store.audit_rows("r1")) == 150
 
 
+def test_party_index_holds_each_lines_parties_and_each_names_last_time(store: AuditStore) -> None:
+    """The re-screen's index, written through the driver, reads back the same on both stores."""
+    from sqlalchemy import text
+
+    from models.store import Alerts
+
+    names = ["MÜLLER 株式会社 ☃", 'O\'BRIEN "QUOTED" CO', "PLAIN LTD"]
+
+    def parties(i: int) -> tuple[str, str | None]:
+        return names[i % 3], (names[(i + 1) % 3] if i % 4 else None)  # no shipper: None
+
+    rows, expected, last = [], [], {}
+    for i in range(30):
+        maker, shipper = parties(i)
+        date, ts = f"2024-02-{1 + i % 28:02d}", f"2024-03-01T00:00:{i:02d}"
+        line = {"entry_id": f"P-{i}", "line_no": 1 + i % 2, "entry_date": date,
+                "manufacturer_name": maker, "shipper_name": shipper or ""}  # fmt: skip
+        res = {"entry_id": f"P-{i}", "line_no": 1 + i % 2, "risk_score": i / 30,
+               "risk_band": "low", "reasons": []}  # fmt: skip
+        stamp = ModelStamp("m/1", "h")
+        rows += AuditRows("r1", "k", ts=ts).scored("score", stamp, [line], [res], 1.0)
+        expected.append((f"P-{i}", 1 + i % 2, date, maker, shipper, i / 30))
+        last.update({n: (n.upper(), ts) for n in (maker, shipper) if n})
+    alerts = Alerts(store)
+    store.record(rows[:10])
+    assert alerts.index(str.upper) == 10
+    store.record(rows[10:])  # names seen before: their last time moves forward
+    assert alerts.index(str.upper) == 20
+    assert alerts.index(str.upper) == 0
+    with store.engine.connect() as conn:
+        got = conn.execute(text(
+            "SELECT entry_id, line_no, entry_date, manufacturer_name, shipper_name, risk_score "
+            "FROM line_parties ORDER BY audit_id")).all()  # fmt: skip
+        norms = conn.execute(text("SELECT name, norm, last_ts FROM party_names")).all()
+    assert [tuple(r) for r in got] == expected
+    assert {n: (m, t) for n, m, t in norms} == last
+
+
 def test_one_transaction_per_request(store: AuditStore) -> None:
     bad = _row(2)
     bad["request_id"] = None  # NOT NULL: the whole batch must be refused
