@@ -22,7 +22,10 @@ export FLRISK_DATA_DIR ?= $(DATA)
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+# The recipe is part of what the stamp stands for: a venv made by an older recipe (one that
+# did not compile bytecode) is brought up to date by the next `make`; an unchanged lock
+# makes the sync a no-op.
+$(STAMP): requirements.lock pyproject.toml Makefile
 	@# A venv whose creation was interrupted has python but no pip: rebuild it.
 	@$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
