@@ -11,7 +11,10 @@ SEED ?= 7
 HOST ?= 127.0.0.1
 PORT ?= 8000
 MLFLOW_PORT ?= 5000
-STAMP := $(VENV)/.installed
+# Bumped whenever the venv's recipe below changes, so that a venv made by an older recipe
+# is made again by the next `make` (2: bytecode compiled at install).
+VENV_RECIPE := 2
+STAMP := $(VENV)/.installed-$(VENV_RECIPE)
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export FLRISK_DATA_DIR ?= $(DATA)
@@ -22,10 +25,7 @@ export FLRISK_DATA_DIR ?= $(DATA)
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-# The recipe is part of what the stamp stands for: a venv made by an older recipe (one that
-# did not compile bytecode) is brought up to date by the next `make`; an unchanged lock
-# makes the sync a no-op.
-$(STAMP): requirements.lock pyproject.toml Makefile
+$(STAMP): requirements.lock pyproject.toml
 	@# A venv whose creation was interrupted has python but no pip: rebuild it.
 	@$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8

@@ -120,26 +120,28 @@ def rows_of(name: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         for how, k, judged in ways
         if f"paired_{k}" in data and f"mlflow_{k}" in data
     ]
-    # The least any server computing flrisk's answer could take (bench/ceiling.py), judged
-    # by the same targets: where it fails, no change to the API can pass.
-    if "core_1000_p50_ms" in data and "floor_http_1_p50_ms" in data:
-        least = {
-            "http_1_p50_ms": (data["core_1_p50_ms"] + data["floor_http_1_p50_ms"], 5.0),
-            "http_1000_p50_ms": (data["core_1000_p50_ms"], 1.5),
+    # The least any server computing flrisk's answer could take at today's scorer speed
+    # (bench/ceiling.py), judged by the same targets: where it fails, no change to the rest
+    # of the API can pass.
+    least = {}
+    if "core_1_p50_ms" in data and "floor_http_1_p50_ms" in data:
+        least["http_1_p50_ms"] = (data["core_1_p50_ms"] + data["floor_http_1_p50_ms"], 5.0)
+    if "core_1000_p50_ms" in data:
+        least["http_1000_p50_ms"] = (data["core_1000_p50_ms"], 1.5)
+    rows += [
+        {
+            "measure": f"{k}, the least possible (validation and scoring in process"
+            + (", a bare endpoint's HTTP)" if k == "http_1_p50_ms" else ", no HTTP)"),
+            "value": value,
+            "unit": "ms",
+            "alternative": "mlflow models serve",
+            "alt_value": data[f"mlflow_{k}"],
+            "higher_is_better": False,
+            "target": data[f"mlflow_{k}"] / judged,
         }
-        rows += [
-            {
-                "measure": f"{k}, the least possible (validation and scoring in process"
-                + (", a bare endpoint's HTTP)" if k == "http_1_p50_ms" else ", no HTTP)"),
-                "value": value,
-                "unit": "ms",
-                "alternative": "mlflow models serve",
-                "alt_value": data[f"mlflow_{k}"],
-                "higher_is_better": False,
-                "target": data[f"mlflow_{k}"] / judged,
-            }
-            for k, (value, judged) in least.items()
-        ]
+        for k, (value, judged) in least.items()
+        if f"mlflow_{k}" in data
+    ]
     return rows
 
 

@@ -159,7 +159,7 @@ class Alerts:
                     return total
                 out = [_party_row(r) for r in rows if r.action in SCORING_ACTIONS]
                 if out:
-                    _many(conn, insert_ignore(line_parties, self.engine.dialect.name), out)
+                    conn.execute(insert_ignore(line_parties, self.engine.dialect.name), out)
                     self._names(conn, out, normalize)
                 conn.execute(
                     update(line_parties_state)
@@ -186,11 +186,11 @@ class Alerts:
         new = [{"name": n, "norm": normalize(n), "last_ts": t} for n, t in last.items()
                if n not in known]  # fmt: skip
         if new:
-            _many(conn, insert_ignore(party_names, self.engine.dialect.name), new)
+            conn.execute(insert_ignore(party_names, self.engine.dialect.name), new)
         if known:
             # One statement for all known names: a statement each cost the index most of its
             # time, holding the store's write lock, which the next audit write waits for.
-            _many(conn, _MOVE_LAST_TS, [{"n": n, "t": last[n]} for n in known])
+            conn.execute(_MOVE_LAST_TS, [{"n": n, "t": last[n]} for n in known])
 
     def distinct_names(self, since: str) -> list[tuple[str, str]]:
         """Distinct party names of the lines scored since ``since`` (ISO time), normalised."""
@@ -320,27 +320,19 @@ class Alerts:
                 )
 
 
-def _many(conn: Any, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Run ``stmt`` once per row (dicts with the same keys) as one driver ``executemany``.
-
-    The statement is compiled once for the connection's dialect and the rows go to the driver
-    as they are: SQLAlchemy's per-row parameter processing cost the party index more than
-    the database's own inserts (the values are plain text, numbers and None, which need no
-    conversion on either dialect).
-    """
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    order = compiled.positiontup if compiled.positional else None
-    params = [tuple(r[k] for k in order) for r in rows] if order else list(rows)
-    conn.exec_driver_sql(str(compiled), params)
-
-
 def _party_row(r: Any) -> dict[str, Any]:
     # A row's input is the canonical JSON of one line (an object); anything else indexes
-    # as a line without parties rather than stopping the index at that row.
+    # as a line without parties rather than stopping the index at that row. orjson reads
+    # nearly every row; json reads the rest: the canonical text writes a non-finite
+    # pass-through value as json's NaN or Infinity, which orjson refuses.
+    text = r.input_json or "{}"
     try:
-        line = orjson.loads(r.input_json or "{}")
+        line = orjson.loads(text)
     except orjson.JSONDecodeError:
-        line = {}
+        try:
+            line = json.loads(text)
+        except ValueError:
+            line = {}
     if not isinstance(line, dict):
         line = {}
     return {

@@ -224,14 +224,22 @@ def test_a_row_whose_input_is_not_a_line_object_does_not_stop_the_index(tmp_path
                "reasons": []}  # fmt: skip
         (row,) = AuditRows("r1", "k").scored("score", ModelStamp("m/1", "h"), [line], [res], 1.0)
         rows.append({**row, "input_json": odd})
-    line = {"entry_id": "E-9", "line_no": 1, "manufacturer_name": "FINE LTD"}
-    res = {"entry_id": "E-9", "line_no": 1, "risk_score": 0.5, "risk_band": "low", "reasons": []}
-    rows += AuditRows("r1", "k").scored("score", ModelStamp("m/1", "h"), [line], [res], 1.0)
+    # A fine line, and one whose non-finite pass-through value the canonical text writes as
+    # json's NaN (which orjson refuses): both keep their parties.
+    for entry, name, extra in (("E-8", "NAN LTD", float("nan")), ("E-9", "FINE LTD", 1.0)):
+        line = {"entry_id": entry, "line_no": 1, "manufacturer_name": name, "pt": extra}
+        res = {"entry_id": entry, "line_no": 1, "risk_score": 0.5, "risk_band": "low",
+               "reasons": []}  # fmt: skip
+        rows += AuditRows("r1", "k").scored("score", ModelStamp("m/1", "h"), [line], [res], 1.0)
+    assert "NaN" in rows[-2]["input_json"]
     s.record(rows)
-    assert Alerts(s).index(str.upper) == 5
+    assert Alerts(s).index(str.upper) == 6
     with s.engine.connect() as conn:
         got = conn.execute(text("SELECT entry_id, manufacturer_name FROM line_parties")).all()
         names = conn.execute(text("SELECT name FROM party_names")).scalars().all()
-    assert sorted(map(tuple, got)) == [(f"E-{i}", None) for i in range(4)] + [("E-9", "FINE LTD")]
-    assert names == ["FINE LTD"]
+    assert sorted(map(tuple, got)) == [(f"E-{i}", None) for i in range(4)] + [
+        ("E-8", "NAN LTD"),
+        ("E-9", "FINE LTD"),
+    ]
+    assert sorted(names) == ["FINE LTD", "NAN LTD"]
     s.dispose()

@@ -110,6 +110,16 @@ def test_party_index_holds_each_lines_parties_and_each_names_last_time(store: Au
     store.record(rows[10:])  # names seen before: their last time moves forward
     assert alerts.index(str.upper) == 20
     assert alerts.index(str.upper) == 0
+    # A line indexed late with an older time moves no name's last time back.
+    line = {"entry_id": "P-old", "line_no": 1, "manufacturer_name": names[0]}
+    res = {"entry_id": "P-old", "line_no": 1, "risk_score": 0.0, "risk_band": "low",
+           "reasons": []}  # fmt: skip
+    stamp = ModelStamp("m/1", "h")
+    store.record(
+        AuditRows("r2", "k", ts="2000-01-01T00:00:00").scored("score", stamp, [line], [res], 1.0)
+    )
+    assert alerts.index(str.upper) == 1
+    expected.append(("P-old", 1, "", names[0], None, 0.0))
     with store.engine.connect() as conn:
         got = conn.execute(text(
             "SELECT entry_id, line_no, entry_date, manufacturer_name, shipper_name, risk_score "
