@@ -134,6 +134,7 @@ class WorklistStore:
         self._model_for = model_for
         self._items: OrderedDict[str, Worklist] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, str, str], threading.Lock] = {}
 
     @staticmethod
     def new_id() -> str:
@@ -200,6 +201,27 @@ class WorklistStore:
                     return wl
         wl_id = self._db.find_worklist(key_id, source, model_uri)
         return None if wl_id is None else self.get(wl_id)
+
+    def find_or_build(
+        self, key_id: str, source: str, model_uri: str, build: Callable[[], Worklist]
+    ) -> Worklist:
+        """:meth:`find`, or ``build()`` when nothing is found: once for simultaneous callers.
+
+        Two clicks on the same demo day (a double click, two tabs) both found nothing and both
+        scored it, giving the officer two lists of the same lines. Callers asking for the same
+        key, source and model in this process now wait for the first one's list.
+        """
+        what = (key_id, source, model_uri)
+        with self._lock:
+            gate = self._building.setdefault(what, threading.Lock())
+        try:
+            with gate:
+                found = self.find(key_id, source, model_uri)
+                return found if found is not None else build()
+        finally:
+            with self._lock:
+                if not gate.locked():  # the last caller out removes the gate
+                    self._building.pop(what, None)
 
     def recent(self, key_id: str | None) -> list[dict[str, Any]]:
         """Descriptions of the newest worklists of a key (every key's for None)."""

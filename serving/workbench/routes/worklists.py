@@ -102,16 +102,19 @@ async def demo_day(
         raise PageError(404, "No such date", "Pick a date from the list of demo dates.")
     model = served_model(holder)
     source = f"demo data, {date}"
-    wl = await run_in_threadpool(wb.worklists.find, session.key_id, source, model.resolved.uri)
-    if wl is None:
+    tips = tip_index(request.app.state)
+
+    def build() -> Worklist:
         frame = demo.day(date)
-        wl = await run_in_threadpool(
-            lambda: build_worklist(
-                wb, model=model, store=store, instruments=instruments, frame=frame,
-                n_read=len(frame), bad_rows=pd.DataFrame(), key_id=session.key_id,
-                source=source, request_id=new_request_id(), tips=tip_index(request.app.state),
-            )
+        return build_worklist(
+            wb, model=model, store=store, instruments=instruments, frame=frame,
+            n_read=len(frame), bad_rows=pd.DataFrame(), key_id=session.key_id, source=source,
+            request_id=new_request_id(), tips=tips,
         )  # fmt: skip
+
+    wl = await run_in_threadpool(
+        wb.worklists.find_or_build, session.key_id, source, model.resolved.uri, build
+    )
     return RedirectResponse(f"/worklists/{wl.id}", status.HTTP_303_SEE_OTHER)
 
 

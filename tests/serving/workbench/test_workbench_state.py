@@ -184,3 +184,42 @@ def test_a_day_scored_a_moment_ago_is_found_before_its_row_is_written() -> None:
     assert lists.find("k2", "demo data, 2025-03-04", "models:/flrisk/1") is None  # another key's
     assert lists.find("k1", "demo data, 2025-03-05", "models:/flrisk/1") is None
     assert lists.find("k1", "demo data, 2025-03-04", "models:/flrisk/2") is None  # another model
+
+
+def test_simultaneous_asks_for_the_same_day_score_it_once() -> None:
+    """A double click on a demo day: the second waits for the first one's list."""
+    import threading
+    import time
+
+    from serving.workbench.state import WorklistStore
+
+    def model(uri: str) -> SimpleNamespace:
+        return SimpleNamespace(resolved=SimpleNamespace(uri=uri))
+
+    lists = WorklistStore(_StoreNotYetWritten(), lambda uri, h: model(uri))  # type: ignore[arg-type]
+    built: list[SimpleNamespace] = []
+    start = threading.Barrier(4)
+
+    def build(key: str) -> SimpleNamespace:
+        time.sleep(0.05)  # scoring takes a while: the other asks arrive meanwhile
+        wl = SimpleNamespace(id=f"{len(built):032d}", key_id=key, source="demo data, 2025-03-04",
+                             model=model("models:/flrisk/1"))  # fmt: skip
+        built.append(wl)
+        lists.cache(wl)  # type: ignore[arg-type]
+        return wl
+
+    got: list[object] = []
+
+    def ask(key: str) -> None:
+        start.wait()
+        got.append(lists.find_or_build(key, "demo data, 2025-03-04", "models:/flrisk/1",
+                                       lambda: build(key)))  # type: ignore[arg-type,return-value]  # fmt: skip
+
+    threads = [threading.Thread(target=ask, args=(k,)) for k in ("k1", "k1", "k1", "k2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wl.key_id for wl in built) == ["k1", "k2"]  # one list per key, not per ask
+    assert len({id(wl) for wl in got}) == 2 and len(got) == 4
+    assert not lists._building  # no gate is kept once everyone is served
