@@ -32,6 +32,7 @@ class TextCells:
         encoding and ``utf8_trim_whitespace``. Both give the same codes (first appearance
         order) and the same stripped text (every code point was compared).
         """
+        self._trimmed: pa.Array | None = None  # the large path's stripped distinct texts
         if is_small(len(cells)):
             seq = _python_texts(cells)
             index: dict[str, int] = {}
@@ -51,7 +52,9 @@ class TextCells:
                 indices = indices.fill_null(len(distinct))
             codes = indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
             self.raw = [*distinct.to_pylist(), None]
-            stripped = pc.utf8_trim_whitespace(distinct).to_pylist()
+            trimmed = pc.utf8_trim_whitespace(distinct)
+            self._trimmed = trimmed
+            stripped = trimmed.to_pylist()
         self.clean: list[str | None] = [v if v else None for v in stripped] + [None]
         self.codes: np.ndarray = codes
         self.distinct: tuple[list[str | None], np.ndarray] | None = None
@@ -75,8 +78,45 @@ class TextCells:
 
     def numbers(self, values: list[str | None] | None = None) -> np.ndarray:
         """Per distinct value: ``pd.to_numeric`` of the clean text (NaN if not a number)."""
-        obj = np.array(self.clean if values is None else values, dtype=object)
-        return np.asarray(pd.to_numeric(obj, errors="coerce"), dtype="float64")
+        if values is None and self._trimmed is not None:
+            return to_numbers(self.clean, self._trimmed)
+        return to_numbers(self.clean if values is None else values)
+
+
+# Plain decimal numbers: Arrow's parser and pandas' give them the same float, to the bit (both
+# round correctly); a longer exponent, and every other spelling, is left to pandas.
+_PLAIN_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?$"
+
+
+def to_numbers(texts: list[str | None], arrow: pa.Array | None = None) -> np.ndarray:
+    """``pd.to_numeric(texts, errors="coerce")`` as float64: NaN for None and for non-numbers.
+
+    Many texts are parsed by Arrow where they are plain decimal numbers (the thousands of
+    distinct values of a batch's amount columns), the others by pandas; a few, all by pandas.
+    ``arrow``: the same texts as an Arrow array, but for the last, ``None`` (blank texts may
+    be empty strings there): saves building it.
+    """
+    if is_small(len(texts)):
+        return _pandas_numbers(texts)
+    arr = pa.array(texts, type=pa.large_string()) if arrow is None else arrow
+    plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_NUMBER), False)
+    out = np.full(len(texts), np.nan)
+    is_plain = plain.to_numpy(zero_copy_only=False)
+    fast = np.flatnonzero(is_plain)
+    out[fast] = pc.cast(pc.filter(arr, plain), pa.float64()).to_numpy(zero_copy_only=False)
+    if np.signbit(out[fast][out[fast] == 0]).any():
+        # pandas reads "-0" as -0.0 among floats but as the integer 0 when every text is an
+        # integer: what it does with the whole column is the answer, in this rare case.
+        return _pandas_numbers(texts)
+    rest = np.array([i for i in np.flatnonzero(~is_plain) if texts[i] is not None], np.intp)
+    if len(rest):
+        obj = np.array([texts[i] for i in rest], dtype=object)
+        out[rest] = np.asarray(pd.to_numeric(obj, errors="coerce"), dtype="float64")
+    return out
+
+
+def _pandas_numbers(texts: list[str | None]) -> np.ndarray:
+    return np.asarray(pd.to_numeric(np.array(texts, dtype=object), errors="coerce"), "float64")
 
 
 def _python_texts(cells: pd.Series | Sequence[str | None]) -> list[str | None]:
