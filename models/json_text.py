@@ -8,7 +8,8 @@ booleans and floats written without an exponent (tested value by value), in a fr
 time; a float it would write otherwise (1e-05, NaN) is handed to it as json's text; any other
 record (nested, a date) takes ``json``.
 :func:`compact` is for text that is stored or sent but never re-derived (reasons, answers);
-:func:`reasons_text` is a line's reasons as the scores files and the pyfunc carry them.
+:func:`reasons_text` is a line's reasons as the scores files and the pyfunc carry them;
+:func:`loads` reads JSON back as ``json.loads`` does, by orjson when it can.
 """
 
 from __future__ import annotations
@@ -164,3 +165,16 @@ def reasons_text(items: Sequence[Mapping[str, Any]]) -> str:
         return compact(items).decode()
     except (orjson.JSONEncodeError, TypeError):
         return _REASONS_FALLBACK.encode(items)
+
+
+def loads(raw: bytes | str) -> Any:
+    """``json.loads(raw)``, by orjson when it can.
+
+    json reads what orjson refuses: UTF-16/32 bytes, and the ``NaN`` and ``Infinity`` that
+    :func:`canonical` writes for non-finite floats; its errors (``json.JSONDecodeError``, a
+    ``ValueError``) are the ones raised.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)

@@ -17,7 +17,6 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     Column,
     Float,
@@ -32,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from models.json_text import loads
 from models.store.audit import AuditStore
 from models.store.engine import now_iso
 from models.store.tables import SCORING_ACTIONS, audit, metadata
@@ -322,17 +322,11 @@ class Alerts:
 
 def _party_row(r: Any) -> dict[str, Any]:
     # A row's input is the canonical JSON of one line (an object); anything else indexes
-    # as a line without parties rather than stopping the index at that row. orjson reads
-    # nearly every row; json reads the rest: the canonical text writes a non-finite
-    # pass-through value as json's NaN or Infinity, which orjson refuses.
-    text = r.input_json or "{}"
+    # as a line without parties rather than stopping the index at that row.
     try:
-        line = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        try:
-            line = json.loads(text)
-        except ValueError:
-            line = {}
+        line = loads(r.input_json or "{}")
+    except ValueError:
+        line = {}
     if not isinstance(line, dict):
         line = {}
     return {

@@ -16,10 +16,11 @@ import functools
 import json
 from typing import Any, TypeVar
 
-import orjson
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+
+from models.json_text import loads
 
 M = TypeVar("M", bound=BaseModel)
 INLINE_BODY_BYTES = 64 * 1024  # up to this size a body is parsed on the event loop
@@ -46,14 +47,6 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-def _loads(raw: bytes) -> Any:
-    """``json.loads(raw)``, by orjson when it can (UTF-8 JSON; json reads UTF-16/32 too)."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)  # the errors (and the other encodings) json gives
-
-
 def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
     """Parse and validate a body as FastAPI would for a required body parameter.
 
@@ -64,7 +57,7 @@ def parse_body(raw: bytes, content_type: str | None, model: type[M]) -> M:
     if raw:
         if is_json(content_type):
             try:
-                data = _loads(raw)
+                data = loads(raw)
             except json.JSONDecodeError as exc:
                 error = {
                     "type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",

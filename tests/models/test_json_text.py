@@ -7,10 +7,11 @@ import json
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.json_text import canonical, compact, reasons_text
+from models.json_text import canonical, compact, loads, reasons_text
 
 
 def _json(obj: object) -> str:
@@ -123,3 +124,13 @@ def test_reasons_text_is_compact_json_of_the_items_in_their_order() -> None:
     odd = [{"code": "x", "text": "\ud800 é", "share": 1e-05}]
     assert reasons_text(odd) == '[{"code":"x","text":"\\ud800 \\u00e9","share":1e-05}]'
     assert json.loads(reasons_text(odd)) == odd
+
+
+def test_loads_reads_what_json_reads_and_fails_as_json_fails():
+    text = canonical({"a": float("nan"), "b": float("inf"), "c": "é"})  # json's NaN, Infinity
+    got = loads(text)
+    assert math.isnan(got["a"]) and got["b"] == math.inf and got["c"] == "é"
+    assert loads('{"x": [1, 2.5]}'.encode("utf-16")) == {"x": [1, 2.5]}  # orjson refuses
+    assert loads(b'{"x": 1}') == {"x": 1}
+    with pytest.raises(json.JSONDecodeError):
+        loads("{not json")
