@@ -100,18 +100,17 @@ def to_numbers(texts: list[str | None], arrow: pa.Array | None = None) -> np.nda
         return _pandas_numbers(texts)
     arr = pa.array(texts, type=pa.large_string()) if arrow is None else arrow
     plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_NUMBER), False)
-    out = np.full(len(texts), np.nan)
-    is_plain = plain.to_numpy(zero_copy_only=False)
-    fast = np.flatnonzero(is_plain)
-    out[fast] = pc.cast(pc.filter(arr, plain), pa.float64()).to_numpy(zero_copy_only=False)
-    if np.signbit(out[fast][out[fast] == 0]).any():
+    parsed = pc.cast(pc.filter(arr, plain), pa.float64()).to_numpy(zero_copy_only=False)
+    if np.signbit(parsed[parsed == 0]).any():
         # pandas reads "-0" as -0.0 among floats but as the integer 0 when every text is an
         # integer: what it does with the whole column is the answer, in this rare case.
         return _pandas_numbers(texts)
-    rest = np.array([i for i in np.flatnonzero(~is_plain) if texts[i] is not None], np.intp)
-    if len(rest):
-        obj = np.array([texts[i] for i in rest], dtype=object)
-        out[rest] = np.asarray(pd.to_numeric(obj, errors="coerce"), dtype="float64")
+    is_plain = plain.to_numpy(zero_copy_only=False)
+    out = np.full(len(texts), np.nan)
+    out[np.flatnonzero(is_plain)] = parsed
+    rest = [i for i in np.flatnonzero(~is_plain) if texts[i] is not None]
+    if rest:
+        out[rest] = _pandas_numbers([texts[i] for i in rest])
     return out
 
 
