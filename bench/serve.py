@@ -40,7 +40,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import psutil
-from ceiling import BareServer, ceilings, core_ms, pyfunc_ms
+from ceiling import BareServer, ceilings, core_ms, pyfunc_ms, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 # How many times faster than the alternative, side by side (issue 23).
@@ -84,14 +84,6 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 900.0) -
             pass
         time.sleep(0.3)
     raise TimeoutError(url)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def lines_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
